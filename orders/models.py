@@ -1,0 +1,212 @@
+"""Shops, buyers, orders, their lines and shipments: what after-sales tickets are about.
+
+Money is ``Decimal`` in yuan with two places (fen). ``OrderLine.refunded_amount`` is the running total of
+refunds reserved against a line; the database refuses a value above the paid amount, so no code path can
+refund more than was paid even if a service check were wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class Channel(models.TextChoices):
+    TAOBAO = "taobao", _("Taobao")
+    TMALL = "tmall", _("Tmall")
+    JD = "jd", _("JD")
+    PDD = "pdd", _("Pinduoduo")
+    OWN = "own", _("Own shop")
+
+
+class Shop(models.Model):
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    return_window_days = models.PositiveSmallIntegerField(
+        _("return window (days after delivery)"),
+        default=7,
+        help_text=_("七天无理由: how many days after delivery a buyer may still ask for a return or exchange."),
+    )
+    webhook_url = models.URLField(_("storefront webhook URL"), blank=True)
+    webhook_secret = models.CharField(_("webhook signing secret"), max_length=128, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("shop")
+        verbose_name_plural = _("shops")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_channel_display()})"
+
+
+class BuyerTier(models.TextChoices):
+    REGULAR = "regular", _("Regular")
+    VIP = "vip", _("VIP")
+    SVIP = "svip", _("Super VIP")
+
+
+class Buyer(models.Model):
+    """A buyer as known to one shop (platform buyer ids are per platform, so per shop)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="buyers", verbose_name=_("shop"))
+    external_id = models.CharField(_("buyer id in the shop"), max_length=128)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    tier = models.CharField(_("tier"), max_length=16, choices=BuyerTier.choices, default=BuyerTier.REGULAR)
+
+    class Meta:
+        verbose_name = _("buyer")
+        verbose_name_plural = _("buyers")
+        constraints = [models.UniqueConstraint(fields=["shop", "external_id"], name="buyer_unique_per_shop")]
+        indexes = [models.Index(fields=["phone"], name="buyer_phone_idx")]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class OrderStatus(models.TextChoices):
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Order(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"))
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("buyer"))
+    number = models.CharField(_("order number"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PAID)
+    paid_at = models.DateTimeField(_("paid at"))
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [models.UniqueConstraint(fields=["shop", "number"], name="order_number_unique_per_shop")]
+        indexes = [models.Index(fields=["number"], name="order_number_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def return_window_ends_at(self) -> datetime | None:
+        """The last moment a return or exchange may be asked for; None while not delivered.
+
+        The window counts whole days after delivery in the shop's time zone: delivered on the 1st with a
+        7-day window, the buyer may ask until the end of the 8th.
+        """
+        if self.delivered_at is None:
+            return None
+        local = timezone.localtime(self.delivered_at)
+        last_day = local.date() + timedelta(days=self.shop.return_window_days)
+        return timezone.make_aware(datetime.combine(last_day, time.max))
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=255)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    paid_amount = models.DecimalField(_("paid amount"), **MONEY)
+    # Reserved and paid refunds against this line; only tickets.services.refunds changes it, under a row lock.
+    refunded_amount = models.DecimalField(_("refunded amount"), default=ZERO, **MONEY)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "sku"], name="order_line_sku_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(paid_amount__gte=0), name="order_line_paid_not_negative"),
+            models.CheckConstraint(condition=Q(refunded_amount__gte=0), name="order_line_refunded_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=F("paid_amount")), name="order_line_refund_within_paid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        return self.paid_amount - self.refunded_amount
+
+
+class ShipmentDirection(models.TextChoices):
+    OUTBOUND = "outbound", _("To the buyer")
+    RETURN = "return", _("Back from the buyer")
+    REPLACEMENT = "replacement", _("Replacement to the buyer")
+
+
+class ShipmentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    IN_TRANSIT = "in_transit", _("In transit")
+    DELIVERED = "delivered", _("Delivered")
+    EXCEPTION = "exception", _("Exception")
+    RETURNED = "returned", _("Returned to sender")
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments", verbose_name=_("order"))
+    direction = models.CharField(
+        _("direction"), max_length=16, choices=ShipmentDirection.choices, default=ShipmentDirection.OUTBOUND
+    )
+    carrier = models.CharField(_("carrier"), max_length=64)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING
+    )
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    last_event_at = models.DateTimeField(_("last tracking event at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_unique"),
+        ]
+        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class TrackingEvent(models.Model):
+    """One carrier scan. ``event_id`` is the carrier's id, so a feed delivered twice is recorded once."""
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment")
+    )
+    event_id = models.CharField(_("carrier event id"), max_length=128)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    status = models.CharField(_("status"), max_length=16, choices=ShipmentStatus.choices)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        ordering = ["occurred_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "event_id"], name="tracking_event_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment} {self.status} @ {self.occurred_at:%Y-%m-%d %H:%M}"

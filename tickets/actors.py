@@ -1,0 +1,94 @@
+"""Who does something to a ticket: a staff user, a buyer, the system timer or an integration.
+
+Every service takes an :class:`Actor`; the state machines decide with it who may run a transition
+(``permission=`` on each django-fsm transition receives the actor), and the timeline records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from orders.models import Buyer
+
+
+class ActorKind(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    BUYER = "buyer", _("Buyer")
+    SYSTEM = "system", _("System")
+    INTEGRATION = "integration", _("Integration")
+
+
+class Role(models.TextChoices):
+    """Who may run a transition. Departments are roles; so are the buyer, the system and integrations."""
+
+    BUYER = "buyer", _("Buyer")
+    OPERATIONS = "operations", _("Operations")
+    WAREHOUSE = "warehouse", _("Warehouse")
+    LOGISTICS = "logistics", _("Logistics")
+    SUPERVISORS = "supervisors", _("Supervisors")
+    SYSTEM = "system", _("System")
+    INTEGRATION = "integration", _("Integration")
+
+
+DEPARTMENT_ROLES = frozenset({Role.OPERATIONS, Role.WAREHOUSE, Role.LOGISTICS, Role.SUPERVISORS})
+
+
+def staff_departments(user: AbstractBaseUser) -> frozenset[str]:
+    """The departments a staff user works in: the groups named after a department's code.
+
+    Superusers count as supervisors. Routing (issue 3) keeps department membership; the group names
+    are the department codes, so this stays the one place that answers the question.
+    """
+    if getattr(user, "is_superuser", False):
+        return frozenset({Role.SUPERVISORS.value})
+    names = set(user.groups.values_list("name", flat=True)) if user.pk else set()
+    return frozenset(names & {role.value for role in DEPARTMENT_ROLES})
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    name: str
+    user: AbstractBaseUser | None = None
+    buyer: Buyer | None = None
+    departments: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def staff(cls, user: AbstractBaseUser, *, departments: frozenset[str] | None = None) -> Actor:
+        return cls(
+            kind=ActorKind.STAFF,
+            name=user.get_username(),
+            user=user,
+            departments=staff_departments(user) if departments is None else departments,
+        )
+
+    @classmethod
+    def for_buyer(cls, buyer: Buyer) -> Actor:
+        return cls(kind=ActorKind.BUYER, name=str(buyer), buyer=buyer)
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(kind=ActorKind.SYSTEM, name=name)
+
+    @classmethod
+    def integration(cls, name: str) -> Actor:
+        return cls(kind=ActorKind.INTEGRATION, name=name)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.kind == ActorKind.STAFF and Role.SUPERVISORS in self.departments
+
+    def plays(self, roles: frozenset[str]) -> bool:
+        """Whether this actor may act in one of ``roles``. Supervisors may act for every department."""
+        if self.kind == ActorKind.STAFF:
+            if self.is_supervisor:
+                return bool(roles & DEPARTMENT_ROLES)
+            return bool(roles & self.departments)
+        return self.kind.value in roles

@@ -1,0 +1,42 @@
+"""The ticket models. The kind subclasses live beside their state machines in ``tickets.workflows``."""
+
+from tickets.models.base import (
+    Department,
+    Kind,
+    Priority,
+    ReasonCode,
+    Refund,
+    RefundStatus,
+    Ticket,
+    TicketLine,
+    WaitingOn,
+)
+from tickets.models.timeline import AppendOnlyError, Attachment, EventType, TicketEvent
+from tickets.workflows.complaint import ComplaintCategory, ComplaintTicket, Severity
+from tickets.workflows.exchange import ExchangeTicket
+from tickets.workflows.logistics import ExceptionType, LogisticsTicket, Outcome
+from tickets.workflows.return_ import ReturnTicket
+
+__all__ = [
+    "AppendOnlyError",
+    "Attachment",
+    "ComplaintCategory",
+    "ComplaintTicket",
+    "Department",
+    "EventType",
+    "ExceptionType",
+    "ExchangeTicket",
+    "Kind",
+    "LogisticsTicket",
+    "Outcome",
+    "Priority",
+    "ReasonCode",
+    "Refund",
+    "RefundStatus",
+    "ReturnTicket",
+    "Severity",
+    "Ticket",
+    "TicketEvent",
+    "TicketLine",
+    "WaitingOn",
+]

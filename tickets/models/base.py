@@ -1,0 +1,257 @@
+"""The ticket: what every kind shares, and the lines of the order it concerns.
+
+``Ticket`` is a concrete table holding what queues, the deadline sweep and lists need (state, department,
+assignee, due time), so they read one table through one index. Each kind is a multi-table subclass
+(``tickets.workflows``) that keeps its own data and its own django-fsm state machine on the shared,
+protected ``state`` field. The kind/state pairs are backed by a database check constraint.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField
+
+from orders.models import MONEY, ZERO, Buyer, Order, OrderLine, Shop
+from tickets.workflows.states import STATES_BY_KIND, all_state_choices
+
+if TYPE_CHECKING:
+    from tickets.workflows.steps import Step
+
+
+class Kind(models.TextChoices):
+    RETURN = "return", _("Return / refund")
+    EXCHANGE = "exchange", _("Exchange")
+    COMPLAINT = "complaint", _("Complaint")
+    LOGISTICS = "logistics", _("Logistics exception")
+
+
+class Priority(models.IntegerChoices):
+    LOW = 10, _("Low")
+    NORMAL = 20, _("Normal")
+    HIGH = 30, _("High")
+    URGENT = 40, _("Urgent")
+
+
+class Department(models.TextChoices):
+    OPERATIONS = "operations", _("Operations")
+    WAREHOUSE = "warehouse", _("Warehouse")
+    LOGISTICS = "logistics", _("Logistics")
+    SUPERVISORS = "supervisors", _("Supervisors")
+
+
+class WaitingOn(models.TextChoices):
+    MERCHANT = "merchant", _("Merchant")
+    BUYER = "buyer", _("Buyer")
+    NOBODY = "nobody", _("Nobody (ended)")
+
+
+class Ticket(ConcurrentTransitionMixin, models.Model):
+    """One after-sales request about one order. Subclassed once per kind.
+
+    Invariants: ``state`` changes only through a transition of the kind's state machine (the field is
+    protected); every change bumps ``version`` and writes a ``TicketEvent`` in the same transaction
+    (tickets.services.engine); ``due_at`` is the deadline of the current step, None in end states.
+    """
+
+    # Set by each kind's subclass.
+    KIND: ClassVar[str] = ""
+    NUMBER_PREFIX: ClassVar[str] = ""
+    INITIAL_STATE: ClassVar[str] = ""
+    FINAL_STATES: ClassVar[frozenset[str]] = frozenset()
+    STEPS: ClassVar[dict[str, Step]] = {}
+
+    number = models.CharField(_("ticket number"), max_length=32, unique=True, null=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, editable=False)
+    state = FSMField(_("state"), max_length=32, choices=all_state_choices(), protected=True)
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("shop"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("order"))
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("buyer"))
+    reason = models.ForeignKey(
+        "tickets.ReasonCode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reason"),
+    )
+    description = models.TextField(_("description"), blank=True)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    department = models.CharField(
+        _("department"), max_length=16, choices=Department.choices, null=True, blank=True
+    )
+    waiting_on = models.CharField(_("waiting on"), max_length=16, choices=WaitingOn.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    step_started_at = models.DateTimeField(_("current step started at"))
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    # A linked ticket this one was opened from (an exchange converted into a refund, a logistics refund).
+    origin = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="spawned", verbose_name=_("origin")
+    )
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            # The deadline sweep's index: only tickets with a running clock are in it.
+            models.Index(fields=["due_at"], name="ticket_due_idx", condition=Q(due_at__isnull=False)),
+            models.Index(fields=["department", "state"], name="ticket_queue_idx"),
+            models.Index(fields=["kind", "state"], name="ticket_kind_state_idx"),
+            models.Index(fields=["order"], name="ticket_order_idx"),
+            models.Index(fields=["-created_at"], name="ticket_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    *(Q(kind=kind, state__in=[s.value for s in states]) for kind, states in STATES_BY_KIND.items()),
+                    _connector=Q.OR,
+                ),
+                name="ticket_state_belongs_to_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"{self.kind} #{self.pk}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    def as_kind(self) -> Ticket:
+        """This ticket as its kind's subclass (one query when called on a base ``Ticket``)."""
+        if self.KIND:
+            return self
+        from tickets.workflows import model_for_kind
+
+        return model_for_kind(self.kind).objects.get(pk=self.pk)
+
+    def state_label(self) -> str:
+        from tickets.workflows import state_label
+
+        return state_label(self.kind, self.state)
+
+
+class TicketLine(models.Model):
+    """An order line a ticket concerns, with the quantity, and the refunds reserved for it by this ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="lines", verbose_name=_("ticket"))
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="ticket_lines", verbose_name=_("order line")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    refunded_amount = models.DecimalField(_("refunded amount"), default=ZERO, **MONEY)
+
+    class Meta:
+        verbose_name = _("ticket line")
+        verbose_name_plural = _("ticket lines")
+        ordering = ["order_line_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "order_line"], name="ticket_line_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="ticket_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(refunded_amount__gte=0), name="ticket_line_refund_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_line.sku} × {self.quantity}"
+
+    def paid_share(self, order_line: OrderLine | None = None) -> Decimal:
+        """What the buyer paid for this ticket's quantity of the line (pro rata, rounded to the fen).
+
+        All of a line's quantity gives exactly its paid amount, so the shares of a line never sum above it.
+        """
+        line = order_line or self.order_line
+        if self.quantity >= line.quantity:
+            return line.paid_amount
+        share = line.paid_amount * Decimal(self.quantity) / Decimal(line.quantity)
+        return share.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class ReasonCode(models.Model):
+    """Why a buyer asks (七天无理由, quality problem, …). Shipped as defaults by a data migration."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100)
+    kinds = models.JSONField(
+        _("ticket kinds"), default=list, help_text=_("The ticket kinds this reason may be chosen for.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=100)
+
+    class Meta:
+        verbose_name = _("reason code")
+        verbose_name_plural = _("reason codes")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.label_en if (get_language() or "").startswith("en") else self.label_zh
+
+    def allows(self, kind: str) -> bool:
+        return self.active and kind in self.kinds
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class Refund(models.Model):
+    """Money going back to the buyer for a ticket, reserved against the order lines when it is fixed.
+
+    The reservation (``OrderLine.refunded_amount``) is made under a row lock on the lines; the gateway is
+    called afterwards with ``idempotency_key``, so a retried payment never pays twice.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("ticket"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(
+        _("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    allocations = models.JSONField(_("allocation per order line"), default=dict)
+    gateway_reference = models.CharField(_("gateway reference"), max_length=128, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"¥{self.amount} ({self.get_status_display()})"
+
+
+__all__ = [
+    "Department",
+    "Kind",
+    "Priority",
+    "ReasonCode",
+    "Refund",
+    "RefundStatus",
+    "Ticket",
+    "TicketLine",
+    "WaitingOn",
+]

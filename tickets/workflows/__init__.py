@@ -1,0 +1,32 @@
+"""The four kinds' state machines. Each module holds one kind's model subclass and its transitions.
+
+This package's ``__init__`` imports nothing at load time (the base model imports ``states``); the helpers
+below resolve the kinds lazily.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tickets.models import Ticket
+
+
+def ticket_models() -> dict[str, type[Ticket]]:
+    from tickets.workflows.complaint import ComplaintTicket
+    from tickets.workflows.exchange import ExchangeTicket
+    from tickets.workflows.logistics import LogisticsTicket
+    from tickets.workflows.return_ import ReturnTicket
+
+    return {m.KIND: m for m in (ReturnTicket, ExchangeTicket, ComplaintTicket, LogisticsTicket)}
+
+
+def model_for_kind(kind: str) -> type[Ticket]:
+    return ticket_models()[kind]
+
+
+def state_label(kind: str, state: str) -> str:
+    from tickets.workflows.states import STATES_BY_KIND
+
+    states = STATES_BY_KIND[kind]
+    return str(states(state).label) if state in states.values else state

@@ -1,0 +1,164 @@
+"""投诉: the complaint state machine (SPEC "complaint").
+
+A buyer may reopen a complaint (from a proposed resolution or after it closed) a limited number of times
+(``KEFU_COMPLAINT_MAX_REOPENS``); ``closed`` is final once that limit is reached.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import transition
+
+from tickets.actors import Role
+from tickets.errors import require
+from tickets.models.base import Kind, Ticket
+from tickets.workflows.states import ComplaintState as S
+from tickets.workflows.steps import BUYER, END, ESCALATE, Rule, Step, by, complaint_max_reopens, hours
+
+FIELD = "state"
+
+
+class ComplaintCategory(models.TextChoices):
+    SERVICE_ATTITUDE = "service_attitude", _("Service attitude")
+    PRODUCT_QUALITY = "product_quality", _("Product quality")
+    DELIVERY = "delivery", _("Delivery")
+    DESCRIPTION_MISMATCH = "description_mismatch", _("Description mismatch")
+    OTHER = "other", _("Other")
+
+
+class Severity(models.IntegerChoices):
+    LOW = 1, _("Low")
+    MEDIUM = 2, _("Medium")
+    HIGH = 3, _("High")
+    CRITICAL = 4, _("Critical")
+
+
+can_reopen = Rule(
+    lambda t: t.reopen_count < complaint_max_reopens(),
+    lambda t: f"Complaint {t.number} was already reopened {t.reopen_count} times (the limit).",
+)
+
+
+class ComplaintTicket(Ticket):
+    KIND = Kind.COMPLAINT
+    NUMBER_PREFIX = "CP"
+    INITIAL_STATE = S.OPEN
+    # ``closed`` may still be reopened while reopens are left; see is_final.
+    FINAL_STATES = frozenset({S.CANCELLED})
+    STEPS = {
+        S.OPEN: Step("operations", hours(2), ESCALATE),
+        S.ACKNOWLEDGED: Step("operations", hours(24), ESCALATE),
+        S.INVESTIGATING: Step("operations", hours(72), ESCALATE),
+        S.ESCALATED: Step("supervisors", hours(48), ESCALATE),
+        S.RESOLUTION_PROPOSED: Step(BUYER, hours(72), "expire"),
+        S.CLOSED: END,
+        S.CANCELLED: END,
+    }
+
+    category = models.CharField(_("category"), max_length=32, choices=ComplaintCategory.choices)
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices, default=Severity.MEDIUM)
+    resolution = models.TextField(_("proposed resolution"), blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+
+    @property
+    def is_final(self) -> bool:
+        if self.state == S.CLOSED:
+            return self.reopen_count >= complaint_max_reopens()
+        return self.state in self.FINAL_STATES
+
+    @transition(
+        field=FIELD,
+        source=S.OPEN,
+        target=S.ACKNOWLEDGED,
+        permission=by(Role.OPERATIONS),
+        custom={"label": _("Acknowledge")},
+    )
+    def acknowledge(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.ACKNOWLEDGED,
+        target=S.INVESTIGATING,
+        permission=by(Role.OPERATIONS),
+        custom={"label": _("Start investigating")},
+    )
+    def investigate(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=[S.INVESTIGATING, S.ESCALATED],
+        target=S.RESOLUTION_PROPOSED,
+        permission=by(Role.OPERATIONS, Role.SUPERVISORS),
+        custom={"label": _("Propose a resolution"), "needs": ("resolution",)},
+    )
+    def propose_resolution(self, *, resolution: str) -> None:
+        self.resolution = require(resolution, "resolution", "The proposed resolution")
+
+    @transition(
+        field=FIELD,
+        source=S.RESOLUTION_PROPOSED,
+        target=S.CLOSED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Accept the resolution")},
+    )
+    def accept_resolution(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.RESOLUTION_PROPOSED,
+        target=S.CLOSED,
+        permission=by(Role.SYSTEM),
+        custom={"label": _("Close (buyer did not answer in time)")},
+    )
+    def expire(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=[S.RESOLUTION_PROPOSED, S.CLOSED],
+        target=S.INVESTIGATING,
+        conditions=[can_reopen],
+        permission=by(Role.BUYER),
+        custom={"label": _("Reopen"), "needs": ("reason",)},
+    )
+    def reopen(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason for reopening")
+        self.reopen_count += 1
+
+    @transition(
+        field=FIELD,
+        source=[S.OPEN, S.ACKNOWLEDGED, S.INVESTIGATING, S.RESOLUTION_PROPOSED],
+        target=S.ESCALATED,
+        permission=by(Role.BUYER, Role.OPERATIONS),
+        custom={"label": _("Escalate to supervisors")},
+    )
+    def escalate(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=[S.OPEN, S.ACKNOWLEDGED, S.INVESTIGATING, S.ESCALATED],
+        target=S.CLOSED,
+        permission=by(Role.SUPERVISORS),
+        custom={"label": _("Dismiss"), "needs": ("reason",)},
+    )
+    def dismiss(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason for dismissing the complaint")
+
+    @transition(
+        field=FIELD,
+        source=[S.OPEN, S.ACKNOWLEDGED, S.INVESTIGATING, S.ESCALATED, S.RESOLUTION_PROPOSED],
+        target=S.CANCELLED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Withdraw")},
+    )
+    def cancel(self) -> None:
+        pass

@@ -1,0 +1,235 @@
+"""换货: the exchange state machine (SPEC "exchange").
+
+Out of stock at ``replacement_pending`` closes the exchange through ``convert_to_refund``; the service
+then opens a linked refund (a return ticket with ``origin`` set to this exchange) for the same lines.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, transition
+
+from orders.models import Shipment
+from tickets.actors import Role
+from tickets.errors import require
+from tickets.models.base import Kind, Ticket
+from tickets.workflows.states import ExchangeState as S
+from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
+
+FIELD = "state"
+
+
+class ExchangeTicket(Ticket):
+    KIND = Kind.EXCHANGE
+    NUMBER_PREFIX = "EX"
+    INITIAL_STATE = S.REQUESTED
+    FINAL_STATES = frozenset({S.COMPLETED, S.CLOSED, S.CANCELLED})
+    STEPS = {
+        S.REQUESTED: Step("operations", hours(48), "approve"),
+        S.REJECTED: Step(BUYER, days(7), "expire"),
+        S.AWAITING_RETURN: Step(BUYER, days(7), "expire"),
+        S.RETURN_IN_TRANSIT: Step("warehouse", days(10), ESCALATE),
+        S.RECEIVED: Step("warehouse", hours(24), ESCALATE),
+        S.REPLACEMENT_PENDING: Step("warehouse", hours(48), ESCALATE),
+        S.REPLACEMENT_SHIPPED: Step(BUYER, days(10), "auto_complete"),
+        S.ARBITRATION: Step("supervisors", hours(48), ESCALATE),
+        S.COMPLETED: END,
+        S.CLOSED: END,
+        S.CANCELLED: END,
+    }
+
+    replacement_sku = models.CharField(_("replacement SKU"), max_length=64)
+    replacement_name = models.CharField(_("replacement item"), max_length=255, blank=True)
+    return_shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("return shipment")
+    )
+    replacement_shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("replacement shipment"),
+    )
+    goods_received = models.BooleanField(_("goods received back"), default=False)
+
+    class Meta:
+        verbose_name = _("exchange")
+        verbose_name_plural = _("exchanges")
+
+    @transition(
+        field=FIELD,
+        source=S.REQUESTED,
+        target=S.AWAITING_RETURN,
+        permission=by(Role.OPERATIONS, Role.SYSTEM),
+        custom={"label": _("Approve")},
+    )
+    def approve(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.REQUESTED,
+        target=S.REJECTED,
+        permission=by(Role.OPERATIONS),
+        custom={"label": _("Reject"), "needs": ("reason",)},
+    )
+    def reject(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason for the rejection")
+
+    @transition(
+        field=FIELD,
+        source=S.REJECTED,
+        target=S.REQUESTED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Modify request")},
+    )
+    def modify(self, *, replacement_sku: str | None = None, description: str | None = None) -> None:
+        if replacement_sku is not None:
+            self.replacement_sku = require(replacement_sku, "replacement_sku", "The replacement SKU")
+        if description is not None:
+            self.description = description
+
+    @transition(
+        field=FIELD,
+        source=S.REJECTED,
+        target=S.ARBITRATION,
+        permission=by(Role.BUYER),
+        custom={"label": _("Escalate to arbitration")},
+    )
+    def escalate(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.REJECTED,
+        target=S.CLOSED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Accept the rejection")},
+    )
+    def accept_rejection(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=[S.REJECTED, S.AWAITING_RETURN],
+        target=S.CLOSED,
+        permission=by(Role.SYSTEM),
+        custom={"label": _("Close (buyer did not act in time)")},
+    )
+    def expire(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.AWAITING_RETURN,
+        target=S.RETURN_IN_TRANSIT,
+        permission=by(Role.BUYER, Role.OPERATIONS),
+        custom={"label": _("Give return tracking"), "needs": ("carrier", "tracking_number")},
+    )
+    def ship_back(self, *, shipment: Shipment) -> None:
+        self.return_shipment = shipment
+
+    @transition(
+        field=FIELD,
+        source=S.RETURN_IN_TRANSIT,
+        target=S.RECEIVED,
+        permission=by(Role.WAREHOUSE, Role.INTEGRATION),
+        custom={"label": _("Mark parcel received")},
+    )
+    def receive(self) -> None:
+        self.goods_received = True
+
+    @transition(
+        field=FIELD,
+        source=S.RECEIVED,
+        target=S.REPLACEMENT_PENDING,
+        permission=by(Role.WAREHOUSE),
+        custom={"label": _("Inspection passed")},
+    )
+    def pass_inspection(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.RECEIVED,
+        target=S.REJECTED,
+        permission=by(Role.WAREHOUSE),
+        custom={"label": _("Inspection failed"), "needs": ("reason",)},
+    )
+    def fail_inspection(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason why the inspection failed")
+
+    @transition(
+        field=FIELD,
+        source=S.REPLACEMENT_PENDING,
+        target=S.REPLACEMENT_SHIPPED,
+        permission=by(Role.WAREHOUSE),
+        custom={"label": _("Ship the replacement"), "needs": ("carrier", "tracking_number")},
+    )
+    def ship_replacement(self, *, shipment: Shipment) -> None:
+        self.replacement_shipment = shipment
+
+    @transition(
+        field=FIELD,
+        source=S.REPLACEMENT_PENDING,
+        target=S.CLOSED,
+        permission=by(Role.WAREHOUSE, Role.OPERATIONS),
+        custom={"label": _("Out of stock: convert to refund"), "needs": ("reason",)},
+    )
+    def convert_to_refund(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason for converting the exchange into a refund")
+
+    @transition(
+        field=FIELD,
+        source=S.REPLACEMENT_SHIPPED,
+        target=S.COMPLETED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Confirm receipt of the replacement")},
+    )
+    def confirm_receipt(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.REPLACEMENT_SHIPPED,
+        target=S.COMPLETED,
+        permission=by(Role.SYSTEM),
+        custom={"label": _("Complete automatically")},
+    )
+    def auto_complete(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.ARBITRATION,
+        target=GET_STATE(
+            lambda self, **_: S.REPLACEMENT_PENDING if self.goods_received else S.AWAITING_RETURN,
+            states=[S.AWAITING_RETURN, S.REPLACEMENT_PENDING],
+        ),
+        permission=by(Role.SUPERVISORS),
+        custom={"label": _("Arbitrate for the buyer")},
+    )
+    def uphold_buyer(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.ARBITRATION,
+        target=S.CLOSED,
+        permission=by(Role.SUPERVISORS),
+        custom={"label": _("Uphold the rejection"), "needs": ("reason",)},
+    )
+    def uphold_rejection(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason for upholding the rejection")
+
+    @transition(
+        field=FIELD,
+        source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.ARBITRATION],
+        target=S.CANCELLED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Cancel (withdraw)")},
+    )
+    def cancel(self) -> None:
+        pass

@@ -1,0 +1,183 @@
+"""物流异常: the logistics exception state machine (SPEC "logistics").
+
+``refund`` hands the money to a linked refund-only return (``origin`` = this ticket), opened by the service;
+when that return is refunded the service resolves this ticket, so money and timeline stay in one place.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import transition
+
+from orders.models import MONEY, Shipment
+from tickets.actors import Role
+from tickets.errors import InvalidAmount
+from tickets.models.base import Kind, Ticket
+from tickets.workflows.states import LogisticsState as S
+from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
+
+FIELD = "state"
+
+
+class ExceptionType(models.TextChoices):
+    LOST = "lost", _("Lost")
+    DELAYED = "delayed", _("Delayed")
+    DAMAGED = "damaged", _("Damaged")
+    STALLED = "stalled", _("Stalled (no tracking update)")
+    WRONG_ADDRESS = "wrong_address", _("Wrong address")
+    REFUSED = "refused", _("Refused by the buyer")
+
+
+class Outcome(models.TextChoices):
+    RESHIPPED = "reshipped", _("Reshipped")
+    COMPENSATED = "compensated", _("Compensated")
+    REFUNDED = "refunded", _("Refunded")
+    FOUND = "found", _("Found")
+
+
+class LogisticsTicket(Ticket):
+    KIND = Kind.LOGISTICS
+    NUMBER_PREFIX = "LG"
+    INITIAL_STATE = S.REPORTED
+    FINAL_STATES = frozenset({S.CLOSED, S.CANCELLED})
+    STEPS = {
+        S.REPORTED: Step("logistics", hours(24), ESCALATE),
+        S.INVESTIGATING: Step("logistics", hours(72), ESCALATE),
+        S.RESHIPPING: Step("warehouse", hours(24), ESCALATE),
+        S.RESHIPPED: Step("logistics", days(7), ESCALATE),
+        S.COMPENSATING: Step("operations", hours(48), ESCALATE),
+        S.REFUNDING: Step("operations", hours(48), ESCALATE),
+        S.FOUND: Step("logistics", hours(24), ESCALATE),
+        S.RESOLVED: Step(BUYER, hours(72), "expire"),
+        S.CLOSED: END,
+        S.CANCELLED: END,
+    }
+
+    exception_type = models.CharField(_("exception"), max_length=16, choices=ExceptionType.choices)
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("shipment")
+    )
+    carrier_claim_number = models.CharField(_("carrier claim number"), max_length=64, blank=True)
+    compensation_amount = models.DecimalField(_("compensation"), null=True, blank=True, **MONEY)
+    reship_shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reshipment")
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("logistics exception")
+        verbose_name_plural = _("logistics exceptions")
+        constraints = [
+            # A stalled parcel gets one system-opened ticket (issue 3's sweep relies on it).
+            models.UniqueConstraint(
+                fields=["shipment"],
+                condition=models.Q(exception_type="stalled"),
+                name="logistics_one_stalled_ticket_per_shipment",
+            ),
+        ]
+
+    @transition(
+        field=FIELD,
+        source=S.REPORTED,
+        target=S.INVESTIGATING,
+        permission=by(Role.LOGISTICS),
+        custom={"label": _("Investigate (open a carrier claim)")},
+    )
+    def investigate(self, *, carrier_claim_number: str = "") -> None:
+        self.carrier_claim_number = (carrier_claim_number or "").strip()
+
+    @transition(
+        field=FIELD,
+        source=S.INVESTIGATING,
+        target=S.RESHIPPING,
+        permission=by(Role.LOGISTICS),
+        custom={"label": _("Reship")},
+    )
+    def reship(self) -> None:
+        self.outcome = Outcome.RESHIPPED
+
+    @transition(
+        field=FIELD,
+        source=S.RESHIPPING,
+        target=S.RESHIPPED,
+        permission=by(Role.WAREHOUSE),
+        custom={"label": _("Mark reshipped"), "needs": ("carrier", "tracking_number")},
+    )
+    def mark_reshipped(self, *, shipment: Shipment) -> None:
+        self.reship_shipment = shipment
+
+    @transition(
+        field=FIELD,
+        source=S.INVESTIGATING,
+        target=S.COMPENSATING,
+        permission=by(Role.LOGISTICS, Role.OPERATIONS),
+        custom={"label": _("Compensate"), "needs": ("amount",)},
+    )
+    def compensate(self, *, amount: Decimal) -> None:
+        if amount is None or amount <= 0:
+            raise InvalidAmount("The compensation must be above ¥0.00.", field="amount")
+        self.compensation_amount = amount
+        self.outcome = Outcome.COMPENSATED
+
+    @transition(
+        field=FIELD,
+        source=S.INVESTIGATING,
+        target=S.REFUNDING,
+        permission=by(Role.LOGISTICS, Role.OPERATIONS),
+        custom={"label": _("Refund the buyer")},
+    )
+    def refund(self) -> None:
+        self.outcome = Outcome.REFUNDED
+
+    @transition(
+        field=FIELD,
+        source=S.INVESTIGATING,
+        target=S.FOUND,
+        permission=by(Role.LOGISTICS),
+        custom={"label": _("Parcel found (delivered after all)")},
+    )
+    def mark_found(self) -> None:
+        self.outcome = Outcome.FOUND
+
+    @transition(
+        field=FIELD,
+        source=[S.RESHIPPED, S.COMPENSATING, S.REFUNDING, S.FOUND],
+        target=S.RESOLVED,
+        permission=by(Role.LOGISTICS, Role.OPERATIONS, Role.SYSTEM),
+        custom={"label": _("Resolve")},
+    )
+    def resolve(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.RESOLVED,
+        target=S.CLOSED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Confirm the resolution")},
+    )
+    def confirm(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.RESOLVED,
+        target=S.CLOSED,
+        permission=by(Role.SYSTEM),
+        custom={"label": _("Close (buyer did not answer in time)")},
+    )
+    def expire(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.REPORTED,
+        target=S.CANCELLED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Withdraw")},
+    )
+    def cancel(self) -> None:
+        pass

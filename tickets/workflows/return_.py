@@ -1,0 +1,246 @@
+"""退货退款 / 仅退款: the return state machine (SPEC "return").
+
+A return either needs the goods back (``refund_only=False``) or not. Transitions only check and change
+fields in memory; ``tickets.services`` locks, saves, reserves the refund and writes the timeline.
+Entering ``refund_pending`` always fixes ``approved_amount``; the service reserves exactly that amount.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, transition
+
+from orders.models import MONEY, Shipment
+from tickets.actors import Role
+from tickets.errors import InvalidAmount, require
+from tickets.models.base import Kind, Ticket
+from tickets.workflows.states import ReturnState as S
+from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
+
+FIELD = "state"
+
+
+class ReturnTicket(Ticket):
+    KIND = Kind.RETURN
+    NUMBER_PREFIX = "RT"
+    INITIAL_STATE = S.REQUESTED
+    FINAL_STATES = frozenset({S.REFUNDED, S.CLOSED, S.CANCELLED})
+    STEPS = {
+        S.REQUESTED: Step("operations", hours(48), "approve"),
+        S.REJECTED: Step(BUYER, days(7), "expire"),
+        S.AWAITING_RETURN: Step(BUYER, days(7), "expire"),
+        S.RETURN_IN_TRANSIT: Step("warehouse", days(10), "auto_refund"),
+        S.RECEIVED: Step("warehouse", hours(24), ESCALATE),
+        S.REFUND_PENDING: Step("operations", hours(24), ESCALATE),
+        S.ARBITRATION: Step("supervisors", hours(48), ESCALATE),
+        S.REFUNDED: END,
+        S.CLOSED: END,
+        S.CANCELLED: END,
+    }
+
+    refund_only = models.BooleanField(
+        _("refund only"), default=False, help_text=_("仅退款: no goods come back (never shipped, not received, …).")
+    )
+    requested_amount = models.DecimalField(_("requested amount"), **MONEY)
+    approved_amount = models.DecimalField(_("approved refund amount"), null=True, blank=True, **MONEY)
+    return_shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("return shipment"),
+    )
+    goods_received = models.BooleanField(_("goods received back"), default=False)
+
+    class Meta:
+        verbose_name = _("return")
+        verbose_name_plural = _("returns")
+
+    def _after_approval(self) -> str:
+        """Where an approval leads: straight to the refund when no goods (still) need to come back."""
+        if self.refund_only or self.goods_received:
+            self.approved_amount = self.requested_amount
+            return S.REFUND_PENDING
+        return S.AWAITING_RETURN
+
+    # -- merchant review -------------------------------------------------------------------------------
+    # approve / uphold_buyer share _after_approval: both must lead to the same place for the same ticket.
+    @transition(
+        field=FIELD,
+        source=S.REQUESTED,
+        target=GET_STATE(lambda self, **_: self._after_approval(), states=[S.AWAITING_RETURN, S.REFUND_PENDING]),
+        permission=by(Role.OPERATIONS, Role.SYSTEM),
+        custom={"label": _("Approve")},
+    )
+    def approve(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.REQUESTED,
+        target=S.REJECTED,
+        permission=by(Role.OPERATIONS),
+        custom={"label": _("Reject"), "needs": ("reason",)},
+    )
+    def reject(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason for the rejection")
+
+    # -- the buyer's answers to a rejection ------------------------------------------------------------
+    @transition(
+        field=FIELD,
+        source=S.REJECTED,
+        target=S.REQUESTED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Modify request")},
+    )
+    def modify(self, *, requested_amount: Decimal | None = None, description: str | None = None) -> None:
+        if requested_amount is not None:
+            if requested_amount <= 0:
+                raise InvalidAmount("The requested amount must be above zero.", field="requested_amount")
+            self.requested_amount = requested_amount
+        if description is not None:
+            self.description = description
+
+    @transition(
+        field=FIELD,
+        source=S.REJECTED,
+        target=S.ARBITRATION,
+        permission=by(Role.BUYER),
+        custom={"label": _("Escalate to arbitration")},
+    )
+    def escalate(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.REJECTED,
+        target=S.CLOSED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Accept the rejection")},
+    )
+    def accept_rejection(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=[S.REJECTED, S.AWAITING_RETURN],
+        target=S.CLOSED,
+        permission=by(Role.SYSTEM),
+        custom={"label": _("Close (buyer did not act in time)")},
+    )
+    def expire(self) -> None:
+        pass
+
+    # -- goods coming back -----------------------------------------------------------------------------
+    @transition(
+        field=FIELD,
+        source=S.AWAITING_RETURN,
+        target=S.RETURN_IN_TRANSIT,
+        permission=by(Role.BUYER, Role.OPERATIONS),
+        custom={"label": _("Give return tracking"), "needs": ("carrier", "tracking_number")},
+    )
+    def ship_back(self, *, shipment: Shipment) -> None:
+        self.return_shipment = shipment
+
+    @transition(
+        field=FIELD,
+        source=S.RETURN_IN_TRANSIT,
+        target=S.RECEIVED,
+        permission=by(Role.WAREHOUSE, Role.INTEGRATION),
+        custom={"label": _("Mark parcel received")},
+    )
+    def receive(self) -> None:
+        self.goods_received = True
+
+    @transition(
+        field=FIELD,
+        source=S.RETURN_IN_TRANSIT,
+        target=S.REFUND_PENDING,
+        permission=by(Role.SYSTEM),
+        custom={"label": _("Refund automatically (receipt not confirmed in time)")},
+    )
+    def auto_refund(self) -> None:
+        self.approved_amount = self.requested_amount
+
+    # -- inspection ------------------------------------------------------------------------------------
+    @transition(
+        field=FIELD,
+        source=S.RECEIVED,
+        target=S.REFUND_PENDING,
+        permission=by(Role.WAREHOUSE),
+        custom={"label": _("Inspection passed (full refund)")},
+    )
+    def pass_inspection(self) -> None:
+        self.approved_amount = self.requested_amount
+
+    @transition(
+        field=FIELD,
+        source=S.RECEIVED,
+        target=S.REFUND_PENDING,
+        permission=by(Role.WAREHOUSE),
+        custom={"label": _("Inspection passed partly (partial refund)"), "needs": ("amount", "reason")},
+    )
+    def pass_inspection_partly(self, *, amount: Decimal, reason: str) -> None:
+        require(reason, "reason", "A reason for the partial refund")
+        if amount is None or amount <= 0 or amount >= self.requested_amount:
+            raise InvalidAmount(
+                f"A partial refund must be above ¥0.00 and below the requested ¥{self.requested_amount}.",
+                field="amount",
+            )
+        self.approved_amount = amount
+
+    @transition(
+        field=FIELD,
+        source=S.RECEIVED,
+        target=S.REJECTED,
+        permission=by(Role.WAREHOUSE),
+        custom={"label": _("Inspection failed"), "needs": ("reason",)},
+    )
+    def fail_inspection(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason why the inspection failed")
+
+    # -- money -----------------------------------------------------------------------------------------
+    @transition(
+        field=FIELD,
+        source=S.REFUND_PENDING,
+        target=S.REFUNDED,
+        permission=by(Role.SYSTEM, Role.OPERATIONS),
+        custom={"label": _("Refund paid")},
+    )
+    def complete_refund(self) -> None:
+        pass
+
+    # -- arbitration -----------------------------------------------------------------------------------
+    @transition(
+        field=FIELD,
+        source=S.ARBITRATION,
+        target=GET_STATE(lambda self, **_: self._after_approval(), states=[S.AWAITING_RETURN, S.REFUND_PENDING]),
+        permission=by(Role.SUPERVISORS),
+        custom={"label": _("Arbitrate for the buyer")},
+    )
+    def uphold_buyer(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.ARBITRATION,
+        target=S.CLOSED,
+        permission=by(Role.SUPERVISORS),
+        custom={"label": _("Uphold the rejection"), "needs": ("reason",)},
+    )
+    def uphold_rejection(self, *, reason: str) -> None:
+        require(reason, "reason", "A reason for upholding the rejection")
+
+    @transition(
+        field=FIELD,
+        source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.ARBITRATION],
+        target=S.CANCELLED,
+        permission=by(Role.BUYER),
+        custom={"label": _("Cancel (withdraw)")},
+    )
+    def cancel(self) -> None:
+        pass

@@ -1,0 +1,74 @@
+"""Each kind's states, under the names integrations see (SPEC "Ticket kinds and their state machines").
+
+Kept apart from the state machines so the base table's check constraint and choices can list them.
+Adding a state here needs a migration (the constraint) and a row in the kind's ``STEPS`` table.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ReturnState(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    REJECTED = "rejected", _("Rejected")
+    AWAITING_RETURN = "awaiting_return", _("Awaiting return")
+    RETURN_IN_TRANSIT = "return_in_transit", _("Return in transit")
+    RECEIVED = "received", _("Received")
+    REFUND_PENDING = "refund_pending", _("Refund pending")
+    ARBITRATION = "arbitration", _("Arbitration")
+    REFUNDED = "refunded", _("Refunded")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ExchangeState(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    REJECTED = "rejected", _("Rejected")
+    AWAITING_RETURN = "awaiting_return", _("Awaiting return")
+    RETURN_IN_TRANSIT = "return_in_transit", _("Return in transit")
+    RECEIVED = "received", _("Received")
+    REPLACEMENT_PENDING = "replacement_pending", _("Replacement pending")
+    REPLACEMENT_SHIPPED = "replacement_shipped", _("Replacement shipped")
+    ARBITRATION = "arbitration", _("Arbitration")
+    COMPLETED = "completed", _("Completed")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ComplaintState(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    INVESTIGATING = "investigating", _("Investigating")
+    ESCALATED = "escalated", _("Escalated")
+    RESOLUTION_PROPOSED = "resolution_proposed", _("Resolution proposed")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class LogisticsState(models.TextChoices):
+    REPORTED = "reported", _("Reported")
+    INVESTIGATING = "investigating", _("Investigating")
+    RESHIPPING = "reshipping", _("Reshipping")
+    RESHIPPED = "reshipped", _("Reshipped")
+    COMPENSATING = "compensating", _("Compensating")
+    REFUNDING = "refunding", _("Refunding")
+    FOUND = "found", _("Found")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+STATES_BY_KIND: dict[str, type[models.TextChoices]] = {
+    "return": ReturnState,
+    "exchange": ExchangeState,
+    "complaint": ComplaintState,
+    "logistics": LogisticsState,
+}
+
+
+def all_state_choices() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for states in STATES_BY_KIND.values():
+        for value, label in states.choices:
+            seen.setdefault(value, label)
+    return sorted(seen.items())
