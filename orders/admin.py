@@ -1,0 +1,91 @@
+"""Admin for shops, buyers, orders and shipments.
+
+Shops are configuration and editable (return window, webhook). Everything else arrives from the storefront
+sync or the carriers' feeds and changes only through ``orders.services`` (the one path for changes, which
+checks refunds and ticket references): here it is read-only, so nobody hand-edits synced money.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Buyer, Order, OrderLine, Shipment, Shop, TrackingEvent
+
+
+class ReadOnlyMixin:
+    """View-only: no add, change or delete, whoever the user (superusers included)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "channel", "return_window_days", "created_at"]
+    list_filter = ["channel"]
+    search_fields = ["name", "code"]
+    fieldsets = [
+        (None, {"fields": ["name", "code", "channel"]}),
+        (_("After-sales"), {"fields": ["return_window_days"]}),
+        (_("Storefront webhook"), {"fields": ["webhook_url", "webhook_secret"]}),
+    ]
+
+
+@admin.register(Buyer)
+class BuyerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["__str__", "external_id", "shop", "phone", "tier"]
+    list_filter = ["shop", "tier"]
+    search_fields = ["name", "=external_id", "=phone", "=email"]
+    list_select_related = ["shop"]
+
+
+class OrderLineInline(ReadOnlyMixin, admin.TabularInline):
+    model = OrderLine
+    fields = ["sku", "name", "quantity", "unit_price", "paid_amount", "refunded_amount"]
+    readonly_fields = fields
+    extra = 0
+
+
+class ShipmentInline(ReadOnlyMixin, admin.TabularInline):
+    model = Shipment
+    fields = ["direction", "carrier", "tracking_number", "status", "shipped_at", "delivered_at", "last_event_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["number", "shop", "buyer", "status", "paid_at", "delivered_at"]
+    list_filter = ["shop", "status"]
+    # Order numbers and phones are copied from elsewhere, so exact (indexed) matches; names match in part.
+    search_fields = ["=number", "buyer__name", "=buyer__phone"]
+    list_select_related = ["shop", "buyer"]
+    date_hierarchy = "paid_at"
+    inlines = [OrderLineInline, ShipmentInline]
+
+
+class TrackingEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = TrackingEvent
+    fields = ["occurred_at", "status", "location", "description", "event_id"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["tracking_number", "carrier", "order", "direction", "status", "last_event_at", "delivered_at"]
+    list_filter = ["direction", "status", "carrier"]
+    search_fields = ["=tracking_number", "=order__number"]
+    list_select_related = ["order"]
+    inlines = [TrackingEventInline]
