@@ -1,0 +1,91 @@
+"""Reads of tickets: one place that chooses the joins, so lists and pages stay at a bounded query count."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from orders.models import ZERO, Order, OrderLine
+from tickets.errors import TicketNotFound
+from tickets.models import Kind, Ticket, TicketEvent, TicketLine
+from tickets.workflows import model_for_kind
+
+# Tickets in these states no longer hold the items they concern (nothing was or will be returned).
+RELEASED_STATES = ("closed", "cancelled")
+
+
+def ticket_get(*, pk: int | None = None, number: str | None = None) -> Ticket:
+    """The ticket as its kind's subclass, with what its page shows joined in."""
+    lookup = {"pk": pk} if pk is not None else {"number": number}
+    base = Ticket.objects.filter(**lookup).values_list("kind", flat=True).first()
+    if base is None:
+        raise TicketNotFound(f"Ticket {number or pk} does not exist.")
+    model = model_for_kind(base)
+    return model.objects.select_related("shop", "order", "buyer", "reason", "assignee").get(**lookup)
+
+
+def ticket_list() -> QuerySet[Ticket]:
+    return Ticket.objects.select_related("shop", "order", "buyer", "assignee").order_by("due_at", "-priority", "pk")
+
+
+def ticket_timeline(*, ticket: Ticket, public_only: bool = False) -> QuerySet[TicketEvent]:
+    events = TicketEvent.objects.filter(ticket_id=ticket.pk).select_related("actor_user").order_by("created_at", "pk")
+    return events.filter(public=True) if public_only else events
+
+
+def ticket_replayed_state(*, ticket: Ticket) -> str | None:
+    """The state the timeline leads to: the created event's state, then each transition's target.
+
+    Returns None when the timeline is inconsistent (a transition that does not start where the last ended).
+    """
+    state: str | None = None
+    for event in TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk"):
+        if event.event_type == "created":
+            state = event.to_state
+        elif event.event_type == "transition":
+            if event.from_state != state:
+                return None
+            state = event.to_state
+    return state
+
+
+def returnable_quantities(order: Order) -> dict[int, int]:
+    """Per order line id, how many items can still be asked back (returns and exchanges not released)."""
+    held = (
+        TicketLine.objects.filter(
+            order_line__order=order,
+            ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE),
+        )
+        .exclude(ticket__state__in=RELEASED_STATES)
+        .values("order_line_id")
+        .annotate(n=Sum("quantity"))
+    )
+    taken = {row["order_line_id"]: row["n"] for row in held}
+    return {line.pk: line.quantity - taken.get(line.pk, 0) for line in order.lines.all()}
+
+
+def ticket_refundable_amount(*, lines: Iterable[TicketLine]) -> Decimal:
+    """What can still be refunded for these ticket lines.
+
+    Per line: the paid share of the ticket's quantity minus what this ticket already refunded on it, and
+    never more than the order line's own unrefunded amount. Callers that act on the figure hold the order
+    lines' row locks.
+    """
+    total = ZERO
+    for tl in lines:
+        line: OrderLine = tl.order_line
+        total += max(ZERO, min(tl.paid_share(line) - tl.refunded_amount, line.paid_amount - line.refunded_amount))
+    return total
+
+
+def ticket_lines(*, ticket: Ticket) -> QuerySet[TicketLine]:
+    return TicketLine.objects.filter(ticket_id=ticket.pk).select_related("order_line").order_by("order_line_id")
+
+
+def ticket_get_kind(*, pk: int) -> type[Ticket]:
+    kind = Ticket.objects.filter(pk=pk).values_list("kind", flat=True).first()
+    if kind is None:
+        raise TicketNotFound(f"Ticket {pk} does not exist.")
+    return model_for_kind(kind)

@@ -1,0 +1,229 @@
+"""The one path every ticket change takes: lock, check, transition, route, save, record.
+
+``ticket_transition`` is what every use-case service in this package calls, and so what the API, the
+admin, Celery tasks and commands run. In one ``transaction.atomic()`` it:
+
+1. locks the ticket row (``SELECT … FOR UPDATE`` on the ticket and its kind's row) and refuses with
+   ``TicketChanged`` when the caller's copy is stale (its ``version`` is behind): the optimistic check;
+2. checks the transition exists from the current state, the actor may run it, and its rules hold;
+3. runs the django-fsm transition (in memory), applies the new step's owner and clock;
+4. saves with ``ConcurrentTransitionMixin`` (the UPDATE also matches the old state) and bumps ``version``;
+5. writes the timeline event, then runs the kind's entry hooks (a refund reserved on entering
+   ``refund_pending``) and the caller's ``after`` callback, still inside the transaction.
+
+Lock order, everywhere: ticket row first, then order lines ordered by primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+
+from tickets.actors import Actor, ActorKind
+from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
+from tickets.models import Department, EventType, Ticket, TicketEvent, WaitingOn
+from tickets.workflows import model_for_kind
+from tickets.workflows.steps import BUYER, Rule
+
+T = TypeVar("T", bound=Ticket)
+
+# Called with the locked ticket after the transition and its event, inside the transaction.
+EntryHook = Callable[[Ticket, Actor], None]
+_entry_hooks: dict[tuple[str, str], list[EntryHook]] = {}
+
+
+def on_enter(kind: str, state: str) -> Callable[[EntryHook], EntryHook]:
+    """Register a side effect every path into ``state`` must have (e.g. reserving the refund)."""
+
+    def register(hook: EntryHook) -> EntryHook:
+        _entry_hooks.setdefault((kind, state), []).append(hook)
+        return hook
+
+    return register
+
+
+def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
+    """Return the ticket as its kind, locked for the rest of the transaction.
+
+    Must run inside ``transaction.atomic()``. With ``check_version`` the caller's copy must be current.
+    """
+    model = model_for_kind(ticket.kind)
+    try:
+        locked = model.objects.select_for_update().get(pk=ticket.pk)
+    except model.DoesNotExist as exc:
+        raise TicketNotFound(f"Ticket {ticket.pk} does not exist.") from exc
+    if check_version and locked.version != ticket.version:
+        raise TicketChanged(
+            f"Ticket {locked.number} was changed by someone else since you opened it "
+            f"(now {locked.state_label()}); reload it and try again.",
+            current_state=locked.state,
+            current_version=locked.version,
+        )
+    return locked
+
+
+def transition_spec(ticket: Ticket, name: str) -> Any:
+    """The django-fsm transition called ``name`` on the ticket's kind, or a clear refusal."""
+    method = getattr(type(ticket), name, None)
+    meta = getattr(method, "_django_fsm", None)
+    if meta is None:
+        raise TransitionNotAllowed(
+            f"'{name}' is not an action of a {ticket.get_kind_display()} ticket.", transition=name
+        )
+    return meta
+
+
+def _check_may_run(ticket: Ticket, name: str, actor: Actor) -> None:
+    meta = transition_spec(ticket, name)
+    state = ticket.state
+    if not meta.has_transition(state):
+        sources = sorted(str(s) for s in meta.transitions)
+        raise TransitionNotAllowed(
+            f"Ticket {ticket.number} is {ticket.state_label()} ({state}); '{name}' is only possible from: "
+            f"{', '.join(sources)}.",
+            transition=name,
+            current_state=state,
+        )
+    spec = meta.get_transition(state)
+    if not spec.has_perm(ticket, actor):
+        roles = ", ".join(sorted(getattr(spec.permission, "roles", ()))) or "nobody"
+        raise NotPermitted(
+            f"{actor.name} may not '{name}' ticket {ticket.number}; it is for: {roles}.", transition=name
+        )
+    for condition in spec.conditions:
+        if not condition(ticket):
+            message = condition.message(ticket) if isinstance(condition, Rule) else f"'{name}' is not possible now."
+            raise TransitionNotAllowed(message, transition=name, current_state=state)
+
+
+def deadline_for(ticket: Ticket, state: str, start: datetime) -> datetime | None:
+    """When the step that starts at ``start`` is due. The kind's default; issue 3's policies override it."""
+    step = ticket.STEPS[state]
+    return start + step.deadline if step.deadline else None
+
+
+def step_apply(ticket: Ticket, *, now: datetime) -> None:
+    """Set who must act and the clock for the ticket's current state (in memory)."""
+    step = ticket.STEPS[ticket.state]
+    department = step.owner if step.owner in Department.values else None
+    if department != ticket.department:
+        ticket.assignee = None  # a hand-off leaves the new department's queue to assign it
+    ticket.department = department
+    if not step.owner:
+        ticket.waiting_on = WaitingOn.NOBODY
+    elif step.owner == BUYER:
+        ticket.waiting_on = WaitingOn.BUYER
+    else:
+        ticket.waiting_on = WaitingOn.MERCHANT
+    ticket.step_started_at = now
+    ticket.due_at = deadline_for(ticket, ticket.state, now)
+    ticket.closed_at = now if ticket.is_final else None
+
+
+def event_record(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    event_type: str,
+    transition: str = "",
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    public: bool = True,
+    payload: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Append one entry to the ticket's timeline (caller holds the transaction)."""
+    return TicketEvent.objects.create(
+        ticket_id=ticket.pk,
+        event_type=event_type,
+        created_at=at or timezone.now(),
+        actor_kind=actor.kind,
+        actor_user=actor.user if actor.kind == ActorKind.STAFF else None,
+        actor_name=actor.name[:200],
+        transition=transition,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        public=public,
+        payload=dict(payload or {}),
+    )
+
+
+SAVE_FIELDS_BASE = (
+    "state",
+    "department",
+    "waiting_on",
+    "assignee",
+    "step_started_at",
+    "due_at",
+    "closed_at",
+    "version",
+    "updated_at",
+)
+
+
+def ticket_transition(
+    *,
+    ticket: T,
+    actor: Actor,
+    transition: str,
+    reason: str = "",
+    params: Mapping[str, Any] | None = None,
+    prepare: Callable[[T], Mapping[str, Any]] | None = None,
+    after: Callable[[T], None] | None = None,
+    payload: Mapping[str, Any] | None = None,
+    check_version: bool = True,
+) -> T:
+    """Run one transition of the ticket's state machine as ``actor``; return the updated ticket.
+
+    ``params`` go to the transition method (a transition that needs a reason receives ``reason`` too).
+    ``prepare`` runs after the checks, before the transition, and returns more params (e.g. a shipment it
+    creates). Raises ``TransitionNotAllowed``/``TicketChanged`` (409), ``NotPermitted`` (403) or a
+    validation error (400); then nothing is written.
+    """
+    with transaction.atomic():
+        locked: T = ticket_lock(ticket=ticket, check_version=check_version)  # type: ignore[assignment]
+        _check_may_run(locked, transition, actor)
+        kwargs = dict(params or {})
+        if "reason" in transition_spec(locked, transition).get_transition(locked.state).custom.get("needs", ()):
+            kwargs["reason"] = reason
+        if prepare is not None:
+            kwargs.update(prepare(locked))
+        from_state = locked.state
+        old_department = locked.department
+        getattr(locked, transition)(**kwargs)
+        now = timezone.now()
+        step_apply(locked, now=now)
+        locked.version += 1
+        locked.updated_at = now
+        try:
+            locked.save()
+        except ConcurrentTransition as exc:  # only reachable where the row lock is a no-op (SQLite)
+            raise TicketChanged(f"Ticket {locked.number} was changed at the same moment; try again.") from exc
+        event_record(
+            ticket=locked,
+            actor=actor,
+            event_type=EventType.TRANSITION,
+            transition=transition,
+            from_state=from_state,
+            to_state=locked.state,
+            reason=reason,
+            payload={
+                **(payload or {}),
+                "department": locked.department,
+                "previous_department": old_department,
+                "due_at": locked.due_at,
+            },
+            at=now,
+        )
+        for hook in _entry_hooks.get((locked.kind, locked.state), ()):
+            hook(locked, actor)
+        if after is not None:
+            after(locked)
+    return locked

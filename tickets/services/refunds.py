@@ -1,0 +1,164 @@
+"""Money back to the buyer: reserve under a row lock when the amount is fixed, then pay through the gateway.
+
+Invariant: for every order line, ``refunded_amount`` (the sum of reservations) never exceeds
+``paid_amount``. The service checks it under ``SELECT … FOR UPDATE`` on the order lines (ordered by pk,
+after the ticket row) and the database's check constraint ``order_line_refund_within_paid`` backs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from orders.models import ZERO, OrderLine
+from tickets.actors import Actor
+from tickets.errors import InvalidAmount, RefundExceedsPaid
+from tickets.models import EventType, Kind, Priority, Refund, RefundStatus, ReturnTicket, Ticket, TicketLine
+from tickets.payments import GatewayError, RefundRequest, get_gateway
+from tickets.selectors import ticket_refundable_amount
+from tickets.services.engine import event_record, on_enter, ticket_transition
+from tickets.workflows.states import LogisticsState, ReturnState
+
+logger = logging.getLogger(__name__)
+
+MAX_REFUND_ATTEMPTS = 5
+
+
+def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
+    """Reserve ``amount`` against the ticket's lines and create the pending refund.
+
+    The caller holds the ticket's row lock. Raises ``RefundExceedsPaid`` (nothing written) when the lines
+    do not have that much left; allocates line by line, in order-line order.
+    """
+    if amount is None or amount <= 0:
+        raise InvalidAmount("A refund must be above ¥0.00.", field="amount")
+    ticket_lines = list(TicketLine.objects.filter(ticket_id=ticket.pk).order_by("order_line_id"))
+    order_lines = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update().filter(pk__in=[tl.order_line_id for tl in ticket_lines]).order_by("pk")
+    }
+    for tl in ticket_lines:
+        tl.order_line = order_lines[tl.order_line_id]
+    cap = ticket_refundable_amount(lines=ticket_lines)
+    if amount > cap:
+        raise RefundExceedsPaid(
+            f"Ticket {ticket.number} can refund at most ¥{cap} (paid for its lines minus already refunded); "
+            f"¥{amount} asked.",
+            field="amount",
+            refundable=str(cap),
+        )
+    allocations: dict[str, str] = {}
+    left = amount
+    for tl in ticket_lines:
+        if left <= 0:
+            break
+        line = tl.order_line
+        part = min(left, tl.paid_share(line) - tl.refunded_amount, line.paid_amount - line.refunded_amount)
+        if part <= 0:
+            continue
+        OrderLine.objects.filter(pk=line.pk).update(refunded_amount=F("refunded_amount") + part)
+        TicketLine.objects.filter(pk=tl.pk).update(refunded_amount=F("refunded_amount") + part)
+        allocations[line.sku] = str(part)
+        left -= part
+    sequence = Refund.objects.filter(ticket_id=ticket.pk).count() + 1
+    refund = Refund.objects.create(
+        ticket_id=ticket.pk,
+        amount=amount,
+        idempotency_key=f"{ticket.number}-R{sequence}",
+        allocations=allocations,
+    )
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        event_type=EventType.REFUND,
+        payload={"refund": refund.idempotency_key, "amount": amount, "allocations": allocations, "status": "reserved"},
+    )
+    from tickets.tasks import execute_refund_task
+
+    transaction.on_commit(lambda: execute_refund_task.delay(refund.pk))
+    return refund
+
+
+@on_enter(Kind.RETURN, ReturnState.REFUND_PENDING)
+def _reserve_on_refund_pending(ticket: Ticket, actor: Actor) -> None:
+    assert isinstance(ticket, ReturnTicket)
+    refund_reserve(ticket=ticket, amount=ticket.approved_amount or ZERO, actor=actor)
+
+
+@on_enter(Kind.RETURN, ReturnState.REFUNDED)
+def _resolve_origin_logistics(ticket: Ticket, actor: Actor) -> None:
+    """A refund opened for a lost parcel resolves that logistics ticket when it is paid."""
+    origin = ticket.origin
+    if origin is not None and origin.kind == Kind.LOGISTICS and origin.state == LogisticsState.REFUNDING:
+        ticket_transition(ticket=origin, actor=actor, transition="resolve", check_version=False)
+
+
+def refund_execute(*, refund_id: int) -> Refund:
+    """Pay a reserved refund through the gateway and complete the ticket. Idempotent.
+
+    The gateway is called outside any lock, with the refund's idempotency key (a repeat never pays twice).
+    On success the ticket moves ``refund_pending → refunded`` as the system. On failure the attempt is
+    recorded and ``GatewayError`` re-raised for the caller's retry; after ``MAX_REFUND_ATTEMPTS`` the ticket
+    is escalated (priority urgent, an escalation in the timeline).
+    """
+    refund = Refund.objects.select_related("ticket", "ticket__shop", "ticket__order").get(pk=refund_id)
+    if refund.status == RefundStatus.SUCCEEDED:
+        return refund
+    request = RefundRequest(
+        idempotency_key=refund.idempotency_key,
+        amount=refund.amount,
+        shop_code=refund.ticket.shop.code,
+        order_number=refund.ticket.order.number,
+        ticket_number=refund.ticket.number or "",
+    )
+    try:
+        result = get_gateway().refund(request)
+    except GatewayError as exc:
+        _record_failure(refund_id=refund.pk, error=str(exc))
+        raise
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status == RefundStatus.SUCCEEDED:
+            return refund
+        refund.status = RefundStatus.SUCCEEDED
+        refund.gateway_reference = result.reference
+        refund.attempts += 1
+        refund.completed_at = timezone.now()
+        refund.save(update_fields=["status", "gateway_reference", "attempts", "completed_at"])
+        ticket = ReturnTicket.objects.get(pk=refund.ticket_id)
+        if ticket.state == ReturnState.REFUND_PENDING and not ticket.refunds.exclude(
+            status=RefundStatus.SUCCEEDED
+        ).exists():
+            ticket_transition(
+                ticket=ticket,
+                actor=Actor.system("payment gateway"),
+                transition="complete_refund",
+                payload={"refund": refund.idempotency_key, "reference": result.reference},
+                check_version=False,
+            )
+    return refund
+
+
+def _record_failure(*, refund_id: int, error: str) -> None:
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        refund.attempts += 1
+        refund.last_error = error[:2000]
+        if refund.attempts >= MAX_REFUND_ATTEMPTS:
+            refund.status = RefundStatus.FAILED
+        refund.save(update_fields=["attempts", "last_error", "status"])
+        if refund.status == RefundStatus.FAILED:
+            Ticket.objects.filter(pk=refund.ticket_id).update(priority=Priority.URGENT, version=F("version") + 1)
+            event_record(
+                ticket=refund.ticket,
+                actor=Actor.system("payment gateway"),
+                event_type=EventType.ESCALATION,
+                reason=f"Refund {refund.idempotency_key} failed {refund.attempts} times: {error}",
+                public=False,
+                payload={"refund": refund.idempotency_key, "attempts": refund.attempts},
+            )
+            logger.error("refund %s failed %s times, escalated: %s", refund.idempotency_key, refund.attempts, error)

@@ -1,0 +1,108 @@
+"""Comments, evidence and assignment: changes that are not transitions but are on the timeline."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.actors import Actor, ActorKind
+from tickets.errors import FieldRequired, NotPermitted, ValidationFailed
+from tickets.models import Attachment, EventType, Ticket, TicketEvent
+from tickets.services.engine import event_record, ticket_lock
+
+MAX_COMMENT_LENGTH = 5000
+EVIDENCE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "video/mp4"})
+
+
+def _check_party(ticket: Ticket, actor: Actor) -> None:
+    if actor.kind == ActorKind.BUYER and (actor.buyer is None or actor.buyer.pk != ticket.buyer_id):
+        raise NotPermitted(f"Ticket {ticket.number} belongs to another buyer.")
+
+
+def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str, public: bool = True) -> TicketEvent:
+    """Add a comment to the timeline. Internal comments (``public=False``) are for staff only."""
+    _check_party(ticket, actor)
+    body = (body or "").strip()
+    if not body:
+        raise FieldRequired("A comment needs some text.", field="body")
+    if len(body) > MAX_COMMENT_LENGTH:
+        raise ValidationFailed(f"A comment is at most {MAX_COMMENT_LENGTH} characters.", field="body")
+    if not public and actor.kind == ActorKind.BUYER:
+        raise NotPermitted("Buyers cannot write internal notes.", field="public")
+    with transaction.atomic():
+        return event_record(
+            ticket=ticket, actor=actor, event_type=EventType.COMMENT, reason=body, public=public
+        )
+
+
+def ticket_evidence_attach(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    file: File,
+    original_name: str,
+    content_type: str,
+    public: bool = True,
+) -> Attachment:
+    """Store a piece of evidence through Django's storage API and note it on the timeline.
+
+    ``content_type`` is what the caller established from the file's content (the API sniffs it).
+    The file is written before the row; if writing the row fails the stored file is removed.
+    """
+    _check_party(ticket, actor)
+    if content_type not in EVIDENCE_TYPES:
+        raise ValidationFailed(
+            f"Evidence must be one of {', '.join(sorted(EVIDENCE_TYPES))}; got {content_type}.",
+            code="unsupported_media_type",
+            field="file",
+        )
+    if not file.size:
+        raise ValidationFailed("The file is empty.", field="file")
+    with transaction.atomic():
+        attachment = Attachment(
+            ticket_id=ticket.pk,
+            original_name=original_name[:255],
+            content_type=content_type,
+            size=file.size,
+            public=public,
+            actor_kind=actor.kind,
+            actor_name=actor.name[:200],
+        )
+        attachment.file.save(original_name, file, save=False)
+        try:
+            attachment.save()
+            event_record(
+                ticket=ticket,
+                actor=actor,
+                event_type=EventType.EVIDENCE,
+                public=public,
+                payload={"attachment": attachment.pk, "name": attachment.original_name, "type": content_type},
+            )
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+    return attachment
+
+
+def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser | None) -> Ticket:
+    """Give the ticket to a staff member (or take it away with None), recorded on the timeline."""
+    with transaction.atomic():
+        locked = ticket_lock(ticket=ticket)
+        previous = locked.assignee
+        locked.assignee = assignee
+        locked.version += 1
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["assignee", "version", "updated_at"])
+        event_record(
+            ticket=locked,
+            actor=actor,
+            event_type=EventType.ASSIGNMENT,
+            public=False,
+            payload={
+                "assignee": assignee.get_username() if assignee else None,
+                "previous": previous.get_username() if previous else None,
+            },
+        )
+    return locked
