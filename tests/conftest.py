@@ -1,0 +1,17 @@
+"""Fixtures shared by every test. Keep this file small: fixtures for one app live beside that app's tests."""
+
+import pytest
+
+from tests import markers
+
+# The requires_postgres / requires_redis rule (skip outside CI, fail in CI), registered as a hook of this conftest.
+pytest_runtest_setup = markers.pytest_runtest_setup
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis URL of the Celery broker; skips (outside CI) or fails (in CI) the test when Redis is missing."""
+    markers.require(markers.redis_missing())
+    url = markers.redis_url()
+    assert url is not None
+    return url
