@@ -1,0 +1,45 @@
+# The two commands: `make run` (the whole system with demo data) and `make test`. See README.md.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+ARGS ?=
+REQUIREMENTS := requirements.txt requirements-dev.txt
+# Holds a checksum of the requirements files: pip runs again only when they change.
+STAMP := $(VENV)/.requirements.sha256
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint migrations-check
+
+help:
+	@echo "make run               web + Celery worker + beat with demo data on http://127.0.0.1:$(PORT)/admin/"
+	@echo "make test [ARGS=...]   the test suite (pytest; ARGS are passed through)"
+	@echo "make lint              ruff check"
+	@echo "make migrations-check  fail if a model change has no migration"
+
+venv:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if cat $(REQUIREMENTS) | sha256sum | cmp -s - $(STAMP); then :; else \
+		echo "Installing $(REQUIREMENTS) into $(VENV)"; \
+		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+		&& cat $(REQUIREMENTS) | sha256sum > $(STAMP); \
+	fi
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "  kefu is starting: web, Celery worker and Celery beat (Ctrl-C stops all three)."
+	@echo "  Log in at http://127.0.0.1:$(PORT)/admin/ as admin / admin"
+	@echo
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev --port $(PORT)
+
+test: venv
+	$(PY) -m pytest $(ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+migrations-check: venv
+	$(PY) manage.py makemigrations --check --dry-run
