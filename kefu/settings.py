@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "orders",
     "tickets",
+    "routing",
 ]
 
 MIDDLEWARE = [
@@ -113,7 +114,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Deadlines live in the database; beat only wakes the sweep up (exactly one beat process in production).
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "sweep-deadlines": {
+        "task": "routing.tasks.sweep_deadlines_task",
+        "schedule": env.float("KEFU_SWEEP_INTERVAL_SECONDS", default=60.0),
+        "options": {"expires": 300},
+    },
+    "stalled-parcels": {
+        "task": "routing.tasks.open_stalled_parcel_tickets_task",
+        "schedule": env.float("KEFU_STALLED_CHECK_INTERVAL_SECONDS", default=900.0),
+        "options": {"expires": 1800},
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -170,5 +183,7 @@ LOGGING = {
 # --- kefu -----------------------------------------------------------------------------------------------
 # How many times a buyer may reopen a closed complaint (SPEC: "limited count").
 KEFU_COMPLAINT_MAX_REOPENS = env.int("KEFU_COMPLAINT_MAX_REOPENS", default=2)
+# A shipment with no tracking event for this long gets a logistics ticket (SPEC: default 72 h).
+KEFU_STALLED_PARCEL_HOURS = env.float("KEFU_STALLED_PARCEL_HOURS", default=72.0)
 # The payment gateway refunds go through (tickets.payments); the default records a manual refund.
 KEFU_PAYMENT_GATEWAY = env.str("KEFU_PAYMENT_GATEWAY", default="tickets.payments.ManualRefundGateway")

@@ -41,15 +41,21 @@ DEPARTMENT_ROLES = frozenset({Role.OPERATIONS, Role.WAREHOUSE, Role.LOGISTICS, R
 
 
 def staff_departments(user: AbstractBaseUser) -> frozenset[str]:
-    """The departments a staff user works in: the groups named after a department's code.
-
-    Superusers count as supervisors. Routing (issue 3) keeps department membership; the group names
-    are the department codes, so this stays the one place that answers the question.
+    """The departments a staff user works in: their ``routing.StaffMember`` departments, and the Django
+    groups named after a default department's code (the admin's permission groups). Superusers count as
+    supervisors.
     """
     if getattr(user, "is_superuser", False):
         return frozenset({Role.SUPERVISORS.value})
-    names = set(user.groups.values_list("name", flat=True)) if user.pk else set()
-    return frozenset(names & {role.value for role in DEPARTMENT_ROLES})
+    if not user.pk:
+        return frozenset()
+    from routing.models import StaffMember
+
+    codes = set(StaffMember.departments.through.objects.filter(staffmember__user=user).values_list(
+        "department__code", flat=True
+    ))
+    codes |= set(user.groups.filter(name__in=[r.value for r in DEPARTMENT_ROLES]).values_list("name", flat=True))
+    return frozenset(codes)
 
 
 @dataclass(frozen=True)

@@ -83,9 +83,8 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
-    department = models.CharField(
-        _("department"), max_length=16, choices=Department.choices, null=True, blank=True
-    )
+    # A routing.Department code (the four defaults are ``Department``; supervisors may add backup pools).
+    department = models.CharField(_("department"), max_length=32, null=True, blank=True)
     waiting_on = models.CharField(_("waiting on"), max_length=16, choices=WaitingOn.choices)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -96,7 +95,16 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("assignee"),
     )
     step_started_at = models.DateTimeField(_("current step started at"))
+    # The department that owned the step when it started, and the step's deadline: escalation and
+    # reassignment change ``department`` and ``due_at`` but not these, so SLA figures stay true.
+    step_department = models.CharField(_("step department"), max_length=32, blank=True, editable=False)
+    step_due_at = models.DateTimeField(_("step deadline"), null=True, blank=True, editable=False)
+    # When the sweep acts next: the deadline, or the next escalation check after a breach.
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    # When the "deadline approaching" warning goes out (default 80 % of the step's time); cleared once sent.
+    warn_at = models.DateTimeField(_("warn at"), null=True, blank=True, editable=False)
+    sla_breached = models.BooleanField(_("SLA breached"), default=False)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     # A linked ticket this one was opened from (an exchange converted into a refund, a logistics refund).
     origin = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="spawned", verbose_name=_("origin")
@@ -112,6 +120,8 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         indexes = [
             # The deadline sweep's index: only tickets with a running clock are in it.
             models.Index(fields=["due_at"], name="ticket_due_idx", condition=Q(due_at__isnull=False)),
+            models.Index(fields=["warn_at"], name="ticket_warn_idx", condition=Q(warn_at__isnull=False)),
+            models.Index(fields=["assignee", "closed_at"], name="ticket_assignee_open_idx"),
             models.Index(fields=["department", "state"], name="ticket_queue_idx"),
             models.Index(fields=["kind", "state"], name="ticket_kind_state_idx"),
             models.Index(fields=["order"], name="ticket_order_idx"),

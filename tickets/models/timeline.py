@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,7 @@ class EventType(models.TextChoices):
     EVIDENCE = "evidence", _("Evidence attached")
     REFUND = "refund", _("Refund")
     ESCALATION = "escalation", _("Escalation")
+    WARNING = "warning", _("Deadline warning")
 
 
 class AppendOnlyError(Exception):
@@ -56,12 +58,26 @@ class TicketEvent(models.Model):
         _("visible to the buyer"), default=True, help_text=_("Internal notes are seen by staff only.")
     )
     payload = models.JSONField(_("payload"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # On the event that ends a step (a transition): the step's figures, written once, for SLA reports.
+    step_state = models.CharField(_("step state"), max_length=32, blank=True)
+    step_department = models.CharField(_("step department"), max_length=32, blank=True)
+    step_started_at = models.DateTimeField(_("step started at"), null=True, blank=True)
+    step_due_at = models.DateTimeField(_("step deadline"), null=True, blank=True)
+    step_seconds = models.PositiveBigIntegerField(_("step duration (s)"), null=True, blank=True)
+    step_met = models.BooleanField(_("step met its deadline"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("timeline event")
         verbose_name_plural = _("timeline events")
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_event_timeline_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="ticket_event_timeline_idx"),
+            models.Index(
+                fields=["created_at", "step_department"],
+                name="ticket_event_step_idx",
+                condition=Q(step_seconds__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         if self.event_type == EventType.TRANSITION:

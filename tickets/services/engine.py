@@ -26,7 +26,7 @@ from django_fsm import ConcurrentTransition
 
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
-from tickets.models import Department, EventType, Ticket, TicketEvent, WaitingOn
+from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import BUYER, Rule
 
@@ -101,28 +101,56 @@ def _check_may_run(ticket: Ticket, name: str, actor: Actor) -> None:
             raise TransitionNotAllowed(message, transition=name, current_state=state)
 
 
-def deadline_for(ticket: Ticket, state: str, start: datetime) -> datetime | None:
-    """When the step that starts at ``start`` is due. The kind's default; issue 3's policies override it."""
-    step = ticket.STEPS[state]
-    return start + step.deadline if step.deadline else None
-
-
 def step_apply(ticket: Ticket, *, now: datetime) -> None:
-    """Set who must act and the clock for the ticket's current state (in memory)."""
+    """Set who must act, who of them, and the clock for the ticket's current state (in memory).
+
+    Routing rules, deadline policies, overflow and assignment come from routing.services.step_route and
+    assignee_pick (which locks the candidates' rows). The assignee is kept while the same department goes
+    on working the ticket; a hand-off to another department picks someone there (or nobody).
+    """
+    from routing.services import assignee_pick, step_route
+
     step = ticket.STEPS[ticket.state]
-    department = step.owner if step.owner in Department.values else None
-    if department != ticket.department:
-        ticket.assignee = None  # a hand-off leaves the new department's queue to assign it
-    ticket.department = department
+    route = step_route(ticket, ticket.state, step)
+    previous_department = ticket.department
+    ticket.department = route.department
+    ticket.step_department = route.department or ""
     if not step.owner:
         ticket.waiting_on = WaitingOn.NOBODY
     elif step.owner == BUYER:
         ticket.waiting_on = WaitingOn.BUYER
     else:
         ticket.waiting_on = WaitingOn.MERCHANT
+    if route.priority is not None and route.priority > ticket.priority:
+        ticket.priority = route.priority
     ticket.step_started_at = now
-    ticket.due_at = deadline_for(ticket, ticket.state, now)
+    ticket.step_due_at = now + route.deadline if route.deadline else None
+    ticket.due_at = ticket.step_due_at
+    ticket.warn_at = (
+        now + route.deadline * route.warn_percent / 100 if route.deadline and route.warn_percent < 100 else None
+    )
+    ticket.sla_breached = False
+    ticket.escalation_level = 0
     ticket.closed_at = now if ticket.is_final else None
+    if ticket.department is None:
+        ticket.assignee = None
+    elif ticket.department != previous_department or ticket.assignee_id is None:
+        ticket.assignee = assignee_pick(ticket.department)
+
+
+def step_figures(ticket: Ticket, *, now: datetime) -> dict[str, Any]:
+    """The figures of the step that ends now (read before ``step_apply`` starts the next one)."""
+    met = None
+    if ticket.step_due_at is not None:
+        met = now <= ticket.step_due_at and not ticket.sla_breached
+    return {
+        "step_state": ticket.state,
+        "step_department": ticket.step_department,
+        "step_started_at": ticket.step_started_at,
+        "step_due_at": ticket.step_due_at,
+        "step_seconds": max(0, int((now - ticket.step_started_at).total_seconds())),
+        "step_met": met,
+    }
 
 
 def event_record(
@@ -137,9 +165,11 @@ def event_record(
     public: bool = True,
     payload: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    step: Mapping[str, Any] | None = None,
 ) -> TicketEvent:
     """Append one entry to the ticket's timeline (caller holds the transaction)."""
     return TicketEvent.objects.create(
+        **(step or {}),
         ticket_id=ticket.pk,
         event_type=event_type,
         created_at=at or timezone.now(),
@@ -155,17 +185,20 @@ def event_record(
     )
 
 
-SAVE_FIELDS_BASE = (
-    "state",
-    "department",
-    "waiting_on",
-    "assignee",
-    "step_started_at",
-    "due_at",
-    "closed_at",
-    "version",
-    "updated_at",
-)
+def assignment_record(*, ticket: Ticket, previous: Any, at: datetime | None = None) -> TicketEvent:
+    """Note an automatic (routing) assignment on the timeline."""
+    return event_record(
+        ticket=ticket,
+        actor=Actor.system("routing"),
+        event_type=EventType.ASSIGNMENT,
+        public=False,
+        payload={
+            "assignee": ticket.assignee.get_username() if ticket.assignee else None,
+            "previous": previous.get_username() if previous else None,
+            "department": ticket.department,
+        },
+        at=at,
+    )
 
 
 def ticket_transition(
@@ -197,8 +230,10 @@ def ticket_transition(
             kwargs.update(prepare(locked))
         from_state = locked.state
         old_department = locked.department
-        getattr(locked, transition)(**kwargs)
+        old_assignee = locked.assignee
         now = timezone.now()
+        ended_step = step_figures(locked, now=now)
+        getattr(locked, transition)(**kwargs)
         step_apply(locked, now=now)
         locked.version += 1
         locked.updated_at = now
@@ -221,7 +256,10 @@ def ticket_transition(
                 "due_at": locked.due_at,
             },
             at=now,
+            step=ended_step,
         )
+        if locked.assignee != old_assignee:
+            assignment_record(ticket=locked, previous=old_assignee, at=now)
         for hook in _entry_hooks.get((locked.kind, locked.state), ()):
             hook(locked, actor)
         if after is not None:

@@ -39,7 +39,7 @@ from tickets.models import (
     TicketLine,
 )
 from tickets.selectors import returnable_quantities, ticket_refundable_amount
-from tickets.services.engine import event_record, step_apply
+from tickets.services.engine import assignment_record, event_record, step_apply
 from tickets.types import LineRequest
 
 T = TypeVar("T", bound=Ticket)
@@ -167,6 +167,8 @@ def _create(
         },
         at=now,
     )
+    if ticket.assignee is not None:
+        assignment_record(ticket=ticket, previous=None, at=now)
     return ticket
 
 

@@ -1,0 +1,162 @@
+"""Departments and their people, supervisors' routing rules, and deadline policies.
+
+A ticket's ``department`` holds a ``Department.code``. The default department of each (kind, state) is
+the kind's ``STEPS`` table (tickets.workflows); rules and policies stored here override it, evaluated by
+routing.services on every step.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import MONEY, BuyerTier, Channel, Shop
+from tickets.models import Kind, Priority
+
+
+class AssignmentStrategy(models.TextChoices):
+    LEAST_LOADED = "least_loaded", _("Fewest open tickets")
+    ROUND_ROBIN = "round_robin", _("Round robin")
+
+
+class Department(models.Model):
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    strategy = models.CharField(
+        _("assignment"), max_length=16, choices=AssignmentStrategy.choices, default=AssignmentStrategy.LEAST_LOADED
+    )
+    overflow_threshold = models.PositiveIntegerField(
+        _("overflow threshold"),
+        null=True,
+        blank=True,
+        help_text=_("When more open tickets than this wait unassigned, new tickets go to the backup pool."),
+    )
+    backup = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("backup pool")
+    )
+    # Round robin: the member who got the last ticket (rotation continues after them).
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.backup_id and self.backup_id == self.pk:
+            raise ValidationError({"backup": _("A department cannot be its own backup pool.")})
+
+
+class StaffMember(models.Model):
+    """A staff user's place in the desk: departments, whether on duty now, and how much they may hold."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_member", verbose_name=_("user")
+    )
+    departments = models.ManyToManyField(Department, related_name="members", verbose_name=_("departments"))
+    on_duty = models.BooleanField(_("on duty"), default=True)
+    max_open_tickets = models.PositiveIntegerField(_("open ticket cap"), default=30)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+
+class DeadlinePolicy(models.Model):
+    """How long a step may take, overriding the kind's default for a shop, a channel, or everywhere.
+
+    The most specific active policy wins: shop, then channel, then global. A routing rule may name a
+    policy, which then wins over all of them for the tickets it matches.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("ticket kind"), max_length=16, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=32)
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("shop"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    duration = models.DurationField(_("time allowed"))
+    warn_at_percent = models.PositiveSmallIntegerField(
+        _("warn at (% of the time)"), default=80, help_text=_("A warning goes out when this share of the time is used.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("deadline policy")
+        verbose_name_plural = _("deadline policies")
+        ordering = ["kind", "state", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(warn_at_percent__lte=100), name="policy_warn_at_most_100"),
+            models.CheckConstraint(condition=Q(duration__gt=timedelta(0)), name="policy_duration_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from tickets.workflows.states import STATES_BY_KIND
+
+        states = STATES_BY_KIND.get(self.kind)
+        if states is not None and self.state not in states.values:
+            raise ValidationError(
+                {"state": _("'%(state)s' is not a state of %(kind)s tickets (%(states)s).")
+                 % {"state": self.state, "kind": self.kind, "states": ", ".join(states.values)}}
+            )
+        if self.shop_id and self.channel:
+            raise ValidationError(_("A policy is for one shop or for one channel, not both."))
+
+
+class RoutingRule(models.Model):
+    """A supervisor's override of who handles a ticket: first matching rule (lowest position) wins.
+
+    Empty match fields match everything. ``state`` empty means every state; the rule's department is then
+    used for every merchant step of matching tickets (buyer steps and end states never route).
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=100, db_index=True)
+    active = models.BooleanField(_("active"), default=True)
+    # -- match --
+    kind = models.CharField(_("ticket kind"), max_length=16, choices=Kind.choices, blank=True)
+    state = models.CharField(_("state"), max_length=32, blank=True)
+    reason_codes = models.JSONField(_("reason codes"), default=list, blank=True)
+    complaint_categories = models.JSONField(_("complaint categories"), default=list, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("shop"))
+    min_amount = models.DecimalField(_("amount from"), null=True, blank=True, **MONEY)
+    max_amount = models.DecimalField(_("amount up to"), null=True, blank=True, **MONEY)
+    buyer_tier = models.CharField(_("buyer tier"), max_length=16, choices=BuyerTier.choices, blank=True)
+    # -- set --
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("route to")
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, null=True, blank=True)
+    deadline_policy = models.ForeignKey(
+        DeadlinePolicy, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("deadline policy")
+    )
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
+            raise ValidationError({"max_amount": _("'Amount up to' must not be below 'amount from'.")})
+        if not (self.department_id or self.priority or self.deadline_policy_id):
+            raise ValidationError(_("A rule must set a department, a priority or a deadline policy."))

@@ -1,0 +1,235 @@
+"""The deadline sweep: acts on every ticket whose clock ran out, exactly once, through the services.
+
+Due tickets are found through the partial index on ``Ticket.due_at`` (``ticket_due_idx``). Each is
+processed in its own transaction after ``SELECT … FOR UPDATE SKIP LOCKED`` with the due condition repeated:
+a ticket another sweep holds is skipped, and one that changed meanwhile (its clock moved) no longer
+matches, so two sweeps or two workers never act on a ticket twice.
+
+For a platform timeout the kind's ``on_due`` transition runs as the system (``requested`` 48 h → approve,
+``awaiting_return`` 7 d → expire, ``return_in_transit`` 10 d → auto_refund, …). For an internal SLA, or
+when the automatic transition is refused, the ticket is escalated: priority up, breached, routed to
+supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` times.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from kefu.errors import DomainError
+from orders.models import Shipment, ShipmentDirection, ShipmentStatus
+from routing.services import assignee_pick
+from tickets.actors import Actor
+from tickets.models import EventType, LogisticsTicket, Priority, Ticket
+from tickets.services.engine import event_record, ticket_transition
+from tickets.workflows import model_for_kind
+from tickets.workflows.steps import ESCALATE
+
+logger = logging.getLogger(__name__)
+
+SWEEP_ACTOR = "deadline sweep"
+ESCALATION_RECHECK = timedelta(hours=24)
+MAX_ESCALATIONS = 3
+ESCALATION_DEPARTMENT = "supervisors"
+
+
+@dataclass
+class SweepResult:
+    transitioned: int = 0
+    escalated: int = 0
+    warned: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def acted(self) -> int:
+        return self.transitioned + self.escalated
+
+
+def due_ticket_ids(*, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """(id, kind) of tickets due at ``now``, most overdue first: an index range scan on ``ticket_due_idx``."""
+    return list(
+        Ticket.objects.filter(due_at__lte=now).order_by("due_at").values_list("pk", "kind")[:limit]
+    )
+
+
+def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime | None = None) -> Ticket:
+    """Escalate a locked ticket: breached, priority one level up, routed to supervisors, re-checked later.
+
+    The caller holds the ticket's row lock. The step's own figures (``step_due_at``, ``step_department``)
+    stay, so SLA reports count the step as breached for the department that owned it.
+    """
+    now = now or timezone.now()
+    previous_department = ticket.department
+    ticket.escalation_level += 1
+    ticket.sla_breached = True
+    ticket.priority = min(Priority.URGENT, ticket.priority + 10)
+    if ticket.department != ESCALATION_DEPARTMENT:
+        ticket.department = ESCALATION_DEPARTMENT
+        ticket.assignee = assignee_pick(ESCALATION_DEPARTMENT)
+    ticket.due_at = now + ESCALATION_RECHECK if ticket.escalation_level < MAX_ESCALATIONS else None
+    ticket.warn_at = None
+    ticket.version += 1
+    ticket.updated_at = now
+    ticket.save(
+        update_fields=[
+            "escalation_level",
+            "sla_breached",
+            "priority",
+            "department",
+            "assignee",
+            "due_at",
+            "warn_at",
+            "version",
+            "updated_at",
+        ]
+    )
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        event_type=EventType.ESCALATION,
+        reason=reason,
+        public=False,
+        payload={
+            "level": ticket.escalation_level,
+            "priority": ticket.priority,
+            "previous_department": previous_department,
+            "department": ticket.department,
+            "step_due_at": ticket.step_due_at,
+            "next_check_at": ticket.due_at,
+        },
+        at=now,
+    )
+    return ticket
+
+
+def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
+    """Act on one due ticket if it is still due and nobody else holds it. Returns what happened."""
+    model = model_for_kind(kind)
+    actor = Actor.system(SWEEP_ACTOR)
+    with transaction.atomic():
+        ticket = model.objects.select_for_update(skip_locked=True).filter(pk=ticket_id, due_at__lte=now).first()
+        if ticket is None:
+            return "skipped"
+        step = ticket.STEPS[ticket.state]
+        overdue = f"{ticket.state_label()} was due at {timezone.localtime(ticket.step_due_at or now):%Y-%m-%d %H:%M}"
+        if step.on_due and step.on_due != ESCALATE and ticket.escalation_level == 0:
+            try:
+                with transaction.atomic():
+                    ticket_transition(
+                        ticket=ticket,
+                        actor=actor,
+                        transition=step.on_due,
+                        reason=f"Deadline passed ({overdue}): {step.on_due} automatically.",
+                        check_version=False,
+                    )
+                return "transitioned"
+            except DomainError as exc:
+                logger.warning("sweep: %s %s refused for %s: %s", step.on_due, ticket.number, kind, exc)
+                ticket_escalate(
+                    ticket=ticket, actor=actor, now=now,
+                    reason=f"Deadline passed ({overdue}) but '{step.on_due}' was refused: {exc.message}",
+                )
+                return "escalated"
+        ticket_escalate(ticket=ticket, actor=actor, reason=f"SLA breached: {overdue}.", now=now)
+        return "escalated"
+
+
+def sweep_warnings(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Note "deadline approaching" on tickets past their warning time (default 80 %); once per step."""
+    now = now or timezone.now()
+    ids = list(Ticket.objects.filter(warn_at__lte=now).order_by("warn_at").values_list("pk", flat=True)[:limit])
+    warned = 0
+    for pk in ids:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update(skip_locked=True).filter(pk=pk, warn_at__lte=now).first()
+            if ticket is None:
+                continue
+            Ticket.objects.filter(pk=pk).update(warn_at=None)
+            event_record(
+                ticket=ticket,
+                actor=Actor.system(SWEEP_ACTOR),
+                event_type=EventType.WARNING,
+                public=False,
+                reason="Deadline approaching.",
+                payload={"due_at": ticket.due_at, "department": ticket.department},
+                at=now,
+            )
+            warned += 1
+    return warned
+
+
+def sweep_due(*, now: datetime | None = None, batch: int = 500, max_batches: int = 20) -> SweepResult:
+    """Act on due tickets, in batches, until none is left or ``max_batches`` ran (the next beat goes on)."""
+    now = now or timezone.now()
+    result = SweepResult()
+    result.warned = sweep_warnings(now=now)
+    for _ in range(max_batches):
+        ids = due_ticket_ids(now=now, limit=batch)
+        if not ids:
+            break
+        acted_in_batch = 0
+        for ticket_id, kind in ids:
+            try:
+                outcome = ticket_process_due(ticket_id=ticket_id, kind=kind, now=now)
+            except Exception as exc:  # one broken ticket must not stop the sweep for the others
+                logger.exception("sweep: ticket %s failed", ticket_id)
+                result.errors.append(f"{ticket_id}: {exc}")
+                continue
+            if outcome == "transitioned":
+                result.transitioned += 1
+            elif outcome == "escalated":
+                result.escalated += 1
+            else:
+                result.skipped += 1
+            acted_in_batch += outcome != "skipped"
+        if acted_in_batch == 0:
+            break  # everything left is held by another sweep or failing
+    return result
+
+
+def stalled_shipments(*, now: datetime, hours: float) -> list[Shipment]:
+    """Outbound parcels with no tracking event for ``hours`` and no stalled-parcel ticket yet."""
+    cutoff = now - timedelta(hours=hours)
+    already = LogisticsTicket.objects.filter(exception_type="stalled", shipment__isnull=False).values("shipment_id")
+    return list(
+        Shipment.objects.filter(
+            direction=ShipmentDirection.OUTBOUND,
+            delivered_at__isnull=True,
+            status__in=[ShipmentStatus.PENDING, ShipmentStatus.IN_TRANSIT],
+        )
+        .filter(Q(last_event_at__lt=cutoff) | Q(last_event_at__isnull=True, shipped_at__lt=cutoff))
+        .exclude(pk__in=already)
+        .select_related("order")
+        .order_by("pk")
+    )
+
+
+def stalled_parcels_open_tickets(*, now: datetime | None = None, hours: float = 72) -> int:
+    """Open one logistics ticket (type stalled) per stalled parcel; the buyer hears before they ask."""
+    from django.db import IntegrityError
+
+    from tickets.services.opening import logistics_open
+
+    now = now or timezone.now()
+    opened = 0
+    for shipment in stalled_shipments(now=now, hours=hours):
+        try:
+            with transaction.atomic():
+                logistics_open(
+                    order=shipment.order,
+                    actor=Actor.system("stalled parcel watch"),
+                    exception_type="stalled",
+                    shipment=shipment,
+                    description=f"No tracking update from {shipment.carrier} {shipment.tracking_number} "
+                    f"for {hours:g} hours.",
+                )
+            opened += 1
+        except IntegrityError:  # another worker opened it first (unique per stalled shipment)
+            continue
+    return opened
