@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,8 @@ class ShopAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "channel", "return_window_days", "created_at"]
     list_filter = ["channel"]
     search_fields = ["name", "code"]
+    # Storefront webhooks are signed and must not travel in clear: a URL typed without a scheme is https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "code", "channel"]}),
         (_("After-sales"), {"fields": ["return_window_days"]}),
