@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "orders",
     "tickets",
     "routing",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": env.float("KEFU_SWEEP_INTERVAL_SECONDS", default=60.0),
         "options": {"expires": 300},
     },
+    "relay-notifications": {
+        "task": "notifications.tasks.relay_pending_notifications_task",
+        "schedule": env.float("KEFU_NOTIFY_RELAY_INTERVAL_SECONDS", default=30.0),
+        "options": {"expires": 120},
+    },
     "stalled-parcels": {
         "task": "routing.tasks.open_stalled_parcel_tickets_task",
         "schedule": env.float("KEFU_STALLED_CHECK_INTERVAL_SECONDS", default=900.0),
@@ -180,6 +186,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Email -----------------------------------------------------------------------------------------------
+# consolemail:// prints messages (the demo); smtp+tls://user:password@host:587 in production.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, … (django-environ's documented pattern)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kefu@localhost")
+
 # --- kefu -----------------------------------------------------------------------------------------------
 # How many times a buyer may reopen a closed complaint (SPEC: "limited count").
 KEFU_COMPLAINT_MAX_REOPENS = env.int("KEFU_COMPLAINT_MAX_REOPENS", default=2)
@@ -187,3 +199,9 @@ KEFU_COMPLAINT_MAX_REOPENS = env.int("KEFU_COMPLAINT_MAX_REOPENS", default=2)
 KEFU_STALLED_PARCEL_HOURS = env.float("KEFU_STALLED_PARCEL_HOURS", default=72.0)
 # The payment gateway refunds go through (tickets.payments); the default records a manual refund.
 KEFU_PAYMENT_GATEWAY = env.str("KEFU_PAYMENT_GATEWAY", default="tickets.payments.ManualRefundGateway")
+# Notifications: the relay's retry policy and the outside providers (docs/notifications.md).
+KEFU_NOTIFY_MAX_ATTEMPTS = env.int("KEFU_NOTIFY_MAX_ATTEMPTS", default=8)
+KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", default=30.0)
+KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
+KEFU_NOTIFY_HTTP_TIMEOUT = env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
+KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")

@@ -131,7 +131,9 @@ def step_apply(ticket: Ticket, *, now: datetime) -> None:
     )
     ticket.sla_breached = False
     ticket.escalation_level = 0
-    ticket.closed_at = now if ticket.is_final else None
+    # Every end step closes the ticket, also a closed complaint that may still be reopened (not final, but
+    # closed until then); a step with an owner (e.g. after a reopen) is open again.
+    ticket.closed_at = None if step.owner else now
     if ticket.department is None:
         ticket.assignee = None
     elif ticket.department != previous_department or ticket.assignee_id is None:
@@ -167,8 +169,12 @@ def event_record(
     at: datetime | None = None,
     step: Mapping[str, Any] | None = None,
 ) -> TicketEvent:
-    """Append one entry to the ticket's timeline (caller holds the transaction)."""
-    return TicketEvent.objects.create(
+    """Append one entry to the ticket's timeline (caller holds the transaction), and write the
+    notifications it causes to the outbox in the same transaction (notifications.services).
+    """
+    from notifications.services import notifications_enqueue_for_event
+
+    event = TicketEvent.objects.create(
         **(step or {}),
         ticket_id=ticket.pk,
         event_type=event_type,
@@ -183,6 +189,8 @@ def event_record(
         public=public,
         payload=dict(payload or {}),
     )
+    notifications_enqueue_for_event(event=event, ticket=ticket)
+    return event
 
 
 def assignment_record(*, ticket: Ticket, previous: Any, at: datetime | None = None) -> TicketEvent:

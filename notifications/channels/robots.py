@@ -1,0 +1,60 @@
+"""WeCom (企业微信) and DingTalk (钉钉) group robots: a department's chat group hears about its work."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from notifications.channels import DeliveryError
+from notifications.channels.http import post
+
+if TYPE_CHECKING:
+    from notifications.models import Notification
+
+
+def _text(notification: Notification) -> bytes:
+    content = f"{notification.subject}\n{notification.body}".strip()
+    return json.dumps({"msgtype": "text", "text": {"content": content}}, ensure_ascii=False).encode()
+
+
+def _check_errcode(response_json: dict) -> None:
+    if response_json.get("errcode", 0) != 0:
+        raise DeliveryError(f"robot answered errcode {response_json.get('errcode')}: {response_json.get('errmsg')}")
+
+
+class WeComSender:
+    def send(self, notification: Notification) -> None:
+        response = post(notification.recipient, data=_text(notification), headers={"Content-Type": "application/json"})
+        _check_errcode(_json(response))
+
+
+def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int | None = None) -> str:
+    """DingTalk's "加签": timestamp and base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}")) in the URL."""
+    ts = str(int(time.time() * 1000) if timestamp_ms is None else timestamp_ms)
+    mac = hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(mac))
+    return f"{url}{'&' if '?' in url else '?'}timestamp={ts}&sign={sign}"
+
+
+class DingTalkSender:
+    def send(self, notification: Notification) -> None:
+        from notifications.models import DepartmentRobot
+
+        url = notification.recipient
+        robot = DepartmentRobot.objects.filter(url=url, channel="dingtalk").exclude(secret="").first()
+        if robot is not None:
+            url = dingtalk_signed_url(url, robot.secret)
+        response = post(url, data=_text(notification), headers={"Content-Type": "application/json"})
+        _check_errcode(_json(response))
+
+
+def _json(response) -> dict:
+    try:
+        return response.json()
+    except ValueError:
+        return {}

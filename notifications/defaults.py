@@ -1,0 +1,74 @@
+"""The templates shipped for every event in zh-hans and en (seeded into the database by migration 0002,
+where supervisors edit them; these are also the fallback when a row is missing or inactive).
+"""
+
+from __future__ import annotations
+
+# (event, language) -> (subject, body). Channel-independent; SMS uses the body alone.
+DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
+    ("ticket_created", "zh-hans"): (
+        "售后单 {{ ticket.number }} 已受理",
+        "您的{{ ticket.kind_label }}申请（订单 {{ order.number }}）已提交，单号 {{ ticket.number }}，"
+        "当前状态：{{ ticket.state_label }}。{% if due_at %}我们将在 {{ due_at }} 前处理。{% endif %}",
+    ),
+    ("ticket_created", "en"): (
+        "After-sales request {{ ticket.number }} received",
+        "Your {{ ticket.kind_label }} request for order {{ order.number }} is {{ ticket.number }}, now "
+        "{{ ticket.state_label }}.{% if due_at %} We will handle it by {{ due_at }}.{% endif %}",
+    ),
+    ("state_changed", "zh-hans"): (
+        "售后单 {{ ticket.number }}：{{ ticket.state_label }}",
+        "售后单 {{ ticket.number }}（订单 {{ order.number }}）状态更新为：{{ ticket.state_label }}。"
+        "{% if reason %}说明：{{ reason }}。{% endif %}{% if due_at %}截止时间：{{ due_at }}。{% endif %}",
+    ),
+    ("state_changed", "en"): (
+        "{{ ticket.number }}: {{ ticket.state_label }}",
+        "Ticket {{ ticket.number }} (order {{ order.number }}) is now {{ ticket.state_label }}."
+        "{% if reason %} Note: {{ reason }}.{% endif %}{% if due_at %} Due by {{ due_at }}.{% endif %}",
+    ),
+    ("assigned", "zh-hans"): (
+        "新分配：{{ ticket.number }}",
+        "{{ assignee }}，售后单 {{ ticket.number }}（{{ ticket.kind_label }}，{{ ticket.state_label }}）已分配给您。"
+        "{% if due_at %}截止：{{ due_at }}。{% endif %}",
+    ),
+    ("assigned", "en"): (
+        "Assigned to you: {{ ticket.number }}",
+        "{{ assignee }}, ticket {{ ticket.number }} ({{ ticket.kind_label }}, {{ ticket.state_label }}) is yours."
+        "{% if due_at %} Due by {{ due_at }}.{% endif %}",
+    ),
+    ("deadline_warning", "zh-hans"): (
+        "即将超时：{{ ticket.number }}",
+        "售后单 {{ ticket.number }}（{{ ticket.state_label }}）将于 {{ due_at }} 到期，请尽快处理。",
+    ),
+    ("deadline_warning", "en"): (
+        "Deadline approaching: {{ ticket.number }}",
+        "Ticket {{ ticket.number }} ({{ ticket.state_label }}) is due at {{ due_at }}. Please act now.",
+    ),
+    ("sla_breached", "zh-hans"): (
+        "已超时升级：{{ ticket.number }}",
+        "售后单 {{ ticket.number }}（{{ ticket.state_label }}，{{ department }}）已超时并升级给主管。{{ reason }}",
+    ),
+    ("sla_breached", "en"): (
+        "SLA breached: {{ ticket.number }}",
+        "Ticket {{ ticket.number }} ({{ ticket.state_label }}, {{ department }}) missed its deadline and was "
+        "escalated to supervisors. {{ reason }}",
+    ),
+    ("public_comment", "zh-hans"): (
+        "售后单 {{ ticket.number }} 有新回复",
+        "售后单 {{ ticket.number }} 有新回复：{{ comment }}",
+    ),
+    ("public_comment", "en"): (
+        "New reply on {{ ticket.number }}",
+        "New reply on ticket {{ ticket.number }}: {{ comment }}",
+    ),
+    ("closed", "zh-hans"): (
+        "售后单 {{ ticket.number }} 已结束",
+        "售后单 {{ ticket.number }}（订单 {{ order.number }}）已结束：{{ ticket.state_label }}。"
+        "{% if reason %}说明：{{ reason }}。{% endif %}感谢您的耐心。",
+    ),
+    ("closed", "en"): (
+        "Ticket {{ ticket.number }} closed",
+        "Ticket {{ ticket.number }} (order {{ order.number }}) ended: {{ ticket.state_label }}."
+        "{% if reason %} Note: {{ reason }}.{% endif %} Thank you for your patience.",
+    ),
+}

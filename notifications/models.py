@@ -1,0 +1,159 @@
+"""The notification outbox, message templates, and where each audience is reached.
+
+A ``Notification`` row is written in the same transaction as the ticket change it tells about (from the
+timeline choke point, tickets.services.engine.event_record), so a rolled-back change sends nothing and a
+committed one is always sent: the relay (notifications.relay) delivers pending rows, retries with
+backoff, and dead-letters after ``KEFU_NOTIFY_MAX_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Shop
+from routing.models import Department
+from tickets.models import Ticket, TicketEvent
+
+
+class Event(models.TextChoices):
+    TICKET_CREATED = "ticket_created", _("Ticket created")
+    STATE_CHANGED = "state_changed", _("State changed")
+    ASSIGNED = "assigned", _("Assigned")
+    DEADLINE_WARNING = "deadline_warning", _("Deadline approaching")
+    SLA_BREACHED = "sla_breached", _("SLA breached")
+    PUBLIC_COMMENT = "public_comment", _("Public comment")
+    CLOSED = "closed", _("Closed")
+
+
+class Channel(models.TextChoices):
+    WEBHOOK = "webhook", _("Storefront webhook")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    WECOM = "wecom", _("WeCom group robot")
+    DINGTALK = "dingtalk", _("DingTalk group robot")
+
+
+class Audience(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    ASSIGNEE = "assignee", _("Assignee")
+    DEPARTMENT = "department", _("Department")
+    SUPERVISORS = "supervisors", _("Supervisors")
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class Template(models.Model):
+    """A message per event, channel and language (快捷短语), rendered with Django's template language.
+
+    ``channel`` empty is the default for every channel without its own template.
+    """
+
+    event = models.CharField(_("event"), max_length=32, choices=Event.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(
+        _("body"),
+        help_text=_(
+            "Django template. Context: ticket.number, ticket.kind_label, ticket.state_label, order.number, "
+            "shop.name, buyer.name, due_at, reason, comment, assignee, department."
+        ),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["event", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "channel", "language"], name="template_unique_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} / {self.channel or '*'} / {self.language}"
+
+
+class ShopChannels(models.Model):
+    """How a shop's buyers are told: the storefront webhook (``Shop.webhook_url``), SMS, email; language."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="notification_channels")
+    webhook = models.BooleanField(_("storefront webhook"), default=True)
+    sms = models.BooleanField(_("SMS"), default=False)
+    email = models.BooleanField(_("email"), default=False)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS)
+
+    class Meta:
+        verbose_name = _("buyer notification channels")
+        verbose_name_plural = _("buyer notification channels")
+
+    def __str__(self) -> str:
+        return str(self.shop)
+
+
+class DepartmentRobot(models.Model):
+    """A WeCom or DingTalk group robot a department is told through (else its members get email)."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="robots")
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=[(Channel.WECOM, Channel.WECOM.label), (Channel.DINGTALK, Channel.DINGTALK.label)]
+    )
+    url = models.URLField(_("webhook URL"), max_length=500)
+    secret = models.CharField(_("signing secret (DingTalk)"), max_length=128, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department robot")
+        verbose_name_plural = _("department robots")
+
+    def __str__(self) -> str:
+        return f"{self.department} · {self.get_channel_display()}"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    DEAD = "dead", _("Dead-lettered")
+
+
+class Notification(models.Model):
+    """One message to one recipient over one channel: the outbox row and its delivery log."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    timeline_event = models.ForeignKey(
+        TicketEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    event = models.CharField(_("event"), max_length=32, choices=Event.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    audience = models.CharField(_("audience"), max_length=16, choices=Audience.choices)
+    recipient = models.CharField(_("recipient"), max_length=500)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"))
+    payload = models.JSONField(_("payload"), default=dict)
+    # The receiver's de-duplication key: the same message delivered twice carries the same key.
+    dedup_key = models.CharField(_("de-duplication key"), max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The relay's index: only pending rows, by when they are due.
+            models.Index(fields=["next_attempt_at"], name="notification_pending_idx", condition=Q(status="pending")),
+            models.Index(fields=["ticket", "created_at"], name="notification_ticket_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} → {self.recipient} ({self.get_channel_display()})"
