@@ -50,14 +50,16 @@ DROP FUNCTION IF EXISTS tickets_ticketevent_append_only();
 """
 
 
+# params=None: the SQL is sent as is. With the default params=() psycopg parses it for placeholders and
+# refuses the '%' of RAISE EXCEPTION ("incomplete placeholder"), so the migration failed on PostgreSQL.
 def add_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY_SQL)
+        schema_editor.execute(APPEND_ONLY_SQL, params=None)
 
 
 def drop_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_APPEND_ONLY_SQL)
+        schema_editor.execute(DROP_APPEND_ONLY_SQL, params=None)
 
 
 class Migration(migrations.Migration):
