@@ -105,7 +105,9 @@ def step_route(ticket: Ticket, state: str, step: Step) -> Route:
     policy = policy_for(ticket, state, rule)
     deadline = policy.duration if policy is not None else step.deadline
     warn = policy.warn_at_percent if policy is not None else DEFAULT_WARN_PERCENT
-    if department:
+    # Surge overflow is for work new to the team: a ticket the team already holds stays with it (and with
+    # its assignee, see tickets.services.engine.step_apply) when it moves to the team's next step.
+    if department and department != ticket.department:
         department = _overflow(department)
     return Route(
         department=department,
