@@ -33,13 +33,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "orders",
     "tickets",
     "routing",
     "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +188,58 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- REST API -------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.ApiKeyRateThrottle",
+        "api.throttling.StaffUserRateThrottle",
+        "api.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env.str("KEFU_THROTTLE_API_KEY", default="1200/min"),
+        "staff_user": env.str("KEFU_THROTTLE_STAFF_USER", default="600/min"),
+        "anonymous": env.str("KEFU_THROTTLE_ANONYMOUS", default="60/min"),
+    },
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "kefu API",
+    "DESCRIPTION": "After-sales tickets for storefronts (per-shop API keys) and staff (tokens). See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "ShipmentStatusEnum": "orders.models.ShipmentStatus",
+    },
+}
+# Idempotency-Key: how long a key's first answer is kept, and how long a retry waits for a running first.
+KEFU_IDEMPOTENCY_TTL_HOURS = env.int("KEFU_IDEMPOTENCY_TTL_HOURS", default=24)
+KEFU_IDEMPOTENCY_WAIT_SECONDS = env.float("KEFU_IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+KEFU_IDEMPOTENCY_STALE_SECONDS = env.int("KEFU_IDEMPOTENCY_STALE_SECONDS", default=300)
+# Evidence uploads: limits per type and per ticket.
+KEFU_EVIDENCE_MAX_IMAGE_BYTES = env.int("KEFU_EVIDENCE_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
+KEFU_EVIDENCE_MAX_VIDEO_BYTES = env.int("KEFU_EVIDENCE_MAX_VIDEO_BYTES", default=50 * 1024 * 1024)
+KEFU_EVIDENCE_MAX_FILES = env.int("KEFU_EVIDENCE_MAX_FILES", default=20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Email -----------------------------------------------------------------------------------------------
 # consolemail:// prints messages (the demo); smtp+tls://user:password@host:587 in production.

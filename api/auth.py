@@ -1,0 +1,82 @@
+"""Who is calling: a storefront (per-shop API key) or a staff user (token or session).
+
+A storefront request's ``request.user`` is a :class:`StorefrontClient`; every storefront view scopes its
+queries to ``client.shop``, so another shop's objects are simply not found (404).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from api.models import KEY_PREFIX, ApiKey, hash_secret
+from orders.models import Shop
+
+
+@dataclass(frozen=True)
+class StorefrontClient:
+    shop: Shop
+    api_key: ApiKey
+    is_authenticated: bool = True
+    is_staff: bool = False
+
+    @property
+    def pk(self) -> str:
+        return f"key:{self.api_key.pk}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Api-Key kefu_<prefix>_<secret>`` (or ``X-Api-Key: …``)."""
+
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        raw = ""
+        if header.startswith(self.keyword + " "):
+            raw = header[len(self.keyword) + 1 :].strip()
+        elif request.META.get("HTTP_X_API_KEY"):
+            raw = request.META["HTTP_X_API_KEY"].strip()
+        if not raw:
+            return None
+        parts = raw.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            raise exceptions.AuthenticationFailed("Malformed API key.")
+        key = ApiKey.objects.select_related("shop").filter(prefix=parts[1]).first()
+        if key is None or not hmac.compare_digest(key.hashed_secret, hash_secret(parts[2])):
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        if not key.is_active:
+            raise exceptions.AuthenticationFailed("This API key was revoked.")
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)  # at most one write a minute
+        return StorefrontClient(shop=key.shop, api_key=key), key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class IsStorefront(permissions.BasePermission):
+    message = "This endpoint is for storefront clients (Api-Key authentication)."
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, StorefrontClient)
+
+
+class IsStaff(permissions.BasePermission):
+    message = "This endpoint is for staff users (token or session authentication)."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and not isinstance(user, StorefrontClient) and user.is_authenticated and user.is_active)
+
+
+def client_id(request) -> str:
+    """The scope of idempotency keys and throttles: one API key, or one staff user."""
+    user = request.user
+    if isinstance(user, StorefrontClient):
+        return user.pk
+    return f"user:{user.pk}"

@@ -1,0 +1,37 @@
+"""/api/v1/ routes. URL names use dashes."""
+
+from django.urls import path
+
+from api.views import integrations, staff, storefront
+
+app_name = "api"
+
+urlpatterns = [
+    # storefront
+    path("orders/<str:number>/", storefront.OrderApi.as_view(), name="order"),
+    path("tickets/", storefront.TicketListApi.as_view(), name="ticket-list"),
+    path("tickets/returns/", storefront.ReturnOpenApi.as_view(), name="return-open"),
+    path("tickets/exchanges/", storefront.ExchangeOpenApi.as_view(), name="exchange-open"),
+    path("tickets/complaints/", storefront.ComplaintOpenApi.as_view(), name="complaint-open"),
+    path("tickets/logistics/", storefront.LogisticsOpenApi.as_view(), name="logistics-open"),
+    path("tickets/<str:number>/", storefront.TicketDetailApi.as_view(), name="ticket-detail"),
+    path("tickets/<str:number>/actions/<str:action>/", storefront.TicketActionApi.as_view(), name="ticket-action"),
+    path("tickets/<str:number>/comments/", storefront.TicketCommentApi.as_view(), name="ticket-comment"),
+    path("tickets/<str:number>/evidence/", storefront.TicketEvidenceApi.as_view(), name="ticket-evidence"),
+    # staff
+    path("staff/tickets/", staff.StaffQueueApi.as_view(), name="staff-queue"),
+    path("staff/tickets/<str:number>/", staff.StaffTicketDetailApi.as_view(), name="staff-ticket-detail"),
+    path("staff/tickets/<str:number>/claim/", staff.StaffClaimApi.as_view(), name="staff-ticket-claim"),
+    path("staff/tickets/<str:number>/assign/", staff.StaffAssignApi.as_view(), name="staff-ticket-assign"),
+    path(
+        "staff/tickets/<str:number>/transitions/<str:transition>/",
+        staff.StaffTransitionApi.as_view(),
+        name="staff-ticket-transition",
+    ),
+    path("staff/tickets/<str:number>/comments/", staff.StaffCommentApi.as_view(), name="staff-ticket-comment"),
+    # integrations
+    path("integrations/tracking-events/", integrations.TrackingEventApi.as_view(), name="tracking-event"),
+    path(
+        "integrations/tickets/<str:number>/received/", integrations.ParcelReceivedApi.as_view(), name="parcel-received"
+    ),
+]

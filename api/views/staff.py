@@ -1,0 +1,169 @@
+"""Staff endpoints (token or session): the department queue, claim, assign, transitions, comments.
+
+Staff see the tickets their departments must act on now (supervisors see all); others are 404. Which
+transitions a user may run is the state machine's decision (the actor's departments), not the view's.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import selectors
+from api import serializers as s
+from api.actions import run_action
+from api.auth import IsStaff
+from api.idempotency import idempotent
+from api.pagination import QueueCursorPagination
+from api.schema import ERRORS, IDEMPOTENCY_HEADER
+from routing.services import ticket_claim, ticket_reassign
+from tickets import services
+from tickets.actors import Actor
+from tickets.models import Ticket
+
+
+class StaffApi(APIView):
+    permission_classes = [IsStaff]
+
+    @property
+    def actor(self) -> Actor:
+        if not hasattr(self, "_actor"):
+            self._actor = Actor.staff(self.request.user)
+        return self._actor
+
+    def scope(self):
+        return selectors.staff_tickets(actor=self.actor)
+
+    def ticket(self, number: str) -> Ticket:
+        return selectors.ticket_in(self.scope(), number)
+
+    def ticket_body(self, ticket: Ticket) -> dict:
+        context = {
+            "actor_for": lambda t: self.actor,
+            "lines": selectors.lines_by_ticket([ticket]),
+            "timeline": selectors.timeline(ticket, public_only=False),
+            "public": False,
+        }
+        return s.StaffTicketDetailOutSerializer(ticket, context=context).data
+
+
+class QueueFilter(filters.FilterSet):
+    kind = filters.CharFilter()
+    state = filters.CharFilter()
+    priority = filters.NumberFilter()
+    department = filters.CharFilter()
+    assignee = filters.CharFilter(method="filter_assignee", help_text="A username, 'me' or 'none'.")
+    overdue = filters.BooleanFilter(method="filter_overdue")
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        return queryset.filter(assignee__username=value)
+
+    def filter_overdue(self, queryset, name, value):
+        now = timezone.now()
+        return queryset.filter(step_due_at__lt=now) if value else queryset.exclude(step_due_at__lt=now)
+
+
+class StaffQueueApi(StaffApi):
+    pagination_class = QueueCursorPagination
+
+    @extend_schema(
+        operation_id="staff_queue",
+        parameters=[
+            OpenApiParameter("kind", str),
+            OpenApiParameter("state", str),
+            OpenApiParameter("priority", int),
+            OpenApiParameter("department", str),
+            OpenApiParameter("assignee", str, description="username, 'me' or 'none'"),
+            OpenApiParameter("overdue", bool),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: s.StaffTicketOutSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        tickets = QueueFilter(request.query_params, queryset=self.scope().filter(closed_at__isnull=True), request=request)
+        if not tickets.is_valid():
+            raise ValidationError(tickets.errors)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(tickets.qs.only("pk", "kind", "due_at"), request, view=self)
+        loaded = selectors.tickets_as_kinds(page)
+        context = {"actor_for": lambda t: self.actor, "lines": selectors.lines_by_ticket(loaded), "public": False}
+        return paginator.get_paginated_response(s.StaffTicketOutSerializer(loaded, many=True, context=context).data)
+
+
+class StaffTicketDetailApi(StaffApi):
+    @extend_schema(operation_id="staff_ticket_retrieve", responses={200: s.StaffTicketDetailOutSerializer, **ERRORS})
+    def get(self, request: Request, number: str) -> Response:
+        return Response(self.ticket_body(self.ticket(number)))
+
+
+class StaffTransitionApi(StaffApi):
+    @extend_schema(
+        operation_id="staff_ticket_transition",
+        request=s.PartialRefundSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: s.StaffTicketDetailOutSerializer, **ERRORS},
+        description="Run a transition by name (see the ticket's `actions`). Body fields depend on it: `reason`, "
+        "`amount`, `carrier` + `tracking_number`, `resolution`, `carrier_claim_number`.",
+    )
+    @idempotent
+    def post(self, request: Request, number: str, transition: str) -> Response:
+        ticket = self.ticket(number)
+        updated = run_action(ticket=ticket, actor=self.actor, name=transition, data=request.data)
+        return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
+
+
+class StaffClaimApi(StaffApi):
+    @extend_schema(operation_id="staff_ticket_claim", request=None, parameters=[IDEMPOTENCY_HEADER],
+                   responses={200: s.StaffTicketDetailOutSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        ticket = ticket_claim(ticket=self.ticket(number), actor=self.actor)
+        return Response(self.ticket_body(selectors.tickets_as_kinds([ticket])[0]))
+
+
+class StaffAssignApi(StaffApi):
+    @extend_schema(operation_id="staff_ticket_assign", request=s.AssignInSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   responses={200: s.StaffTicketDetailOutSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        payload = s.AssignInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        username = payload.validated_data["assignee"]
+        assignee = None
+        if username:
+            assignee = get_user_model().objects.filter(username=username, is_active=True).first()
+            if assignee is None:
+                raise ValidationError({"assignee": [f"No active staff user '{username}'."]})
+        updated = ticket_reassign(ticket=ticket, actor=self.actor, assignee=assignee)
+        return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
+
+
+class StaffCommentApi(StaffApi):
+    @extend_schema(operation_id="staff_ticket_comment", request=s.StaffCommentInSerializer,
+                   parameters=[IDEMPOTENCY_HEADER], responses={201: s.TimelineEventSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        payload = s.StaffCommentInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = services.ticket_comment_add(
+            ticket=ticket, actor=self.actor, body=payload.validated_data["body"], public=payload.validated_data["public"]
+        )
+        return Response(s.TimelineEventSerializer(event).data, status=status.HTTP_201_CREATED)

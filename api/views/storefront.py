@@ -1,0 +1,376 @@
+"""Storefront endpoints (per-shop API key). Every query is scoped to the key's shop: anything else is 404.
+
+Views check access, call a service, and shape the answer; refusals come back as domain errors that
+api.errors maps to HTTP. The storefront acts as the ticket's buyer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import selectors
+from api import serializers as s
+from api.actions import run_action
+from api.auth import IsStorefront
+from api.idempotency import idempotent
+from api.pagination import TicketCursorPagination
+from api.schema import ERRORS, IDEMPOTENCY_HEADER
+from api.uploads import check_upload
+from orders.models import Shipment
+from orders.services import order_upsert
+from orders.types import BuyerData, LineData, OrderData, ShipmentData
+from tickets import services
+from tickets.actors import Actor
+from tickets.models import Attachment, Ticket
+from tickets.selectors import returnable_quantities
+from tickets.types import LineRequest
+
+
+class StorefrontApi(APIView):
+    permission_classes = [IsStorefront]
+
+    @property
+    def shop(self):
+        return self.request.user.shop
+
+    def ticket(self, number: str) -> Ticket:
+        return selectors.ticket_in(selectors.storefront_tickets(shop=self.shop), number)
+
+    def ticket_body(self, ticket: Ticket, *, detail: bool = True) -> dict:
+        context = {
+            "actor_for": lambda t: Actor.for_buyer(t.buyer),
+            "lines": selectors.lines_by_ticket([ticket]),
+            "public": True,
+        }
+        if detail:
+            context["timeline"] = selectors.timeline(ticket, public_only=True)
+            return s.TicketDetailOutSerializer(ticket, context=context).data
+        return s.TicketOutSerializer(ticket, context=context).data
+
+
+def order_body(order) -> dict:
+    remaining = returnable_quantities(order)
+    window_end = order.return_window_ends_at()
+    open_window = window_end is not None and timezone.now() <= window_end
+    lines = [
+        {
+            "sku": line.sku,
+            "name": line.name,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "paid_amount": line.paid_amount,
+            "refunded_amount": line.refunded_amount,
+            "returnable_quantity": max(0, remaining.get(line.pk, 0)),
+            "refundable_amount": max(Decimal("0.00"), line.paid_amount - line.refunded_amount),
+            "return_window_ends_at": window_end,
+            "can_return": open_window and remaining.get(line.pk, 0) > 0,
+        }
+        for line in order.lines.all()
+    ]
+    data = {
+        "number": order.number,
+        "status": order.status,
+        "paid_at": order.paid_at,
+        "delivered_at": order.delivered_at,
+        "buyer": order.buyer,
+        "lines": lines,
+        "shipments": list(order.shipments.all()),
+    }
+    return s.OrderOutSerializer(data).data
+
+
+class OrderApi(StorefrontApi):
+    """Upsert (PUT, idempotent by order number) and read an order of the key's shop."""
+
+    @extend_schema(
+        operation_id="order_upsert",
+        request=s.OrderInSerializer,
+        responses={200: s.OrderOutSerializer, 201: s.OrderOutSerializer, **ERRORS},
+        summary="Create or update an order by its number (idempotent)",
+    )
+    def put(self, request: Request, number: str) -> Response:
+        payload = s.OrderInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        d = payload.validated_data
+        data = OrderData(
+            number=number,
+            status=d["status"],
+            paid_at=d["paid_at"],
+            delivered_at=d["delivered_at"],
+            buyer=BuyerData(
+                external_id=d["buyer"]["id"],
+                name=d["buyer"]["name"],
+                phone=d["buyer"]["phone"],
+                email=d["buyer"]["email"],
+                tier=d["buyer"]["tier"],
+            ),
+            lines=[LineData(**line) for line in d["lines"]],
+            shipments=[ShipmentData(**shipment) for shipment in d["shipments"]],
+        )
+        result = order_upsert(shop=self.shop, data=data)
+        order = selectors.order_for_shop(shop=self.shop, number=number)
+        return Response(order_body(order), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(operation_id="order_retrieve", responses={200: s.OrderOutSerializer, **ERRORS})
+    def get(self, request: Request, number: str) -> Response:
+        return Response(order_body(selectors.order_for_shop(shop=self.shop, number=number)))
+
+
+class TicketFilter(filters.FilterSet):
+    order = filters.CharFilter(field_name="order__number", help_text="Order number.")
+    buyer = filters.CharFilter(field_name="buyer__external_id", help_text="The buyer's id in the shop.")
+    kind = filters.ChoiceFilter(choices=[("return", "return"), ("exchange", "exchange"), ("complaint", "complaint"), ("logistics", "logistics")])
+    state = filters.CharFilter(field_name="state")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+
+class TicketListApi(StorefrontApi):
+    pagination_class = TicketCursorPagination
+
+    @extend_schema(
+        operation_id="ticket_list",
+        parameters=[
+            OpenApiParameter("order", str),
+            OpenApiParameter("buyer", str),
+            OpenApiParameter("kind", str, enum=["return", "exchange", "complaint", "logistics"]),
+            OpenApiParameter("state", str),
+            OpenApiParameter("created_after", str, description="ISO 8601 date-time"),
+            OpenApiParameter("created_before", str, description="ISO 8601 date-time"),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("page_size", int, description="1–100, default 20"),
+        ],
+        responses={200: s.TicketOutSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        tickets = TicketFilter(request.query_params, queryset=selectors.storefront_tickets(shop=self.shop))
+        if not tickets.is_valid():
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError(tickets.errors)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(tickets.qs.only("pk", "kind", "created_at"), request, view=self)
+        loaded = selectors.tickets_as_kinds(page)
+        context = {
+            "actor_for": lambda t: Actor.for_buyer(t.buyer),
+            "lines": selectors.lines_by_ticket(loaded),
+            "public": True,
+        }
+        return paginator.get_paginated_response(s.TicketOutSerializer(loaded, many=True, context=context).data)
+
+
+class TicketDetailApi(StorefrontApi):
+    @extend_schema(operation_id="ticket_retrieve", responses={200: s.TicketDetailOutSerializer, **ERRORS})
+    def get(self, request: Request, number: str) -> Response:
+        return Response(self.ticket_body(self.ticket(number)))
+
+
+class _OpenApi(StorefrontApi):
+    input_serializer: type = s.ReturnOpenSerializer
+
+    def order(self, number: str):
+        from orders.models import Order
+
+        return get_object_or_404(Order.objects.select_related("shop", "buyer"), shop=self.shop, number=number)
+
+    def open(self, order, data) -> Ticket:
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = self.input_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        order = self.order(data["order_number"])
+        ticket = self.open(order, data)
+        return Response(self.ticket_body(selectors.tickets_as_kinds([ticket])[0]), status=status.HTTP_201_CREATED)
+
+
+def _lines(data) -> list[LineRequest]:
+    return [LineRequest(sku=line["sku"], quantity=line["quantity"]) for line in data.get("lines", [])]
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="return_open",
+    request=s.ReturnOpenSerializer,
+    parameters=[IDEMPOTENCY_HEADER],
+    responses={201: s.TicketDetailOutSerializer, **ERRORS},
+    summary="Open a return (goods back) or a refund-only request",
+))
+class ReturnOpenApi(_OpenApi):
+    input_serializer = s.ReturnOpenSerializer
+
+    def open(self, order, data) -> Ticket:
+        return services.return_open(
+            order=order,
+            actor=Actor.for_buyer(order.buyer),
+            lines=_lines(data),
+            reason_code=data["reason"],
+            refund_only=data["refund_only"],
+            requested_amount=data["requested_amount"],
+            description=data["description"],
+        )
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="exchange_open",
+    request=s.ExchangeOpenSerializer,
+    parameters=[IDEMPOTENCY_HEADER],
+    responses={201: s.TicketDetailOutSerializer, **ERRORS},
+))
+class ExchangeOpenApi(_OpenApi):
+    input_serializer = s.ExchangeOpenSerializer
+
+    def open(self, order, data) -> Ticket:
+        return services.exchange_open(
+            order=order,
+            actor=Actor.for_buyer(order.buyer),
+            lines=_lines(data),
+            reason_code=data["reason"],
+            replacement_sku=data["replacement_sku"],
+            replacement_name=data["replacement_name"],
+            description=data["description"],
+        )
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="complaint_open",
+    request=s.ComplaintOpenSerializer,
+    parameters=[IDEMPOTENCY_HEADER],
+    responses={201: s.TicketDetailOutSerializer, **ERRORS},
+))
+class ComplaintOpenApi(_OpenApi):
+    input_serializer = s.ComplaintOpenSerializer
+
+    def open(self, order, data) -> Ticket:
+        return services.complaint_open(
+            order=order,
+            actor=Actor.for_buyer(order.buyer),
+            category=data["category"],
+            severity=int(data["severity"]),
+            description=data["description"],
+            lines=_lines(data),
+            reason_code=data["reason"] or None,
+        )
+
+
+@extend_schema_view(post=extend_schema(
+    operation_id="logistics_open",
+    request=s.LogisticsOpenSerializer,
+    parameters=[IDEMPOTENCY_HEADER],
+    responses={201: s.TicketDetailOutSerializer, **ERRORS},
+))
+class LogisticsOpenApi(_OpenApi):
+    input_serializer = s.LogisticsOpenSerializer
+
+    def open(self, order, data) -> Ticket:
+        shipment = None
+        if data["tracking_number"]:
+            shipment = Shipment.objects.filter(order=order, tracking_number=data["tracking_number"]).first()
+            if shipment is None:
+                from tickets.errors import InvalidLines
+
+                raise InvalidLines(
+                    f"Order {order.number} has no shipment with tracking number {data['tracking_number']}.",
+                    field="tracking_number",
+                )
+        return services.logistics_open(
+            order=order,
+            actor=Actor.for_buyer(order.buyer),
+            exception_type=data["exception_type"],
+            shipment=shipment,
+            description=data["description"],
+            lines=_lines(data),
+        )
+
+
+class TicketActionApi(StorefrontApi):
+    """A buyer action: cancel, ship_back, modify, escalate, accept_rejection, accept_resolution,
+    confirm_receipt, reopen, confirm — whichever the ticket's state allows (see the ticket's ``actions``)."""
+
+    @extend_schema(
+        operation_id="ticket_buyer_action",
+        request=s.ShippingSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: s.TicketDetailOutSerializer, **ERRORS},
+        description="Body fields depend on the action: `reason`, `carrier` + `tracking_number`, "
+        "`requested_amount`/`description` (modify). Unneeded fields are ignored.",
+    )
+    @idempotent
+    def post(self, request: Request, number: str, action: str) -> Response:
+        ticket = self.ticket(number)
+        updated = run_action(ticket=ticket, actor=Actor.for_buyer(ticket.buyer), name=action, data=request.data)
+        return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
+
+
+class TicketCommentApi(StorefrontApi):
+    @extend_schema(
+        operation_id="ticket_comment",
+        request=s.CommentInSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.TimelineEventSerializer, **ERRORS},
+    )
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        payload = s.CommentInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = services.ticket_comment_add(
+            ticket=ticket, actor=Actor.for_buyer(ticket.buyer), body=payload.validated_data["body"], public=True
+        )
+        return Response(s.TimelineEventSerializer(event, context={"public": True}).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentOutSerializer(s.serializers.Serializer):
+    id = s.serializers.IntegerField()
+    name = s.serializers.CharField(source="original_name")
+    content_type = s.serializers.CharField()
+    size = s.serializers.IntegerField()
+    created_at = s.serializers.DateTimeField()
+
+
+class EvidenceInSerializer(s.serializers.Serializer):
+    file = s.serializers.FileField(help_text="JPEG, PNG, WebP (≤ 10 MB) or MP4 (≤ 50 MB).")
+
+
+class TicketEvidenceApi(StorefrontApi):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="ticket_evidence_upload",
+        request={"multipart/form-data": EvidenceInSerializer},
+        responses={201: AttachmentOutSerializer, 413: OpenApiResponse(s.ErrorSerializer), **ERRORS},
+    )
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        upload = request.FILES.get("file")
+        if upload is None:
+            from tickets.errors import FieldRequired
+
+            raise FieldRequired("Send the evidence as the multipart field 'file'.", field="file")
+        with transaction.atomic():
+            existing = Attachment.objects.filter(ticket_id=ticket.pk).count()
+            content_type = check_upload(upload, existing=existing)
+            attachment = services.ticket_evidence_attach(
+                ticket=ticket,
+                actor=Actor.for_buyer(ticket.buyer),
+                file=upload,
+                original_name=upload.name or "evidence",
+                content_type=content_type,
+            )
+        return Response(AttachmentOutSerializer(attachment).data, status=status.HTTP_201_CREATED)
