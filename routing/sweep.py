@@ -26,7 +26,7 @@ from orders.models import Shipment, ShipmentDirection, ShipmentStatus
 from routing.services import assignee_pick
 from tickets.actors import Actor
 from tickets.models import EventType, LogisticsTicket, Priority, Ticket
-from tickets.services.engine import event_record, ticket_transition
+from tickets.services.engine import assignment_record, event_record, ticket_transition
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import ESCALATE
 
@@ -66,6 +66,7 @@ def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime 
     """
     now = now or timezone.now()
     previous_department = ticket.department
+    previous_assignee = ticket.assignee
     ticket.escalation_level += 1
     ticket.sla_breached = True
     ticket.priority = min(Priority.URGENT, ticket.priority + 10)
@@ -105,6 +106,8 @@ def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime 
         },
         at=now,
     )
+    if ticket.assignee != previous_assignee:  # every assignment is on the timeline, as in ticket_transition
+        assignment_record(ticket=ticket, previous=previous_assignee, at=now)
     return ticket
 
 
