@@ -60,8 +60,13 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
         part = min(left, tl.paid_share(line) - tl.refunded_amount, line.paid_amount - line.refunded_amount)
         if part <= 0:
             continue
-        OrderLine.objects.filter(pk=line.pk).update(refunded_amount=F("refunded_amount") + part)
-        TicketLine.objects.filter(pk=tl.pk).update(refunded_amount=F("refunded_amount") + part)
+        # The new totals are added here in Decimal, not with F() in SQL: the rows are locked, and SQLite adds
+        # decimals as floating point (50.00 + 49.99 > 99.99 there), which would trip the check constraint
+        # order_line_refund_within_paid exactly when a refund takes what is left of a line.
+        line.refunded_amount += part
+        tl.refunded_amount += part
+        OrderLine.objects.filter(pk=line.pk).update(refunded_amount=line.refunded_amount)
+        TicketLine.objects.filter(pk=tl.pk).update(refunded_amount=tl.refunded_amount)
         allocations[line.sku] = str(part)
         left -= part
     sequence = Refund.objects.filter(ticket_id=ticket.pk).count() + 1
