@@ -1,25 +1,542 @@
-"""Placeholder demo data: only the admin login. The full demo data set will replace this command."""
+"""``manage.py seed_demo [--reset]``: demo shops, staff, orders and tickets of every kind in various states.
 
+Everything a ticket or order holds is made through the services the API and admin use (``order_upsert``,
+``shipment_record_event``, the ticket open/transition services, ``refund_execute``), never by setting a
+state, so the demo's timelines replay to their states like real ones. Shops, users and groups are
+configuration and are created directly.
+
+Idempotent: the demo shops are the marker. When they exist the data is left as it is (only the logins are
+made sure of); ``--reset`` deletes the demo shops and everything of theirs first, then builds them again
+(with dates relative to now, so the return windows are open again). Runs in one transaction: an error
+leaves nothing half-made. Refunds not paid here are queued for the Celery worker when the transaction
+commits; with the default filesystem broker that only writes a file, so no worker or server is needed.
+
+Demo only: it creates known passwords, so it refuses to run with DEBUG off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications.models import ShopChannels
+from orders.models import Buyer, Channel, Order, OrderStatus, Shipment, ShipmentStatus, Shop
+from orders.services import order_upsert, shipment_record_event
+from orders.types import BuyerData, LineData, OrderData, ShipmentData
+from routing.models import Department, StaffMember
+from tickets import services as svc
+from tickets.actors import Actor, Role
+from tickets.models import (
+    Attachment,
+    ComplaintCategory,
+    ExceptionType,
+    Refund,
+    Severity,
+    Ticket,
+    TicketEvent,
+    TicketLine,
+)
+from tickets.types import LineRequest
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 -- the demo login printed by `make run`; refused unless DEBUG is on
+STAFF_PASSWORD = "demo12345"  # noqa: S105 -- demo staff logins, same rule
+# username → the department group it works in (tickets.actors.staff_departments reads the group names).
+STAFF = {"ops1": Role.OPERATIONS, "wh1": Role.WAREHOUSE, "lg1": Role.LOGISTICS, "sup1": Role.SUPERVISORS}
+SHOPS = [
+    ("demo-taobao", "糖果家居 淘宝旗舰店", Channel.TAOBAO, "TB"),
+    ("demo-jd", "糖果家居 京东店", Channel.JD, "JD"),
+    ("demo-own", "糖果家居 官方商城", Channel.OWN, "OW"),
+]
+DEMO_SHOP_CODES = [code for code, *_ in SHOPS]
+
+# The groups see tickets and orders in the admin; supervisors also edit reason codes and shops.
+VIEW_APPS = ("tickets", "orders")
+SUPERVISOR_PERMISSIONS = ("change_reasoncode", "add_reasoncode", "change_shop")
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    price: str
+
+
+CATALOG = {
+    item.sku: item
+    for item in [
+        Item("TEE-WHT-M", "纯棉圆领T恤 白色 M", "79.00"),
+        Item("TEE-WHT-L", "纯棉圆领T恤 白色 L", "79.00"),
+        Item("MUG-BLUE", "陶瓷马克杯 湖蓝", "39.90"),
+        Item("KETTLE-17", "不锈钢电热水壶 1.7L", "159.00"),
+        Item("PILLOW-MF", "记忆棉护颈枕", "129.00"),
+        Item("SHOE-RUN-42", "轻量跑步鞋 42码", "399.00"),
+        Item("SHOE-RUN-43", "轻量跑步鞋 43码", "399.00"),
+        Item("EARBUDS-BT", "蓝牙降噪耳机", "299.00"),
+        Item("TOWEL-SET3", "长绒棉毛巾三件套", "59.00"),
+        Item("LAMP-LED", "LED 护眼台灯", "189.00"),
+        Item("RICE-COOKER", "智能电饭煲 4L", "349.00"),
+    ]
+}
+
+
+class Demo:
+    """Builds the demo data set; one instance per run, inside one transaction."""
+
+    def __init__(self, *, users: dict[str, AbstractBaseUser]) -> None:
+        self.now = timezone.now()
+        self.users = users
+        self.staff = {name: Actor.staff(user) for name, user in users.items()}
+        self.shops: dict[str, Shop] = {}
+        self.prefix: dict[str, str] = {}
+        self._sequence = Counter[str]()
+        self._tracking = 0
+
+    # -- orders ---------------------------------------------------------------------------------------
+
+    def shops_create(self) -> None:
+        for code, name, channel, prefix in SHOPS:
+            self.shops[code] = Shop.objects.create(code=code, name=name, channel=channel)
+            self.prefix[code] = prefix
+        # The own shop tells its buyers by SMS (the console provider prints them on the worker's console);
+        # the platform shops have no storefront webhook in the demo, so their buyers are not notified.
+        ShopChannels.objects.create(shop=self.shops["demo-own"], webhook=False, sms=True)
+
+    def tracking_number(self, carrier: str) -> str:
+        self._tracking += 1
+        return f"{carrier}DEMO{self._tracking:08d}"
+
+    def order(
+        self,
+        shop: str,
+        buyer: tuple[str, str],
+        lines: Sequence[tuple[str, int] | tuple[str, int, str]],
+        *,
+        delivered_days_ago: float | None = 2,
+        last_scan_days_ago: float = 4,
+        carrier: str = "SF",
+    ) -> Order:
+        """A paid order, shipped and (unless ``delivered_days_ago`` is None) delivered per its carrier scans.
+
+        ``lines`` are (sku, quantity[, paid amount]); without a paid amount the buyer paid the full price.
+        An undelivered parcel's last scan is ``last_scan_days_ago`` days old (a stalled or lost parcel).
+        """
+        self._sequence[shop] += 1
+        number = f"{self.prefix[shop]}{self.now:%Y%m%d}{self._sequence[shop]:04d}"
+        shipped_at = self.now - timedelta(days=(delivered_days_ago or last_scan_days_ago) + 2)
+        tracking = self.tracking_number(carrier)
+        result = order_upsert(
+            shop=self.shops[shop],
+            data=OrderData(
+                number=number,
+                status=OrderStatus.SHIPPED,
+                paid_at=shipped_at - timedelta(hours=5),
+                buyer=BuyerData(external_id=buyer[0], name=buyer[1], phone=_phone(buyer[0])),
+                lines=[_line(*spec) for spec in lines],
+                shipments=[
+                    ShipmentData(
+                        carrier=carrier,
+                        tracking_number=tracking,
+                        status=ShipmentStatus.IN_TRANSIT,
+                        shipped_at=shipped_at,
+                    )
+                ],
+            ),
+        )
+        shipment = result.order.shipments.get()
+        self.scan(shipment, "pickup", shipped_at, ShipmentStatus.IN_TRANSIT, "杭州", "快递员已揽收")
+        if delivered_days_ago is None:
+            last = self.now - timedelta(days=last_scan_days_ago)
+            self.scan(shipment, "hub", last, ShipmentStatus.IN_TRANSIT, "武汉转运中心", "已到达转运中心")
+        else:
+            at = self.now - timedelta(days=delivered_days_ago)
+            self.scan(shipment, "delivered", at, ShipmentStatus.DELIVERED, "收件地址", "已签收，本人签收")
+        result.order.refresh_from_db()
+        return result.order
+
+    def scan(self, shipment: Shipment, event: str, at: datetime, status: str, location: str, text: str) -> None:
+        shipment_record_event(
+            shipment=shipment,
+            event_id=f"{shipment.tracking_number}-{event}",
+            occurred_at=at,
+            status=status,
+            location=location,
+            description=text,
+        )
+
+    # -- actors ---------------------------------------------------------------------------------------
+
+    def buyer(self, order: Order) -> Actor:
+        return Actor.for_buyer(order.buyer)
+
+    # -- refunds --------------------------------------------------------------------------------------
+
+    def pay_refunds(self, ticket: Ticket) -> None:
+        """Pay the ticket's reserved refunds now, as the worker would (``refund_execute`` is idempotent)."""
+        for refund in Refund.objects.filter(ticket_id=ticket.pk).order_by("pk"):
+            svc.refund_execute(refund_id=refund.pk)
+
+    # -- the data set ---------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        self.shops_create()
+        self.returns()
+        self.exchanges()
+        self.complaints()
+        self.logistics()
+
+    def returns(self) -> None:
+        ops, wh = self.staff["ops1"], self.staff["wh1"]
+        lin, zhang = ("tb_lin_xiaomei", "林小美"), ("tb_zhang_wei", "张伟")
+        wang, li = ("jd_wang_fang", "王芳"), ("jd_li_na", "李娜")
+        chen, zhao = ("own_chen_jie", "陈杰"), ("own_zhao_lei", "赵磊")
+
+        # requested: waiting for operations to review (auto-approved after 48 h).
+        order = self.order("demo-taobao", lin, [("TEE-WHT-M", 2, "150.00"), ("MUG-BLUE", 1)], delivered_days_ago=1)
+        ticket = open_return(order, self.buyer(order), "TEE-WHT-M", 1, "seven_days_no_reason", "不喜欢这个版型。")
+        svc.ticket_comment_add(ticket=ticket, actor=self.buyer(order), body="吊牌还在，未下水。")
+
+        # awaiting_return: approved, the buyer must send the shoes back.
+        order = self.order("demo-taobao", zhang, [("SHOE-RUN-42", 1)], delivered_days_ago=3)
+        ticket = open_return(order, self.buyer(order), "SHOE-RUN-42", 1, "quality_problem", "鞋底开胶。")
+        svc.return_approve(ticket=ticket, actor=ops, reason="同意退货，请寄回。")
+
+        # return_in_transit: the buyer gave the carrier and tracking number.
+        order = self.order("demo-taobao", lin, [("KETTLE-17", 1)], delivered_days_ago=2)
+        ticket = open_return(order, self.buyer(order), "KETTLE-17", 1, "quality_problem", "烧水有异味。")
+        ticket = svc.return_approve(ticket=ticket, actor=ops)
+        svc.return_ship_back(
+            ticket=ticket, actor=self.buyer(order), carrier="YTO", tracking_number=self.tracking_number("YT")
+        )
+
+        # received (earbuds) and refunded (refund only: one towel set missing) on the same order.
+        order = self.order("demo-jd", wang, [("EARBUDS-BT", 1), ("TOWEL-SET3", 2)], delivered_days_ago=2, carrier="JD")
+        ticket = open_return(order, self.buyer(order), "EARBUDS-BT", 1, "quality_problem", "左耳没有声音。")
+        ticket = svc.return_approve(ticket=ticket, actor=ops)
+        ticket = svc.return_ship_back(
+            ticket=ticket, actor=self.buyer(order), carrier="JD", tracking_number=self.tracking_number("JDV")
+        )
+        ticket = svc.return_receive(ticket=ticket, actor=wh)
+        refund = svc.return_open(
+            order=order,
+            actor=self.buyer(order),
+            lines=[LineRequest(sku="TOWEL-SET3", quantity=1)],
+            reason_code="missing_or_wrong_item",
+            refund_only=True,
+            description="少发了一套毛巾。",
+        )
+        refund = svc.return_approve(ticket=refund, actor=ops, reason="核实少发，仅退款。")
+        self.pay_refunds(refund)
+
+        # refund_pending: inspection passed partly; the worker pays it.
+        order = self.order("demo-jd", li, [("LAMP-LED", 1)], delivered_days_ago=4, carrier="JD")
+        ticket = open_return(order, self.buyer(order), "LAMP-LED", 1, "seven_days_no_reason", "")
+        ticket = svc.return_approve(ticket=ticket, actor=ops)
+        ticket = svc.return_ship_back(
+            ticket=ticket, actor=self.buyer(order), carrier="JD", tracking_number=self.tracking_number("JDV")
+        )
+        ticket = svc.return_receive(ticket=ticket, actor=wh)
+        svc.return_pass_inspection_partly(
+            ticket=ticket, actor=wh, amount=Decimal("150.00"), reason="底座有划痕，扣除 ¥39.00。"
+        )
+
+        # rejected, then arbitration (rejected and escalated by the buyer), then cancelled.
+        order = self.order("demo-own", chen, [("PILLOW-MF", 2)], delivered_days_ago=3)
+        ticket = open_return(order, self.buyer(order), "PILLOW-MF", 1, "seven_days_no_reason", "太高了。")
+        svc.return_reject(ticket=ticket, actor=ops, reason="贴身用品已拆封使用，不支持七天无理由退货。")
+        order = self.order("demo-own", zhao, [("SHOE-RUN-43", 1), ("MUG-BLUE", 2)], delivered_days_ago=2)
+        ticket = open_return(order, self.buyer(order), "SHOE-RUN-43", 1, "not_as_described", "颜色和图片差别很大。")
+        ticket = svc.return_reject(ticket=ticket, actor=ops, reason="色差在允许范围内。")
+        svc.return_escalate(ticket=ticket, actor=self.buyer(order), reason="我有照片为证，申请平台介入。")
+        ticket = open_return(order, self.buyer(order), "MUG-BLUE", 1, "seven_days_no_reason", "")
+        svc.return_cancel(ticket=ticket, actor=self.buyer(order), reason="买错了，又想要了。")
+
+    def exchanges(self) -> None:
+        ops, wh = self.staff["ops1"], self.staff["wh1"]
+        zhang, wang, chen, li = (
+            ("tb_zhang_wei", "张伟"),
+            ("jd_wang_fang", "王芳"),
+            ("own_chen_jie", "陈杰"),
+            ("jd_li_na", "李娜"),
+        )
+        # requested and awaiting_return.
+        order = self.order("demo-taobao", zhang, [("TEE-WHT-L", 2)], delivered_days_ago=1)
+        open_exchange(order, self.buyer(order), "TEE-WHT-L", 1, "TEE-WHT-M", "大了一码。")
+        ticket = open_exchange(order, self.buyer(order), "TEE-WHT-L", 1, "TEE-WHT-M", "两件都大了。")
+        svc.exchange_approve(ticket=ticket, actor=ops)
+
+        # replacement_pending and replacement_shipped.
+        order = self.order("demo-own", chen, [("SHOE-RUN-42", 2)], delivered_days_ago=3)
+        for ships in (False, True):
+            ticket = open_exchange(order, self.buyer(order), "SHOE-RUN-42", 1, "SHOE-RUN-43", "偏小，换大一码。")
+            ticket = self.exchange_received(ticket, order, ops, wh)
+            if ships:
+                svc.exchange_ship_replacement(
+                    ticket=ticket, actor=wh, carrier="SF", tracking_number=self.tracking_number("SF")
+                )
+
+        # Out of stock: the exchange is closed and converted into a linked refund, paid at once.
+        order = self.order("demo-jd", li, [("TEE-WHT-M", 1)], delivered_days_ago=2, carrier="JD")
+        ticket = open_exchange(order, self.buyer(order), "TEE-WHT-M", 1, "TEE-WHT-L", "想换大一码。")
+        ticket = self.exchange_received(ticket, order, ops, wh)
+        svc.exchange_convert_to_refund(ticket=ticket, actor=wh, reason="L 码缺货，转为退款。")
+        self.pay_refunds(Ticket.objects.get(origin=ticket))
+
+        # rejected: the buyer may modify the request, escalate it or accept.
+        order = self.order("demo-jd", wang, [("RICE-COOKER", 1)], delivered_days_ago=4, carrier="JD")
+        ticket = open_exchange(order, self.buyer(order), "RICE-COOKER", 1, "RICE-COOKER", "内胆有划痕，换新。")
+        svc.exchange_reject(ticket=ticket, actor=ops, reason="请先上传内胆划痕的照片。")
+
+    def exchange_received(self, ticket: Any, order: Order, ops: Actor, wh: Actor) -> Any:
+        """approve → ship_back → receive → pass_inspection: the exchange waits for its replacement."""
+        ticket = svc.exchange_approve(ticket=ticket, actor=ops)
+        ticket = svc.exchange_ship_back(
+            ticket=ticket, actor=self.buyer(order), carrier="SF", tracking_number=self.tracking_number("SF")
+        )
+        ticket = svc.exchange_receive(ticket=ticket, actor=wh)
+        return svc.exchange_pass_inspection(ticket=ticket, actor=wh)
+
+    def complaints(self) -> None:
+        ops = self.staff["ops1"]
+        order = self.order("demo-taobao", ("tb_wu_min", "吴敏"), [("MUG-BLUE", 4)], delivered_days_ago=1)
+        svc.complaint_open(
+            order=order,
+            actor=self.buyer(order),
+            category=ComplaintCategory.SERVICE_ATTITUDE,
+            severity=Severity.HIGH,
+            description="客服两天没有回复我的消息。",
+        )
+        ticket = svc.complaint_open(
+            order=order,
+            actor=self.buyer(order),
+            category=ComplaintCategory.PRODUCT_QUALITY,
+            description="杯子外壁有气泡。",
+            lines=[LineRequest(sku="MUG-BLUE", quantity=2)],
+            reason_code="quality_problem",
+        )
+        ticket = svc.complaint_acknowledge(ticket=ticket, actor=ops)
+        ticket = svc.complaint_investigate(ticket=ticket, actor=ops)
+        svc.ticket_comment_add(ticket=ticket, actor=ops, body="已联系工厂核查这一批次。", public=False)
+
+        order = self.order("demo-own", ("own_sun_li", "孙丽"), [("RICE-COOKER", 1)], delivered_days_ago=2)
+        ticket = svc.complaint_open(
+            order=order,
+            actor=self.buyer(order),
+            category=ComplaintCategory.DELIVERY,
+            severity=Severity.LOW,
+            description="快递员没有送货上门。",
+        )
+        ticket = svc.complaint_acknowledge(ticket=ticket, actor=ops)
+        ticket = svc.complaint_investigate(ticket=ticket, actor=ops)
+        svc.complaint_propose_resolution(
+            ticket=ticket, actor=ops, resolution="已向快递公司投诉，并补偿 10 元无门槛优惠券。"
+        )
+
+    def logistics(self) -> None:
+        lg, ops = self.staff["lg1"], self.staff["ops1"]
+        # reported: the parcel has not moved for three days (delayed).
+        order = self.order(
+            "demo-taobao", ("tb_he_jing", "何静"), [("PILLOW-MF", 1)], delivered_days_ago=None, last_scan_days_ago=3
+        )
+        svc.logistics_open(
+            order=order,
+            actor=self.buyer(order),
+            exception_type=ExceptionType.DELAYED,
+            shipment=order.shipments.get(),
+            description="三天没有物流更新了。",
+        )
+        # investigating: lost, a carrier claim is open.
+        order = self.order(
+            "demo-jd", ("jd_zhou_qiang", "周强"), [("EARBUDS-BT", 1)], delivered_days_ago=None, carrier="JD"
+        )
+        ticket = svc.logistics_open(
+            order=order, actor=ops, exception_type=ExceptionType.LOST, shipment=order.shipments.get()
+        )
+        ticket = svc.logistics_investigate(ticket=ticket, actor=lg, carrier_claim_number="JD-CLAIM-0001")
+        # compensating: delivered damaged, the buyer keeps it and gets compensation.
+        order = self.order("demo-own", ("own_zheng_hao", "郑浩"), [("KETTLE-17", 1)], delivered_days_ago=1)
+        ticket = svc.logistics_open(
+            order=order,
+            actor=self.buyer(order),
+            exception_type=ExceptionType.DAMAGED,
+            shipment=order.shipments.get(),
+            description="外箱压坏，壶身有凹痕。",
+        )
+        ticket = svc.logistics_investigate(ticket=ticket, actor=lg, carrier_claim_number="SF-CLAIM-0002")
+        svc.logistics_compensate(ticket=ticket, actor=lg, amount=Decimal("30.00"), reason="买家同意补偿，不退货。")
+        # refunding: lost for good; a linked refund-only return pays the buyer (the worker pays it).
+        order = self.order(
+            "demo-own", ("own_zhao_lei", "赵磊"), [("LAMP-LED", 1)], delivered_days_ago=None, last_scan_days_ago=8
+        )
+        ticket = svc.logistics_open(
+            order=order, actor=ops, exception_type=ExceptionType.LOST, shipment=order.shipments.get()
+        )
+        ticket = svc.logistics_investigate(ticket=ticket, actor=lg, carrier_claim_number="SF-CLAIM-0003")
+        svc.logistics_refund(ticket=ticket, actor=lg, reason="快递确认丢件，先行退款。")
+
+
+def open_return(order: Order, actor: Actor, sku: str, quantity: int, reason: str, text: str) -> Any:
+    return svc.return_open(
+        order=order,
+        actor=actor,
+        lines=[LineRequest(sku=sku, quantity=quantity)],
+        reason_code=reason,
+        description=text,
+    )
+
+
+def open_exchange(order: Order, actor: Actor, sku: str, quantity: int, replacement: str, text: str) -> Any:
+    return svc.exchange_open(
+        order=order,
+        actor=actor,
+        lines=[LineRequest(sku=sku, quantity=quantity)],
+        reason_code="wrong_size_colour",
+        replacement_sku=replacement,
+        replacement_name=CATALOG[replacement].name,
+        description=text,
+    )
+
+
+def _line(sku: str, quantity: int, paid: str | None = None) -> LineData:
+    item = CATALOG[sku]
+    price = Decimal(item.price)
+    return LineData(
+        sku=sku,
+        name=item.name,
+        quantity=quantity,
+        unit_price=price,
+        paid_amount=Decimal(paid) if paid else price * quantity,
+    )
+
+
+def _phone(external_id: str) -> str:
+    return f"139{sum(map(ord, external_id)) % 10**8:08d}"
+
+
+# -- logins -----------------------------------------------------------------------------------------------
+
+
+def users_ensure() -> dict[str, AbstractBaseUser]:
+    """The superuser admin/admin and one staff member per department (idempotent).
+
+    Each staff user is in the Django group named after their department (admin permissions) and is an
+    on-duty ``routing.StaffMember`` of that department, so routing assigns them their department's tickets.
+    Their e-mail addresses make the outbox's staff notifications visible on the worker's console.
+    """
+    user_model = get_user_model()
+    admin, created = user_model.objects.get_or_create(username=DEMO_USERNAME)
+    # The login `make run` prints must work, so an existing demo user gets its rights and password back.
+    if created or not (admin.is_staff and admin.is_superuser and admin.check_password(DEMO_PASSWORD)):
+        admin.is_staff = admin.is_superuser = admin.is_active = True
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+    view = list(Permission.objects.filter(content_type__app_label__in=VIEW_APPS, codename__startswith="view_"))
+    users: dict[str, AbstractBaseUser] = {DEMO_USERNAME: admin}
+    for username, role in STAFF.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        group.permissions.add(*view)
+        if role == Role.SUPERVISORS:
+            group.permissions.add(*Permission.objects.filter(codename__in=SUPERVISOR_PERMISSIONS))
+        user, created = user_model.objects.get_or_create(
+            username=username,
+            defaults={"is_staff": True, "first_name": username, "email": f"{username}@example.com"},
+        )
+        if created:
+            user.set_password(STAFF_PASSWORD)
+            user.save(update_fields=["password"])
+        user.groups.add(group)
+        department, _ = Department.objects.get_or_create(code=role.value, defaults={"name": str(role.label)})
+        member, _ = StaffMember.objects.get_or_create(user=user)
+        member.departments.add(department)
+        users[username] = user
+    return users
+
+
+# -- reset --------------------------------------------------------------------------------------------------
+
+
+def demo_delete() -> int:
+    """Delete the demo shops and everything of theirs; returns how many tickets went.
+
+    The timeline is append-only (on PostgreSQL a trigger refuses DELETE), so its guard is switched off for
+    this transaction only; this runs with DEBUG on, on demo data, and nowhere else.
+    """
+    tickets = Ticket.objects.filter(shop__code__in=DEMO_SHOP_CODES)
+    ids = list(tickets.values_list("pk", flat=True))
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            # ALTER TABLE refuses while deferred foreign-key checks on the table are pending (rows written
+            # earlier in this transaction); running them now clears the queue.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE tickets_ticketevent DISABLE TRIGGER tickets_ticketevent_append_only")
+    TicketEvent.objects.filter(ticket_id__in=ids).delete()
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE tickets_ticketevent ENABLE TRIGGER tickets_ticketevent_append_only")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys are INITIALLY DEFERRED
+    for attachment in Attachment.objects.filter(ticket_id__in=ids):
+        attachment.file.delete(save=False)
+    Attachment.objects.filter(ticket_id__in=ids).delete()
+    Refund.objects.filter(ticket_id__in=ids).delete()
+    TicketLine.objects.filter(ticket_id__in=ids).delete()
+    # ``origin`` protects a ticket while tickets linked to it exist: delete the linked ones first.
+    left = ids
+    while left:
+        linked_to = set(Ticket.objects.filter(origin_id__in=left).values_list("origin_id", flat=True))
+        Ticket.objects.filter(pk__in=[pk for pk in left if pk not in linked_to]).delete()
+        left = [pk for pk in left if pk in linked_to]
+    Order.objects.filter(shop__code__in=DEMO_SHOP_CODES).delete()
+    Buyer.objects.filter(shop__code__in=DEMO_SHOP_CODES).delete()
+    Shop.objects.filter(code__in=DEMO_SHOP_CODES).delete()
+    return len(ids)
 
 
 class Command(BaseCommand):
-    help = "Create the demo superuser admin/admin (idempotent). Demo only: refuses to run with DEBUG off."
+    help = (
+        "Create demo shops, staff (ops1, wh1, lg1, sup1 / demo12345), orders and tickets of every kind, and the "
+        "superuser admin/admin. Idempotent; --reset rebuilds the demo data. Demo only: refuses with DEBUG off."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo shops and everything of theirs, then rebuild them."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
-            raise CommandError("seed_demo creates a known password; it only runs with DJANGO_DEBUG=true.")
-        user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
-        # The login `make run` prints must work, so an existing demo user gets its rights and password back.
-        if created or not (user.is_staff and user.is_superuser and user.check_password(DEMO_PASSWORD)):
-            user.is_staff = user.is_superuser = user.is_active = True
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-        self.stdout.write(f"seed_demo: superuser {DEMO_USERNAME!r} {'created' if created else 'ready'}.")
+            raise CommandError("seed_demo creates known passwords; it only runs with DJANGO_DEBUG=true.")
+        with transaction.atomic():
+            users = users_ensure()
+            if options["reset"]:
+                demo_delete()
+                self.stdout.write("seed_demo: deleted the demo data.")
+            if Shop.objects.filter(code__in=DEMO_SHOP_CODES).exists():
+                self.stdout.write("seed_demo: demo data already present (use --reset to rebuild it).")
+            else:
+                Demo(users=users).build()
+                self.stdout.write("seed_demo: demo data created.")
+        self.summary(write=self.stdout.write)
+
+    def summary(self, *, write: Callable[[str], Any]) -> None:
+        tickets = Ticket.objects.filter(shop__code__in=DEMO_SHOP_CODES)
+        counts = Counter(tickets.values_list("kind", "state"))
+        orders = Order.objects.filter(shop__code__in=DEMO_SHOP_CODES).count()
+        write(f"  {len(SHOPS)} shops, {orders} orders, {sum(counts.values())} tickets:")
+        for (kind, state), n in sorted(counts.items()):
+            write(f"    {kind:<10} {state:<20} {n}")
+        port = os.environ.get("PORT", "8000")
+        write(f"  Log in at http://127.0.0.1:{port}/admin/ as {DEMO_USERNAME} / {DEMO_PASSWORD} (superuser),")
+        write(f"  or as {', '.join(STAFF)} / {STAFF_PASSWORD} (operations, warehouse, logistics, supervisors).")
