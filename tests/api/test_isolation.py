@@ -78,7 +78,8 @@ def lines(t: Targets) -> list[dict[str, Any]]:
 CASES = [
     # storefront
     Case("order", "GET", "storefront", lambda t: {"number": t.order}),
-    Case("order", "PUT", "storefront", lambda t: {"number": t.order}, lambda t: order_payload("b-9"), outsider="own_order"),
+    Case("order", "PUT", "storefront", lambda t: {"number": t.order}, lambda t: order_payload("b-9"),
+         outsider="own_order"),
     Case("ticket-list", "GET", "storefront", lambda t: {}, outsider="list"),
     Case("return-open", "POST", "storefront", lambda t: {},
          lambda t: {"order_number": t.order, "lines": lines(t), "reason": "quality_problem"}),
