@@ -156,6 +156,23 @@ class RoutingRule(models.Model):
         return self.name
 
     def clean(self) -> None:
+        from tickets.workflows.states import STATES_BY_KIND
+
+        # A state that is not one of the kind's (a typo) or a policy for another kind or state would make the
+        # rule, or its policy, silently never apply (routing.services.rule_matches / policy_for).
+        kinds = [self.kind] if self.kind in STATES_BY_KIND else list(STATES_BY_KIND)
+        if self.state and not any(self.state in STATES_BY_KIND[kind].values for kind in kinds):
+            raise ValidationError(
+                {"state": _("'%(state)s' is not a state of %(kind)s tickets.")
+                 % {"state": self.state, "kind": self.kind or _("any kind of")}}
+            )
+        policy = self.deadline_policy if self.deadline_policy_id else None
+        if policy is not None and (
+            (self.kind and policy.kind != self.kind) or (self.state and policy.state != self.state)
+        ):
+            message = _("This policy is for %(kind)s tickets in '%(state)s'; the rule matches others, so it would "
+                        "never apply.")
+            raise ValidationError({"deadline_policy": message % {"kind": policy.kind, "state": policy.state}})
         if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
             raise ValidationError({"max_amount": _("'Amount up to' must not be below 'amount from'.")})
         if not (self.department_id or self.priority or self.deadline_policy_id):
