@@ -63,7 +63,8 @@ def lines_by_ticket(tickets: Sequence[Ticket]) -> dict[int, list[TicketLine]]:
 
 def ticket_in(queryset: QuerySet[Ticket], number: str) -> Ticket:
     """The ticket ``number`` if ``queryset`` (the caller's scope) holds it, as its kind; else 404."""
-    base = queryset.filter(number=number).only("pk", "kind").first()
+    # No .only(): a deferred state field costs django-fsm one query per row.
+    base = queryset.filter(number=number).first()
     if base is None:
         raise Http404
     return tickets_as_kinds([base])[0]

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "routing",
     "notifications",
     "api",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,9 @@ KEFU_EVIDENCE_MAX_VIDEO_BYTES = env.int("KEFU_EVIDENCE_MAX_VIDEO_BYTES", default
 KEFU_EVIDENCE_MAX_FILES = env.int("KEFU_EVIDENCE_MAX_FILES", default=20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# The bare comparison endpoints of `manage.py bench_api` (never on in production).
+KEFU_BENCH_ENDPOINTS = env.bool("KEFU_BENCH_ENDPOINTS", default=False)
 
 # --- Email -----------------------------------------------------------------------------------------------
 # consolemail:// prints messages (the demo); smtp+tls://user:password@host:587 in production.

@@ -144,10 +144,11 @@ def assignee_pick(code: str) -> AbstractBaseUser | None:
     """An on-duty member of the department under their cap: fewest open tickets, or next in rotation.
 
     Locks the candidates' ``StaffMember`` rows (ordered by pk) for the transaction, so two tickets routed
-    at the same moment cannot both take a member's last free place. None when nobody can take it: the
+    at the same moment cannot both take a member's last free place; a department nobody is on duty in
+    takes no lock at all (ticket creation must not serialise on a department row). None when nobody can take it: the
     ticket then waits, visibly unassigned, in the department's queue.
     """
-    department = Department.objects.select_for_update().filter(code=code).first()
+    department = Department.objects.filter(code=code).first()
     if department is None:
         return None
     members = list(

@@ -164,7 +164,7 @@ class TicketListApi(StorefrontApi):
 
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(tickets.qs.only("pk", "kind", "created_at"), request, view=self)
+        page = paginator.paginate_queryset(tickets.qs, request, view=self)
         loaded = selectors.tickets_as_kinds(page)
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),

@@ -1,0 +1,292 @@
+"""Measure the API under gunicorn: create, list (page 20), retrieve and one transition, each beside a bare
+DRF endpoint over a flat table, in the same run, at the same concurrency.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/kefu_bench python manage.py bench_api --yes
+
+The load comes from ``--concurrency`` client processes on this machine (keep-alive ``http.client``
+connections, closed loop), so client and server share the CPU; both sides of each comparison pay the same.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from http.client import HTTPConnection
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+
+RETURN_PATH = "/api/v1/tickets/returns/"
+
+
+@dataclass
+class Result:
+    operation: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _client(args: tuple) -> tuple[int, int, list[float]]:
+    """One client process: send requests for ``duration`` seconds, return (count, errors, latencies)."""
+    port, key, plan, worker, duration, warmup = args
+    conn = HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json", "Connection": "keep-alive"}
+    latencies: list[float] = []
+    count = errors = 0
+    start = time.perf_counter()
+    i = 0
+    while True:
+        now = time.perf_counter()
+        if now - start > warmup + duration:
+            break
+        method, path, body = plan(worker, i)
+        i += 1
+        t0 = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            ok = response.status < 400
+        except Exception:  # noqa: BLE001 - count it and reconnect
+            ok = False
+            conn.close()
+            conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        elapsed = (time.perf_counter() - t0) * 1000
+        if t0 - start >= warmup:
+            count += 1
+            errors += 0 if ok else 1
+            latencies.append(elapsed)
+    conn.close()
+    return count, errors, latencies
+
+
+class Plans:
+    """Request plans, picklable by name for the client processes (module-level functions)."""
+
+    orders: list[str] = []
+    numbers: list[str] = []
+    cancel_numbers: list[str] = []
+    flat_ids: list[int] = []
+    concurrency: int = 8
+
+
+def plan_create(worker: int, i: int):
+    order = Plans.orders[(worker * 100_003 + i) % len(Plans.orders)]
+    body = json.dumps({"order_number": order, "lines": [{"sku": "BENCH-SKU", "quantity": 1}], "reason": "quality_problem"})
+    return "POST", RETURN_PATH, body
+
+
+def plan_list(worker: int, i: int):
+    return "GET", "/api/v1/tickets/?page_size=20", None
+
+
+def plan_retrieve(worker: int, i: int):
+    return "GET", f"/api/v1/tickets/{Plans.numbers[(worker * 7919 + i) % len(Plans.numbers)]}/", None
+
+
+def plan_transition(worker: int, i: int):
+    # Each worker cancels its own slice of requested tickets, each once.
+    mine = Plans.cancel_numbers[worker :: Plans.concurrency]
+    return "POST", f"/api/v1/tickets/{mine[i % len(mine)]}/actions/cancel/", "{}"
+
+
+def plan_bare_create(worker: int, i: int):
+    body = json.dumps({"kind": "return", "order_number": "B1", "sku": "BENCH-SKU", "quantity": 1, "reason": "quality_problem"})
+    return "POST", "/bench/flat/", body
+
+
+def plan_bare_list(worker: int, i: int):
+    return "GET", "/bench/flat/", None
+
+
+def plan_bare_retrieve(worker: int, i: int):
+    return "GET", f"/bench/flat/{Plans.flat_ids[(worker * 7919 + i) % len(Plans.flat_ids)]}/", None
+
+
+def plan_bare_transition(worker: int, i: int):
+    return "POST", f"/bench/flat/{Plans.flat_ids[(worker * 7919 + i) % len(Plans.flat_ids)]}/transition/", "{}"
+
+
+class Command(BaseCommand):
+    help = "Benchmark the API (create, list, retrieve, transition) against bare DRF endpoints, under gunicorn."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--concurrency", type=int, default=8)
+        parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per operation")
+        parser.add_argument("--warmup", type=float, default=2.0)
+        parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+        parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+        parser.add_argument("--orders", type=int, default=2000)
+        parser.add_argument("--tickets", type=int, default=3000, help="tickets made beforehand for read/transition")
+        parser.add_argument("--json", help="also write the results to this file")
+        parser.add_argument("--yes", action="store_true", help="allow running on a non-empty database")
+
+    def handle(self, *args, **opts):
+        if connection.vendor != "postgresql":
+            self.stderr.write(self.style.WARNING("Not PostgreSQL: figures will not mean much (use DATABASE_URL)."))
+        from tickets.models import Ticket
+
+        if Ticket.objects.exclude(shop__code="bench-shop").exists() and not opts["yes"]:
+            raise CommandError("This database holds real tickets; run on a scratch database or pass --yes.")
+        key = self.prepare(opts)
+        port = _free_port()
+        server = self.start_gunicorn(port, opts)
+        try:
+            results = []
+            pairs = [
+                ("create", plan_create, plan_bare_create),
+                ("list (page 20)", plan_list, plan_bare_list),
+                ("retrieve", plan_retrieve, plan_bare_retrieve),
+                ("transition", plan_transition, plan_bare_transition),
+            ]
+            for name, plan, bare in pairs:
+                kefu = self.load(name, plan, port, key, opts)
+                base = self.load(f"bare {name}", bare, port, key, opts)
+                results.append((name, kefu, base))
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        self.report(results, opts)
+
+    # -- setup ------------------------------------------------------------------------------------------
+    def prepare(self, opts) -> str:
+        from api.models import ApiKey
+        from benchmarks.models import FlatTicket
+        from orders.models import Buyer, Order, OrderLine, Shop
+        from tickets import services
+        from tickets.actors import Actor
+        from tickets.models import Ticket
+        from tickets.types import LineRequest
+
+        shop, _ = Shop.objects.get_or_create(code="bench-shop", defaults={"name": "Bench shop", "channel": "own"})
+        _, raw = ApiKey.issue(shop=shop, name="bench")
+        buyer, _ = Buyer.objects.get_or_create(shop=shop, external_id="bench-buyer", defaults={"name": "Bench"})
+        now = timezone.now()
+        existing = set(Order.objects.filter(shop=shop).values_list("number", flat=True))
+        new_orders = [
+            Order(shop=shop, buyer=buyer, number=f"BENCH-{i:06d}", status="delivered",
+                  paid_at=now - timedelta(days=3), delivered_at=now - timedelta(days=1))
+            for i in range(opts["orders"]) if f"BENCH-{i:06d}" not in existing
+        ]
+        Order.objects.bulk_create(new_orders)
+        orders = list(Order.objects.filter(shop=shop, number__startswith="BENCH-"))
+        OrderLine.objects.bulk_create(
+            [OrderLine(order=o, sku="BENCH-SKU", name="Bench item", quantity=100_000, unit_price=Decimal("10.00"),
+                       paid_amount=Decimal("1000000.00")) for o in orders if not o.lines.exists()]
+        )
+        Plans.orders = [o.number for o in orders]
+        Plans.concurrency = opts["concurrency"]
+        self.stdout.write(f"making {opts['tickets']} tickets through the services …")
+        actor = Actor.for_buyer(buyer)
+        have = Ticket.objects.filter(shop=shop, state="requested").count()
+        for i in range(max(0, opts["tickets"] - have)):
+            services.return_open(order=orders[i % len(orders)], actor=actor,
+                                 lines=[LineRequest("BENCH-SKU", 1)], reason_code="quality_problem")
+        numbers = list(Ticket.objects.filter(shop=shop, state="requested").order_by("pk").values_list("number", flat=True))
+        half = len(numbers) // 2
+        Plans.numbers, Plans.cancel_numbers = numbers[:half], numbers[half:]
+        if FlatTicket.objects.count() < 1000:
+            FlatTicket.objects.bulk_create([
+                FlatTicket(shop_code="bench-shop", number="FLAT", kind="return", state="requested",
+                           order_number="B1", sku="BENCH-SKU", quantity=1, reason="quality_problem")
+                for _ in range(1000)
+            ])
+        Plans.flat_ids = list(FlatTicket.objects.values_list("pk", flat=True)[:1000])
+        connection.close()
+        return raw
+
+    def start_gunicorn(self, port: int, opts) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "KEFU_BENCH_ENDPOINTS": "true",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 60),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "KEFU_THROTTLE_API_KEY": "100000000/min",
+            "LOG_LEVEL": "WARNING",
+        }
+        if "DATABASE_URL" not in env:
+            env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+        cmd = [
+            str(Path(sys.executable).parent / "gunicorn"), "kefu.wsgi", "-b", f"127.0.0.1:{port}",
+            "-w", str(opts["workers"]), "-k", "gthread", "--threads", str(opts["threads"]),
+            "--log-level", "warning", "--access-logfile", "/dev/null",
+        ]
+        server = subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    time.sleep(1.0)
+                    return server
+            except OSError:
+                time.sleep(0.2)
+        server.kill()
+        raise CommandError("gunicorn did not start")
+
+    # -- load -------------------------------------------------------------------------------------------
+    def load(self, name: str, plan, port: int, key: str, opts) -> Result:
+        concurrency = opts["concurrency"]
+        args = [(port, key, plan, w, opts["duration"], opts["warmup"]) for w in range(concurrency)]
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(concurrency) as pool:
+            parts = pool.map(_client, args)
+        latencies = [ms for _, _, lat in parts for ms in lat]
+        result = Result(name, sum(p[0] for p in parts), sum(p[1] for p in parts), opts["duration"], latencies)
+        self.stdout.write(f"  {name:<24} {result.rps:8.1f} req/s  p50 {result.pct(50):6.1f} ms  "
+                          f"p99 {result.pct(99):6.1f} ms  errors {result.errors}")
+        return result
+
+    def report(self, results, opts) -> None:
+        self.stdout.write("")
+        self.stdout.write(f"concurrency {opts['concurrency']}, gunicorn {opts['workers']}×{opts['threads']} gthread, "
+                          f"{opts['duration']:.0f} s per operation, database {connection.vendor}, {os.cpu_count()} cores")
+        header = f"{'operation':<16}{'kefu req/s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'bare req/s':>12}{'p50':>8}{'p95':>8}{'p99':>8}{'ratio':>7}"
+        self.stdout.write(header)
+        rows = []
+        for name, kefu, base in results:
+            ratio = kefu.rps / base.rps if base.rps else 0
+            self.stdout.write(
+                f"{name:<16}{kefu.rps:>11.1f}{kefu.pct(50):>8.1f}{kefu.pct(95):>8.1f}{kefu.pct(99):>8.1f}"
+                f"{base.rps:>12.1f}{base.pct(50):>8.1f}{base.pct(95):>8.1f}{base.pct(99):>8.1f}{ratio:>7.2f}"
+            )
+            rows.append({
+                "operation": name, "kefu_rps": round(kefu.rps, 1), "kefu_p50_ms": round(kefu.pct(50), 1),
+                "kefu_p95_ms": round(kefu.pct(95), 1), "kefu_p99_ms": round(kefu.pct(99), 1),
+                "kefu_errors": kefu.errors, "bare_rps": round(base.rps, 1), "bare_p50_ms": round(base.pct(50), 1),
+                "bare_p95_ms": round(base.pct(95), 1), "bare_p99_ms": round(base.pct(99), 1),
+                "ratio": round(ratio, 2),
+            })
+        if opts.get("json"):
+            Path(opts["json"]).write_text(json.dumps(rows, indent=2))
