@@ -39,7 +39,9 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
     ticket_lines = list(TicketLine.objects.filter(ticket_id=ticket.pk).order_by("order_line_id"))
     order_lines = {
         line.pk: line
-        for line in OrderLine.objects.select_for_update().filter(pk__in=[tl.order_line_id for tl in ticket_lines]).order_by("pk")
+        for line in OrderLine.objects.select_for_update()
+        .filter(pk__in=[tl.order_line_id for tl in ticket_lines])
+        .order_by("pk")
     }
     for tl in ticket_lines:
         tl.order_line = order_lines[tl.order_line_id]
@@ -84,13 +86,16 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
     )
     from tickets.tasks import execute_refund_task
 
-    transaction.on_commit(lambda: execute_refund_task.delay(refund.pk))
+    # robust: the reservation has committed; a broker that is down must not turn the caller's committed change
+    # into an error. The refund then waits in refund_pending, whose SLA escalates it (no relay retries it yet).
+    transaction.on_commit(lambda: execute_refund_task.delay(refund.pk), robust=True)
     return refund
 
 
 @on_enter(Kind.RETURN, ReturnState.REFUND_PENDING)
 def _reserve_on_refund_pending(ticket: Ticket, actor: Actor) -> None:
-    assert isinstance(ticket, ReturnTicket)
+    if not isinstance(ticket, ReturnTicket):  # registered for returns only; the engine passes the kind's model
+        raise TypeError(f"expected a ReturnTicket, got {type(ticket).__name__}")
     refund_reserve(ticket=ticket, amount=ticket.approved_amount or ZERO, actor=actor)
 
 
