@@ -50,8 +50,13 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else ""
-            found += _flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
+            if isinstance(key, int):  # DRF reports a list serializer's errors by item index: {0: {...}}
+                path = f"{prefix}[{key}]"
+            elif key == "non_field_errors":
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else key
+            found += _flatten(value, path)
     elif isinstance(detail, list):
         if detail and all(isinstance(d, exceptions.ErrorDetail) for d in detail):
             found += [{"field": prefix or None, "code": d.code, "message": str(d)} for d in detail]
