@@ -117,8 +117,8 @@ class LogisticsTicket(Ticket):
         custom={"label": _("Compensate"), "needs": ("amount",)},
     )
     def compensate(self, *, amount: Decimal) -> None:
-        if amount is None or amount <= 0:
-            raise InvalidAmount("The compensation must be above ¥0.00.", field="amount")
+        if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise InvalidAmount("The compensation must be above ¥0.00, in fen.", field="amount")
         self.compensation_amount = amount
         self.outcome = Outcome.COMPENSATED
 

@@ -21,6 +21,7 @@ from tickets.workflows.states import ReturnState as S
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"
+FEN = Decimal("0.01")
 
 
 class ReturnTicket(Ticket):
@@ -99,8 +100,9 @@ class ReturnTicket(Ticket):
     )
     def modify(self, *, requested_amount: Decimal | None = None, description: str | None = None) -> None:
         if requested_amount is not None:
-            if requested_amount <= 0:
-                raise InvalidAmount("The requested amount must be above zero.", field="requested_amount")
+            # In fen, as when opening: the database would round a third decimal (differently per backend).
+            if requested_amount <= 0 or requested_amount != requested_amount.quantize(FEN):
+                raise InvalidAmount("The requested amount must be above ¥0.00, in fen.", field="requested_amount")
             self.requested_amount = requested_amount
         if description is not None:
             self.description = description
@@ -186,9 +188,9 @@ class ReturnTicket(Ticket):
     )
     def pass_inspection_partly(self, *, amount: Decimal, reason: str) -> None:
         require(reason, "reason", "A reason for the partial refund")
-        if amount is None or amount <= 0 or amount >= self.requested_amount:
+        if amount is None or amount <= 0 or amount >= self.requested_amount or amount != amount.quantize(FEN):
             raise InvalidAmount(
-                f"A partial refund must be above ¥0.00 and below the requested ¥{self.requested_amount}.",
+                f"A partial refund must be above ¥0.00 and below the requested ¥{self.requested_amount}, in fen.",
                 field="amount",
             )
         self.approved_amount = amount

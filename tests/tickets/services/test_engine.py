@@ -148,7 +148,7 @@ def assert_untouched(ticket: Ticket, *, state: str, line_refunded: Decimal = Dec
     assert OrderLine.objects.get(order=ticket.order).refunded_amount == line_refunded
 
 
-@pytest.mark.parametrize("amount", [Decimal("0.00"), Decimal("100.00"), Decimal("150.00")])
+@pytest.mark.parametrize("amount", [Decimal("0.00"), Decimal("100.00"), Decimal("150.00"), Decimal("33.335")])
 def test_a_transition_refusing_its_input_writes_nothing(amount: Decimal) -> None:
     ticket = ticket_build("return", "received", goods_received=True)
     with pytest.raises(InvalidAmount):

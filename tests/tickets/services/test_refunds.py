@@ -30,7 +30,12 @@ from tickets.services.exchanges import exchange_convert_to_refund
 from tickets.services.logistics import logistics_refund
 from tickets.services.opening import return_open
 from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute
-from tickets.services.returns import return_approve, return_pass_inspection, return_pass_inspection_partly
+from tickets.services.returns import (
+    return_approve,
+    return_modify,
+    return_pass_inspection,
+    return_pass_inspection_partly,
+)
 from tickets.types import LineRequest
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +121,25 @@ def test_an_amount_must_be_positive_and_in_fen(amount: Decimal) -> None:
     with pytest.raises(InvalidAmount) as refused:
         open_refund_only(order_with_line(), 1, amount)
     assert refused.value.field == "requested_amount"
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        (Decimal("100.01"), "refund_exceeds_paid"),
+        (Decimal("50.005"), "invalid_amount"),
+        (Decimal("0"), "invalid_amount"),
+    ],
+)
+def test_a_modified_request_stays_within_what_is_left_and_in_fen(amount: Decimal, code: str) -> None:
+    ticket = ticket_build("return", "rejected", order=order_with_line(quantity=2, paid_amount=Decimal("100.00")))
+    with pytest.raises((RefundExceedsPaid, InvalidAmount)) as refused:
+        return_modify(ticket=ticket, actor=buyer_actor(ticket), requested_amount=amount)
+    assert (refused.value.code, refused.value.field) == (code, "requested_amount")
+    assert ticket_reload(ticket).state == "rejected"
+
+    modified = return_modify(ticket=ticket, actor=buyer_actor(ticket), requested_amount=Decimal("100.00"))
+    assert (modified.state, modified.requested_amount) == ("requested", Decimal("100.00"))
 
 
 # -- the cap when the refund is reserved -----------------------------------------------------------------

@@ -120,8 +120,8 @@ def test_the_investigation_keeps_the_carrier_claim_number() -> None:
     assert TicketEvent.objects.get(ticket=ticket, transition="investigate").payload["carrier_claim_number"]
 
 
-@pytest.mark.parametrize("amount", [Decimal("0.00"), Decimal("-1.00"), None])
-def test_a_compensation_must_be_above_zero(amount: Decimal | None) -> None:
+@pytest.mark.parametrize("amount", [Decimal("0.00"), Decimal("-1.00"), Decimal("10.005"), None])
+def test_a_compensation_must_be_above_zero_and_in_fen(amount: Decimal | None) -> None:
     ticket = ticket_build("logistics", "investigating")
     with pytest.raises(InvalidAmount) as refused:
         logistics_compensate(ticket=ticket, actor=staff_actor("logistics"), amount=amount)  # type: ignore[arg-type]
