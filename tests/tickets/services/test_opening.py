@@ -1,7 +1,8 @@
-"""Opening tickets and the guards a request must pass: who may open, the return window, the quantities still
-returnable, and the inputs a transition needs (a reason to refuse, carrier and tracking number to ship).
+"""Opening tickets and the guards a request must pass: who may open, lines and reasons, the quantities still
+returnable, and the return window.
 
-Refund amounts at opening are in test_refunds.py, next to the reservations they must agree with.
+Refund amounts at opening are in test_refunds.py, next to the reservations they must agree with; the inputs a
+transition needs (a reason to refuse, a carrier and tracking number to ship) are in test_transition_inputs.py.
 """
 
 from __future__ import annotations
@@ -13,34 +14,27 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from kefu.errors import Conflict
-from orders.models import Order, Shipment
-from tests.factories.orders import ShipmentFactory
+from kefu.errors import ValidationFailed
+from orders.models import Order
+from tests.factories.orders import OrderLineFactory, ShipmentFactory
 from tests.factories.tickets import (
-    actor_for,
     buyer_actor,
     order_with_line,
     other_buyer_actor,
-    staff_actor,
+    system_actor,
     ticket_build,
     ticket_reload,
 )
 from tickets.errors import (
-    FieldRequired,
     InvalidLines,
     InvalidReason,
     NotPermitted,
     OutsideReturnWindow,
     QuantityNotReturnable,
-    TransitionNotAllowed,
 )
 from tickets.models import ExchangeTicket, ReturnTicket, Ticket, TicketEvent
-from tickets.services.complaints import complaint_dismiss
-from tickets.services.engine import ticket_transition
-from tickets.services.exchanges import exchange_ship_back, exchange_ship_replacement
-from tickets.services.logistics import logistics_mark_reshipped
 from tickets.services.opening import complaint_open, exchange_open, logistics_open, return_open
-from tickets.services.returns import return_cancel, return_ship_back
+from tickets.services.returns import return_cancel
 from tickets.types import LineRequest
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +121,59 @@ def test_an_exchange_request_must_name_lines_and_a_reason_of_its_kind(
         )
     assert refused.value.field == field
     assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize(("severity", "priority"), [(1, 10), (2, 20), (3, 30), (4, 40)])
+def test_a_complaint_starts_at_the_priority_of_its_severity(severity: int, priority: int) -> None:
+    order = order_with_line()
+    ticket = complaint_open(
+        order=order, actor=buyer_actor(order), category="service_attitude", description="客服态度差", severity=severity
+    )
+    stored = ticket_reload(ticket)
+    assert (stored.state, stored.priority, stored.department, stored.number[:2]) == (
+        "open",
+        priority,
+        "operations",
+        "CP",
+    )
+    assert stored.due_at == stored.step_started_at + timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("category", "description", "severity", "field"),
+    [("rude", "态度差", 2, "category"), ("delivery", "  ", 2, "description"), ("delivery", "慢", 9, "severity")],
+)
+def test_a_complaint_needs_a_category_a_description_and_a_severity(
+    category: str, description: str, severity: int, field: str
+) -> None:
+    order = order_with_line()
+    with pytest.raises(ValidationFailed) as refused:
+        complaint_open(
+            order=order, actor=buyer_actor(order), category=category, description=description, severity=severity
+        )
+    assert refused.value.field == field
+    assert not Ticket.objects.exists()
+
+
+def test_a_logistics_ticket_concerns_the_whole_order_and_one_of_its_shipments() -> None:
+    order = order_with_line(quantity=2)
+    OrderLineFactory(order=order, sku="SKU-B", quantity=1)
+    parcel = ShipmentFactory(order=order)
+    with pytest.raises(InvalidLines) as refused:
+        logistics_open(order=order, actor=system_actor(), exception_type="stalled", shipment=ShipmentFactory())
+    assert refused.value.field == "shipment"
+
+    ticket = logistics_open(order=order, actor=system_actor(), exception_type="stalled", shipment=parcel)
+
+    stored = ticket_reload(ticket)
+    assert [(tl.order_line.sku, tl.quantity) for tl in stored.lines.all()] == [("SKU-A", 2), ("SKU-B", 1)]
+    assert (stored.state, stored.department, stored.shipment_id, stored.number[:2]) == (
+        "reported",
+        "logistics",
+        parcel.pk,
+        "LG",
+    )
+    assert stored.due_at == stored.step_started_at + timedelta(hours=24)
 
 
 # -- quantities still returnable --------------------------------------------------------------------------
@@ -233,137 +280,3 @@ def test_before_delivery_only_a_refund_is_possible() -> None:
     ticket = open_return(order, 1, refund_only=True, reason_code="not_shipped")
 
     assert (ticket.state, ticket.refund_only) == ("requested", True)
-
-
-# -- a refusal needs a reason -----------------------------------------------------------------------------
-
-NEEDS_A_REASON = [
-    ("return", "requested", "reject", "operations"),
-    ("return", "received", "fail_inspection", "warehouse"),
-    ("return", "arbitration", "uphold_rejection", "supervisors"),
-    ("exchange", "requested", "reject", "operations"),
-    ("exchange", "received", "fail_inspection", "warehouse"),
-    ("exchange", "arbitration", "uphold_rejection", "supervisors"),
-    ("complaint", "investigating", "dismiss", "supervisors"),
-]
-
-
-@pytest.mark.parametrize(("kind", "state", "transition", "role"), NEEDS_A_REASON)
-@pytest.mark.parametrize("reason", ["", "   ", "\n\t"], ids=["empty", "spaces", "whitespace"])
-def test_a_refusal_without_a_reason_is_refused(kind: str, state: str, transition: str, role: str, reason: str) -> None:
-    ticket = ticket_build(kind, state)
-    with pytest.raises(FieldRequired) as refused:
-        ticket_transition(ticket=ticket, actor=staff_actor(role), transition=transition, reason=reason)
-    assert (refused.value.code, refused.value.field) == ("field_required", "reason")
-    stored = ticket_reload(ticket)
-    assert (stored.state, stored.version) == (state, ticket.version)
-    assert not TicketEvent.objects.filter(ticket=ticket, event_type="transition").exists()
-
-
-@pytest.mark.parametrize(("kind", "state", "transition", "role"), NEEDS_A_REASON)
-def test_the_reason_of_a_refusal_is_on_the_timeline(kind: str, state: str, transition: str, role: str) -> None:
-    ticket = ticket_build(kind, state)
-    ticket_transition(ticket=ticket, actor=staff_actor(role), transition=transition, reason="照片显示人为损坏")
-    assert TicketEvent.objects.get(ticket=ticket, transition=transition).reason == "照片显示人为损坏"
-
-
-def test_the_dismiss_service_passes_the_reason() -> None:
-    ticket = ticket_build("complaint", "escalated")
-    with pytest.raises(FieldRequired):
-        complaint_dismiss(ticket=ticket, actor=staff_actor("supervisors"), reason=" ")
-    assert complaint_dismiss(ticket=ticket, actor=staff_actor("supervisors"), reason="重复投诉").state == "closed"
-
-
-# -- a parcel needs a carrier and a tracking number ---------------------------------------------------------
-
-SHIPPING = [
-    pytest.param("return", "awaiting_return", return_ship_back, "buyer", "return", "return_shipment", id="return"),
-    pytest.param(
-        "exchange", "awaiting_return", exchange_ship_back, "buyer", "return", "return_shipment", id="exchange back"
-    ),
-    pytest.param(
-        "exchange",
-        "replacement_pending",
-        exchange_ship_replacement,
-        "warehouse",
-        "replacement",
-        "replacement_shipment",
-        id="replacement",
-    ),
-    pytest.param(
-        "logistics", "reshipping", logistics_mark_reshipped, "warehouse", "outbound", "reship_shipment", id="reship"
-    ),
-]
-
-
-@pytest.mark.parametrize(("kind", "state", "service", "role", "direction", "link"), SHIPPING)
-@pytest.mark.parametrize(
-    ("carrier", "tracking_number", "field"),
-    [
-        ("", "YT100", "carrier"),
-        ("  ", "YT100", "carrier"),
-        ("YTO", "", "tracking_number"),
-        ("YTO", " ", "tracking_number"),
-    ],
-    ids=["no carrier", "blank carrier", "no tracking", "blank tracking"],
-)
-def test_a_parcel_without_carrier_or_tracking_number_is_refused(
-    kind: str,
-    state: str,
-    service: Any,
-    role: str,
-    direction: str,
-    link: str,
-    carrier: str,
-    tracking_number: str,
-    field: str,
-) -> None:
-    ticket = ticket_build(kind, state)
-    with pytest.raises(FieldRequired) as refused:
-        service(ticket=ticket, actor=actor_for(role, ticket), carrier=carrier, tracking_number=tracking_number)
-    assert (refused.value.code, refused.value.field) == ("field_required", field)
-    assert not Shipment.objects.exists()
-    stored = ticket_reload(ticket)
-    assert (stored.state, stored.version, getattr(stored, f"{link}_id")) == (state, ticket.version, None)
-
-
-@pytest.mark.parametrize(("kind", "state", "service", "role", "direction", "link"), SHIPPING)
-def test_a_parcel_is_recorded_with_the_transition(
-    kind: str, state: str, service: Any, role: str, direction: str, link: str
-) -> None:
-    ticket = ticket_build(kind, state)
-    service(ticket=ticket, actor=actor_for(role, ticket), carrier=" YTO ", tracking_number=" YT1234567890 ")
-
-    shipment = Shipment.objects.get()
-    assert (shipment.order_id, shipment.direction, shipment.carrier, shipment.tracking_number) == (
-        ticket.order_id,
-        direction,
-        "YTO",
-        "YT1234567890",
-    )
-    assert getattr(ticket_reload(ticket), f"{link}_id") == shipment.pk
-    event = TicketEvent.objects.get(ticket=ticket, event_type="transition")
-    assert (event.payload["carrier"], event.payload["tracking_number"]) == ("YTO", "YT1234567890")
-
-
-@pytest.mark.parametrize(
-    ("state", "who", "error"),
-    [("requested", "buyer", TransitionNotAllowed), ("awaiting_return", "other_buyer", NotPermitted)],
-    ids=["wrong state", "someone else's ticket"],
-)
-def test_no_parcel_is_recorded_when_the_transition_is_refused(state: str, who: str, error: type[Exception]) -> None:
-    ticket = ticket_build("return", state)
-    with pytest.raises(error):
-        return_ship_back(ticket=ticket, actor=actor_for(who, ticket), carrier="YTO", tracking_number="YT1")
-    assert not Shipment.objects.exists()
-    assert ticket_reload(ticket).state == state
-
-
-def test_a_tracking_number_of_another_order_is_refused_and_nothing_changes() -> None:
-    ShipmentFactory(carrier="YTO", tracking_number="YT1")
-    ticket = ticket_build("return", "awaiting_return")
-    with pytest.raises(Conflict) as refused:
-        return_ship_back(ticket=ticket, actor=buyer_actor(ticket), carrier="YTO", tracking_number="YT1")
-    assert (refused.value.code, refused.value.field) == ("tracking_number_in_use", "tracking_number")
-    stored = ticket_reload(ticket)
-    assert (stored.state, stored.return_shipment_id) == ("awaiting_return", None)
