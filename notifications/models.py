@@ -101,7 +101,9 @@ class DepartmentRobot(models.Model):
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="robots")
     channel = models.CharField(
-        _("channel"), max_length=16, choices=[(Channel.WECOM, Channel.WECOM.label), (Channel.DINGTALK, Channel.DINGTALK.label)]
+        _("channel"),
+        max_length=16,
+        choices=[(Channel.WECOM, Channel.WECOM.label), (Channel.DINGTALK, Channel.DINGTALK.label)],
     )
     url = models.URLField(_("webhook URL"), max_length=500)
     secret = models.CharField(_("signing secret (DingTalk)"), max_length=128, blank=True)

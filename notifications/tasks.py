@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from notifications.models import Notification, Status
 from notifications.relay import notification_deliver, relay_pending
+from notifications.services import hand_to_relay
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -22,11 +23,8 @@ def deliver_notification_task(notification_id: int) -> str:
             "next_attempt_at", flat=True
         ).first()
         if due is not None:
-            countdown = max(0.0, (due - timezone.now()).total_seconds())
-            try:
-                deliver_notification_task.apply_async((notification_id,), countdown=countdown, retry=False)
-            except Exception:  # noqa: BLE001, S110 - broker trouble: the periodic relay takes over
-                pass
+            # Broker trouble only logs: the periodic relay takes over.
+            hand_to_relay([notification_id], countdown=max(0.0, (due - timezone.now()).total_seconds()))
     return outcome
 
 

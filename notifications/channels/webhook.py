@@ -31,7 +31,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
-def signed_headers(*, secret: str, body: bytes, event: str, dedup_key: str, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(
+    *, secret: str, body: bytes, event: str, dedup_key: str, timestamp: int | None = None
+) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     return {
         "Content-Type": "application/json; charset=utf-8",
