@@ -36,8 +36,11 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
     """
     now = now or timezone.now()
     with transaction.atomic():
+        # of=("self",): lock the outbox row only. Without it PostgreSQL also locks the joined ticket and shop
+        # rows for the whole send: the ticket could not change meanwhile, and other relays skipped every
+        # other message of the same shop.
         notification = (
-            Notification.objects.select_for_update(skip_locked=True)
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("ticket__shop")
             .filter(pk=notification_id, status=Status.PENDING, next_attempt_at__lte=now)
             .first()
@@ -54,7 +57,8 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
                 outcome = "dead"
                 logger.error("notification %s dead after %s attempts: %s", notification.pk, notification.attempts, exc)
             else:
-                notification.next_attempt_at = timezone.now() + timedelta(seconds=backoff_seconds(notification.attempts))
+                delay = timedelta(seconds=backoff_seconds(notification.attempts))
+                notification.next_attempt_at = timezone.now() + delay
                 outcome = "failed"
             notification.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
             return outcome

@@ -1,0 +1,154 @@
+"""The relay: backoff, one delivery attempt and its outcome, the dead letter, resend, and SKIP LOCKED.
+
+Deliveries go over real HTTP to a storefront server in a thread. The concurrency tests run two relays in
+threads on PostgreSQL, each with its own connection (SQLite has no row locks to skip).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from notifications.models import Notification, Status
+from notifications.relay import backoff_seconds, notification_deliver, notification_resend, relay_pending
+from tests.factories.tickets import staff_actor
+from tests.markers import requires_postgres
+from tests.notifications.conftest import open_return, webhook_shop
+from tests.notifications.support import wait_until
+from tests.orders.concurrency import run_at_once
+from tickets.services import return_approve
+
+T0 = timezone.datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))
+
+
+@pytest.mark.parametrize("attempts", range(1, 12))
+def test_backoff_doubles_from_the_base_with_twenty_percent_jitter_up_to_the_cap(settings, attempts: int) -> None:
+    settings.KEFU_NOTIFY_RETRY_BASE_SECONDS = 30
+    settings.KEFU_NOTIFY_RETRY_MAX_SECONDS = 3600
+    nominal = min(3600, 30 * 2 ** (attempts - 1))
+    samples = [backoff_seconds(attempts) for _ in range(200)]
+    assert all(0.8 * nominal <= s <= 1.2 * nominal for s in samples)
+    assert len(set(samples)) > 150  # jittered, so retries of many messages do not all land at once
+    assert max(samples) <= 1.2 * 3600
+
+
+def test_backoff_grows_until_the_cap(settings) -> None:
+    settings.KEFU_NOTIFY_RETRY_BASE_SECONDS = 30
+    settings.KEFU_NOTIFY_RETRY_MAX_SECONDS = 600
+    lows = [min(backoff_seconds(n) for _ in range(50)) for n in range(1, 10)]
+    highs = [max(backoff_seconds(n) for _ in range(50)) for n in range(1, 10)]
+    assert all(high < low for high, low in zip(highs[:4], lows[1:5], strict=True))  # 30, 60, 120, 240, 480: grows
+    assert all(0.8 * 600 <= v <= 1.2 * 600 for v in lows[5:] + highs[5:])  # 960 and up: capped at 600
+
+
+@pytest.mark.django_db
+def test_a_delivery_that_succeeds_is_sent_once_and_never_again(storefront) -> None:
+    row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url)))
+    assert notification_deliver(notification_id=row.pk) == "sent"
+    assert notification_deliver(notification_id=row.pk) == "skipped"  # idempotent: a sent message stays sent
+    assert relay_pending().sent == 0
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == (Status.SENT, 1, "")
+    assert row.sent_at is not None
+    assert storefront.deliveries() == [row.dedup_key]
+
+
+@pytest.mark.django_db
+def test_a_failed_delivery_waits_its_backoff_then_dead_letters_after_the_last_attempt(storefront, settings) -> None:
+    settings.KEFU_NOTIFY_RETRY_BASE_SECONDS = 30
+    settings.KEFU_NOTIFY_MAX_ATTEMPTS = 3
+    storefront.always_fail = True
+    with time_machine.travel(T0, tick=False) as clock:
+        row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url)))
+        assert notification_deliver(notification_id=row.pk) == "failed"
+        row.refresh_from_db()
+        assert (row.status, row.attempts) == (Status.PENDING, 1)
+        assert "HTTP 500" in row.last_error
+        assert timedelta(seconds=24) <= row.next_attempt_at - T0 <= timedelta(seconds=36)
+        assert notification_deliver(notification_id=row.pk) == "skipped"  # not due yet
+        assert relay_pending().skipped == 0  # the relay does not even pick it
+
+        clock.move_to(row.next_attempt_at)
+        assert relay_pending().failed == 1
+        row.refresh_from_db()
+        assert timedelta(seconds=48) <= row.next_attempt_at - timezone.now() <= timedelta(seconds=72)
+
+        clock.move_to(row.next_attempt_at)
+        assert relay_pending().dead == 1
+        clock.shift(timedelta(days=1))
+        assert relay_pending().sent == relay_pending().dead == 0  # a dead letter is left alone
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.DEAD, 3)
+    assert storefront.deliveries() == [row.dedup_key] * 3
+
+
+@pytest.mark.django_db
+def test_resend_puts_a_dead_letter_back_with_fresh_attempts_and_the_same_key(storefront, settings) -> None:
+    settings.KEFU_NOTIFY_MAX_ATTEMPTS = 1
+    storefront.always_fail = True
+    row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url)))
+    assert notification_deliver(notification_id=row.pk) == "dead"
+
+    storefront.always_fail = False
+    notification_resend(notification=row)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.PENDING, 0)
+    assert relay_pending().sent == 1
+    assert [h.status for h in storefront.hits] == [500, 200]
+    assert storefront.deliveries() == [row.dedup_key] * 2
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_relays_at_once_never_send_a_message_twice(storefront, no_broker) -> None:
+    storefront.delay = 0.01  # long enough for the two relays to overlap on every row
+    shop = webhook_shop(storefront.url)
+    for _ in range(40):
+        open_return(shop)
+    keys = set(Notification.objects.values_list("dedup_key", flat=True))
+    assert len(keys) == 40
+
+    results = run_at_once(2, lambda _: relay_pending())
+
+    assert all(not isinstance(r, BaseException) for r in results), results
+    assert sum(r.sent for r in results) == 40
+    assert all(r.sent > 0 for r in results), results  # both worked, sharing the outbox
+    assert sorted(storefront.deliveries()) == sorted(keys)  # each exactly once
+    assert storefront.overlaps == []
+    assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_delivery_in_progress_locks_only_its_own_outbox_row(storefront, no_broker) -> None:
+    """While one message hangs at the storefront, its ticket can change and the shop's other messages go out."""
+    storefront.hold_first = threading.Event()
+    shop = webhook_shop(storefront.url)
+    ticket = open_return(shop)
+    other = open_return(shop)
+    held = Notification.objects.get(ticket=ticket)
+    delivering = threading.Thread(target=lambda: (notification_deliver(notification_id=held.pk), connection.close()))
+    delivering.start()
+    try:
+        wait_until(lambda: storefront.hits, timeout=10, what="the held delivery")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # waiting for a lock fails the change instead of hanging
+        try:
+            return_approve(ticket=ticket, actor=staff_actor("operations"))
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+
+        results = run_at_once(1, lambda _: relay_pending())
+        assert not isinstance(results[0], BaseException), results
+        assert (results[0].sent, results[0].skipped) == (2, 1), results  # the other ticket's and the approval's
+    finally:
+        storefront.hold_first.set()
+        delivering.join(10)
+    assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
+    assert Notification.objects.filter(ticket=other).get().dedup_key in storefront.deliveries(status=200)
