@@ -42,7 +42,10 @@ def fingerprint(request: Request) -> str:
 
 
 def _replay(record: IdempotencyRecord) -> Response:
-    response = Response(record.response_body, status=record.response_status)
+    body = record.response_body
+    if isinstance(body, str):  # kept as JSON text (see _complete)
+        body = json.loads(body)
+    response = Response(body, status=record.response_status)
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -133,7 +136,9 @@ def _complete(client: str, key: str, response: Response) -> None:
     IdempotencyRecord.objects.filter(client=client, key=key).update(
         state=IdempotencyState.COMPLETED,
         response_status=response.status_code,
-        response_body=json.loads(json.dumps(response.data, default=str)),
+        # The JSON text, not a JSON object: PostgreSQL's jsonb reorders an object's keys, and a replay must be
+        # the first answer as it was sent.
+        response_body=json.dumps(response.data, default=str, ensure_ascii=False),
     )
 
 
