@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.db import transaction
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -70,8 +71,9 @@ class Storefront:
 
     def ticket(self, kind: str, state: str | None = None, **fields: Any) -> Ticket:
         """A ticket of this shop stored in ``state`` (see tests.factories.tickets.ticket_build)."""
-        order = fields.pop("order", None) or self.order()
-        return ticket_build(kind, state, order=order, **fields)
+        with transaction.atomic():  # routing locks rows; tests with transaction=True run in autocommit
+            order = fields.pop("order", None) or self.order()
+            return ticket_build(kind, state, order=order, **fields)
 
 
 def storefront(code: str) -> Storefront:
