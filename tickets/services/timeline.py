@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
 from django.db import transaction
@@ -14,6 +16,9 @@ from tickets.services.engine import event_record, ticket_lock
 
 MAX_COMMENT_LENGTH = 5000
 EVIDENCE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "video/mp4"})
+# The stored file's extension comes from the type established from the content, never from the uploaded
+# name: a PNG-headed file named "x.html" must not be served as HTML by whatever serves MEDIA_ROOT.
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "video/mp4": ".mp4"}
 
 
 def _check_party(ticket: Ticket, actor: Actor) -> None:
@@ -70,7 +75,7 @@ def ticket_evidence_attach(
             actor_kind=actor.kind,
             actor_name=actor.name[:200],
         )
-        attachment.file.save(original_name, file, save=False)
+        attachment.file.save(f"{uuid.uuid4().hex}{EXTENSIONS[content_type]}", file, save=False)
         try:
             attachment.save()
             event_record(
