@@ -28,7 +28,8 @@ def template_for(event: str, channel: str, language: str) -> tuple[str, str]:
 def render(event: str, channel: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
     subject_src, body_src = template_for(event, channel, language)
     with translation.override(language):
-        ctx = Context(context)
+        # Plain-text messages: a Context escapes HTML by default, whatever the engine says.
+        ctx = Context(context, autoescape=False)
         subject = _engine.from_string(subject_src).render(ctx).strip()
         body = _engine.from_string(body_src).render(ctx).strip()
     return subject, body

@@ -235,10 +235,11 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 def _drop_app_pools() -> None:
-    """Forget the app's broker connections (they belong to the broker URL the app had)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    """Make the app look its connection pools up again, for the broker URL it has now.
+
+    Not closed: kombu keeps one pool per broker URL for the process and would hand the closed one out again.
+    """
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
