@@ -128,7 +128,7 @@ def test_the_table_covers_every_state_of_every_kind():
 
 
 def _enter(kind: str, state: str) -> Ticket:
-    """A ticket that has just entered ``state`` (at T0 + 1 h), through the services."""
+    """A ticket that has just entered ``state`` (at T0), through the services."""
     if (kind, state) not in WAY_IN:
         return OPEN[kind]()
     source, transition, role, fields = WAY_IN[(kind, state)]
@@ -155,6 +155,7 @@ def test_entering_a_state_routes_to_its_department_with_its_clock(clock, kind, s
         assert (ticket.department, ticket.waiting_on) == (owner, "merchant")
     assert ticket.due_at == (T0 + deadline if deadline else None)
     assert ticket.step_due_at == ticket.due_at
+    assert ticket.closed_at == (T0 if owner is END else None)
     # The timeline says where the ticket went and until when.
     last = TicketEvent.objects.filter(ticket_id=ticket.pk, event_type__in=["created", "transition"]).last()
     assert last.payload["department"] == ticket.department
