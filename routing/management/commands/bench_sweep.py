@@ -112,6 +112,13 @@ def is_due_row(g: int, n: int, due: int) -> bool:
 
 
 @dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+    statements: int
+
+
+@dataclass(frozen=True)
 class Fixture:
     shop: Shop
     buyer: Buyer
@@ -222,12 +229,17 @@ class Command(BaseCommand):
         )
 
         if process:
-            result, elapsed = self._time_process(now=now, target=process)
+            result, timing = self._time_process(now=now, target=process)
             once = self._acted_once()
+            acted = max(result.acted, 1)
             rows += [
                 ("processed", f"{result.acted:,} of {process:,} asked, with one worker (sweep_due in-process)"),
-                ("processing time", f"{elapsed:.1f} s = {result.acted / elapsed:,.0f} tickets/s "
-                 f"({1000 * elapsed / max(result.acted, 1):.1f} ms per ticket)"),
+                ("processing time", f"{timing.wall:.1f} s = {result.acted / timing.wall:,.0f} tickets/s "
+                 f"({1000 * timing.wall / acted:.1f} ms per ticket)"),
+                ("worker CPU", f"{1000 * timing.cpu / acted:.1f} ms per ticket in this process (the rest of the "
+                 "time: PostgreSQL, commits, other work on the machine)"),
+                ("SQL statements", f"{timing.statements / acted:.1f} per ticket (queries and savepoints; commits "
+                 "not counted)"),
                 ("outcomes", f"{result.transitioned:,} transitioned, {result.escalated:,} escalated, "
                  f"{result.skipped:,} skipped, {len(result.errors):,} errors"),
                 ("acted on once", once),
@@ -459,20 +471,29 @@ class Command(BaseCommand):
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
             return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
-    def _time_process(self, *, now: datetime, target: int) -> tuple[SweepResult, float]:
+    def _time_process(self, *, now: datetime, target: int) -> tuple[SweepResult, Timing]:
         """``sweep_due`` one batch at a time (as the beat task runs it) until ``target`` tickets were acted on."""
         total = SweepResult()
-        started = time.perf_counter()
-        while total.acted < target:
-            result = sweep_due(now=now, batch=min(SWEEP_BATCH, target - total.acted), max_batches=1)
-            total.transitioned += result.transitioned
-            total.escalated += result.escalated
-            total.warned += result.warned
-            total.skipped += result.skipped
-            total.errors += result.errors
-            if result.acted == 0:
-                break
-        return total, time.perf_counter() - started
+        statements = 0
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            nonlocal statements
+            statements += 1
+            return execute(sql, params, many, context)
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        with connection.execute_wrapper(count):
+            while total.acted < target:
+                result = sweep_due(now=now, batch=min(SWEEP_BATCH, target - total.acted), max_batches=1)
+                total.transitioned += result.transitioned
+                total.escalated += result.escalated
+                total.warned += result.warned
+                total.skipped += result.skipped
+                total.errors += result.errors
+                if result.acted == 0:
+                    break
+        timing = Timing(wall=time.perf_counter() - wall, cpu=time.process_time() - cpu, statements=statements)
+        return total, timing
 
     def _acted_once(self) -> str:
         """Timeline check: every ticket the sweep acted on has exactly one entry by it."""
