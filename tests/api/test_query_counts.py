@@ -1,0 +1,124 @@
+"""SQL queries per request: the lists take the same number at page sizes 20 and 100, and retrieve and create
+take a fixed number, whatever the number of rows, lines or timeline entries.
+
+A page is read as: the paginated base rows, the rows as their kinds (one query per kind on the page, so at
+most four), their lines (one query); a detail adds its timeline. Pages here hold all four kinds, so the
+counts are exact. If one of these numbers changes, read the captured SQL in the failure before updating it:
+a number that grows with the page is an N+1.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.api.conftest import staff, url
+from tests.factories.orders import OrderLineFactory
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+KINDS = ("return", "exchange", "complaint", "logistics")
+FIRST_STATE = {"return": "requested", "exchange": "requested", "complaint": "open", "logistics": "reported"}
+# authentication: the API key (1) | the token (1) and the user's departments (StaffMember, groups: 2)
+STOREFRONT_AUTH, STAFF_AUTH = 1, 3
+PAGE = 1 + len(KINDS) + 1  # base rows, one per kind, lines
+
+
+@pytest.fixture
+def many(shop_a):
+    """104 open tickets, kinds interleaved (in creation order and in due time), each with its own order."""
+    now = timezone.now()
+    tickets = []
+    for i in range(104):
+        kind = KINDS[i % len(KINDS)]
+        ticket = shop_a.ticket(kind, FIRST_STATE[kind], created_at=now - timedelta(minutes=i))
+        Ticket.objects.filter(pk=ticket.pk).update(due_at=now + timedelta(minutes=i))
+        tickets.append(ticket)
+    shop_a.client.get(url("ticket-list"))  # the key's once-a-minute last_used_at write happens here
+    return tickets
+
+
+def count(client, path, query=None) -> tuple[int, list[str], object]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, query or {})
+    assert response.status_code == 200, response.content
+    return len(captured), [q["sql"] for q in captured.captured_queries], response
+
+
+def test_the_storefront_list_takes_the_same_queries_at_20_and_100(shop_a, many):
+    n20, sql20, r20 = count(shop_a.client, url("ticket-list"), {"page_size": 20})
+    n100, sql100, r100 = count(shop_a.client, url("ticket-list"), {"page_size": 100})
+    assert (len(r20.json()["results"]), len(r100.json()["results"])) == (20, 100)
+    assert {row["kind"] for row in r20.json()["results"]} == set(KINDS)
+    assert n20 == n100 == STOREFRONT_AUTH + PAGE, "\n".join(sql100)
+    # Filters and the next page do not add any.
+    n_filtered, sql, _ = count(shop_a.client, url("ticket-list"), {"page_size": 100, "state": "requested",
+                                                                   "created_after": "2000-01-01T00:00:00Z"})
+    assert n_filtered <= n100, "\n".join(sql)
+    n_next, sql, _ = count(shop_a.client, r20.json()["next"])
+    assert n_next == n20, "\n".join(sql)
+
+
+@pytest.mark.parametrize("department", ["supervisors", "operations"])
+def test_the_staff_queue_takes_the_same_queries_at_20_and_100(shop_a, many, department):
+    member = staff(department)
+    member.client.get(url("staff-queue"))
+    n20, _, r20 = count(member.client, url("staff-queue"), {"page_size": 20})
+    n100, sql100, r100 = count(member.client, url("staff-queue"), {"page_size": 100})
+    kinds = set(KINDS) if department == "supervisors" else {"return", "exchange", "complaint"}
+    assert {row["kind"] for row in r20.json()["results"]} == kinds
+    assert len(r100.json()["results"]) == (100 if department == "supervisors" else 78)
+    assert n20 == n100 == STAFF_AUTH + 1 + len(kinds) + 1, "\n".join(sql100)
+
+
+def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
+    small, busy = shop_a.ticket("return", "requested"), shop_a.ticket("complaint", "open")
+    shop_a.client.get(url("ticket-list"))
+    agent = staff("supervisors")
+    for i in range(30):  # a long timeline, comments from both sides
+        client = shop_a.client if i % 2 else agent.client
+        name = "ticket-comment" if i % 2 else "staff-ticket-comment"
+        client.post(url(name, number=busy.number), {"body": f"#{i}", "public": True}, format="json")
+    for ticket in (small, busy):
+        n, sql, _ = count(shop_a.client, url("ticket-detail", number=ticket.number))
+        # key, the base row, the row as its kind, lines, timeline
+        assert n == STOREFRONT_AUTH + 4, "\n".join(sql)
+        n, sql, _ = count(agent.client, url("staff-ticket-detail", number=ticket.number))
+        assert n == STAFF_AUTH + 4, "\n".join(sql)
+
+
+# Opening a return, as measured (SQLite and PostgreSQL alike): key 1, order 1, reason 1, order lines locked 1,
+# returnable quantities 2, routing (rules, shop, policies, overflow, department, staff) 6, inserts (ticket,
+# return, number, lines, timeline) 5, notification recipients 3, the answer (as its kind, lines, timeline) 3,
+# and the savepoint around the service 2.
+CREATE_RETURN = 25
+
+
+@pytest.mark.parametrize("lines", [1, 5])
+def test_create_takes_a_fixed_number_of_queries(shop_a, lines):
+    shop_a.ticket("return", "requested")
+    shop_a.client.get(url("ticket-list"))
+    order = shop_a.order()
+    for i in range(lines - 1):
+        OrderLineFactory(order=order, sku=f"SKU-{i}")
+    body = {"order_number": order.number, "reason": "quality_problem",
+            "lines": [{"sku": line.sku, "quantity": 1} for line in order.lines.all()]}
+    with CaptureQueriesContext(connection) as captured:
+        response = shop_a.client.post(url("return-open"), body, format="json")
+    assert response.status_code == 201, response.content
+    assert len(response.json()["lines"]) == lines
+    sql = "\n".join(q["sql"] for q in captured.captured_queries)
+    assert len(captured) == CREATE_RETURN, sql
+    # With an Idempotency-Key: the claim (stale clean-up, insert in a savepoint: 4) and the stored answer
+    # (1) and the outer savepoint (2) on top.
+    order = shop_a.order()
+    body["order_number"], body["lines"] = order.number, [{"sku": "SKU-A", "quantity": 1}]
+    with CaptureQueriesContext(connection) as captured:
+        response = shop_a.client.post(url("return-open"), body, format="json", HTTP_IDEMPOTENCY_KEY=f"q-{lines}")
+    assert response.status_code == 201, response.content
+    assert len(captured) == CREATE_RETURN + 7, "\n".join(q["sql"] for q in captured.captured_queries)
