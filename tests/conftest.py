@@ -2,10 +2,12 @@
 
 import pytest
 
-from tests import markers
+from tests import markers, ordering
 
 # The requires_postgres / requires_redis rule (skip outside CI, fail in CI), registered as a hook of this conftest.
 pytest_runtest_setup = markers.pytest_runtest_setup
+# Transactional tests with serialized_rollback run before the other transactional tests (see tests/ordering.py).
+pytest_collection_modifyitems = ordering.pytest_collection_modifyitems
 
 
 @pytest.fixture
