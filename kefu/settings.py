@@ -131,6 +131,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": env.float("KEFU_NOTIFY_RELAY_INTERVAL_SECONDS", default=30.0),
         "options": {"expires": 120},
     },
+    "relay-refunds": {
+        "task": "tickets.tasks.relay_pending_refunds_task",
+        "schedule": env.float("KEFU_REFUND_RELAY_INTERVAL_SECONDS", default=300.0),
+        "options": {"expires": 600},
+    },
     "stalled-parcels": {
         "task": "routing.tasks.open_stalled_parcel_tickets_task",
         "schedule": env.float("KEFU_STALLED_CHECK_INTERVAL_SECONDS", default=900.0),

@@ -8,6 +8,7 @@ after the ticket row) and the database's check constraint ``order_line_refund_wi
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -116,7 +117,7 @@ def refund_execute(*, refund_id: int) -> Refund:
     is escalated (priority urgent, an escalation in the timeline).
     """
     refund = Refund.objects.select_related("ticket", "ticket__shop", "ticket__order").get(pk=refund_id)
-    if refund.status == RefundStatus.SUCCEEDED:
+    if refund.status != RefundStatus.PENDING:  # paid already, or failed for good until someone retries it
         return refund
     request = RefundRequest(
         idempotency_key=refund.idempotency_key,
@@ -172,3 +173,48 @@ def _record_failure(*, refund_id: int, error: str) -> None:
                 payload={"refund": refund.idempotency_key, "attempts": refund.attempts},
             )
             logger.error("refund %s failed %s times, escalated: %s", refund.idempotency_key, refund.attempts, error)
+
+
+def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
+    """Operations put a failed refund back in line (after fixing the cause with the payment provider)."""
+    from kefu.errors import Conflict
+
+    with transaction.atomic():
+        locked = Refund.objects.select_for_update().select_related("ticket").get(pk=refund.pk)
+        if locked.status != RefundStatus.FAILED:
+            raise Conflict(f"Refund {locked.idempotency_key} is {locked.status}; only a failed refund can be retried.",
+                           code="refund_not_failed")
+        locked.status = RefundStatus.PENDING
+        locked.attempts = 0
+        locked.save(update_fields=["status", "attempts"])
+        event_record(
+            ticket=locked.ticket,
+            actor=actor,
+            event_type=EventType.REFUND,
+            public=False,
+            payload={"refund": locked.idempotency_key, "status": "retry"},
+        )
+        from tickets.tasks import execute_refund_task
+
+        transaction.on_commit(lambda: execute_refund_task.delay(locked.pk), robust=True)
+    return locked
+
+
+def refunds_relay(*, older_than_seconds: float = 120, limit: int = 200) -> int:
+    """Pay pending refunds whose queued task never ran (broker down when they were reserved). Idempotent:
+    the gateway call carries the refund's idempotency key. Returns how many were paid now.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    paid = 0
+    ids = list(
+        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        try:
+            if refund_execute(refund_id=pk).status == RefundStatus.SUCCEEDED:
+                paid += 1
+        except GatewayError:
+            continue  # recorded by refund_execute; tried again at the next run
+    return paid

@@ -210,7 +210,9 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.REFUND_PENDING,
         target=S.REFUNDED,
-        permission=by(Role.SYSTEM, Role.OPERATIONS),
+        # Only the payment path runs this (tickets.services.refunds.refund_execute), after the Refund row is
+        # marked paid: a person clicking "paid" could leave the row pending and a later retry would pay twice.
+        permission=by(Role.SYSTEM),
         custom={"label": _("Refund paid")},
     )
     def complete_refund(self) -> None:

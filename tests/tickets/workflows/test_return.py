@@ -54,7 +54,7 @@ RETURN = Table(
         "pass_inspection": ("warehouse",),
         "pass_inspection_partly": ("warehouse",),
         "fail_inspection": ("warehouse",),
-        "complete_refund": ("system", "operations"),
+        "complete_refund": ("system",),
         "uphold_buyer": ("supervisors",),
         "uphold_rejection": ("supervisors",),
         "cancel": ("buyer",),
