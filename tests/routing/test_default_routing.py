@@ -87,7 +87,7 @@ WAY_IN: dict[tuple[str, str], tuple[str, str, str, dict]] = {
     ("return", "received"): ("return_in_transit", "receive", "warehouse", {}),
     ("return", "refund_pending"): ("received", "pass_inspection", "warehouse", {"goods_received": True}),
     ("return", "arbitration"): ("rejected", "escalate", "buyer", {}),
-    ("return", "refunded"): ("refund_pending", "complete_refund", "operations", {}),
+    ("return", "refunded"): ("refund_pending", "complete_refund", "system", {}),  # the payment path
     ("return", "closed"): ("rejected", "accept_rejection", "buyer", {}),
     ("return", "cancelled"): ("requested", "cancel", "buyer", {}),
     ("exchange", "rejected"): ("requested", "reject", "operations", {}),
