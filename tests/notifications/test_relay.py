@@ -108,15 +108,15 @@ def test_resend_puts_a_dead_letter_back_with_fresh_attempts_and_the_same_key(sto
 def test_two_relays_at_once_never_send_a_message_twice(storefront, no_broker) -> None:
     storefront.delay = 0.01  # long enough for the two relays to overlap on every row
     shop = webhook_shop(storefront.url)
-    for _ in range(40):
+    for _ in range(30):
         open_return(shop)
     keys = set(Notification.objects.values_list("dedup_key", flat=True))
-    assert len(keys) == 40
+    assert len(keys) == 30
 
-    results = run_at_once(2, lambda _: relay_pending())
+    results = run_at_once(2, lambda _: relay_pending(batch=5))  # batches smaller than the backlog: they share
 
     assert all(not isinstance(r, BaseException) for r in results), results
-    assert sum(r.sent for r in results) == 40
+    assert sum(r.sent for r in results) == 30
     assert all(r.sent > 0 for r in results), results  # both worked, sharing the outbox
     assert sorted(storefront.deliveries()) == sorted(keys)  # each exactly once
     assert storefront.overlaps == []
@@ -146,9 +146,59 @@ def test_a_delivery_in_progress_locks_only_its_own_outbox_row(storefront, no_bro
 
         results = run_at_once(1, lambda _: relay_pending())
         assert not isinstance(results[0], BaseException), results
-        assert (results[0].sent, results[0].skipped) == (2, 1), results  # the other ticket's and the approval's
+        assert results[0].sent == 2, results  # the other ticket's and the approval's; the held one is left alone
+        assert Notification.objects.get(pk=held.pk).status == Status.PENDING
     finally:
         storefront.hold_first.set()
         delivering.join(10)
     assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
     assert Notification.objects.filter(ticket=other).get().dedup_key in storefront.deliveries(status=200)
+
+
+@pytest.mark.django_db
+def test_a_relay_batch_records_each_messages_own_outcome(storefront, settings) -> None:
+    settings.KEFU_NOTIFY_MAX_ATTEMPTS = 2
+    with time_machine.travel(T0, tick=False):
+        good = [Notification.objects.get(ticket=open_return(webhook_shop(storefront.url))) for _ in range(3)]
+        unsigned = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url, secret="")))
+        last_try = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url, secret="")))
+        Notification.objects.filter(pk=last_try.pk).update(attempts=1)
+
+        result = relay_pending()
+    assert (result.sent, result.failed, result.dead) == (3, 1, 1)
+    for row in good:
+        row.refresh_from_db()
+        assert (row.status, row.attempts, row.sent_at) == (Status.SENT, 1, T0)
+    unsigned.refresh_from_db()
+    assert (unsigned.status, unsigned.attempts) == (Status.PENDING, 1)
+    assert unsigned.next_attempt_at > T0
+    assert "no webhook secret" in unsigned.last_error
+    last_try.refresh_from_db()
+    assert (last_try.status, last_try.attempts) == (Status.DEAD, 2)
+    assert sorted(storefront.deliveries()) == sorted(r.dedup_key for r in good)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("messages", [5, 25])
+def test_the_relay_makes_the_same_few_queries_for_5_messages_as_for_25(
+    storefront, django_assert_max_num_queries, messages: int
+) -> None:
+    shop = webhook_shop(storefront.url)
+    for _ in range(messages):
+        open_return(shop)
+    # One batch: savepoint, lock and read the rows, (PostgreSQL) asynchronous commit, one UPDATE, release;
+    # then a savepoint, an empty read, a release.
+    with django_assert_max_num_queries(8):
+        assert relay_pending().sent == messages
+    assert len(storefront.hits) == messages
+
+
+@pytest.mark.django_db
+def test_a_slow_batch_is_committed_early_and_the_rest_sent_in_the_next(storefront, monkeypatch) -> None:
+    from notifications import relay
+
+    monkeypatch.setattr(relay, "RELAY_BATCH_SECONDS", 0.0)  # every message takes "too long"
+    shop = webhook_shop(storefront.url)
+    rows = [Notification.objects.get(ticket=open_return(shop)) for _ in range(3)]
+    assert relay_pending(batch=10).sent == 3
+    assert storefront.deliveries() == [r.dedup_key for r in rows]  # once each, oldest first
