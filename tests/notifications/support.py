@@ -328,3 +328,19 @@ def worker_process(broker_url: str, name: str) -> Iterator[WorkerProcess]:
         yield worker
     finally:
         worker.stop()
+
+
+# -- the SMS provider (outside the merchant's walls: faked behind the same interface) ---------------------
+
+
+class RecordingSmsProvider:
+    """An ``SmsProvider`` that records what it is asked to send; ``failures`` makes the next N calls fail."""
+
+    sent: list[dict[str, str]] = []
+    failures: int = 0
+
+    def send(self, *, phone: str, text: str, dedup_key: str) -> None:
+        if RecordingSmsProvider.failures:
+            RecordingSmsProvider.failures -= 1
+            raise RuntimeError("provider says: rate limited (isv.BUSINESS_LIMIT_CONTROL)")
+        RecordingSmsProvider.sent.append({"phone": phone, "text": text, "dedup_key": dedup_key})
