@@ -43,6 +43,7 @@ class SweepResult:
     transitioned: int = 0
     escalated: int = 0
     warned: int = 0
+    postponed: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -111,6 +112,24 @@ def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime 
     return ticket
 
 
+def _replacement_delivered_long_enough(ticket: Ticket, now: datetime) -> datetime | None:
+    """An exchange completes by itself 10 days after the replacement was *delivered* (SPEC), not shipped.
+
+    Returns when to look again if that time has not come (not delivered yet: tomorrow), else None.
+    """
+    shipment = getattr(ticket, "replacement_shipment", None)
+    wait = ticket.STEPS[ticket.state].deadline or timedelta(days=10)
+    if shipment is None or shipment.delivered_at is None:
+        return now + timedelta(days=1)
+    if now < shipment.delivered_at + wait:
+        return shipment.delivered_at + wait
+    return None
+
+
+# Extra conditions on automatic transitions: (kind, state) → "when to look again", or None to go ahead.
+DUE_CHECKS = {("exchange", "replacement_shipped"): _replacement_delivered_long_enough}
+
+
 def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
     """Act on one due ticket if it is still due and nobody else holds it. Returns what happened."""
     model = model_for_kind(kind)
@@ -120,6 +139,11 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
         if ticket is None:
             return "skipped"
         step = ticket.STEPS[ticket.state]
+        check = DUE_CHECKS.get((ticket.kind, ticket.state))
+        later = check(ticket, now) if check is not None else None
+        if later is not None:
+            type(ticket).objects.filter(pk=ticket.pk).update(due_at=later)
+            return "postponed"
         overdue = f"{ticket.state_label()} was due at {timezone.localtime(ticket.step_due_at or now):%Y-%m-%d %H:%M}"
         if step.on_due and step.on_due != ESCALATE and ticket.escalation_level == 0:
             try:
@@ -184,13 +208,15 @@ def sweep_due(*, now: datetime | None = None, batch: int = 500, max_batches: int
                 logger.exception("sweep: ticket %s failed", ticket_id)
                 result.errors.append(f"{ticket_id}: {exc}")
                 continue
-            if outcome == "transitioned":
+            if outcome == "postponed":
+                result.postponed += 1
+            elif outcome == "transitioned":
                 result.transitioned += 1
             elif outcome == "escalated":
                 result.escalated += 1
             else:
                 result.skipped += 1
-            acted_in_batch += outcome != "skipped"
+            acted_in_batch += outcome not in ("skipped",)
         if acted_in_batch == 0:
             break  # everything left is held by another sweep or failing
     return result

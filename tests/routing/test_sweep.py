@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from orders.models import OrderLine
+from orders.models import OrderLine, Shipment
 from routing.models import DeadlinePolicy
 from routing.sweep import SWEEP_ACTOR, due_ticket_ids, sweep_due, ticket_process_due
 from tests.factories.tickets import ticket_build
@@ -37,7 +37,8 @@ TIMEOUTS = [
     ("exchange", "requested", {}, 48 * H, "approve", "awaiting_return"),
     ("exchange", "rejected", {}, 7 * D, "expire", "closed"),
     ("exchange", "awaiting_return", {}, 7 * D, "expire", "closed"),
-    ("exchange", "replacement_shipped", {}, 10 * D, "auto_complete", "completed"),
+    # The replacement is delivered when the step starts; the 10 days count from delivery (below).
+    ("exchange", "replacement_shipped", {"replacement_delivered_at": T0}, 10 * D, "auto_complete", "completed"),
     ("complaint", "resolution_proposed", {}, 72 * H, "expire", "closed"),
     ("logistics", "resolved", {}, 72 * H, "expire", "closed"),
 ]
@@ -78,7 +79,7 @@ def acted_on(ticket) -> list[TicketEvent]:
 def test_a_platform_timeout_runs_its_transition_just_after_the_deadline(
     clock, kind, state, fields, deadline, transition, target
 ):
-    ticket = ticket_build(kind, state, **fields)
+    ticket = with_replacement(ticket_build(kind, state, **without_delivery(fields)), fields)
 
     clock.shift(deadline - S)
     assert sweep_due().acted == 0
@@ -99,6 +100,44 @@ def test_a_platform_timeout_runs_its_transition_just_after_the_deadline(
         (refund,) = Refund.objects.filter(ticket_id=ticket.pk)
         assert refund.amount == ticket.requested_amount == Decimal("100.00")
         assert OrderLine.objects.get(order=ticket.order).refunded_amount == Decimal("100.00")
+
+
+def without_delivery(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if k != "replacement_delivered_at"}
+
+
+def with_replacement(ticket, fields: dict):
+    """Give an exchange a replacement parcel delivered at ``fields["replacement_delivered_at"]``."""
+    if "replacement_delivered_at" not in fields:
+        return ticket
+    shipment = Shipment.objects.create(
+        order=ticket.order, direction="replacement", carrier="SF", tracking_number=f"SF-R-{ticket.pk}",
+        status="delivered", delivered_at=fields["replacement_delivered_at"],
+    )
+    type(ticket).objects.filter(pk=ticket.pk).update(replacement_shipment=shipment)
+    return reload(ticket)
+
+
+def test_an_exchange_completes_ten_days_after_the_replacement_is_delivered_not_shipped(clock):
+    ticket = ticket_build("exchange", "replacement_shipped")
+    shipment = Shipment.objects.create(
+        order=ticket.order, direction="replacement", carrier="SF", tracking_number="SF-R-late", status="in_transit"
+    )
+    type(ticket).objects.filter(pk=ticket.pk).update(replacement_shipment=shipment)
+
+    clock.shift(10 * D + S)  # ten days after shipping, still on the road: nothing happens, looked at daily
+    result = sweep_due()
+    assert (result.transitioned, result.escalated, result.postponed) == (0, 0, 1)
+    assert reload(ticket).state == "replacement_shipped"
+
+    Shipment.objects.filter(pk=shipment.pk).update(status="delivered", delivered_at=timezone.now())
+    clock.shift(1 * D)  # the daily look sees the delivery and waits ten days from it
+    assert sweep_due().postponed == 1
+    clock.shift(9 * D - S)  # ten days after delivery, less a second
+    assert sweep_due().acted == 0
+    clock.shift(2 * S)
+    assert sweep_due().transitioned == 1
+    assert reload(ticket).state == "completed"
 
 
 @pytest.mark.parametrize(("kind", "state", "deadline"), SLAS, ids=[f"{k}-{s}" for k, s, _ in SLAS])
