@@ -13,6 +13,7 @@ them afterwards (``--keep`` leaves them). Query logging is off while timing (DEB
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -110,6 +111,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, count: int, rounds: int, warmup: int, keep: bool, **options: Any) -> None:
         run = uuid.uuid4().hex[:8]
+        load_before = os.getloadavg()
         with receiver() as base:
             shop, ticket = self.setup_rows(run, f"{base}/kefu/webhook")
             try:
@@ -136,7 +138,9 @@ class Command(BaseCommand):
             f"  relay_pending, one worker (lock, send, mark sent):      {count / figures.relay:8.1f} /s "
             f"({figures.queries / count:.2f} SQL queries per delivery)\n"
             f"  ratio relay / plain: {figures.plain / figures.relay:.2f} (target >= 0.5); per round "
-            f"{ratios[0]:.2f} .. {ratios[-1]:.2f}, median {ratios[len(ratios) // 2]:.2f}"
+            f"{ratios[0]:.2f} .. {ratios[-1]:.2f}, median {ratios[len(ratios) // 2]:.2f}\n"
+            f"  machine: {os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, "
+            f"{os.getloadavg()[0]:.2f} after"
         )
 
     def alternate(self, shop: Shop, ticket: ReturnTicket, payloads: list[dict[str, Any]], rounds: int) -> Figures:
