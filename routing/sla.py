@@ -48,7 +48,9 @@ def ticket_sla(*, ticket: Ticket, now: datetime | None = None) -> list[StepFigur
             seconds=e.step_seconds or 0,
             met=e.step_met,
         )
-        for e in TicketEvent.objects.filter(ticket_id=ticket.pk, step_seconds__isnull=False).order_by("created_at", "pk")
+        for e in TicketEvent.objects.filter(ticket_id=ticket.pk, step_seconds__isnull=False).order_by(
+            "created_at", "pk"
+        )
     ]
     if ticket.closed_at is None:
         late = ticket.sla_breached or (ticket.step_due_at is not None and now > ticket.step_due_at)
