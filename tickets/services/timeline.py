@@ -92,7 +92,12 @@ def ticket_evidence_attach(
 
 
 def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser | None) -> Ticket:
-    """Give the ticket to a staff member (or take it away with None), recorded on the timeline."""
+    """Give the ticket to a staff member (or take it away with None), recorded on the timeline.
+
+    Only staff and the system assign (routing.services checks who among staff: claim, supervisors' reassign).
+    """
+    if actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
+        raise NotPermitted(f"{actor.name} may not assign tickets.")
     with transaction.atomic():
         locked = ticket_lock(ticket=ticket)
         previous = locked.assignee

@@ -266,3 +266,13 @@ def test_assigning_from_a_stale_copy_is_refused() -> None:
     with pytest.raises(TicketChanged):
         ticket_assign(ticket=stale, actor=staff_actor("supervisors"), assignee=user_create())
     assert ticket_reload(ticket).assignee is None
+
+
+def test_a_buyer_cannot_assign_a_ticket() -> None:
+    from tests.factories.tickets import buyer_actor, ticket_build
+    from tickets.errors import NotPermitted
+    from tickets.services.timeline import ticket_assign
+
+    ticket = ticket_build("return", "requested")
+    with pytest.raises(NotPermitted):
+        ticket_assign(ticket=ticket, actor=buyer_actor(ticket.order), assignee=None)
