@@ -241,7 +241,8 @@ class Command(BaseCommand):
                 ("SQL statements", f"{timing.statements / acted:.1f} per ticket (queries and savepoints; commits "
                  "not counted)"),
                 ("outcomes", f"{result.transitioned:,} transitioned, {result.escalated:,} escalated, "
-                 f"{result.skipped:,} skipped, {len(result.errors):,} errors"),
+                 f"{result.skipped:,} skipped, {len(result.errors):,} errors"
+                 + (f", {result.postponed:,} postponed" if result.postponed else "")),
                 ("acted on once", once),
                 ("still due", f"{Ticket.objects.filter(due_at__lte=now).count():,}"),
             ]
@@ -488,9 +489,10 @@ class Command(BaseCommand):
                 total.transitioned += result.transitioned
                 total.escalated += result.escalated
                 total.warned += result.warned
+                total.postponed += result.postponed
                 total.skipped += result.skipped
                 total.errors += result.errors
-                if result.acted == 0:
+                if result.acted == 0 and result.postponed == 0:
                     break
         timing = Timing(wall=time.perf_counter() - wall, cpu=time.process_time() - cpu, statements=statements)
         return total, timing
