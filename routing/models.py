@@ -34,7 +34,7 @@ class Department(models.Model):
         _("overflow threshold"),
         null=True,
         blank=True,
-        help_text=_("When more open tickets than this wait unassigned, new tickets go to the backup pool."),
+        help_text=_("When this many open tickets wait unassigned, new tickets go to the backup pool."),
     )
     backup = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("backup pool")

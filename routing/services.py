@@ -82,7 +82,10 @@ def policy_for(ticket: Ticket, state: str, rule: RoutingRule | None) -> Deadline
         policy = rule.deadline_policy
         if policy.active and policy.kind == ticket.kind and policy.state == state:
             return policy
-    candidates = DeadlinePolicy.objects.filter(active=True, kind=ticket.kind, state=state).filter(
+    # A policy a routing rule names is that rule's lane (e.g. a VIP fast lane): it never applies to others.
+    candidates = DeadlinePolicy.objects.filter(
+        active=True, kind=ticket.kind, state=state, routingrule__isnull=True
+    ).filter(
         Q(shop_id=ticket.shop_id) | Q(shop__isnull=True, channel=ticket.shop.channel) | Q(shop__isnull=True, channel="")
     )
     best: DeadlinePolicy | None = None
@@ -190,6 +193,8 @@ def ticket_claim(*, ticket: Ticket, actor: Actor) -> Ticket:
         raise NotPermitted(f"Ticket {ticket.number} is in the {ticket.department} queue, not yours.")
     with transaction.atomic():
         current = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if current.closed_at is not None:
+            raise Conflict(f"Ticket {ticket.number} is closed; there is nothing to claim.", code="ticket_closed")
         if current.assignee_id is not None and current.assignee_id != actor.user.pk:
             raise Conflict(f"Ticket {ticket.number} was already claimed by {current.assignee}.", code="already_claimed")
         return ticket_assign(ticket=ticket, actor=actor, assignee=actor.user)

@@ -36,6 +36,7 @@ SWEEP_ACTOR = "deadline sweep"
 ESCALATION_RECHECK = timedelta(hours=24)
 MAX_ESCALATIONS = 3
 ESCALATION_DEPARTMENT = "supervisors"
+FAILURE_RETRY = timedelta(hours=1)
 
 
 @dataclass
@@ -205,8 +206,11 @@ def sweep_due(*, now: datetime | None = None, batch: int = 500, max_batches: int
             try:
                 outcome = ticket_process_due(ticket_id=ticket_id, kind=kind, now=now)
             except Exception as exc:  # one broken ticket must not stop the sweep for the others
-                logger.exception("sweep: ticket %s failed", ticket_id)
+                logger.exception("sweep: ticket %s failed; looked at again in %s", ticket_id, FAILURE_RETRY)
                 result.errors.append(f"{ticket_id}: {exc}")
+                # Move it out of the way, or a block of failing tickets would hold up every later one.
+                Ticket.objects.filter(pk=ticket_id, due_at__lte=now).update(due_at=now + FAILURE_RETRY)
+                acted_in_batch += 1  # moved aside: the next batch holds other tickets
                 continue
             if outcome == "postponed":
                 result.postponed += 1
@@ -218,7 +222,7 @@ def sweep_due(*, now: datetime | None = None, batch: int = 500, max_batches: int
                 result.skipped += 1
             acted_in_batch += outcome not in ("skipped",)
         if acted_in_batch == 0:
-            break  # everything left is held by another sweep or failing
+            break  # everything left is held by another sweep
     return result
 
 

@@ -158,6 +158,16 @@ def test_staff_cannot_claim_from_another_teams_queue():
     assert reload(ticket).assignee is None
 
 
+def test_a_closed_ticket_cannot_be_claimed():
+    agent = staff_member("operations", on_duty=False, username="agent")
+    ticket = ticket_build("return", "cancelled")
+    Ticket.objects.filter(pk=ticket.pk).update(department="operations")  # as if left in the queue
+
+    with pytest.raises(Conflict) as refused:
+        ticket_claim(ticket=reload(ticket), actor=staff(agent))
+    assert refused.value.code == "ticket_closed"
+
+
 def test_a_ticket_someone_else_claimed_first_is_refused_as_already_claimed():
     first = staff_member("operations", on_duty=False, username="first")
     second = staff_member("operations", on_duty=False, username="second")

@@ -204,6 +204,14 @@ def test_a_rules_policy_wins_over_shop_channel_and_global_for_the_tickets_it_mat
     assert due(regular) == 10 * H
 
 
+def test_a_policy_named_by_a_rule_is_that_rules_lane_only(clock):
+    fast = policy(duration=4 * H)  # no shop, no channel: it would otherwise be the global policy
+    rule("vip fast lane", buyer_tier="vip", deadline_policy=fast)
+
+    assert due(open_return(order_for(tier="vip"))) == 4 * H
+    assert due(open_return(order_for(tier="regular"))) == 48 * H  # the kind's default, not the VIP lane
+
+
 def test_a_rules_policy_for_another_step_leaves_the_usual_precedence(clock):
     order = order_for(tier="vip", shop_code="flagship")
     policy(shop=order.shop, duration=10 * H)

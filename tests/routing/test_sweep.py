@@ -309,3 +309,24 @@ def test_an_escalated_ticket_gets_no_more_warnings(clock):
     clock.shift(23 * H)  # nor before the next check
     assert sweep_due().warned == 0
     assert warnings(ticket) == []
+
+
+def test_a_ticket_that_breaks_the_sweep_is_moved_aside_and_the_others_are_still_acted_on(clock, monkeypatch):
+    import routing.sweep as sweep_module
+
+    broken = ticket_build("return", "requested")
+    fine = ticket_build("return", "requested")
+    real = sweep_module.ticket_process_due
+
+    def process(*, ticket_id, kind, now):
+        if ticket_id == broken.pk:
+            raise RuntimeError("corrupt row")
+        return real(ticket_id=ticket_id, kind=kind, now=now)
+
+    monkeypatch.setattr(sweep_module, "ticket_process_due", process)
+    clock.shift(48 * H + S)
+    result = sweep_due(batch=1)
+
+    assert (result.transitioned, len(result.errors)) == (1, 1)
+    assert reload(fine).state == "awaiting_return"
+    assert reload(broken).due_at == timezone.now() + timedelta(hours=1)  # looked at again in an hour
