@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from kefu.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 
@@ -59,8 +61,13 @@ class TicketNotFound(NotFound):
 
 
 def require(value: str | None, field: str, what: str) -> str:
-    """Return ``value`` stripped, or refuse naming the missing field."""
+    """Return ``value`` stripped, or refuse naming the missing field.
+
+    ``what`` is already translated by the caller (``gettext``, in the request's language) and names the
+    field as the start of a sentence: "A reason for the rejection" → "A reason for the rejection is required."
+    """
     text = (value or "").strip()
     if not text:
-        raise FieldRequired(f"{what} is required.", field=field)
+        # Translators: %(what)s is a translated phrase such as "A reason for the rejection".
+        raise FieldRequired(_("%(what)s is required.") % {"what": what}, field=field)
     return text
