@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine, Shipment
 from tickets.actors import Actor, ActorKind
@@ -60,7 +61,7 @@ def _resolve_lines(
     order: Order, requested: Sequence[LineRequest], *, check_returnable: bool
 ) -> list[tuple[OrderLine, int]]:
     if not requested:
-        raise InvalidLines("Name at least one order line and its quantity.", field="lines")
+        raise InvalidLines(_("Name at least one order line and its quantity."), field="lines")
     by_sku = _lock_lines(order)
     remaining = returnable_quantities(order) if check_returnable else {}
     resolved: list[tuple[OrderLine, int]] = []
@@ -68,21 +69,25 @@ def _resolve_lines(
     for i, item in enumerate(requested):
         line = by_sku.get(item.sku)
         if line is None:
-            raise InvalidLines(f"Order {order.number} has no line with SKU '{item.sku}'.", field=f"lines[{i}].sku")
+            raise InvalidLines(
+                _("Order %(order)s has no line with SKU '%(sku)s'.") % {"order": order.number, "sku": item.sku},
+                field=f"lines[{i}].sku",
+            )
         if item.sku in seen:
-            raise InvalidLines(f"SKU '{item.sku}' is listed twice.", field=f"lines[{i}].sku")
+            raise InvalidLines(_("SKU '%(sku)s' is listed twice.") % {"sku": item.sku}, field=f"lines[{i}].sku")
         seen.add(item.sku)
         if item.quantity < 1:
-            raise InvalidLines("The quantity must be at least 1.", field=f"lines[{i}].quantity")
+            raise InvalidLines(_("The quantity must be at least 1."), field=f"lines[{i}].quantity")
         if item.quantity > line.quantity:
             raise QuantityNotReturnable(
-                f"Order line {item.sku} has {line.quantity} item(s); {item.quantity} asked.",
+                _("Order line %(sku)s has %(quantity)s item(s); %(asked)s asked.")
+                % {"sku": item.sku, "quantity": line.quantity, "asked": item.quantity},
                 field=f"lines[{i}].quantity",
             )
         if check_returnable and item.quantity > remaining[line.pk]:
             raise QuantityNotReturnable(
-                f"Only {remaining[line.pk]} item(s) of {item.sku} can still be returned or exchanged; "
-                f"{item.quantity} asked.",
+                _("Only %(remaining)s item(s) of %(sku)s can still be returned or exchanged; %(asked)s asked.")
+                % {"remaining": remaining[line.pk], "sku": item.sku, "asked": item.quantity},
                 field=f"lines[{i}].quantity",
             )
         resolved.append((line, item.quantity))
@@ -98,14 +103,19 @@ def _check_window(order: Order, *, needs_delivery: bool) -> None:
     if ends is None:
         if needs_delivery:
             raise OutsideReturnWindow(
-                f"Order {order.number} has not been delivered yet; goods can only be sent back after delivery.",
+                _("Order %(order)s has not been delivered yet; goods can only be sent back after delivery.")
+                % {"order": order.number},
                 field="order",
             )
         return
     if timezone.now() > ends:
         raise OutsideReturnWindow(
-            f"The {order.shop.return_window_days}-day return window of order {order.number} ended on "
-            f"{timezone.localtime(ends):%Y-%m-%d}.",
+            _("The %(days)s-day return window of order %(order)s ended on %(date)s.")
+            % {
+                "days": order.shop.return_window_days,
+                "order": order.number,
+                "date": f"{timezone.localtime(ends):%Y-%m-%d}",
+            },
             field="order",
         )
 
@@ -113,17 +123,21 @@ def _check_window(order: Order, *, needs_delivery: bool) -> None:
 def _resolve_reason(kind: str, reason_code: str | None, *, required: bool) -> ReasonCode | None:
     if not reason_code:
         if required:
-            raise InvalidReason("Choose a reason.", field="reason")
+            raise InvalidReason(_("Choose a reason."), field="reason")
         return None
     reason = ReasonCode.objects.filter(code=reason_code).first()
     if reason is None or not reason.allows(kind):
-        raise InvalidReason(f"'{reason_code}' is not a reason for a {kind} ticket.", field="reason")
+        # Translators: %(kind)s is the kind's code: return, exchange, complaint or logistics.
+        raise InvalidReason(
+            _("'%(reason)s' is not a reason for a %(kind)s ticket.") % {"reason": reason_code, "kind": kind},
+            field="reason",
+        )
     return reason
 
 
 def _check_opener(order: Order, actor: Actor) -> None:
     if actor.kind == ActorKind.BUYER and (actor.buyer is None or actor.buyer.pk != order.buyer_id):
-        raise NotPermitted(f"Order {order.number} belongs to another buyer.", field="order")
+        raise NotPermitted(_("Order %(order)s belongs to another buyer.") % {"order": order.number}, field="order")
 
 
 def _create(
@@ -199,10 +213,11 @@ def return_open(
         cap = ticket_refundable_amount(lines=[TicketLine(order_line=line, quantity=qty) for line, qty in resolved])
         amount = cap if requested_amount is None else requested_amount
         if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-            raise InvalidAmount("The requested amount must be above ¥0.00, in fen.", field="requested_amount")
+            raise InvalidAmount(_("The requested amount must be above ¥0.00, in fen."), field="requested_amount")
         if amount > cap:
             raise RefundExceedsPaid(
-                f"At most ¥{cap} can still be refunded for these lines; ¥{amount} asked.",
+                _("At most ¥%(cap)s can still be refunded for these lines; ¥%(asked)s asked.")
+                % {"cap": cap, "asked": amount},
                 field="requested_amount",
             )
         return _create(
@@ -234,7 +249,7 @@ def exchange_open(
 ) -> ExchangeTicket:
     """Open an exchange: the items come back and a replacement (another size, colour, …) goes out."""
     _check_opener(order, actor)
-    replacement_sku = require(replacement_sku, "replacement_sku", "The replacement SKU")
+    replacement_sku = require(replacement_sku, "replacement_sku", _("The replacement SKU"))
     with transaction.atomic():
         reason = _resolve_reason(Kind.EXCHANGE, reason_code, required=True)
         resolved = _resolve_lines(order, lines, check_returnable=True)
@@ -278,11 +293,13 @@ def complaint_open(
     _check_opener(order, actor)
     if category not in ComplaintCategory.values:
         raise InvalidReason(
-            f"'{category}' is not a complaint category ({', '.join(ComplaintCategory.values)}).", field="category"
+            _("'%(category)s' is not a complaint category (%(choices)s).")
+            % {"category": category, "choices": ", ".join(ComplaintCategory.values)},
+            field="category",
         )
     if severity not in Severity.values:
-        raise InvalidReason(f"Severity must be one of {Severity.values}.", field="severity")
-    description = require(description, "description", "A description of the complaint")
+        raise InvalidReason(_("Severity must be one of %(choices)s.") % {"choices": Severity.values}, field="severity")
+    description = require(description, "description", _("A description of the complaint"))
     with transaction.atomic():
         reason = _resolve_reason(Kind.COMPLAINT, reason_code, required=False)
         resolved = _resolve_lines(order, lines, check_returnable=False) if lines else []
@@ -317,11 +334,16 @@ def logistics_open(
     _check_opener(order, actor)
     if exception_type not in ExceptionType.values:
         raise InvalidReason(
-            f"'{exception_type}' is not an exception type ({', '.join(ExceptionType.values)}).",
+            _("'%(type)s' is not an exception type (%(choices)s).")
+            % {"type": exception_type, "choices": ", ".join(ExceptionType.values)},
             field="exception_type",
         )
     if shipment is not None and shipment.order_id != order.pk:
-        raise InvalidLines(f"Shipment {shipment} is not a shipment of order {order.number}.", field="shipment")
+        raise InvalidLines(
+            _("Shipment %(shipment)s is not a shipment of order %(order)s.")
+            % {"shipment": shipment, "order": order.number},
+            field="shipment",
+        )
     with transaction.atomic():
         if lines:
             resolved = _resolve_lines(order, lines, check_returnable=False)
