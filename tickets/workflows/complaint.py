@@ -7,6 +7,7 @@ A buyer may reopen a complaint (from a proposed resolution or after it closed) a
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import transition
 
@@ -36,7 +37,11 @@ class Severity(models.IntegerChoices):
 
 can_reopen = Rule(
     lambda t: t.reopen_count < complaint_max_reopens(),
-    lambda t: f"Complaint {t.number} was already reopened {t.reopen_count} times (the limit).",
+    # Formatted when the rule refuses, in the language active then (the request's).
+    lambda t: (
+        gettext("Complaint %(number)s was already reopened %(count)s times (the limit).")
+        % {"number": t.number, "count": t.reopen_count}
+    ),
 )
 
 
@@ -99,7 +104,7 @@ class ComplaintTicket(Ticket):
         custom={"label": _("Propose a resolution"), "needs": ("resolution",)},
     )
     def propose_resolution(self, *, resolution: str) -> None:
-        self.resolution = require(resolution, "resolution", "The proposed resolution")
+        self.resolution = require(resolution, "resolution", gettext("The proposed resolution"))
 
     @transition(
         field=FIELD,
@@ -130,7 +135,7 @@ class ComplaintTicket(Ticket):
         custom={"label": _("Reopen"), "needs": ("reason",)},
     )
     def reopen(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason for reopening")
+        require(reason, "reason", gettext("A reason for reopening"))
         self.reopen_count += 1
 
     @transition(
@@ -151,7 +156,7 @@ class ComplaintTicket(Ticket):
         custom={"label": _("Dismiss"), "needs": ("reason",)},
     )
     def dismiss(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason for dismissing the complaint")
+        require(reason, "reason", gettext("A reason for dismissing the complaint"))
 
     @transition(
         field=FIELD,

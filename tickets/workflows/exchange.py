@@ -7,6 +7,7 @@ then opens a linked refund (a return ticket with ``origin`` set to this exchange
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, transition
 
@@ -76,7 +77,7 @@ class ExchangeTicket(Ticket):
         custom={"label": _("Reject"), "needs": ("reason",)},
     )
     def reject(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason for the rejection")
+        require(reason, "reason", gettext("A reason for the rejection"))
 
     @transition(
         field=FIELD,
@@ -87,7 +88,7 @@ class ExchangeTicket(Ticket):
     )
     def modify(self, *, replacement_sku: str | None = None, description: str | None = None) -> None:
         if replacement_sku is not None:
-            self.replacement_sku = require(replacement_sku, "replacement_sku", "The replacement SKU")
+            self.replacement_sku = require(replacement_sku, "replacement_sku", gettext("The replacement SKU"))
         if description is not None:
             self.description = description
 
@@ -159,7 +160,7 @@ class ExchangeTicket(Ticket):
         custom={"label": _("Inspection failed"), "needs": ("reason",)},
     )
     def fail_inspection(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason why the inspection failed")
+        require(reason, "reason", gettext("A reason why the inspection failed"))
 
     @transition(
         field=FIELD,
@@ -179,7 +180,7 @@ class ExchangeTicket(Ticket):
         custom={"label": _("Out of stock: convert to refund"), "needs": ("reason",)},
     )
     def convert_to_refund(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason for converting the exchange into a refund")
+        require(reason, "reason", gettext("A reason for converting the exchange into a refund"))
 
     @transition(
         field=FIELD,
@@ -222,7 +223,7 @@ class ExchangeTicket(Ticket):
         custom={"label": _("Uphold the rejection"), "needs": ("reason",)},
     )
     def uphold_rejection(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason for upholding the rejection")
+        require(reason, "reason", gettext("A reason for upholding the rejection"))
 
     @transition(
         field=FIELD,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import transition
 
@@ -118,7 +119,7 @@ class LogisticsTicket(Ticket):
     )
     def compensate(self, *, amount: Decimal) -> None:
         if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-            raise InvalidAmount("The compensation must be above ¥0.00, in fen.", field="amount")
+            raise InvalidAmount(gettext("The compensation must be above ¥0.00, in fen."), field="amount")
         self.compensation_amount = amount
         self.outcome = Outcome.COMPENSATED
 

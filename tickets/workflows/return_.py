@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, transition
 
@@ -88,7 +89,7 @@ class ReturnTicket(Ticket):
         custom={"label": _("Reject"), "needs": ("reason",)},
     )
     def reject(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason for the rejection")
+        require(reason, "reason", gettext("A reason for the rejection"))
 
     # -- the buyer's answers to a rejection ------------------------------------------------------------
     @transition(
@@ -102,7 +103,9 @@ class ReturnTicket(Ticket):
         if requested_amount is not None:
             # In fen, as when opening: the database would round a third decimal (differently per backend).
             if requested_amount <= 0 or requested_amount != requested_amount.quantize(FEN):
-                raise InvalidAmount("The requested amount must be above ¥0.00, in fen.", field="requested_amount")
+                raise InvalidAmount(
+                    gettext("The requested amount must be above ¥0.00, in fen."), field="requested_amount"
+                )
             self.requested_amount = requested_amount
         if description is not None:
             self.description = description
@@ -187,10 +190,11 @@ class ReturnTicket(Ticket):
         custom={"label": _("Inspection passed partly (partial refund)"), "needs": ("amount", "reason")},
     )
     def pass_inspection_partly(self, *, amount: Decimal, reason: str) -> None:
-        require(reason, "reason", "A reason for the partial refund")
+        require(reason, "reason", gettext("A reason for the partial refund"))
         if amount is None or amount <= 0 or amount >= self.requested_amount or amount != amount.quantize(FEN):
             raise InvalidAmount(
-                f"A partial refund must be above ¥0.00 and below the requested ¥{self.requested_amount}, in fen.",
+                gettext("A partial refund must be above ¥0.00 and below the requested ¥%(requested)s, in fen.")
+                % {"requested": self.requested_amount},
                 field="amount",
             )
         self.approved_amount = amount
@@ -203,7 +207,7 @@ class ReturnTicket(Ticket):
         custom={"label": _("Inspection failed"), "needs": ("reason",)},
     )
     def fail_inspection(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason why the inspection failed")
+        require(reason, "reason", gettext("A reason why the inspection failed"))
 
     # -- money -----------------------------------------------------------------------------------------
     @transition(
@@ -237,7 +241,7 @@ class ReturnTicket(Ticket):
         custom={"label": _("Uphold the rejection"), "needs": ("reason",)},
     )
     def uphold_rejection(self, *, reason: str) -> None:
-        require(reason, "reason", "A reason for upholding the rejection")
+        require(reason, "reason", gettext("A reason for upholding the rejection"))
 
     @transition(
         field=FIELD,
