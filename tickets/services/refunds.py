@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orders.models import ZERO, OrderLine
 from tickets.actors import Actor
@@ -36,7 +37,7 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
     do not have that much left; allocates line by line, in order-line order.
     """
     if amount is None or amount <= 0:
-        raise InvalidAmount("A refund must be above ¥0.00.", field="amount")
+        raise InvalidAmount(_("A refund must be above ¥0.00."), field="amount")
     ticket_lines = list(TicketLine.objects.filter(ticket_id=ticket.pk).order_by("order_line_id"))
     order_lines = {
         line.pk: line
@@ -49,8 +50,11 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
     cap = ticket_refundable_amount(lines=ticket_lines)
     if amount > cap:
         raise RefundExceedsPaid(
-            f"Ticket {ticket.number} can refund at most ¥{cap} (paid for its lines minus already refunded); "
-            f"¥{amount} asked.",
+            _(
+                "Ticket %(number)s can refund at most ¥%(cap)s (paid for its lines minus already refunded); "
+                "¥%(asked)s asked."
+            )
+            % {"number": ticket.number, "cap": cap, "asked": amount},
             field="amount",
             refundable=str(cap),
         )
@@ -182,8 +186,11 @@ def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
     with transaction.atomic():
         locked = Refund.objects.select_for_update().select_related("ticket").get(pk=refund.pk)
         if locked.status != RefundStatus.FAILED:
-            raise Conflict(f"Refund {locked.idempotency_key} is {locked.status}; only a failed refund can be retried.",
-                           code="refund_not_failed")
+            raise Conflict(
+                _("Refund %(refund)s is %(status)s; only a failed refund can be retried.")
+                % {"refund": locked.idempotency_key, "status": locked.status},
+                code="refund_not_failed",
+            )
         locked.status = RefundStatus.PENDING
         locked.attempts = 0
         locked.save(update_fields=["status", "attempts"])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from tickets.actors import Actor
 from tickets.models import ReturnTicket
 from tickets.services.engine import ticket_transition
@@ -37,7 +39,8 @@ def return_modify(
         cap = ticket_refundable_amount(lines=ticket_lines(ticket=ticket))
         if requested_amount > cap:
             raise RefundExceedsPaid(
-                f"At most ¥{cap} can still be refunded for these lines; ¥{requested_amount} asked.",
+                _("At most ¥%(cap)s can still be refunded for these lines; ¥%(asked)s asked.")
+                % {"cap": cap, "asked": requested_amount},
                 field="requested_amount",
             )
     return ticket_transition(

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.actors import Actor, ActorKind
 from tickets.errors import FieldRequired, NotPermitted, ValidationFailed
@@ -23,7 +24,7 @@ EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", 
 
 def _check_party(ticket: Ticket, actor: Actor) -> None:
     if actor.kind == ActorKind.BUYER and (actor.buyer is None or actor.buyer.pk != ticket.buyer_id):
-        raise NotPermitted(f"Ticket {ticket.number} belongs to another buyer.")
+        raise NotPermitted(_("Ticket %(number)s belongs to another buyer.") % {"number": ticket.number})
 
 
 def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str, public: bool = True) -> TicketEvent:
@@ -31,11 +32,13 @@ def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str, public: bool 
     _check_party(ticket, actor)
     body = (body or "").strip()
     if not body:
-        raise FieldRequired("A comment needs some text.", field="body")
+        raise FieldRequired(_("A comment needs some text."), field="body")
     if len(body) > MAX_COMMENT_LENGTH:
-        raise ValidationFailed(f"A comment is at most {MAX_COMMENT_LENGTH} characters.", field="body")
+        raise ValidationFailed(
+            _("A comment is at most %(limit)s characters.") % {"limit": MAX_COMMENT_LENGTH}, field="body"
+        )
     if not public and actor.kind == ActorKind.BUYER:
-        raise NotPermitted("Buyers cannot write internal notes.", field="public")
+        raise NotPermitted(_("Buyers cannot write internal notes."), field="public")
     with transaction.atomic():
         return event_record(
             ticket=ticket, actor=actor, event_type=EventType.COMMENT, reason=body, public=public
@@ -59,12 +62,13 @@ def ticket_evidence_attach(
     _check_party(ticket, actor)
     if content_type not in EVIDENCE_TYPES:
         raise ValidationFailed(
-            f"Evidence must be one of {', '.join(sorted(EVIDENCE_TYPES))}; got {content_type}.",
+            _("Evidence must be one of %(types)s; got %(type)s.")
+            % {"types": ", ".join(sorted(EVIDENCE_TYPES)), "type": content_type},
             code="unsupported_media_type",
             field="file",
         )
     if not file.size:
-        raise ValidationFailed("The file is empty.", field="file")
+        raise ValidationFailed(_("The file is empty."), field="file")
     with transaction.atomic():
         attachment = Attachment(
             ticket_id=ticket.pk,
@@ -97,7 +101,7 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser | 
     Only staff and the system assign (routing.services checks who among staff: claim, supervisors' reassign).
     """
     if actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
-        raise NotPermitted(f"{actor.name} may not assign tickets.")
+        raise NotPermitted(_("%(actor)s may not assign tickets.") % {"actor": actor.name})
     with transaction.atomic():
         locked = ticket_lock(ticket=ticket)
         previous = locked.assignee
