@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from django.utils.translation import gettext as _
+
 from orders.models import ShipmentDirection
 from orders.services import shipment_create
 from tickets.actors import Actor
@@ -22,8 +24,8 @@ def ticket_ship(
     Carrier and tracking number are required; the shipment is created only after the state and the actor
     were checked, and rolled back with the transition if anything fails.
     """
-    carrier = require(carrier, "carrier", "The carrier")
-    tracking_number = require(tracking_number, "tracking_number", "The tracking number")
+    carrier = require(carrier, "carrier", _("The carrier"))
+    tracking_number = require(tracking_number, "tracking_number", _("The tracking number"))
     return ticket_transition(
         ticket=ticket,
         actor=actor,
