@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from kefu.errors import Conflict
 from orders.models import (
@@ -136,7 +137,7 @@ def _order_fields_apply(*, order: Order, data: OrderData, buyer: Buyer) -> list[
     """Set the payload's values on the locked ``order`` in memory; the names of the fields that changed."""
     if order.buyer_id != buyer.pk and order.tickets.exists():
         raise Conflict(
-            f"Order {order.number} has tickets for another buyer; its buyer cannot change.",
+            _("Order %(order)s has tickets for another buyer; its buyer cannot change.") % {"order": order.number},
             code="order_buyer_changed",
             field="buyer.external_id",
         )
@@ -182,8 +183,8 @@ def _lines_plan(*, order: Order, lines: Sequence[LineData], new_order: bool) -> 
             continue
         if data.paid_amount < line.refunded_amount:
             raise Conflict(
-                f"Line {data.sku}: {line.refunded_amount} has already been refunded, "
-                f"so the paid amount cannot become {data.paid_amount}.",
+                _("Line %(sku)s: %(refunded)s has already been refunded, so the paid amount cannot become %(paid)s.")
+                % {"sku": data.sku, "refunded": line.refunded_amount, "paid": data.paid_amount},
                 code="paid_below_refunded",
                 field=f"lines[{index}].paid_amount",
             )
@@ -203,7 +204,8 @@ def _lines_plan(*, order: Order, lines: Sequence[LineData], new_order: bool) -> 
         )
         if referenced:
             raise Conflict(
-                f"Line(s) {', '.join(referenced)} are part of after-sales tickets and cannot be removed.",
+                _("Line(s) %(skus)s are part of after-sales tickets and cannot be removed.")
+                % {"skus": ", ".join(referenced)},
                 code="line_referenced",
                 field="lines",
                 skus=referenced,
@@ -290,7 +292,8 @@ def _tracking_number_check_free(*, order: Order, carrier: str, tracking_number: 
     )
     if other is not None:
         raise Conflict(
-            f"Tracking number {tracking_number} of {carrier} already belongs to order {other.order.number}.",
+            _("Tracking number %(tracking_number)s of %(carrier)s already belongs to order %(order)s.")
+            % {"tracking_number": tracking_number, "carrier": carrier, "order": other.order.number},
             code="tracking_number_in_use",
             field=field,
         )
@@ -303,7 +306,8 @@ def _shipment_insert(*, shipment: Shipment, field: str) -> None:
             shipment.save(force_insert=True)
     except IntegrityError:
         raise Conflict(
-            f"Tracking number {shipment.tracking_number} of {shipment.carrier} is already in use.",
+            _("Tracking number %(tracking_number)s of %(carrier)s is already in use.")
+            % {"tracking_number": shipment.tracking_number, "carrier": shipment.carrier},
             code="tracking_number_in_use",
             field=field,
         ) from None
@@ -327,7 +331,8 @@ def shipment_create(*, order: Order, direction: str, carrier: str, tracking_numb
         return existing
     if existing is not None:
         raise Conflict(
-            f"Tracking number {tracking_number} of {carrier} is already used by another shipment.",
+            _("Tracking number %(tracking_number)s of %(carrier)s is already used by another shipment.")
+            % {"tracking_number": tracking_number, "carrier": carrier},
             code="tracking_number_in_use",
             field="tracking_number",
         )
