@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.errors import ValidationFailed
 from orders.models import BuyerTier, OrderStatus, ShipmentDirection, ShipmentStatus
@@ -29,13 +30,16 @@ QUANTITY_LIMIT = 2_147_483_647
 
 def text_clean(value: object, *, field: str, max_length: int, required: bool = True) -> str:
     if not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be text.", code="invalid", field=field)
+        raise ValidationFailed(_("%(field)s must be text.") % {"field": field}, code="invalid", field=field)
     value = value.strip()
     if required and not value:
-        raise ValidationFailed(f"{field} is required.", code="required", field=field)
+        raise ValidationFailed(_("%(field)s is required.") % {"field": field}, code="required", field=field)
     if len(value) > max_length:
         raise ValidationFailed(
-            f"{field} is longer than {max_length} characters.", code="too_long", field=field, max_length=max_length
+            _("%(field)s is longer than %(max_length)s characters.") % {"field": field, "max_length": max_length},
+            code="too_long",
+            field=field,
+            max_length=max_length,
         )
     return value
 
@@ -44,7 +48,10 @@ def choice_clean(value: object, *, field: str, choices: type[object]) -> str:
     allowed = choices.values  # type: ignore[attr-defined]
     if value not in allowed:
         raise ValidationFailed(
-            f"{field} must be one of: {', '.join(allowed)}.", code="invalid_choice", field=field, allowed=allowed
+            _("%(field)s must be one of: %(allowed)s.") % {"field": field, "allowed": ", ".join(allowed)},
+            code="invalid_choice",
+            field=field,
+            allowed=allowed,
         )
     return str(value)
 
@@ -52,7 +59,9 @@ def choice_clean(value: object, *, field: str, choices: type[object]) -> str:
 def datetime_clean(value: object, *, field: str) -> datetime:
     if not isinstance(value, datetime) or not timezone.is_aware(value):
         raise ValidationFailed(
-            f"{field} must be a date and time with a time zone.", code="invalid_datetime", field=field
+            _("%(field)s must be a date and time with a time zone.") % {"field": field},
+            code="invalid_datetime",
+            field=field,
         )
     return value
 
@@ -61,28 +70,35 @@ def optional_datetime_clean(value: object, *, field: str) -> datetime | None:
     return None if value is None else datetime_clean(value, field=field)
 
 
+def _invalid_amount(message: str, *, field: str) -> ValidationFailed:
+    """``message`` (translated, with a ``%(field)s`` placeholder) about ``field`` as an ``invalid_amount`` refusal."""
+    return ValidationFailed(message % {"field": field}, code="invalid_amount", field=field)
+
+
 def money_clean(value: object, *, field: str) -> Decimal:
     """A non-negative amount in yuan with at most two decimal places, returned quantized to the fen.
 
     Floats are refused rather than converted: 0.1 + 0.2 is not 0.3, and money must not drift.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise ValidationFailed(f"{field} must be a decimal amount.", code="invalid_amount", field=field)
+        raise _invalid_amount(_("%(field)s must be a decimal amount."), field=field)
     amount = Decimal(value)
     if not amount.is_finite():
-        raise ValidationFailed(f"{field} must be a finite amount.", code="invalid_amount", field=field)
+        raise _invalid_amount(_("%(field)s must be a finite amount."), field=field)
     if amount < 0:
-        raise ValidationFailed(f"{field} must not be negative.", code="invalid_amount", field=field)
+        raise _invalid_amount(_("%(field)s must not be negative."), field=field)
     if amount >= MONEY_LIMIT:
-        raise ValidationFailed(f"{field} is too large.", code="invalid_amount", field=field)
+        raise _invalid_amount(_("%(field)s is too large."), field=field)
     if amount.quantize(CENT) != amount:
-        raise ValidationFailed(f"{field} has more than two decimal places.", code="invalid_amount", field=field)
+        raise _invalid_amount(_("%(field)s has more than two decimal places."), field=field)
     return amount.quantize(CENT)
 
 
 def quantity_clean(value: object, *, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= QUANTITY_LIMIT:
-        raise ValidationFailed(f"{field} must be a whole number above zero.", code="invalid_quantity", field=field)
+        raise ValidationFailed(
+            _("%(field)s must be a whole number above zero.") % {"field": field}, code="invalid_quantity", field=field
+        )
     return value
 
 
@@ -93,7 +109,9 @@ def buyer_data_clean(data: BuyerData, *, prefix: str = "buyer") -> BuyerData:
             validate_email(email)
         except ValidationError:
             raise ValidationFailed(
-                f"{prefix}.email is not an email address.", code="invalid_email", field=f"{prefix}.email"
+                _("%(field)s is not an email address.") % {"field": f"{prefix}.email"},
+                code="invalid_email",
+                field=f"{prefix}.email",
             ) from None
     return BuyerData(
         external_id=text_clean(data.external_id, field=f"{prefix}.external_id", max_length=128),
@@ -110,7 +128,8 @@ def line_data_clean(data: LineData, *, prefix: str) -> LineData:
     paid_amount = money_clean(data.paid_amount, field=f"{prefix}.paid_amount")
     if paid_amount > unit_price * quantity:
         raise ValidationFailed(
-            f"{prefix}.paid_amount ({paid_amount}) is above unit price × quantity ({unit_price * quantity}).",
+            _("%(field)s (%(paid)s) is above unit price × quantity (%(total)s).")
+            % {"field": f"{prefix}.paid_amount", "paid": paid_amount, "total": unit_price * quantity},
             code="paid_above_price",
             field=f"{prefix}.paid_amount",
         )
@@ -128,7 +147,7 @@ def shipment_data_clean(data: ShipmentData, *, prefix: str) -> ShipmentData:
     delivered_at = optional_datetime_clean(data.delivered_at, field=f"{prefix}.delivered_at")
     if shipped_at and delivered_at and delivered_at < shipped_at:
         raise ValidationFailed(
-            f"{prefix}.delivered_at is before {prefix}.shipped_at.",
+            _("%(field)s is before %(other)s.") % {"field": f"{prefix}.delivered_at", "other": f"{prefix}.shipped_at"},
             code="delivered_before_shipped",
             field=f"{prefix}.delivered_at",
         )
@@ -148,18 +167,22 @@ def order_data_clean(data: OrderData) -> OrderData:
     paid_at = datetime_clean(data.paid_at, field="paid_at")
     delivered_at = optional_datetime_clean(data.delivered_at, field="delivered_at")
     if delivered_at is not None and delivered_at < paid_at:
-        raise ValidationFailed("delivered_at is before paid_at.", code="delivered_before_paid", field="delivered_at")
+        raise ValidationFailed(
+            _("%(field)s is before %(other)s.") % {"field": "delivered_at", "other": "paid_at"},
+            code="delivered_before_paid",
+            field="delivered_at",
+        )
     buyer = buyer_data_clean(data.buyer)
 
     if not data.lines:
-        raise ValidationFailed("An order needs at least one line.", code="no_lines", field="lines")
+        raise ValidationFailed(_("An order needs at least one line."), code="no_lines", field="lines")
     lines: list[LineData] = []
     seen_skus: set[str] = set()
     for index, line in enumerate(data.lines):
         cleaned = line_data_clean(line, prefix=f"lines[{index}]")
         if cleaned.sku in seen_skus:
             raise ValidationFailed(
-                f"SKU {cleaned.sku} appears more than once; one line per SKU.",
+                _("SKU %(sku)s appears more than once; one line per SKU.") % {"sku": cleaned.sku},
                 code="duplicate_sku",
                 field=f"lines[{index}].sku",
             )
@@ -173,7 +196,8 @@ def order_data_clean(data: OrderData) -> OrderData:
         key = (cleaned_shipment.carrier, cleaned_shipment.tracking_number)
         if key in seen_tracking:
             raise ValidationFailed(
-                f"Tracking number {key[1]} of {key[0]} appears more than once.",
+                _("Tracking number %(tracking_number)s of %(carrier)s appears more than once.")
+                % {"tracking_number": key[1], "carrier": key[0]},
                 code="duplicate_shipment",
                 field=f"shipments[{index}].tracking_number",
             )
