@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from kefu.errors import Conflict, ValidationFailed
 from routing.models import AssignmentStrategy, DeadlinePolicy, Department, RoutingRule, StaffMember
@@ -188,15 +189,25 @@ def ticket_claim(*, ticket: Ticket, actor: Actor) -> Ticket:
     from tickets.services.timeline import ticket_assign
 
     if actor.kind != ActorKind.STAFF or actor.user is None:
-        raise NotPermitted("Only staff can claim tickets.")
+        raise NotPermitted(_("Only staff can claim tickets."))
     if not actor.is_supervisor and ticket.department not in actor.departments:
-        raise NotPermitted(f"Ticket {ticket.number} is in the {ticket.department} queue, not yours.")
+        raise NotPermitted(
+            _("Ticket %(number)s is in the %(department)s queue, not yours.")
+            % {"number": ticket.number, "department": ticket.department}
+        )
     with transaction.atomic():
         current = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if current.closed_at is not None:
-            raise Conflict(f"Ticket {ticket.number} is closed; there is nothing to claim.", code="ticket_closed")
+            raise Conflict(
+                _("Ticket %(number)s is closed; there is nothing to claim.") % {"number": ticket.number},
+                code="ticket_closed",
+            )
         if current.assignee_id is not None and current.assignee_id != actor.user.pk:
-            raise Conflict(f"Ticket {ticket.number} was already claimed by {current.assignee}.", code="already_claimed")
+            raise Conflict(
+                _("Ticket %(number)s was already claimed by %(assignee)s.")
+                % {"number": ticket.number, "assignee": current.assignee},
+                code="already_claimed",
+            )
         return ticket_assign(ticket=ticket, actor=actor, assignee=actor.user)
 
 
@@ -205,12 +216,13 @@ def ticket_reassign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser 
     from tickets.services.timeline import ticket_assign
 
     if not actor.is_supervisor:
-        raise NotPermitted("Only supervisors can reassign tickets.")
+        raise NotPermitted(_("Only supervisors can reassign tickets."))
     if assignee is not None:
         member_of = staff_member_departments(assignee)
         if ticket.department and ticket.department not in member_of and "supervisors" not in member_of:
             raise ValidationFailed(
-                f"{assignee.get_username()} is not a member of the {ticket.department} department.",
+                _("%(user)s is not a member of the %(department)s department.")
+                % {"user": assignee.get_username(), "department": ticket.department},
                 code="not_a_member",
                 field="assignee",
             )
@@ -218,7 +230,7 @@ def ticket_reassign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser 
 
 
 def staff_set_on_duty(*, user: AbstractBaseUser, on_duty: bool) -> StaffMember:
-    member, _ = StaffMember.objects.get_or_create(user=user)
+    member, _created = StaffMember.objects.get_or_create(user=user)
     if member.on_duty != on_duty:
         member.on_duty = on_duty
         member.save(update_fields=["on_duty"])
