@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from api import serializers as s
@@ -114,7 +115,11 @@ def run_action(*, ticket: Ticket, actor: Actor, name: str, data: dict[str, Any])
     if action is None or name in SYSTEM_ONLY:
         from tickets.errors import TransitionNotAllowed
 
-        raise TransitionNotAllowed(f"'{name}' is not an action of a {ticket.kind} ticket.", field="action")
+        # Translators: %(kind)s is the kind's code: return, exchange, complaint or logistics.
+        raise TransitionNotAllowed(
+            _("'%(action)s' is not an action of a %(kind)s ticket.") % {"action": name, "kind": ticket.kind},
+            field="action",
+        )
     payload = action.input(data=data)
     payload.is_valid(raise_exception=True)
     return action.service(ticket=ticket, actor=actor, **payload.validated_data)

@@ -10,6 +10,8 @@ import hmac
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions, permissions
 
 from api.models import KEY_PREFIX, ApiKey, hash_secret
@@ -44,12 +46,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         parts = raw.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
-            raise exceptions.AuthenticationFailed("Malformed API key.")
+            raise exceptions.AuthenticationFailed(_("Malformed API key."))
         key = ApiKey.objects.select_related("shop").filter(prefix=parts[1]).first()
         if key is None or not hmac.compare_digest(key.hashed_secret, hash_secret(parts[2])):
-            raise exceptions.AuthenticationFailed("Invalid API key.")
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
         if not key.is_active:
-            raise exceptions.AuthenticationFailed("This API key was revoked.")
+            raise exceptions.AuthenticationFailed(_("This API key was revoked."))
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)  # at most one write a minute
@@ -60,14 +62,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class IsStorefront(permissions.BasePermission):
-    message = "This endpoint is for storefront clients (Api-Key authentication)."
+    # Lazy: a class attribute, translated when DRF refuses the request (in the request's language).
+    message = gettext_lazy("This endpoint is for storefront clients (Api-Key authentication).")
 
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, StorefrontClient)
 
 
 class IsStaff(permissions.BasePermission):
-    message = "This endpoint is for staff users (token or session authentication)."
+    message = gettext_lazy("This endpoint is for staff users (token or session authentication).")
 
     def has_permission(self, request, view) -> bool:
         user = request.user

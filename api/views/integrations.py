@@ -6,6 +6,7 @@ recorded once per carrier event id; "parcel received" runs the ticket's ``receiv
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -28,7 +29,7 @@ class TrackingEventApi(StaffApi):
                    responses={201: s.TrackingEventOutSerializer, 200: s.TrackingEventOutSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
         if not ({"logistics", "warehouse", "supervisors"} & self.actor.departments):
-            raise NotPermitted("Tracking events come from logistics or warehouse integrations.")
+            raise NotPermitted(_("Tracking events come from logistics or warehouse integrations."))
         payload = s.TrackingEventInSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         d = payload.validated_data
@@ -60,5 +61,9 @@ class ParcelReceivedApi(StaffApi):
         elif ticket.kind == "exchange":
             updated = services.exchange_receive(ticket=ticket, actor=actor)
         else:
-            raise TransitionNotAllowed(f"Ticket {ticket.number} is a {ticket.kind}; no parcel comes back for it.")
+            # Translators: %(kind)s is the kind's code: complaint or logistics.
+            raise TransitionNotAllowed(
+                _("Ticket %(number)s is a %(kind)s; no parcel comes back for it.")
+                % {"number": ticket.number, "kind": ticket.kind}
+            )
         return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
