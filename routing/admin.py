@@ -206,6 +206,8 @@ class DeadlinePolicyForm(forms.ModelForm):
 
     state = forms.ChoiceField(label=_("state"), choices=state_choices(blank=None))
     warn_at_percent = forms.IntegerField(
+        # A literal percent sign, not a placeholder (makemessages would flag it python-format).
+        # xgettext:no-python-format
         label=_("warn at (% of the time)"), min_value=1, max_value=100, initial=80,
         help_text=_("A warning goes out when this share of the time is used; 100: no warning."),
     )

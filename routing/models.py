@@ -89,6 +89,8 @@ class DeadlinePolicy(models.Model):
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
     duration = models.DurationField(_("time allowed"))
     warn_at_percent = models.PositiveSmallIntegerField(
+        # A literal percent sign, not a placeholder (makemessages would flag it python-format).
+        # xgettext:no-python-format
         _("warn at (% of the time)"), default=80, help_text=_("A warning goes out when this share of the time is used.")
     )
     active = models.BooleanField(_("active"), default=True)
