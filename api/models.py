@@ -76,3 +76,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_key_unique_per_client")]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.key} ({self.state})"

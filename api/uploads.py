@@ -10,7 +10,20 @@ from api.errors import ApiError
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp"}
 VIDEO_TYPES = {"video/mp4"}
-MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash", b"3gp4", b"3gp5"}
+MP4_BRANDS = {
+    b"isom",
+    b"iso2",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"M4V ",
+    b"dash",
+    b"3gp4",
+    b"3gp5",
+}
 
 
 def sniff(head: bytes) -> str | None:
@@ -45,7 +58,11 @@ def check_upload(upload: UploadedFile, *, existing: int) -> str:
             message=_("Evidence must be a JPEG, PNG or WebP image or an MP4 video (checked from the content)."),
             field="file",
         )
-    limit = settings.KEFU_EVIDENCE_MAX_VIDEO_BYTES if content_type in VIDEO_TYPES else settings.KEFU_EVIDENCE_MAX_IMAGE_BYTES
+    limit = (
+        settings.KEFU_EVIDENCE_MAX_VIDEO_BYTES
+        if content_type in VIDEO_TYPES
+        else settings.KEFU_EVIDENCE_MAX_IMAGE_BYTES
+    )
     if upload.size > limit:
         raise ApiError(
             status_code=413,

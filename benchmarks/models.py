@@ -17,3 +17,6 @@ class FlatTicket(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["shop_code", "-created_at", "-id"], name="flat_ticket_list_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.state}"

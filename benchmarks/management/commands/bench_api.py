@@ -102,7 +102,9 @@ class Plans:
 
 def plan_create(worker: int, i: int):
     order = Plans.orders[(worker * 100_003 + i) % len(Plans.orders)]
-    body = json.dumps({"order_number": order, "lines": [{"sku": "BENCH-SKU", "quantity": 1}], "reason": "quality_problem"})
+    body = json.dumps(
+        {"order_number": order, "lines": [{"sku": "BENCH-SKU", "quantity": 1}], "reason": "quality_problem"}
+    )
     return "POST", RETURN_PATH, body
 
 
@@ -121,7 +123,9 @@ def plan_transition(worker: int, i: int):
 
 
 def plan_bare_create(worker: int, i: int):
-    body = json.dumps({"kind": "return", "order_number": "B1", "sku": "BENCH-SKU", "quantity": 1, "reason": "quality_problem"})
+    body = json.dumps(
+        {"kind": "return", "order_number": "B1", "sku": "BENCH-SKU", "quantity": 1, "reason": "quality_problem"}
+    )
     return "POST", "/bench/flat/", body
 
 
@@ -194,15 +198,32 @@ class Command(BaseCommand):
         now = timezone.now()
         existing = set(Order.objects.filter(shop=shop).values_list("number", flat=True))
         new_orders = [
-            Order(shop=shop, buyer=buyer, number=f"BENCH-{i:06d}", status="delivered",
-                  paid_at=now - timedelta(days=3), delivered_at=now - timedelta(days=1))
-            for i in range(opts["orders"]) if f"BENCH-{i:06d}" not in existing
+            Order(
+                shop=shop,
+                buyer=buyer,
+                number=f"BENCH-{i:06d}",
+                status="delivered",
+                paid_at=now - timedelta(days=3),
+                delivered_at=now - timedelta(days=1),
+            )
+            for i in range(opts["orders"])
+            if f"BENCH-{i:06d}" not in existing
         ]
         Order.objects.bulk_create(new_orders)
         orders = list(Order.objects.filter(shop=shop, number__startswith="BENCH-"))
         OrderLine.objects.bulk_create(
-            [OrderLine(order=o, sku="BENCH-SKU", name="Bench item", quantity=100_000, unit_price=Decimal("10.00"),
-                       paid_amount=Decimal("1000000.00")) for o in orders if not o.lines.exists()]
+            [
+                OrderLine(
+                    order=o,
+                    sku="BENCH-SKU",
+                    name="Bench item",
+                    quantity=100_000,
+                    unit_price=Decimal("10.00"),
+                    paid_amount=Decimal("1000000.00"),
+                )
+                for o in orders
+                if not o.lines.exists()
+            ]
         )
         Plans.orders = [o.number for o in orders]
         Plans.concurrency = opts["concurrency"]
@@ -210,17 +231,33 @@ class Command(BaseCommand):
         actor = Actor.for_buyer(buyer)
         have = Ticket.objects.filter(shop=shop, state="requested").count()
         for i in range(max(0, opts["tickets"] - have)):
-            services.return_open(order=orders[i % len(orders)], actor=actor,
-                                 lines=[LineRequest("BENCH-SKU", 1)], reason_code="quality_problem")
-        numbers = list(Ticket.objects.filter(shop=shop, state="requested").order_by("pk").values_list("number", flat=True))
+            services.return_open(
+                order=orders[i % len(orders)],
+                actor=actor,
+                lines=[LineRequest("BENCH-SKU", 1)],
+                reason_code="quality_problem",
+            )
+        numbers = list(
+            Ticket.objects.filter(shop=shop, state="requested").order_by("pk").values_list("number", flat=True)
+        )
         half = len(numbers) // 2
         Plans.numbers, Plans.cancel_numbers = numbers[:half], numbers[half:]
         if FlatTicket.objects.count() < 1000:
-            FlatTicket.objects.bulk_create([
-                FlatTicket(shop_code="bench-shop", number="FLAT", kind="return", state="requested",
-                           order_number="B1", sku="BENCH-SKU", quantity=1, reason="quality_problem")
-                for _ in range(1000)
-            ])
+            FlatTicket.objects.bulk_create(
+                [
+                    FlatTicket(
+                        shop_code="bench-shop",
+                        number="FLAT",
+                        kind="return",
+                        state="requested",
+                        order_number="B1",
+                        sku="BENCH-SKU",
+                        quantity=1,
+                        reason="quality_problem",
+                    )
+                    for _ in range(1000)
+                ]
+            )
         Plans.flat_ids = list(FlatTicket.objects.values_list("pk", flat=True)[:1000])
         connection.close()
         return raw
@@ -239,11 +276,22 @@ class Command(BaseCommand):
         if "DATABASE_URL" not in env:
             env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
         cmd = [
-            str(Path(sys.executable).parent / "gunicorn"), "kefu.wsgi", "-b", f"127.0.0.1:{port}",
-            "-w", str(opts["workers"]), "-k", "gthread", "--threads", str(opts["threads"]),
-            "--log-level", "warning", "--access-logfile", "/dev/null",
+            str(Path(sys.executable).parent / "gunicorn"),
+            "kefu.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(opts["workers"]),
+            "-k",
+            "gthread",
+            "--threads",
+            str(opts["threads"]),
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            "/dev/null",
         ]
-        server = subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+        server = subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603 - our own argv
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -264,15 +312,22 @@ class Command(BaseCommand):
             parts = pool.map(_client, args)
         latencies = [ms for _, _, lat in parts for ms in lat]
         result = Result(name, sum(p[0] for p in parts), sum(p[1] for p in parts), opts["duration"], latencies)
-        self.stdout.write(f"  {name:<24} {result.rps:8.1f} req/s  p50 {result.pct(50):6.1f} ms  "
-                          f"p99 {result.pct(99):6.1f} ms  errors {result.errors}")
+        self.stdout.write(
+            f"  {name:<24} {result.rps:8.1f} req/s  p50 {result.pct(50):6.1f} ms  "
+            f"p99 {result.pct(99):6.1f} ms  errors {result.errors}"
+        )
         return result
 
     def report(self, results, opts) -> None:
         self.stdout.write("")
-        self.stdout.write(f"concurrency {opts['concurrency']}, gunicorn {opts['workers']}×{opts['threads']} gthread, "
-                          f"{opts['duration']:.0f} s per operation, database {connection.vendor}, {os.cpu_count()} cores")
-        header = f"{'operation':<16}{'kefu req/s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'bare req/s':>12}{'p50':>8}{'p95':>8}{'p99':>8}{'ratio':>7}"
+        self.stdout.write(
+            f"concurrency {opts['concurrency']}, gunicorn {opts['workers']}×{opts['threads']} gthread, "
+            f"{opts['duration']:.0f} s per operation, database {connection.vendor}, {os.cpu_count()} cores"
+        )
+        header = (
+            f"{'operation':<16}{'kefu req/s':>11}{'p50':>8}{'p95':>8}{'p99':>8}"
+            f"{'bare req/s':>12}{'p50':>8}{'p95':>8}{'p99':>8}{'ratio':>7}"
+        )
         self.stdout.write(header)
         rows = []
         for name, kefu, base in results:
@@ -281,12 +336,20 @@ class Command(BaseCommand):
                 f"{name:<16}{kefu.rps:>11.1f}{kefu.pct(50):>8.1f}{kefu.pct(95):>8.1f}{kefu.pct(99):>8.1f}"
                 f"{base.rps:>12.1f}{base.pct(50):>8.1f}{base.pct(95):>8.1f}{base.pct(99):>8.1f}{ratio:>7.2f}"
             )
-            rows.append({
-                "operation": name, "kefu_rps": round(kefu.rps, 1), "kefu_p50_ms": round(kefu.pct(50), 1),
-                "kefu_p95_ms": round(kefu.pct(95), 1), "kefu_p99_ms": round(kefu.pct(99), 1),
-                "kefu_errors": kefu.errors, "bare_rps": round(base.rps, 1), "bare_p50_ms": round(base.pct(50), 1),
-                "bare_p95_ms": round(base.pct(95), 1), "bare_p99_ms": round(base.pct(99), 1),
-                "ratio": round(ratio, 2),
-            })
+            rows.append(
+                {
+                    "operation": name,
+                    "kefu_rps": round(kefu.rps, 1),
+                    "kefu_p50_ms": round(kefu.pct(50), 1),
+                    "kefu_p95_ms": round(kefu.pct(95), 1),
+                    "kefu_p99_ms": round(kefu.pct(99), 1),
+                    "kefu_errors": kefu.errors,
+                    "bare_rps": round(base.rps, 1),
+                    "bare_p50_ms": round(base.pct(50), 1),
+                    "bare_p95_ms": round(base.pct(95), 1),
+                    "bare_p99_ms": round(base.pct(99), 1),
+                    "ratio": round(ratio, 2),
+                }
+            )
         if opts.get("json"):
             Path(opts["json"]).write_text(json.dumps(rows, indent=2))
