@@ -22,7 +22,7 @@ from api.actions import run_action
 from api.auth import IsStaff
 from api.idempotency import idempotent
 from api.pagination import QueueCursorPagination
-from api.schema import ERRORS, IDEMPOTENCY_HEADER
+from api.schema import ERRORS, IDEMPOTENCY_HEADER, StaffTransitionInSerializer, action_parameter
 from routing.services import ticket_claim, ticket_reassign
 from tickets import services
 from tickets.actors import Actor
@@ -115,8 +115,8 @@ class StaffTicketDetailApi(StaffApi):
 class StaffTransitionApi(StaffApi):
     @extend_schema(
         operation_id="staff_ticket_transition",
-        request=s.PartialRefundSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        request=StaffTransitionInSerializer,
+        parameters=[IDEMPOTENCY_HEADER, action_parameter("transition")],
         responses={200: s.StaffTicketDetailOutSerializer, **ERRORS},
         description="Run a transition by name (see the ticket's `actions`). Body fields depend on it: `reason`, "
         "`amount`, `carrier` + `tracking_number`, `resolution`, `carrier_claim_number`.",
