@@ -71,7 +71,12 @@ def _attempt(notification: Notification) -> str:
     notification.attempts += 1
     try:
         sender_for(notification.channel).send(notification)
-    except DeliveryError as exc:
+    except Exception as exc:
+        if not isinstance(exc, DeliveryError):
+            # A sender's bug fails this message only (retried, then dead-lettered, in the delivery log); it must
+            # not roll back the batch and with it the record of the messages already sent.
+            logger.exception("notification %s: %s failed unexpectedly", notification.pk, notification.channel)
+            exc = DeliveryError(f"{type(exc).__name__}: {exc}")
         notification.last_error = str(exc)[:2000]
         if notification.attempts >= settings.KEFU_NOTIFY_MAX_ATTEMPTS:
             notification.status = Status.DEAD

@@ -202,3 +202,19 @@ def test_a_slow_batch_is_committed_early_and_the_rest_sent_in_the_next(storefron
     rows = [Notification.objects.get(ticket=open_return(shop)) for _ in range(3)]
     assert relay_pending(batch=10).sent == 3
     assert storefront.deliveries() == [r.dedup_key for r in rows]  # once each, oldest first
+
+
+@pytest.mark.django_db
+def test_a_message_whose_sender_breaks_fails_alone_and_the_rest_of_its_batch_stays_sent(storefront) -> None:
+    shop = webhook_shop(storefront.url)
+    first, broken, last = (Notification.objects.get(ticket=open_return(shop)) for _ in range(3))
+    Notification.objects.filter(pk=broken.pk).update(channel="fax")  # no such sender: a KeyError
+
+    result = relay_pending()
+
+    assert (result.sent, result.failed) == (2, 1)
+    assert storefront.deliveries() == [first.dedup_key, last.dedup_key]
+    broken.refresh_from_db()
+    assert (broken.status, broken.attempts) == (Status.PENDING, 1)
+    assert broken.last_error.startswith("KeyError")
+    assert relay_pending().sent == 0  # the sent ones are recorded: not sent again
