@@ -11,7 +11,8 @@ admin, Celery tasks and commands run. In one ``transaction.atomic()`` it:
 5. writes the timeline event, then runs the kind's entry hooks (a refund reserved on entering
    ``refund_pending``) and the caller's ``after`` callback, still inside the transaction.
 
-Lock order, everywhere: ticket row first, then order lines ordered by primary key.
+Lock order, everywhere: ticket row first, then order lines ordered by primary key, then routing's
+department and staff rows (``step_apply``); see ``order_lines_lock``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
+from orders.models import OrderLine
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
 from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
@@ -65,6 +67,17 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
             current_version=locked.version,
         )
     return locked
+
+
+def order_lines_lock(*, ticket: Ticket) -> None:
+    """Lock all lines of the ticket's order (ordered by pk) for the rest of the transaction.
+
+    Entry hooks and ``after`` callbacks lock order lines (a refund reserved, a linked ticket opened), and
+    ``step_apply`` locks routing's department and staff rows; opening a ticket locks the lines first, then
+    routes. So a transition that will touch the lines takes them before routing does, in the same order
+    as opening: otherwise an approval into ``refund_pending`` and an opening on the same order deadlock.
+    """
+    list(OrderLine.objects.select_for_update().filter(order_id=ticket.order_id).order_by("pk").values_list("pk"))
 
 
 def transition_spec(ticket: Ticket, name: str) -> Any:
@@ -242,6 +255,8 @@ def ticket_transition(
         now = timezone.now()
         ended_step = step_figures(locked, now=now)
         getattr(locked, transition)(**kwargs)
+        if after is not None or (locked.kind, locked.state) in _entry_hooks:
+            order_lines_lock(ticket=locked)
         step_apply(locked, now=now)
         locked.version += 1
         locked.updated_at = now
