@@ -1,0 +1,407 @@
+"""Races on PostgreSQL: the same change, or changes that only fit one at a time, at the same moment.
+
+Each test starts real threads, each with its own database connection, lets every thread prepare (load its
+own copy of the ticket), then releases them together with a ``threading.Barrier``. They show that the
+row locks and the optimistic check hold under real contention: one approval out of many, refunds never
+above what was paid (and the losers told so with ``refund_exceeds_paid``), one ticket for the last item.
+
+Each test was checked against the lock it relies on, by removing that lock:
+
+- ``refund_reserve`` without ``select_for_update`` on the order lines: all ten reservations of the penny
+  line succeed and the line records less than was reserved (it writes the new total: a lost update the
+  check constraint cannot see);
+- the approval race needs both line locks gone (``refund_reserve``'s and the engine's
+  ``order_lines_lock``): then 4 of 4 and 10 of 10 approvals go through instead of 3 and 7;
+- ``_lock_lines`` in opening: several tickets take the last item;
+- the engine's ``order_lines_lock``: opening and a passed inspection on the same order deadlock.
+
+PostgreSQL only (SQLite serialises writers, so nothing would race): skipped elsewhere, failing in CI
+(tests/markers.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
+
+from kefu import celery_app
+from kefu.errors import Conflict
+from orders.models import OrderLine
+from routing.models import Department, StaffMember
+from tests.factories.orders import OrderLineFactory
+from tests.markers import requires_postgres
+from tickets.actors import Actor
+from tickets.errors import QuantityNotReturnable, RefundExceedsPaid, TicketChanged, TransitionNotAllowed
+from tickets.models import EventType, Refund, RefundStatus, ReturnTicket, Ticket, TicketEvent, TicketLine
+from tickets.selectors import returnable_quantities, ticket_replayed_state
+from tickets.services import (
+    exchange_open,
+    refund_reserve,
+    return_approve,
+    return_open,
+    return_pass_inspection,
+    return_receive,
+    return_ship_back,
+)
+from tickets.services.engine import ticket_lock
+from tickets.types import LineRequest
+from tickets.workflows.states import STATES_BY_KIND
+
+# serialized_rollback: the rows data migrations ship (reason codes, departments) come back after each flush.
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+BARRIER_TIMEOUT = 30  # seconds; a thread that never reaches the barrier breaks it instead of hanging the run
+
+
+@dataclass
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+    trace: str = ""
+
+
+def race(n: int, *, prepare: Callable[[int], Any], act: Callable[[int, Any], Any]) -> list[Outcome]:
+    """Run ``act(i, prepare(i))`` in ``n`` threads, all ``act`` calls released at the same moment.
+
+    ``prepare`` runs in the thread before the barrier (e.g. loading the thread's own copy of a ticket).
+    Every thread uses its own connection and closes it at the end; outcomes are in thread order.
+    """
+    barrier = threading.Barrier(n, timeout=BARRIER_TIMEOUT)
+    outcomes = [Outcome() for _ in range(n)]
+
+    def run(i: int) -> None:
+        try:
+            try:
+                connection.ensure_connection()  # connect before the barrier, so all start their work at once
+                prepared = prepare(i)
+            except BaseException:
+                barrier.abort()
+                raise
+            barrier.wait()
+            outcomes[i].value = act(i, prepared)
+        except BaseException as exc:  # noqa: BLE001 - recorded and judged by the test
+            outcomes[i].error = exc
+            outcomes[i].trace = traceback.format_exc()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}") for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=BARRIER_TIMEOUT * 2)
+    assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
+    return outcomes
+
+
+def split(outcomes: list[Outcome], *expected: type[BaseException]) -> tuple[list[Outcome], list[Outcome]]:
+    """(successes, refusals); fails on any error that is not one of ``expected``, showing its traceback."""
+    unexpected = [o for o in outcomes if o.error is not None and not isinstance(o.error, expected)]
+    assert not unexpected, "unexpected errors:\n" + "\n".join(o.trace for o in unexpected)
+    return [o for o in outcomes if o.error is None], [o for o in outcomes if o.error is not None]
+
+
+@pytest.fixture(autouse=True)
+def refunds_paid_in_process():
+    """Run the refund payment task in the committing thread (Celery's eager mode), not through the broker.
+
+    These tests commit, so ``refund_reserve``'s ``on_commit`` fires: with the configured broker its message
+    would outlive the test database (and a dev worker would try to pay it). Eager mode pays it through the
+    default gateway right away, and an error in it fails the test.
+    """
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.task_eager_propagates)
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+def staff(name: str, department: str, *, on_duty: bool = False) -> Actor:
+    """A staff member of ``department``; ``on_duty`` ones are members routing assigns new tickets to."""
+    user = get_user_model().objects.create(username=name)
+    if on_duty:
+        member = StaffMember.objects.create(user=user, on_duty=True, max_open_tickets=100)
+        member.departments.set(Department.objects.filter(code=department))
+    return Actor.staff(user, departments=frozenset({department}))
+
+
+def assert_database_consistent() -> None:
+    """Every timeline replays to its ticket's state; refunds per line stay within paid and add up."""
+    for ticket in Ticket.objects.all():
+        assert ticket.state in STATES_BY_KIND[ticket.kind].values, ticket
+        assert ticket_replayed_state(ticket=ticket) == ticket.state, f"{ticket} timeline does not replay"
+        transitions = TicketEvent.objects.filter(ticket_id=ticket.pk, event_type=EventType.TRANSITION).count()
+        assert ticket.version == transitions, f"{ticket}: version {ticket.version}, {transitions} transitions"
+        reserved = Refund.objects.filter(ticket_id=ticket.pk).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+        allocated = TicketLine.objects.filter(ticket_id=ticket.pk).aggregate(s=Sum("refunded_amount"))["s"]
+        assert reserved == (allocated or Decimal("0")), ticket
+    for line in OrderLine.objects.all():
+        assert line.refunded_amount <= line.paid_amount, line
+        by_tickets = line.ticket_lines.aggregate(s=Sum("refunded_amount"))["s"] or Decimal("0")
+        assert line.refunded_amount == by_tickets, line
+
+
+@pytest.mark.parametrize("refund_only", [False, True], ids=["goods-back", "refund-only"])
+def test_eight_people_approving_the_same_return_at_once_give_one_approval(refund_only: bool) -> None:
+    line = OrderLineFactory(quantity=2, unit_price=Decimal("50.00"))
+    order = line.order
+    ticket = return_open(
+        order=order,
+        actor=Actor.for_buyer(order.buyer),
+        lines=[LineRequest(sku=line.sku, quantity=1)],
+        reason_code="quality_problem",
+        refund_only=refund_only,
+    )
+    approvers = [staff(f"ops-{i}", "operations") for i in range(8)]
+
+    outcomes = race(
+        8,
+        prepare=lambda i: ReturnTicket.objects.get(pk=ticket.pk),  # each its own copy, all at version 0
+        act=lambda i, copy: return_approve(ticket=copy, actor=approvers[i]),
+    )
+
+    approved, refused = split(outcomes, TicketChanged, TransitionNotAllowed)
+    assert len(approved) == 1
+    assert len(refused) == 7
+    for outcome in refused:
+        error = outcome.error
+        assert isinstance(error, Conflict) and error.http_status == 409
+        assert error.code in {"ticket_changed", "transition_not_allowed"}
+        assert ticket.number in error.message
+
+    ticket.refresh_from_db()
+    events = list(TicketEvent.objects.filter(ticket_id=ticket.pk, event_type=EventType.TRANSITION))
+    approvals = [e for e in events if e.transition == "approve"]
+    assert len(approvals) == 1
+    assert approvals[0].actor_name == approvers[outcomes.index(approved[0])].name  # the winner's, once
+    if refund_only:
+        # The one approval reserved one refund, which the gateway then paid: approve, then complete_refund.
+        assert [e.transition for e in events] == ["approve", "complete_refund"]
+        assert ticket.state == "refunded"
+        assert ticket.version == 2
+        refunds = list(Refund.objects.filter(ticket_id=ticket.pk))
+        assert [(r.amount, r.status) for r in refunds] == [(Decimal("50.00"), RefundStatus.SUCCEEDED)]
+        line.refresh_from_db()
+        assert line.refunded_amount == Decimal("50.00")
+    else:
+        assert [e.transition for e in events] == ["approve"]
+        assert ticket.state == "awaiting_return"
+        assert ticket.version == 1
+        assert not Refund.objects.exists()
+    assert_database_consistent()
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_price", "paid", "share", "fit"),
+    [
+        # ¥99.98 for 4 after a discount: each item's share is 24.995, rounded up to 25.00; four make 100.00.
+        pytest.param(4, "25.00", "99.98", "25.00", 3, id="discounted-line"),
+        # 10 give-aways for ¥0.15: each share is 0.015 → 0.02; only 7 of them fit into 0.15.
+        pytest.param(10, "0.02", "0.15", "0.02", 7, id="penny-line"),
+    ],
+)
+def test_refunds_that_together_exceed_the_paid_amount_stop_at_what_was_paid(
+    quantity: int, unit_price: str, paid: str, share: str, fit: int
+) -> None:
+    """One refund-only ticket per item, each asking its full pro-rata share: each alone is allowed, but the
+    shares are rounded to the fen and together exceed what was paid. Approved all at once, exactly those
+    that fit are refunded; the others are refused with ``refund_exceeds_paid`` and stay untouched.
+    """
+    # Someone on duty in operations: routing assigns each ticket when it opens, so approving it
+    # (operations to operations) hands nothing over and the order lines' locks alone decide the race.
+    approvers = [staff(f"ops-{i}", "operations", on_duty=i == 0) for i in range(quantity)]
+    line = OrderLineFactory(quantity=quantity, unit_price=Decimal(unit_price), paid_amount=Decimal(paid))
+    order = line.order
+    buyer = Actor.for_buyer(order.buyer)
+    tickets = [
+        return_open(
+            order=order,
+            actor=buyer,
+            lines=[LineRequest(sku=line.sku, quantity=1)],
+            reason_code="not_received",
+            refund_only=True,
+        )
+        for _ in range(quantity)
+    ]
+    assert {t.requested_amount for t in tickets} == {Decimal(share)}
+    assert all(t.assignee_id == approvers[0].user.pk for t in tickets)
+    assert Decimal(share) * quantity > Decimal(paid)  # together they would exceed what was paid
+
+    outcomes = race(
+        quantity,
+        prepare=lambda i: ReturnTicket.objects.get(pk=tickets[i].pk),
+        act=lambda i, copy: return_approve(ticket=copy, actor=approvers[i]),
+    )
+
+    approved, refused = split(outcomes, RefundExceedsPaid)
+    assert len(approved) == fit
+    assert len(refused) == quantity - fit
+    left = Decimal(paid) - Decimal(share) * fit  # what the losers were told is left (they lost to all winners)
+    for outcome, ticket in ((o, t) for o, t in zip(outcomes, tickets, strict=True) if o.error is not None):
+        assert outcome.error.code == "refund_exceeds_paid"
+        assert outcome.error.http_status == 409
+        assert outcome.error.params == {"refundable": str(left)}
+        assert ticket.number in outcome.error.message and f"¥{left}" in outcome.error.message
+
+    line.refresh_from_db()
+    assert line.refunded_amount == Decimal(share) * fit <= line.paid_amount
+    assert line.paid_amount - line.refunded_amount < Decimal(share)  # nothing more would have fitted
+    for ticket, outcome in zip(tickets, outcomes, strict=True):
+        ticket.refresh_from_db()
+        refunds = list(Refund.objects.filter(ticket_id=ticket.pk))
+        if outcome.error is None:
+            assert ticket.state == "refunded"
+            assert [(r.amount, r.status) for r in refunds] == [(Decimal(share), RefundStatus.SUCCEEDED)]
+        else:  # rolled back whole: no transition, no event, no reservation
+            assert (ticket.state, ticket.version) == ("requested", 0)
+            assert refunds == []
+            assert not TicketEvent.objects.filter(
+                ticket_id=ticket.pk, event_type__in=[EventType.TRANSITION, EventType.REFUND]
+            ).exists()
+            assert TicketLine.objects.get(ticket_id=ticket.pk).refunded_amount == 0
+    assert_database_consistent()
+
+
+def test_refund_reservations_at_once_stop_at_what_the_line_has_left() -> None:
+    """``refund_reserve`` itself, run as its callers run it (each holding its own ticket's row lock, nothing
+    else): ten reservations of ¥0.02, each ticket's full share of a line of 10 paid ¥0.15. Only the
+    reservation's own lock on the order line orders them; exactly seven fit, the other three are refused
+    with ``refund_exceeds_paid`` and write nothing."""
+    line = OrderLineFactory(quantity=10, unit_price=Decimal("0.02"), paid_amount=Decimal("0.15"))
+    order = line.order
+    buyer = Actor.for_buyer(order.buyer)
+    tickets = [
+        return_open(
+            order=order,
+            actor=buyer,
+            lines=[LineRequest(sku=line.sku, quantity=1)],
+            reason_code="not_received",
+            refund_only=True,
+        )
+        for _ in range(10)
+    ]
+    cashier = Actor.system("refund test")
+
+    def reserve(i: int, _: None) -> Refund:
+        with transaction.atomic():
+            locked = ticket_lock(ticket=tickets[i])
+            return refund_reserve(ticket=locked, amount=Decimal("0.02"), actor=cashier)
+
+    outcomes = race(10, prepare=lambda i: None, act=reserve)
+
+    reserved, refused = split(outcomes, RefundExceedsPaid)
+    assert len(reserved) == 7
+    assert all(o.error.code == "refund_exceeds_paid" and o.error.params == {"refundable": "0.01"} for o in refused)
+    line.refresh_from_db()
+    assert line.refunded_amount == Decimal("0.14")
+    for ticket, outcome in zip(tickets, outcomes, strict=True):
+        refunds = Refund.objects.filter(ticket_id=ticket.pk)
+        assert refunds.count() == (1 if outcome.error is None else 0)
+        assert TicketLine.objects.get(ticket_id=ticket.pk).refunded_amount == (
+            Decimal("0.02") if outcome.error is None else 0
+        )
+    assert sum(r.amount for r in Refund.objects.all()) == line.refunded_amount
+    assert_database_consistent()
+
+
+def test_the_database_refuses_refunds_above_paid_even_without_the_service() -> None:
+    """The backstop: the check constraint ``order_line_refund_within_paid`` holds against concurrent raw
+    increments that take no lock and check nothing, so a wrong service could still not over-refund."""
+    line = OrderLineFactory(quantity=1, unit_price=Decimal("100.00"))
+
+    outcomes = race(
+        6,
+        prepare=lambda i: None,
+        act=lambda i, _: OrderLine.objects.filter(pk=line.pk).update(
+            refunded_amount=F("refunded_amount") + Decimal("30.00")
+        ),
+    )
+
+    done, refused = split(outcomes, IntegrityError)
+    assert len(done) == 3
+    assert all("order_line_refund_within_paid" in str(o.error) for o in refused)
+    line.refresh_from_db()
+    assert line.refunded_amount == Decimal("90.00")
+
+
+@pytest.mark.parametrize("kind", ["return", "exchange"])
+def test_six_requests_for_the_last_returnable_item_create_one_ticket(kind: str) -> None:
+    line = OrderLineFactory(quantity=3, unit_price=Decimal("40.00"))
+    order = line.order
+    buyer = Actor.for_buyer(order.buyer)
+    return_open(order=order, actor=buyer, lines=[LineRequest(sku=line.sku, quantity=2)], reason_code="damaged")
+    assert returnable_quantities(order)[line.pk] == 1
+
+    def open_one(i: int, _: None) -> Ticket:
+        lines = [LineRequest(sku=line.sku, quantity=1)]
+        if kind == "return":
+            return return_open(order=order, actor=buyer, lines=lines, reason_code="seven_days_no_reason")
+        return exchange_open(
+            order=order, actor=buyer, lines=lines, reason_code="wrong_size_colour", replacement_sku=f"{line.sku}-L"
+        )
+
+    outcomes = race(6, prepare=lambda i: None, act=open_one)
+
+    opened, refused = split(outcomes, QuantityNotReturnable)
+    assert len(opened) == 1
+    assert len(refused) == 5
+    for outcome in refused:
+        assert outcome.error.code == "quantity_not_returnable"
+        assert outcome.error.field == "lines[0].quantity"
+        assert line.sku in outcome.error.message
+    assert Ticket.objects.filter(order=order).count() == 2
+    assert Ticket.objects.filter(order=order, kind=kind).count() == (2 if kind == "return" else 1)
+    assert returnable_quantities(order)[line.pk] == 0
+    assert TicketLine.objects.filter(order_line=line).aggregate(n=Sum("quantity"))["n"] == 3
+    assert_database_consistent()
+
+
+def test_opening_and_refunding_on_the_same_order_at_once_all_succeed() -> None:
+    """Opening a ticket locks the order's lines, then routing picks someone on duty (locking the staff rows);
+    an inspection passed at the warehouse hands the ticket to operations (routing picks someone there) and
+    reserves the refund on the same lines. Done at the same moment on one order, every request succeeds:
+    no deadlock, nobody refused."""
+    staff("ops-on-duty", "operations", on_duty=True)
+    inspector = staff("warehouse-on-duty", "warehouse", on_duty=True)
+    returned = OrderLineFactory(quantity=4, unit_price=Decimal("25.00"))
+    order = returned.order
+    other = OrderLineFactory(order=order, quantity=4, unit_price=Decimal("10.00"))
+    buyer = Actor.for_buyer(order.buyer)
+    tickets = []
+    for i in range(4):  # four parcels back at the warehouse, each waiting for its inspection
+        ticket = return_open(
+            order=order, actor=buyer, lines=[LineRequest(sku=returned.sku, quantity=1)], reason_code="damaged"
+        )
+        ticket = return_approve(ticket=ticket, actor=Actor.system())
+        ticket = return_ship_back(ticket=ticket, actor=buyer, carrier="SF", tracking_number=f"SF10000000{i}")
+        tickets.append(return_receive(ticket=ticket, actor=inspector))
+    assert {t.state for t in tickets} == {"received"}
+
+    def act(i: int, copy: ReturnTicket | None) -> Ticket:
+        if copy is not None:
+            return return_pass_inspection(ticket=copy, actor=inspector)
+        return return_open(
+            order=order, actor=buyer, lines=[LineRequest(sku=other.sku, quantity=1)], reason_code="damaged"
+        )
+
+    outcomes = race(
+        8,
+        prepare=lambda i: ReturnTicket.objects.get(pk=tickets[i // 2].pk) if i % 2 == 0 else None,
+        act=act,
+    )
+
+    done, _ = split(outcomes)
+    assert len(done) == 8
+    returned.refresh_from_db()
+    assert returned.refunded_amount == Decimal("100.00")
+    assert Ticket.objects.filter(order=order).count() == 8
+    assert_database_consistent()
