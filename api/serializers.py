@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from orders.models import BuyerTier, OrderStatus, ShipmentStatus
@@ -35,6 +37,21 @@ class ErrorSerializer(serializers.Serializer):
 # -- orders --------------------------------------------------------------------------------------------
 
 
+class MomentField(serializers.DateTimeField):
+    """A date-time of the shop's business (payment, delivery, a carrier scan): 2000 to 2099. Older moments
+    are typing errors, and would be written back with the shop time zone's local mean time offset
+    (+08:05:43 before 1901), which is not an RFC 3339 date-time (found by schema fuzzing)."""
+
+    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+    LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not self.EARLIEST <= moment < self.LATEST:
+            raise serializers.ValidationError(_("Enter a date and time from 2000 to 2099."), code="out_of_range")
+        return moment
+
+
 class BuyerInSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=128, help_text="The buyer's id in the shop.")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -55,14 +72,14 @@ class ShipmentInSerializer(serializers.Serializer):
     carrier = serializers.CharField(max_length=64)
     tracking_number = serializers.CharField(max_length=64)
     status = serializers.ChoiceField(choices=ShipmentStatus.choices, required=False, default=ShipmentStatus.IN_TRANSIT)
-    shipped_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    shipped_at = MomentField(required=False, allow_null=True, default=None)
+    delivered_at = MomentField(required=False, allow_null=True, default=None)
 
 
 class OrderInSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
-    paid_at = serializers.DateTimeField()
-    delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    paid_at = MomentField()
+    delivered_at = MomentField(required=False, allow_null=True, default=None)
     buyer = BuyerInSerializer()
     lines = LineInSerializer(many=True, allow_empty=False, max_length=500)
     shipments = ShipmentInSerializer(many=True, required=False, default=list, max_length=50)
@@ -216,7 +233,7 @@ class TrackingEventInSerializer(serializers.Serializer):
     carrier = serializers.CharField(max_length=64)
     tracking_number = serializers.CharField(max_length=64)
     event_id = serializers.CharField(max_length=128, help_text="The carrier's event id (idempotency).")
-    occurred_at = serializers.DateTimeField()
+    occurred_at = MomentField()
     status = serializers.ChoiceField(choices=ShipmentStatus.choices)
     location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
