@@ -119,6 +119,9 @@ def test_tracking_events_are_recorded_once_per_event_id(shop_a):
     assert_error(feed.client.post(path, {**tracking("SF-T-1"), "status": "teleported"}, format="json"), 400, "invalid",
                  "status")
     assert_error(staff("operations").client.post(path, tracking("SF-T-1", "E-3"), format="json"), 403, "not_permitted")
+    ancient = {**tracking("SF-T-1", "E-4", "delivered"), "occurred_at": "0439-07-26T19:57:47+08:00"}
+    assert_error(feed.client.post(path, ancient, format="json"), 400, "invalid", "occurred_at")
+    assert TrackingEvent.objects.filter(shipment=shipment).count() == 2
 
 
 @pytest.mark.parametrize("kind", ["return", "exchange"])

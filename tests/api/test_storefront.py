@@ -69,6 +69,11 @@ def test_the_order_says_what_is_left_to_return_and_refund(shop_a):
      "lines[0].quantity"),
     ({"status": "teleported"}, "status"),
     ({"paid_at": "yesterday"}, "paid_at"),
+    # Moments before 2000 would come back with Shanghai's local mean time offset (+08:05:43), not RFC 3339.
+    ({"paid_at": "1899-12-31T12:00:00+08:00"}, "paid_at"),
+    ({"shipments": [{"carrier": "SF", "tracking_number": "SF1", "delivered_at": "0439-07-26T12:00:00Z"}]},
+     "shipments[0].delivered_at"),
+    ({"delivered_at": "2100-01-01T00:00:00Z"}, "delivered_at"),
 ])
 def test_an_invalid_order_is_400_naming_the_field(shop_a, change, field):
     response = shop_a.client.put(url("order", number="T-BAD"), order_body(**change), format="json")
