@@ -8,6 +8,7 @@ tests/tickets/workflows/matrix.py runs it through the engine.
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from pytest_django import Settings
 
 from tests.factories.tickets import buyer_actor, staff_actor, ticket_build, ticket_reload
@@ -135,7 +136,8 @@ def _reopen_until_refused(ticket: ComplaintTicket) -> tuple[int, TransitionNotAl
 def test_a_buyer_reopens_at_most_the_default_two_times() -> None:
     ticket = ticket_build("complaint", "investigating")
 
-    reopens, refused = _reopen_until_refused(ticket)
+    with translation.override("en"):  # the message is formatted when raised, in the active language
+        reopens, refused = _reopen_until_refused(ticket)
 
     assert reopens == 2
     assert refused.code == "transition_not_allowed"
@@ -150,7 +152,8 @@ def test_the_reopen_limit_is_a_setting(settings: Settings) -> None:
     settings.KEFU_COMPLAINT_MAX_REOPENS = 1
     ticket = ticket_build("complaint", "investigating")
 
-    reopens, refused = _reopen_until_refused(ticket)
+    with translation.override("en"):
+        reopens, refused = _reopen_until_refused(ticket)
 
     assert reopens == 1
     assert "already reopened 1 times" in refused.message
@@ -158,7 +161,7 @@ def test_the_reopen_limit_is_a_setting(settings: Settings) -> None:
 
 def test_reopening_from_a_proposed_resolution_counts_too() -> None:
     ticket = ticket_build("complaint", "resolution_proposed", reopen_count=2)
-    with pytest.raises(TransitionNotAllowed, match="the limit"):
+    with translation.override("en"), pytest.raises(TransitionNotAllowed, match="the limit"):
         complaint_reopen(ticket=ticket, actor=buyer_actor(ticket), reason="还是不满意")
     assert ticket_reload(ticket).state == "resolution_proposed"
 
