@@ -26,11 +26,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.groups import groups_ensure
 from notifications.models import ShopChannels
 from orders.models import Buyer, Channel, Order, OrderStatus, Shipment, ShipmentStatus, Shop
 from orders.services import order_upsert, shipment_record_event
@@ -61,10 +62,6 @@ SHOPS = [
     ("demo-own", "糖果家居 官方商城", Channel.OWN, "OW"),
 ]
 DEMO_SHOP_CODES = [code for code, *_ in SHOPS]
-
-# The groups see tickets and orders in the admin; supervisors also edit reason codes and shops.
-VIEW_APPS = ("tickets", "orders")
-SUPERVISOR_PERMISSIONS = ("change_reasoncode", "add_reasoncode", "change_shop")
 
 
 @dataclass(frozen=True)
@@ -442,13 +439,12 @@ def users_ensure() -> dict[str, AbstractBaseUser]:
         admin.is_staff = admin.is_superuser = admin.is_active = True
         admin.set_password(DEMO_PASSWORD)
         admin.save()
-    view = list(Permission.objects.filter(content_type__app_label__in=VIEW_APPS, codename__startswith="view_"))
+    # The groups and their permissions are the accounts app's (its migration made them; a flushed test
+    # database has none, so they are made sure of here too).
+    groups_ensure()
     users: dict[str, AbstractBaseUser] = {DEMO_USERNAME: admin}
     for username, role in STAFF.items():
-        group, _ = Group.objects.get_or_create(name=role.value)
-        group.permissions.add(*view)
-        if role == Role.SUPERVISORS:
-            group.permissions.add(*Permission.objects.filter(codename__in=SUPERVISOR_PERMISSIONS))
+        group = Group.objects.get(name=role.value)
         user, created = user_model.objects.get_or_create(
             username=username,
             defaults={"is_staff": True, "first_name": username, "email": f"{username}@example.com"},
@@ -456,6 +452,9 @@ def users_ensure() -> dict[str, AbstractBaseUser]:
         if created:
             user.set_password(STAFF_PASSWORD)
             user.save(update_fields=["password"])
+        elif not user.is_staff:
+            user.is_staff = True  # the admin login needs it
+            user.save(update_fields=["is_staff"])
         user.groups.add(group)
         department, _ = Department.objects.get_or_create(code=role.value, defaults={"name": str(role.label)})
         member, _ = StaffMember.objects.get_or_create(user=user)
