@@ -12,5 +12,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+if settings.DEBUG:
+    # Evidence previews on the ticket page in development; production serves MEDIA_ROOT from the web server.
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
 if settings.KEFU_BENCH_ENDPOINTS:
     urlpatterns.append(path("bench/", include("benchmarks.urls")))

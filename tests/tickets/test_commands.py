@@ -246,12 +246,14 @@ def superuser_client(demo: None, client):
 def test_ticket_changelist_runs_a_bounded_number_of_queries(superuser_client, django_assert_max_num_queries) -> None:
     url = reverse("admin:tickets_ticket_changelist")
 
-    with django_assert_max_num_queries(8):
+    # session, user, page count, rows, department names, and the choices of the assignee and shop filters and
+    # of the "Assign to" action (tests/admin/test_ticket_list.py compares 20 and 100 rows).
+    with django_assert_max_num_queries(10):
         response = superuser_client.get(url)
     assert response.status_code == 200
     numbers = list(Ticket.objects.values_list("number", flat=True))
     assert all(number in response.content.decode() for number in numbers)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         assert superuser_client.get(url, {"kind__exact": "return", "q": numbers[0]}).status_code == 200
 
 
@@ -263,12 +265,15 @@ def test_ticket_page_is_read_only_and_shows_the_timeline(
     ticket = Ticket.objects.filter(kind=kind).order_by("-version").first()
     url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
 
-    with django_assert_max_num_queries(14):
+    # The ticket, its lines, refunds, order, lines, shipments, timeline, evidence, notifications, linked tickets,
+    # staff to reassign to, department names (tests/admin/test_ticket_page.py: the same however long the history).
+    with django_assert_max_num_queries(18):
         response = superuser_client.get(url)
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'name="state"' not in page and 'type="submit"' not in page.split('id="content-main"')[1]
+    # State changes only through the transition buttons (tests/admin): the admin's own form saves nothing.
+    assert 'name="state"' not in page and 'name="_save"' not in page
     for event in TicketEvent.objects.filter(ticket=ticket, event_type="transition"):
         assert f"{event.from_state} → {event.to_state} ({event.transition})" in page
 

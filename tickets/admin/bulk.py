@@ -1,0 +1,155 @@
+"""The list's bulk actions: each selected ticket goes through the same service as its page's button.
+
+Every ticket runs in its own transaction (the service's), as the logged-in user's actor, with the version it
+was loaded with; one refusal does not stop the others. The user is told how many succeeded and, grouped by
+the reason, which did not and why (the domain error's message, as the API would answer).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from rest_framework import serializers
+
+from api.actions import run_action
+from api.selectors import tickets_as_kinds
+from kefu.errors import DomainError
+from routing.services import ticket_claim, ticket_reassign
+from tickets.actors import Actor
+from tickets.admin.access import request_actor
+from tickets.admin.forms import staff_users
+from tickets.models import Ticket
+
+# "Select all N tickets" applies an action to the whole filtered list; past this it is refused (one service
+# call per ticket in the request).
+BULK_LIMIT = 500
+# Tickets named per refusal reason in the message; the rest are counted.
+NAMED_PER_REASON = 10
+
+TicketWork = Callable[[Ticket, Actor], Any]
+
+
+def error_text(exc: Exception) -> str:
+    """The refusal's message: a domain error's own, or a serializer's field errors."""
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, serializers.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            return "; ".join(f"{field}: {' '.join(str(m) for m in msgs)}" for field, msgs in detail.items())
+        return " ".join(str(m) for m in detail)
+    raise exc
+
+
+def run_per_ticket(
+    request: HttpRequest, queryset: QuerySet[Ticket], *, label: str, work: TicketWork
+) -> None:
+    """Run ``work`` on each selected ticket (as its kind) and report successes and refusals."""
+    count = queryset.count()
+    if count > BULK_LIMIT:
+        messages.error(
+            request,
+            _("%(count)d tickets selected; bulk actions take at most %(limit)d at a time. Narrow the list down.")
+            % {"count": count, "limit": BULK_LIMIT},
+        )
+        return
+    actor = request_actor(request)
+    done = 0
+    # Grouped by the refusal's code, so "not in that state" and "not your department" read apart.
+    refused: dict[str, list[str]] = defaultdict(list)
+    for ticket in tickets_as_kinds(list(queryset.order_by("pk"))):
+        try:
+            work(ticket, actor)
+        except (DomainError, serializers.ValidationError) as exc:
+            refused[getattr(exc, "code", type(exc).__name__)].append(f"{ticket.number}: {error_text(exc)}")
+        else:
+            done += 1
+    if done:
+        messages.success(
+            request,
+            ngettext(
+                "%(action)s: %(count)d ticket succeeded.", "%(action)s: %(count)d tickets succeeded.", done
+            ) % {"action": label, "count": done},
+        )
+    for entries in refused.values():
+        shown = "; ".join(entries[:NAMED_PER_REASON])
+        more = len(entries) - NAMED_PER_REASON
+        if more > 0:
+            shown += " " + _("(and %(count)d more)") % {"count": more}
+        messages.warning(
+            request,
+            ngettext(
+                "%(action)s: %(count)d ticket not changed — %(details)s",
+                "%(action)s: %(count)d tickets not changed — %(details)s",
+                len(entries),
+            ) % {"action": label, "count": len(entries), "details": shown},
+        )
+
+
+def transition_action(name: str, description: Any) -> Callable[..., None]:
+    """A bulk action running transition ``name`` (no required input) on every selected ticket."""
+
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        run_per_ticket(
+            request,
+            queryset,
+            label=str(description),
+            work=lambda ticket, actor: run_action(ticket=ticket, actor=actor, name=name, data={}),
+        )
+
+    action.__name__ = f"bulk_{name}"
+    return admin.action(description=description, permissions=["act"])(action)
+
+
+# Transitions that need no input and make sense for many tickets at once. The state machine still decides
+# per ticket: a ticket of another kind, state or department is reported as refused, with the reason.
+TRANSITION_ACTIONS = [
+    transition_action("approve", gettext_lazy("Approve selected requests (returns, refund-only, exchanges)")),
+    transition_action("acknowledge", gettext_lazy("Acknowledge selected complaints")),
+    transition_action("investigate", gettext_lazy("Start investigating selected complaints and logistics cases")),
+    transition_action("receive", gettext_lazy("Mark selected returns and exchanges received")),
+    transition_action("pass_inspection", gettext_lazy("Inspection passed for selected returns and exchanges")),
+    transition_action("resolve", gettext_lazy("Resolve selected logistics cases")),
+]
+
+
+@admin.action(description=gettext_lazy("Claim selected tickets (assign them to me)"), permissions=["act"])
+def bulk_claim(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    run_per_ticket(
+        request, queryset, label=_("Claim"), work=lambda ticket, actor: ticket_claim(ticket=ticket, actor=actor)
+    )
+
+
+@admin.action(description=gettext_lazy("Assign selected tickets to the member chosen"), permissions=["supervise"])
+def bulk_assign(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    assignee_id = request.POST.get("assignee")
+    assignee = staff_users().filter(pk=assignee_id).first() if assignee_id and assignee_id.isdigit() else None
+    if assignee is None:
+        messages.error(request, _("Choose the staff member to assign the tickets to, next to the action."))
+        return
+    run_per_ticket(
+        request,
+        queryset,
+        label=_("Assign to %(user)s") % {"user": assignee.get_username()},
+        work=lambda ticket, actor: ticket_reassign(ticket=ticket, actor=actor, assignee=assignee),
+    )
+
+
+@admin.action(description=gettext_lazy("Unassign selected tickets (back to the queue)"), permissions=["supervise"])
+def bulk_unassign(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    run_per_ticket(
+        request,
+        queryset,
+        label=_("Unassign"),
+        work=lambda ticket, actor: ticket_reassign(ticket=ticket, actor=actor, assignee=None),
+    )
+
+
+BULK_ACTIONS = [bulk_claim, bulk_assign, bulk_unassign, *TRANSITION_ACTIONS]

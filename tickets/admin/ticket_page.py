@@ -1,0 +1,284 @@
+"""The ticket page: read-only details, a button per transition the user may run now, claim and reassign,
+comments, the timeline, evidence, the order and the notifications sent.
+
+Every button posts to its own admin URL, which loads the ticket from the user's scope, sets the version the
+page was rendered with and calls the service (``api.actions.run_action`` for transitions, as the API does;
+``routing.services`` for claim and reassign; ``ticket_comment_add``). The engine refuses a stale version
+(``TicketChanged``), so a page someone else changed meanwhile cannot act on what it no longer shows. Every
+refusal becomes a message on the page it came from, never an error page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.db.models import ForeignKey, prefetch_related_objects
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from api.actions import action_for, available_actions, run_action
+from kefu.errors import DomainError
+from notifications.models import Notification
+from routing.services import ticket_claim, ticket_reassign
+from tickets import services
+from tickets.admin.access import may_act, may_supervise, request_actor, ticket_hidden_from, visible_tickets
+from tickets.admin.bulk import error_text
+from tickets.admin.display import due_display, is_overdue, state_badge
+from tickets.admin.filters import department_names
+from tickets.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
+from tickets.models import Attachment, EventType, Ticket, TicketEvent
+from tickets.workflows import model_for_kind, state_label
+
+
+def ticket_url(ticket_or_pk: Ticket | int | str) -> str:
+    pk = ticket_or_pk.pk if isinstance(ticket_or_pk, Ticket) else ticket_or_pk
+    return reverse("admin:tickets_ticket_change", args=[quote(pk)])
+
+
+class TicketPageMixin:
+    """The ticket page's context and its POST endpoints, for ``TicketAdmin``."""
+
+    change_form_template = "admin/tickets/ticket/change_form.html"
+
+    # -- loading, within the user's scope --------------------------------------------------------------
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Ticket | None:
+        """The ticket as its kind, with what the page shows joined in, if the user's scope holds it."""
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if obj is None:
+            return None
+        model = model_for_kind(obj.kind)
+        relations = ["shop", "order", "buyer", "reason", "assignee", "origin"]
+        relations += [f.name for f in model._meta.local_fields if isinstance(f, ForeignKey) and not f.one_to_one]
+        return model.objects.select_related(*relations).get(pk=obj.pk)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        hidden = ticket_hidden_from(request, object_id)
+        if hidden is not None:
+            return self._not_yours(request, hidden)
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+    def _not_yours(self, request: HttpRequest, ticket: Ticket) -> HttpResponse:
+        messages.warning(
+            request,
+            _("Ticket %(number)s is not in your department's queue, so you cannot open it.")
+            % {"number": ticket.number},
+        )
+        return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
+
+    # -- the page ---------------------------------------------------------------------------------------
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Ticket | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self.ticket_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc]
+
+    def ticket_context(self, request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+        """Everything the page shows besides the fields: a fixed number of queries, whatever the history."""
+        actor = request_actor(request)
+        acting = may_act(request)
+        version = {"version": ticket.version}
+        buttons = []
+        if acting:
+            for action in available_actions(ticket, actor):
+                spec = action_for(ticket, action["name"])
+                form = transition_form_class(spec.input)(initial=version, prefix=action["name"])
+                buttons.append({
+                    **action,
+                    "form": form,
+                    "url": reverse("admin:tickets_ticket_transition", args=[quote(ticket.pk), action["name"]]),
+                })
+        open_ticket = ticket.closed_at is None and ticket.department is not None
+        in_my_queue = actor.is_supervisor or ticket.department in actor.departments
+        order = ticket.order
+        prefetch_related_objects([order], "lines", "shipments")
+        return {
+            "ticket": ticket,
+            "state_badge": state_badge(ticket),
+            "due": due_display(ticket),
+            "overdue": is_overdue(ticket),
+            "department_name": department_names(request).get(ticket.department or "", ticket.department),
+            "may_act": acting,
+            "transition_buttons": buttons,
+            "can_claim": acting and open_ticket and in_my_queue and ticket.assignee_id != request.user.pk,
+            "can_reassign": may_supervise(request) and ticket.closed_at is None,
+            "version_form": VersionForm(initial=version, auto_id=False),
+            "reassign_form": ReassignForm(
+                initial={**version, "assignee": ticket.assignee_id}, department=ticket.department,
+                auto_id="id_reassign_%s",
+            ),
+            "comment_form": CommentForm(auto_id="id_comment_%s") if acting else None,
+            "timeline": [
+                _timeline_row(ticket, event)
+                for event in TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
+            ],
+            "attachments": list(Attachment.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")),
+            "order": order,
+            "notifications": list(
+                Notification.objects.filter(ticket_id=ticket.pk)
+                .order_by("-created_at", "-pk")
+                .only("created_at", "event", "channel", "audience", "recipient", "status", "attempts", "last_error",
+                      "sent_at")
+            ),
+            "urls": {
+                name: reverse(f"admin:tickets_ticket_{name}", args=[quote(ticket.pk)])
+                for name in ("claim", "reassign", "comment")
+            },
+        }
+
+    # -- the buttons' endpoints -------------------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
+        return [
+            path("<path:object_id>/transition/<str:name>/", wrap(self.transition_view),
+                 name="tickets_ticket_transition"),
+            path("<path:object_id>/claim/", wrap(self.claim_view), name="tickets_ticket_claim"),
+            path("<path:object_id>/reassign/", wrap(self.reassign_view), name="tickets_ticket_reassign"),
+            path("<path:object_id>/comment/", wrap(self.comment_view), name="tickets_ticket_comment"),
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def _act(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        *,
+        form_class: Callable[..., forms.Form],
+        work: Callable[[Ticket, forms.Form], str],
+        label: str,
+        supervisors_only: bool = False,
+        versioned: bool = True,
+    ) -> HttpResponse:
+        """Load the ticket in the user's scope, validate the form, run ``work``, report, go back to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (may_supervise(request) if supervisors_only else may_act(request)):
+            raise PermissionDenied
+        hidden = ticket_hidden_from(request, object_id)
+        if hidden is not None:
+            return self._not_yours(request, hidden)
+        base = visible_tickets(request).filter(pk=object_id).first() if object_id.isdigit() else None
+        if base is None:
+            messages.error(request, _("That ticket does not exist."))
+            return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
+        ticket = base.as_kind()
+        form = form_class(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("%(action)s: %(errors)s") % {"action": label, "errors": _form_errors(form)})
+            return HttpResponseRedirect(ticket_url(ticket))
+        if versioned:
+            # The version the page showed: the services refuse to act on a copy someone changed since.
+            ticket.version = form.cleaned_data["version"]
+        try:
+            done = work(ticket, form)
+        except (DomainError, serializers.ValidationError) as exc:
+            messages.error(request, _("%(action)s refused: %(reason)s") % {"action": label, "reason": error_text(exc)})
+        else:
+            messages.success(request, done)
+            if not visible_tickets(request).filter(pk=ticket.pk).exists():
+                # Handed on to another department (or ended): back to the queue, which no longer lists it.
+                return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
+        return HttpResponseRedirect(ticket_url(ticket))
+
+    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        probe = visible_tickets(request).filter(pk=object_id).only("kind").first() if object_id.isdigit() else None
+        spec = action_for(probe, name) if probe is not None else None
+        if probe is not None and spec is None:
+            messages.error(request, _("'%(name)s' is not an action of this ticket.") % {"name": name})
+            return HttpResponseRedirect(ticket_url(object_id))
+        form_class = transition_form_class(spec.input) if spec is not None else VersionForm
+        actor = request_actor(request)
+
+        def work(ticket: Ticket, form: forms.Form) -> str:
+            updated = run_action(ticket=ticket, actor=actor, name=name, data=transition_data(form))
+            return _("%(action)s: ticket %(number)s is now %(state)s.") % {
+                "action": _transition_label(ticket, name), "number": updated.number, "state": updated.state_label(),
+            }
+
+        return self._act(
+            request, object_id, label=_transition_label(probe, name) if probe else name,
+            form_class=lambda data: form_class(data, prefix=name), work=work,
+        )
+
+    def claim_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        actor = request_actor(request)
+
+        def work(ticket: Ticket, form: forms.Form) -> str:
+            updated = ticket_claim(ticket=ticket, actor=actor)
+            return _("Ticket %(number)s is now assigned to you.") % {"number": updated.number}
+
+        return self._act(request, object_id, label=_("Claim"), form_class=VersionForm, work=work)
+
+    def reassign_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        actor = request_actor(request)
+
+        def work(ticket: Ticket, form: forms.Form) -> str:
+            assignee = form.cleaned_data["assignee"]
+            updated = ticket_reassign(ticket=ticket, actor=actor, assignee=assignee)
+            if assignee is None:
+                return _("Ticket %(number)s is back in its department's queue.") % {"number": updated.number}
+            return _("Ticket %(number)s is now assigned to %(user)s.") % {
+                "number": updated.number, "user": assignee.get_username(),
+            }
+
+        return self._act(
+            request, object_id, label=_("Reassign"), form_class=ReassignForm, work=work, supervisors_only=True
+        )
+
+    def comment_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        actor = request_actor(request)
+
+        def work(ticket: Ticket, form: forms.Form) -> str:
+            public = form.cleaned_data["public"]
+            services.ticket_comment_add(ticket=ticket, actor=actor, body=form.cleaned_data["body"], public=public)
+            if public:
+                return _("Comment added; the buyer can see it.")
+            return _("Internal note added (staff only).")
+
+        # A comment does not depend on what the page showed, so it is not refused for a stale page.
+        return self._act(request, object_id, label=_("Comment"), form_class=CommentForm, work=work, versioned=False)
+
+
+def _transition_label(ticket: Ticket, name: str) -> str:
+    method = getattr(model_for_kind(ticket.kind), name, None)
+    meta = getattr(method, "_django_fsm", None)
+    if meta is None:
+        return name
+    for transition in meta.transitions.values():
+        label = transition.custom.get("label")
+        if label:
+            return str(label)
+    return name
+
+
+def _timeline_row(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
+    """An event with its states and transition named as people read them (the codes stay beside them)."""
+    return {
+        "event": event,
+        "from_label": state_label(ticket.kind, event.from_state) if event.from_state else "",
+        "to_label": state_label(ticket.kind, event.to_state) if event.to_state else "",
+        "transition_label": _transition_label(ticket, event.transition) if event.transition else "",
+        "is_comment": event.event_type == EventType.COMMENT,
+    }
+
+
+def _form_errors(form: forms.Form) -> str:
+    parts = []
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return "; ".join(parts)
+

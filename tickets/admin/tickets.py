@@ -1,0 +1,222 @@
+"""The ticket list (the queue supervisors and departments work from) and the ticket page.
+
+The list reads the shared ticket table with its joins chosen once (``list_select_related``), department
+names from one small query, and counts pages with ``TicketPaginator`` (no full-table COUNT), so a page costs
+the same queries at 20 or 100 rows and at 100,000+ tickets. The default order is the most urgent first:
+the earliest step deadline (overdue ones on top), then the highest priority; tickets with no clock last.
+
+The ticket's own form is never saved (``has_change_permission`` is False for everyone): state and fields
+change only through the services, from the page's buttons and the list's bulk actions (``ticket_page``,
+``bulk``), which need ``tickets.change_ticket`` (``access.may_act``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.utils import display_for_field
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from tickets.admin.access import may_act, may_supervise, visible_tickets
+from tickets.admin.bulk import BULK_ACTIONS
+from tickets.admin.display import due_display, state_badge
+from tickets.admin.filters import (
+    AssigneeFilter,
+    ChannelFilter,
+    DepartmentFilter,
+    OverdueFilter,
+    StateFilter,
+    department_names,
+)
+from tickets.admin.forms import TicketActionForm
+from tickets.admin.inlines import RefundInline, TicketLineInline
+from tickets.admin.paging import TicketPaginator
+from tickets.admin.search import ticket_search
+from tickets.admin.ticket_page import TicketPageMixin
+from tickets.models import Ticket
+from tickets.workflows import model_for_kind
+
+DEFAULT_PER_PAGE = 50
+
+
+class TicketChangeList(ChangeList):
+    """Gives the page's tickets their department's name (one query for the page, not one per row)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        names = department_names(request)
+        rows = list(self.result_list)
+        for ticket in rows:
+            ticket.department_label = names.get(ticket.department or "", ticket.department)
+        self.result_list = rows
+
+
+@admin.register(Ticket)
+class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
+    list_display = [
+        "number",
+        "kind",
+        "state_label",
+        "order_number",
+        "buyer_name",
+        "shop",
+        "department_name",
+        "assignee",
+        "priority",
+        "due",
+    ]
+    list_filter = [
+        "kind",
+        StateFilter,
+        DepartmentFilter,
+        AssigneeFilter,
+        OverdueFilter,
+        "priority",
+        "shop",
+        ChannelFilter,
+        "created_at",
+    ]
+    search_fields = ["number"]  # shows the search box; ``get_search_results`` does the searching
+    search_help_text = _(
+        "Ticket number, order number, tracking number or buyer phone (exact), or the beginning of a buyer's name."
+    )
+    list_select_related = ["shop", "order", "buyer", "assignee"]
+    # Most urgent first: the step deadline (overdue on top), then priority; tickets without a clock last.
+    ordering = [F("step_due_at").asc(nulls_last=True), "-priority", "pk"]
+    sortable_by = ["number", "kind", "state_label", "priority", "due"]
+    show_full_result_count = False
+    # Facet counts would count every filter choice over the whole table on each page view.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = TicketPaginator
+    actions = BULK_ACTIONS
+    action_form = TicketActionForm
+
+    fieldsets = [
+        (None, {"fields": ["number", "kind", "state_display", "next_steps", "origin", "spawned_tickets"]}),
+        (_("Order"), {"fields": ["shop", "order", "buyer", "reason", "description"]}),
+        (
+            _("Who acts and when"),
+            {"fields": ["department", "waiting_on", "assignee", "priority", "step_started_at", "due_at", "closed_at"]},
+        ),
+        (_("Details of the kind"), {"fields": ["kind_details"]}),
+        (_("Record"), {"fields": ["version", "created_at", "updated_at"]}),
+    ]
+    inlines = [TicketLineInline, RefundInline]
+
+    class Media:
+        css = {"all": ["tickets/admin.css"]}
+
+    # -- who sees and does what --------------------------------------------------------------------------
+
+    @property
+    def list_per_page(self) -> int:  # type: ignore[override]
+        return int(getattr(settings, "KEFU_ADMIN_TICKETS_PER_PAGE", DEFAULT_PER_PAGE))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        queryset = visible_tickets(request)
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # tickets are opened by buyers and integrations, through the services
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the form is view-only; buttons and bulk actions call the services
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return may_act(request)
+
+    def has_supervise_permission(self, request: HttpRequest) -> bool:
+        return may_supervise(request)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
+    ) -> tuple[QuerySet[Ticket], bool]:
+        return ticket_search(queryset, search_term), False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if isinstance(response, TemplateResponse) and not may_supervise(request):
+            form = response.context_data.get("action_form") if response.context_data else None
+            if form is not None:
+                form.fields.pop("assignee", None)  # "Assign to" is for supervisors only
+        return response
+
+    # -- the list's columns ---------------------------------------------------------------------------
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_label(self, obj: Ticket) -> str:
+        return state_badge(obj)
+
+    @admin.display(description=_("order"), ordering="order__number")
+    def order_number(self, obj: Ticket) -> str:
+        return obj.order.number
+
+    @admin.display(description=_("buyer"))
+    def buyer_name(self, obj: Ticket) -> str:
+        return str(obj.buyer)
+
+    @admin.display(description=_("department"), ordering="department")
+    def department_name(self, obj: Ticket) -> str:
+        return getattr(obj, "department_label", obj.department) or "—"
+
+    @admin.display(description=_("due"), ordering=F("step_due_at").asc(nulls_last=True))
+    def due(self, obj: Ticket) -> str:
+        return due_display(obj)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return TicketChangeList
+
+    # -- the page's read-only fields --------------------------------------------------------------------
+
+    @admin.display(description=_("state"))
+    def state_display(self, obj: Ticket) -> str:
+        return format_html("{} <code>{}</code>", state_badge(obj), obj.state)
+
+    @admin.display(description=_("who may act next"))
+    def next_steps(self, obj: Ticket) -> str:
+        """The transitions the state machine allows from here and who may run them."""
+        model = model_for_kind(obj.kind)
+        rows = [
+            (str(t.custom.get("label", t.name)), t.name, ", ".join(sorted(getattr(t.permission, "roles", ()))))
+            for t in model._meta.get_field("state").get_all_transitions(model)  # type: ignore[attr-defined]
+            if t.source in (obj.state, "*", "+")
+        ]
+        if not rows:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} (<code>{}</code>): {}</li>", rows))
+
+    @admin.display(description=_("linked tickets"))
+    def spawned_tickets(self, obj: Ticket) -> str:
+        # values_list, not only(): a ticket with its state deferred costs django-fsm queries per row.
+        links = [
+            (reverse("admin:tickets_ticket_change", args=[pk]), number)
+            for pk, number in obj.spawned.order_by("pk").values_list("pk", "number")
+        ]
+        return format_html_join(", ", '<a href="{}">{}</a>', links) or "—"
+
+    @admin.display(description=_("details"))
+    def kind_details(self, obj: Ticket) -> str:
+        """The fields only this kind has (return amounts, replacement item, category, carrier claim, …)."""
+        fields = [
+            f for f in type(obj)._meta.local_fields if not f.auto_created and not getattr(f, "parent_link", False)
+        ]
+        if not obj.KIND or not fields:
+            return "—"
+        rows = []
+        for field in fields:
+            value = getattr(obj, field.name)
+            shown = str(value) if value is not None and field.is_relation else display_for_field(value, field, "—")
+            rows.append((field.verbose_name, shown))
+        return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
