@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template import Context, Engine, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -52,8 +57,72 @@ class NotificationAdmin(admin.ModelAdmin):
             )
 
 
+# What a template sees, shaped like notifications.services.message_context (keep the two in step): a template
+# is tried against it when saved, so a typo is refused here instead of failing every ticket change that
+# sends this message.
+SAMPLE_CONTEXT = {
+    "ticket": {"number": "RT0001", "kind": "return", "kind_label": "退货退款", "state": "requested",
+               "state_label": "待审核"},
+    "order": {"number": "TB0001"},
+    "shop": {"code": "shop", "name": "Shop"},
+    "buyer": {"name": "Buyer"},
+    "due_at": "2026-01-01 12:00",
+    "reason": "reason",
+    "comment": "comment",
+    "assignee": "ops1",
+    "department": "operations",
+}
+UNKNOWN = "\x00unknown:%s\x00"
+_checking_engine = Engine(autoescape=False, string_if_invalid=UNKNOWN)
+
+
+def template_problem(source: str) -> str | None:
+    """Why ``source`` cannot be a message template (syntax, an unknown variable), or None."""
+    try:
+        rendered = _checking_engine.from_string(source).render(Context(SAMPLE_CONTEXT, autoescape=False))
+    except TemplateSyntaxError as exc:
+        return _("Template error: %(error)s") % {"error": exc}
+    unknown = re.findall(r"\x00unknown:(.*?)\x00", rendered)
+    if unknown:
+        return _("Unknown variable %(names)s. Templates may use: %(known)s.") % {
+            "names": ", ".join(sorted(set(unknown))),
+            "known": ", ".join(_context_names(SAMPLE_CONTEXT)),
+        }
+    return None
+
+
+def _context_names(context: dict, prefix: str = "") -> list[str]:
+    names = []
+    for key, value in context.items():
+        if isinstance(value, dict):
+            names += _context_names(value, f"{prefix}{key}.")
+        else:
+            names.append(f"{prefix}{key}")
+    return names
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = Template
+        fields = ["event", "channel", "language", "subject", "body", "active"]
+
+    def clean_subject(self) -> str:
+        return self._checked("subject")
+
+    def clean_body(self) -> str:
+        return self._checked("body")
+
+    def _checked(self, field: str) -> str:
+        source = self.cleaned_data.get(field, "")
+        problem = template_problem(source)
+        if problem:
+            raise forms.ValidationError(problem)
+        return source
+
+
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
+    form = TemplateForm
     list_display = ("event", "channel", "language", "subject", "active")
     list_filter = ("event", "channel", "language", "active")
     search_fields = ("subject", "body")
@@ -69,3 +138,5 @@ class ShopChannelsAdmin(admin.ModelAdmin):
 class DepartmentRobotAdmin(admin.ModelAdmin):
     list_display = ("department", "channel", "url", "active")
     list_filter = ("channel", "active")
+    # Robot webhooks carry ticket details: a URL typed without a scheme is https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

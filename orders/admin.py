@@ -12,8 +12,11 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from api.models import KEY_PREFIX
 from orders.models import Buyer, Order, OrderLine, Shipment, Shop, TrackingEvent
 
 
@@ -40,8 +43,43 @@ class ShopAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "code", "channel"]}),
         (_("After-sales"), {"fields": ["return_window_days"]}),
-        (_("Storefront webhook"), {"fields": ["webhook_url", "webhook_secret"]}),
+        (
+            _("Storefront webhook"),
+            {
+                "fields": ["webhook_url", "webhook_secret"],
+                "description": _(
+                    "kefu posts every ticket change to this URL, signed with the secret (X-Kefu-Signature): give "
+                    "the storefront the same secret, at least 16 random characters."
+                ),
+            },
+        ),
+        (_("API keys"), {"fields": ["api_key_links"]}),
     ]
+    readonly_fields = ["api_key_links"]
+
+    @admin.display(description=_("storefront API keys"))
+    def api_key_links(self, obj: Shop) -> str:
+        """The shop's keys (prefix, name, state) and links to create one (shown once) or revoke them.
+
+        A read-only list rather than an inline: keys are made by ``ApiKey.issue`` only, and an inline's
+        formset would make every save of the shop's form carry its management data.
+        """
+        if obj.pk is None:
+            return _("Save the shop first, then create its API key.")
+        keys = format_html_join(
+            "",
+            "<li><code>{}_{}_…</code> {} — {}</li>",
+            (
+                (KEY_PREFIX, key.prefix, key.name, _("revoked") if key.revoked_at else _("active"))
+                for key in obj.api_keys.order_by("-created_at")
+            ),
+        )
+        return format_html(
+            '<ul>{}</ul><a class="button" href="{}?shop={}">{}</a> &nbsp; <a href="{}?shop__id__exact={}">{}</a>',
+            keys or format_html("<li>{}</li>", _("none yet")),
+            reverse("admin:api_apikey_add"), obj.pk, _("Create API key"),
+            reverse("admin:api_apikey_changelist"), obj.pk, _("List or revoke this shop's keys"),
+        )
 
 
 @admin.register(Buyer)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -47,6 +48,25 @@ class Shop(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_display()})"
+
+    # Webhooks are signed with this secret (notifications.channels.webhook), which refuses to send unsigned ones.
+    MIN_SECRET_LENGTH = 16
+    MAX_RETURN_WINDOW_DAYS = 365
+
+    def clean(self) -> None:
+        errors = {}
+        if self.webhook_url and not self.webhook_secret:
+            errors["webhook_secret"] = _(
+                "A webhook URL needs a signing secret: every webhook is signed with it, and none is sent without one."
+            )
+        elif self.webhook_secret and len(self.webhook_secret) < self.MIN_SECRET_LENGTH:
+            errors["webhook_secret"] = _(
+                "Use at least %(min)d random characters, so the signature cannot be guessed."
+            ) % {"min": self.MIN_SECRET_LENGTH}
+        if self.return_window_days > self.MAX_RETURN_WINDOW_DAYS:
+            errors["return_window_days"] = _("At most %(max)d days.") % {"max": self.MAX_RETURN_WINDOW_DAYS}
+        if errors:
+            raise ValidationError(errors)
 
 
 class BuyerTier(models.TextChoices):

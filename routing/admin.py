@@ -17,8 +17,10 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts.groups import department_groups_sync
 from routing.models import DeadlinePolicy, Department, RoutingRule, StaffMember
 from tickets.models import ComplaintCategory, Kind, ReasonCode, Ticket
+from tickets.models import Department as TicketDepartment
 from tickets.workflows.states import STATES_BY_KIND
 
 
@@ -75,6 +77,16 @@ class DepartmentAdmin(admin.ModelAdmin):
             )
         )
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Department | None = None) -> list[str]:
+        # Tickets, their history and the admin's permission groups refer to a department by its code.
+        return ["code"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Department | None = None) -> bool:
+        # The four departments of the state machines (tickets.models.Department) are where steps go.
+        if obj is not None and obj.code in TicketDepartment.values:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "backup":
             # Not itself (the model's clean() refuses it too).
@@ -96,6 +108,34 @@ class DepartmentAdmin(admin.ModelAdmin):
         return obj.unassigned_open
 
 
+class StaffMemberForm(forms.ModelForm):
+    """A member works in at least one department and can log into the admin."""
+
+    class Meta:
+        model = StaffMember
+        fields = ["user", "departments", "on_duty", "max_open_tickets"]
+        help_texts = {
+            "departments": _(
+                "Tickets of these departments are routed to this member, who sees them in the admin; membership of "
+                "operations, warehouse, logistics or supervisors also gives that group's admin permissions."
+            ),
+        }
+        error_messages = {
+            "departments": {
+                "required": _("Choose at least one department: a member of none is never given tickets."),
+            },
+        }
+
+    def clean_user(self) -> Any:
+        user = self.cleaned_data.get("user")
+        if user is not None and not (user.is_active and user.is_staff):
+            raise forms.ValidationError(
+                _("%(user)s cannot log into the admin (inactive or without staff status); a superuser must allow "
+                  "that first.") % {"user": user.get_username()}
+            )
+        return user
+
+
 @admin.register(StaffMember)
 class StaffMemberAdmin(admin.ModelAdmin):
     list_display = ["user", "full_name", "department_list", "on_duty", "max_open_tickets", "open_tickets"]
@@ -104,7 +144,12 @@ class StaffMemberAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["departments"]
+    form = StaffMemberForm
     fields = ["user", "departments", "on_duty", "max_open_tickets"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        department_groups_sync(user=form.instance.user, codes=form.instance.departments.values_list("code", flat=True))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StaffMember]:
         return (

@@ -55,6 +55,17 @@ class Department(models.Model):
     def clean(self) -> None:
         if self.backup_id and self.backup_id == self.pk:
             raise ValidationError({"backup": _("A department cannot be its own backup pool.")})
+        # Overflow needs both (routing.services._overflow): either alone would silently do nothing.
+        if self.overflow_threshold is not None and not self.backup_id:
+            raise ValidationError(
+                {"backup": _("Choose the backup pool that takes new tickets past the overflow threshold, or clear "
+                             "the threshold.")}
+            )
+        if self.backup_id and self.overflow_threshold is None:
+            raise ValidationError(
+                {"overflow_threshold": _("Set the number of unassigned open tickets at which new tickets go to the "
+                                         "backup pool, or clear the backup pool.")}
+            )
 
 
 class StaffMember(models.Model):
