@@ -129,6 +129,15 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["kind", "state"], name="ticket_kind_state_idx"),
             models.Index(fields=["order"], name="ticket_order_idx"),
             models.Index(fields=["-created_at"], name="ticket_created_idx"),
+            # The supervisors' dashboard (dashboard.selectors), both read without touching the table: open tickets
+            # per kind, state and department with how many are overdue (closed history is not in this index) …
+            models.Index(
+                fields=["kind", "state", "department", "step_due_at"],
+                name="ticket_open_idx",
+                condition=Q(closed_at__isnull=True),
+            ),
+            # … and tickets opened per day and kind over a period.
+            models.Index(fields=["created_at", "kind"], name="ticket_created_kind_idx"),
         ]
         constraints = [
             models.CheckConstraint(
