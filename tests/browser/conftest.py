@@ -1,6 +1,6 @@
 """Fixtures of the browser tests: Debian's chromium driven by Playwright against pytest-django's live server.
 
-    @pytest.mark.django_db(transaction=True)
+    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
     def test_dashboard(page, live_server):
         login(page, live_server, "boss", "pw")
         page.goto(f"{live_server.url}/admin/dashboard/")
@@ -13,17 +13,26 @@ Rule: outside CI a browser test is skipped, with the reason in ``-ra``'s summary
 (tests/markers.py). Playwright's bundled browsers are never used, nor downloaded: ``playwright install`` is
 not needed.
 
-One chromium serves every browser test of a run; each test gets a fresh context (cookies, storage, language).
+One chromium serves every browser test of a run (started by the first, stopped at the end of the session);
+each test gets a fresh context (cookies, storage, language). The live server needs committed rows
+(``transaction=True``); ``serialized_rollback=True`` brings back what the data migrations made (departments,
+reason codes) after an earlier transactional test's flush.
 
-Playwright's sync API keeps an asyncio loop marked as running in the main thread from the moment it starts
-until it stops. While it runs, the ORM calls of a test and of pytest-django's database fixtures (same thread)
-would trip Django's "async unsafe" check, so ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set here (tests only). To keep
-that loop from leaking into the rest of the suite, Playwright stops after the last browser test of a run of
-consecutive browser tests (``pytest_runtest_teardown`` below) and the variable is removed with it.
+Playwright's sync API runs an asyncio loop in the test's own thread and leaves it marked as running between
+its calls. Django then takes the thread for async code: the ORM raises "async unsafe", and
+``django.db.connections`` (a thread-critical ``asgiref.local.Local``) hands out *other* connection objects,
+so pytest-django's setup and teardown (flush, the ``serialized_rollback`` reload) and the test's own queries
+would not share a connection, and every test after the first browser test would be affected. Hence:
+
+- the loop is marked running only from the ``browser`` fixture's setup to its teardown; outside (database
+  fixtures, other tests) the thread is plain synchronous again (``_Chromium.show_loop`` / ``hide_loop``);
+- while it is marked, the thread's connections are the same objects as outside (``browser`` installs them), and
+  ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set (tests only) so the ORM may run in the test and in Playwright callbacks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
@@ -68,38 +77,51 @@ def chromium_missing() -> str | None:
 
 
 class _Chromium:
-    """One Playwright driver and one chromium, started on first use and stopped when the browser tests end."""
+    """One Playwright driver and one chromium, started on first use and stopped after the browser tests."""
 
     def __init__(self) -> None:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._async_unsafe_before: str | None = None
 
     def get(self) -> Browser:
         if self._browser is None:
             from playwright.sync_api import sync_playwright
 
-            self._async_unsafe_before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
             self._playwright = sync_playwright().start()
+            self._loop = asyncio._get_running_loop()  # left marked running by start()
             self._browser = self._playwright.chromium.launch(
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
+            self.hide_loop()
         return self._browser
+
+    def show_loop(self) -> None:
+        """Mark Playwright's loop running again, as its calls need (see the module docstring)."""
+        self._async_unsafe_before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        asyncio._set_running_loop(self._loop)
+
+    def hide_loop(self) -> None:
+        """Unmark it: no Playwright call may run until ``show_loop``; Django sees a synchronous thread."""
+        asyncio._set_running_loop(None)
+        if self._async_unsafe_before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = self._async_unsafe_before
 
     def stop(self) -> None:
         if self._playwright is None:
             return
+        self.show_loop()
         try:
             if self._browser is not None:
                 self._browser.close()
         finally:
-            self._playwright.stop()
-            self._playwright = self._browser = None
-            if self._async_unsafe_before is None:
-                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-            else:
-                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = self._async_unsafe_before
+            self._playwright.stop()  # runs the loop to its end, which unmarks it
+            self._playwright = self._browser = self._loop = None
+            self.hide_loop()
 
 
 _chromium = _Chromium()
@@ -116,25 +138,29 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         markers.require(chromium_missing())
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After the test's own teardown (database flush included), stop chromium unless the next test uses it."""
-    try:
-        return (yield)
-    finally:
-        if not _uses_browser(nextitem):
-            _chromium.stop()
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _chromium.stop()
 
 
 @pytest.fixture
-def browser() -> Browser:
-    """Debian's headless chromium, shared by the browser tests of a run (see the module docstring)."""
+def browser() -> Iterator[Browser]:
+    """Debian's headless chromium, shared by the browser tests of a run (see the module docstring).
+
+    From here to its teardown Playwright's loop is marked running, with the thread's database connections
+    unchanged; the database fixtures (autouse) are set up before it and torn down after it.
+    """
+    from django.db import connections
+
     markers.require(chromium_missing())
-    return _chromium.get()
+    shared = _chromium.get()
+    same = {alias: connections[alias] for alias in connections}
+    _chromium.show_loop()
+    try:
+        for alias, connection in same.items():
+            connections[alias] = connection
+        yield shared
+    finally:
+        _chromium.hide_loop()
 
 
 @pytest.fixture
@@ -143,9 +169,8 @@ def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     locale = getattr(request, "param", "zh-CN")
     context = browser.new_context(viewport=VIEWPORT, locale=locale, extra_http_headers={"Accept-Language": locale})
     context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
     try:
-        yield page
+        yield context.new_page()
     finally:
         context.close()
 
