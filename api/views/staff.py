@@ -96,7 +96,8 @@ class StaffQueueApi(StaffApi):
         responses={200: s.StaffTicketOutSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        tickets = QueueFilter(request.query_params, queryset=self.scope().filter(closed_at__isnull=True), request=request)
+        open_tickets = self.scope().filter(closed_at__isnull=True)
+        tickets = QueueFilter(request.query_params, queryset=open_tickets, request=request)
         if not tickets.is_valid():
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
@@ -164,6 +165,9 @@ class StaffCommentApi(StaffApi):
         payload = s.StaffCommentInSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         event = services.ticket_comment_add(
-            ticket=ticket, actor=self.actor, body=payload.validated_data["body"], public=payload.validated_data["public"]
+            ticket=ticket,
+            actor=self.actor,
+            body=payload.validated_data["body"],
+            public=payload.validated_data["public"],
         )
         return Response(s.TimelineEventSerializer(event).data, status=status.HTTP_201_CREATED)

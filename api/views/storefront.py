@@ -152,7 +152,7 @@ class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
 class TicketFilter(filters.FilterSet):
     order = filters.CharFilter(field_name="order__number", help_text="Order number.")
     buyer = filters.CharFilter(field_name="buyer__external_id", help_text="The buyer's id in the shop.")
-    kind = filters.ChoiceFilter(choices=[("return", "return"), ("exchange", "exchange"), ("complaint", "complaint"), ("logistics", "logistics")])
+    kind = filters.ChoiceFilter(choices=[(kind, kind) for kind in ("return", "exchange", "complaint", "logistics")])
     state = filters.CharFilter(field_name="state")
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
