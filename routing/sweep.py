@@ -247,6 +247,7 @@ def stalled_parcels_open_tickets(*, now: datetime | None = None, hours: float = 
     """Open one logistics ticket (type stalled) per stalled parcel; the buyer hears before they ask."""
     from django.db import IntegrityError
 
+    from tickets.errors import StalledParcelReported
     from tickets.services.opening import logistics_open
 
     now = now or timezone.now()
@@ -263,6 +264,6 @@ def stalled_parcels_open_tickets(*, now: datetime | None = None, hours: float = 
                     f"for {hours:g} hours.",
                 )
             opened += 1
-        except IntegrityError:  # another worker opened it first (unique per stalled shipment)
+        except (IntegrityError, StalledParcelReported):  # another worker opened it first (one per shipment)
             continue
     return opened

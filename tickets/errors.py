@@ -56,6 +56,12 @@ class RefundExceedsPaid(Conflict):
     code = "refund_exceeds_paid"
 
 
+class StalledParcelReported(Conflict):
+    """The shipment already has its stalled-parcel ticket (one per shipment, backed by a unique constraint)."""
+
+    code = "stalled_parcel_reported"
+
+
 class TicketNotFound(NotFound):
     code = "ticket_not_found"
 

@@ -13,7 +13,8 @@ Each test was checked against the lock it relies on, by removing that lock:
 - the approval race needs both line locks gone (``refund_reserve``'s and the engine's
   ``order_lines_lock``): then 4 of 4 and 10 of 10 approvals go through instead of 3 and 7;
 - ``_lock_lines`` in opening: several tickets take the last item;
-- the engine's ``order_lines_lock``: opening and a passed inspection on the same order deadlock.
+- the engine's ``order_lines_lock``: opening and a passed inspection on the same order deadlock;
+- the stalled-parcel check in ``logistics_open``: the losers get the unique constraint's ``IntegrityError``.
 
 PostgreSQL only (SQLite serialises writers, so nothing would race): skipped elsewhere, failing in CI
 (tests/markers.py).
@@ -37,14 +38,30 @@ from kefu import celery_app
 from kefu.errors import Conflict
 from orders.models import OrderLine
 from routing.models import Department, StaffMember
-from tests.factories.orders import OrderLineFactory
+from tests.factories.orders import OrderLineFactory, ShipmentFactory
 from tests.markers import requires_postgres
 from tickets.actors import Actor
-from tickets.errors import QuantityNotReturnable, RefundExceedsPaid, TicketChanged, TransitionNotAllowed
-from tickets.models import EventType, Refund, RefundStatus, ReturnTicket, Ticket, TicketEvent, TicketLine
+from tickets.errors import (
+    QuantityNotReturnable,
+    RefundExceedsPaid,
+    StalledParcelReported,
+    TicketChanged,
+    TransitionNotAllowed,
+)
+from tickets.models import (
+    EventType,
+    LogisticsTicket,
+    Refund,
+    RefundStatus,
+    ReturnTicket,
+    Ticket,
+    TicketEvent,
+    TicketLine,
+)
 from tickets.selectors import returnable_quantities, ticket_replayed_state
 from tickets.services import (
     exchange_open,
+    logistics_open,
     refund_reserve,
     return_approve,
     return_open,
@@ -404,4 +421,24 @@ def test_opening_and_refunding_on_the_same_order_at_once_all_succeed() -> None:
     returned.refresh_from_db()
     assert returned.refunded_amount == Decimal("100.00")
     assert Ticket.objects.filter(order=order).count() == 8
+    assert_database_consistent()
+
+
+def test_a_parcel_reported_stalled_by_several_at_once_gets_one_ticket() -> None:
+    """The buyer, staff and the stalled-parcel watch report the same silent parcel at the same moment: one
+    ticket; the others are told it is already reported (``stalled_parcel_reported``), not a database error."""
+    shipment = ShipmentFactory(order=OrderLineFactory().order)
+    order = shipment.order
+    reporters = [Actor.for_buyer(order.buyer), staff("lg-1", "logistics"), Actor.system("stalled parcel watch")] * 2
+
+    outcomes = race(
+        6,
+        prepare=lambda i: None,
+        act=lambda i, _: logistics_open(order=order, actor=reporters[i], exception_type="stalled", shipment=shipment),
+    )
+
+    opened, refused = split(outcomes, StalledParcelReported)
+    assert len(opened) == 1
+    assert all(o.error.code == "stalled_parcel_reported" and o.error.field == "shipment" for o in refused)
+    assert LogisticsTicket.objects.filter(shipment=shipment).count() == 1
     assert_database_consistent()

@@ -24,6 +24,7 @@ from tickets.errors import (
     OutsideReturnWindow,
     QuantityNotReturnable,
     RefundExceedsPaid,
+    StalledParcelReported,
     require,
 )
 from tickets.models import (
@@ -349,6 +350,16 @@ def logistics_open(
             resolved = _resolve_lines(order, lines, check_returnable=False)
         else:  # a parcel problem concerns the whole order unless told otherwise
             resolved = [(line, line.quantity) for line in _lock_lines(order).values()]
+        # One stalled-parcel ticket per shipment (the constraint logistics_one_stalled_ticket_per_shipment):
+        # checked under the order's line locks, so a second report is a refusal, not an IntegrityError.
+        if exception_type == ExceptionType.STALLED and shipment is not None:
+            reported = LogisticsTicket.objects.filter(exception_type=exception_type, shipment=shipment).first()
+            if reported is not None:
+                raise StalledParcelReported(
+                    _("Shipment %(shipment)s is already reported as stalled in ticket %(number)s.")
+                    % {"shipment": shipment, "number": reported.number},
+                    field="shipment",
+                )
         return _create(
             LogisticsTicket,
             order=order,
