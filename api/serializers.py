@@ -266,9 +266,9 @@ class TimelineEventSerializer(serializers.Serializer):
     public = serializers.BooleanField()
 
     def get_actor_name(self, event: TicketEvent) -> str:
-        # Buyers and storefronts see roles, not staff names.
-        if self.context.get("public") and event.actor_kind == "staff":
-            return "staff"
+        # Buyers and storefronts see roles, not staff names (nor the staff account an integration used).
+        if self.context.get("public") and event.actor_kind in ("staff", "integration"):
+            return event.actor_kind
         return event.actor_name
 
 
