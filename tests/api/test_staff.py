@@ -133,6 +133,10 @@ def test_parcel_received_moves_a_return_or_exchange_to_received(shop_a, kind):
     assert response.json()["state"] == "received"
     event = TicketEvent.objects.get(ticket_id=ticket.pk, event_type=EventType.TRANSITION)
     assert (event.transition, event.actor_kind) == ("receive", "integration")
+    # The buyer reads "integration", not the warehouse system's staff account.
+    public = shop_a.client.get(url("ticket-detail", number=ticket.number))
+    assert "wms-bot" not in public.content.decode()
+    assert public.json()["timeline"][-1]["actor_name"] == "integration"
     assert_error(wms.client.post(url("parcel-received", number=ticket.number)), 409, "transition_not_allowed")
 
 
