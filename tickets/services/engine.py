@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from orders.models import OrderLine
@@ -58,11 +59,14 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
     try:
         locked = model.objects.select_for_update().get(pk=ticket.pk)
     except model.DoesNotExist as exc:
-        raise TicketNotFound(f"Ticket {ticket.pk} does not exist.") from exc
+        raise TicketNotFound(_("Ticket %(id)s does not exist.") % {"id": ticket.pk}) from exc
     if check_version and locked.version != ticket.version:
         raise TicketChanged(
-            f"Ticket {locked.number} was changed by someone else since you opened it "
-            f"(now {locked.state_label()}); reload it and try again.",
+            _(
+                "Ticket %(number)s was changed by someone else since you opened it (now %(state)s); "
+                "reload it and try again."
+            )
+            % {"number": locked.number, "state": locked.state_label()},
             current_state=locked.state,
             current_version=locked.version,
         )
@@ -86,7 +90,9 @@ def transition_spec(ticket: Ticket, name: str) -> Any:
     meta = getattr(method, "_django_fsm", None)
     if meta is None:
         raise TransitionNotAllowed(
-            f"'{name}' is not an action of a {ticket.get_kind_display()} ticket.", transition=name
+            _("'%(transition)s' is not an action of a %(kind)s ticket.")
+            % {"transition": name, "kind": ticket.get_kind_display()},
+            transition=name,
         )
     return meta
 
@@ -97,20 +103,31 @@ def _check_may_run(ticket: Ticket, name: str, actor: Actor) -> None:
     if not meta.has_transition(state):
         sources = sorted(str(s) for s in meta.transitions)
         raise TransitionNotAllowed(
-            f"Ticket {ticket.number} is {ticket.state_label()} ({state}); '{name}' is only possible from: "
-            f"{', '.join(sources)}.",
+            _("Ticket %(number)s is %(state)s (%(code)s); '%(transition)s' is only possible from: %(sources)s.")
+            % {
+                "number": ticket.number,
+                "state": ticket.state_label(),
+                "code": state,
+                "transition": name,
+                "sources": ", ".join(sources),
+            },
             transition=name,
             current_state=state,
         )
     spec = meta.get_transition(state)
     if not spec.has_perm(ticket, actor):
-        roles = ", ".join(sorted(getattr(spec.permission, "roles", ()))) or "nobody"
+        roles = ", ".join(sorted(getattr(spec.permission, "roles", ()))) or _("nobody")
         raise NotPermitted(
-            f"{actor.name} may not '{name}' ticket {ticket.number}; it is for: {roles}.", transition=name
+            _("%(actor)s may not '%(transition)s' ticket %(number)s; it is for: %(roles)s.")
+            % {"actor": actor.name, "transition": name, "number": ticket.number, "roles": roles},
+            transition=name,
         )
     for condition in spec.conditions:
         if not condition(ticket):
-            message = condition.message(ticket) if isinstance(condition, Rule) else f"'{name}' is not possible now."
+            if isinstance(condition, Rule):
+                message = condition.message(ticket)
+            else:
+                message = _("'%(transition)s' is not possible now.") % {"transition": name}
             raise TransitionNotAllowed(message, transition=name, current_state=state)
 
 
@@ -263,7 +280,9 @@ def ticket_transition(
         try:
             locked.save()
         except ConcurrentTransition as exc:  # only reachable where the row lock is a no-op (SQLite)
-            raise TicketChanged(f"Ticket {locked.number} was changed at the same moment; try again.") from exc
+            raise TicketChanged(
+                _("Ticket %(number)s was changed at the same moment; try again.") % {"number": locked.number}
+            ) from exc
         event_record(
             ticket=locked,
             actor=actor,
