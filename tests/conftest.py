@@ -1,6 +1,9 @@
 """Fixtures shared by every test. Keep this file small: fixtures for one app live beside that app's tests."""
 
+from collections.abc import Iterator
+
 import pytest
+from django.utils import translation
 
 from tests import markers, ordering
 
@@ -8,6 +11,18 @@ from tests import markers, ordering
 pytest_runtest_setup = markers.pytest_runtest_setup
 # Transactional tests with serialized_rollback run before the other transactional tests (see tests/ordering.py).
 pytest_collection_modifyitems = ordering.pytest_collection_modifyitems
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked() -> Iterator[None]:
+    """Messages formatted outside a request (services called directly) come out in English, the msgids' language.
+
+    Outside a request Django would use LANGUAGE_CODE (zh-hans), and after a request the language LocaleMiddleware
+    chose stays active in the thread: without this, a test's messages would depend on which test ran before it.
+    Requests still follow their Accept-Language; a test that wants Chinese uses ``translation.override``.
+    """
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
