@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -151,7 +152,8 @@ class StaffAssignApi(StaffApi):
         if username:
             assignee = get_user_model().objects.filter(username=username, is_active=True).first()
             if assignee is None:
-                raise ValidationError({"assignee": [f"No active staff user '{username}'."]})
+                message = _("No active staff user '%(username)s'.") % {"username": username}
+                raise ValidationError({"assignee": [message]})
         updated = ticket_reassign(ticket=ticket, actor=self.actor, assignee=assignee)
         return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
@@ -308,7 +309,8 @@ class LogisticsOpenApi(_OpenApi):
                 from tickets.errors import InvalidLines
 
                 raise InvalidLines(
-                    f"Order {order.number} has no shipment with tracking number {data['tracking_number']}.",
+                    _("Order %(order)s has no shipment with tracking number %(tracking_number)s.")
+                    % {"order": order.number, "tracking_number": data["tracking_number"]},
                     field="tracking_number",
                 )
         return services.logistics_open(
@@ -389,7 +391,7 @@ class TicketEvidenceApi(StorefrontApi):
         if upload is None:
             from tickets.errors import FieldRequired
 
-            raise FieldRequired("Send the evidence as the multipart field 'file'.", field="file")
+            raise FieldRequired(_("Send the evidence as the multipart field 'file'."), field="file")
         with transaction.atomic():
             existing = Attachment.objects.filter(ticket_id=ticket.pk).count()
             content_type = check_upload(upload, existing=existing)
