@@ -35,7 +35,7 @@ def assigned(t: Ticket, user) -> Ticket:
 
 
 def row_of(page: str, number: str) -> str:
-    start = page.index(f">{number}</a>")
+    start = page.index(f'<span class="kefu-number">{number}</span>')
     return page[start : page.index("</tr>", start)]
 
 
