@@ -22,7 +22,7 @@ from django.utils import translation
 
 from notifications.models import Audience, Channel, DepartmentRobot, Event, Notification, ShopChannels
 from notifications.rendering import local_time, render
-from tickets.models import Ticket, TicketEvent, WaitingOn
+from tickets.models import Department, Ticket, TicketEvent, WaitingOn
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -138,7 +138,10 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "reason": event.reason if event.event_type != "comment" else "",
         "comment": event.reason if event.event_type == "comment" else "",
         "assignee": ticket.assignee.get_username() if ticket.assignee else "",
-        "department": ticket.department or "",
+        # The department's name in the recipient's language (仓库 / Warehouse); a code of the desk's own, as is.
+        "department": str(Department(ticket.department).label) if ticket.department in Department.values else (
+            ticket.department or ""
+        ),
     }
 
 

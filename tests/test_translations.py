@@ -93,13 +93,15 @@ def test_notification_labels_come_out_in_the_recipients_language():
     from notifications.services import message_context
 
     ticket = awaiting_return()
+    ticket.department = "warehouse"  # as after an escalation back to the warehouse
     event = TicketEvent(event_type="comment", reason="")
     with translation.override("zh-hans"):
-        zh = message_context(ticket, event)["ticket"]
+        zh = message_context(ticket, event)
     with translation.override("en"):
-        en = message_context(ticket, event)["ticket"]
-    assert (zh["kind_label"], zh["state_label"]) == ("退货退款", "待寄回")
-    assert (en["kind_label"], en["state_label"]) == ("Return / refund", "Awaiting return")
+        en = message_context(ticket, event)
+    assert (zh["ticket"]["kind_label"], zh["ticket"]["state_label"]) == ("退货退款", "待寄回")
+    assert (en["ticket"]["kind_label"], en["ticket"]["state_label"]) == ("Return / refund", "Awaiting return")
+    assert (zh["department"], en["department"]) == ("仓库", "Warehouse")
 
 
 # -- the admin ----------------------------------------------------------------------------------------------
