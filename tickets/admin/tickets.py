@@ -70,7 +70,7 @@ class TicketChangeList(ChangeList):
 @admin.register(Ticket)
 class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
     # What a queue is worked by first (state, due time, priority, who) before what it is about; paired cells
-    # (number and kind, order and buyer) keep it narrow enough to sit beside the filters.
+    # (number and kind; order, buyer and shop) keep it narrow enough to sit beside the filters.
     list_display = [
         "ticket_title",
         "state_label",
@@ -79,7 +79,6 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
         "department_name",
         "assignee",
         "order_and_buyer",
-        "shop_name",
     ]
     list_display_links = ["ticket_title"]
     list_filter = [
@@ -174,13 +173,9 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
     def state_label(self, obj: Ticket) -> str:
         return state_badge(obj)
 
-    @admin.display(description=_("order and buyer"))
+    @admin.display(description=_("order, buyer and shop"))
     def order_and_buyer(self, obj: Ticket) -> str:
-        return format_html('{}<div class="kefu-kind">{}</div>', obj.order.number, obj.buyer)
-
-    @admin.display(description=_("shop"))
-    def shop_name(self, obj: Ticket) -> str:
-        return obj.shop.name
+        return format_html('{}<div class="kefu-kind">{} · {}</div>', obj.order.number, obj.buyer, obj.shop.name)
 
     @admin.display(description=_("department"), ordering="department")
     def department_name(self, obj: Ticket) -> str:
