@@ -173,7 +173,7 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
     def state_label(self, obj: Ticket) -> str:
         return state_badge(obj)
 
-    @admin.display(description=_("order, buyer and shop"))
+    @admin.display(description=_("order"))  # its number, then its buyer and shop
     def order_and_buyer(self, obj: Ticket) -> str:
         return format_html('{}<div class="kefu-kind">{} · {}</div>', obj.order.number, obj.buyer, obj.shop.name)
 
