@@ -41,11 +41,13 @@ def exchange_accept_rejection(*, ticket: ExchangeTicket, actor: Actor) -> Exchan
     return ticket_transition(ticket=ticket, actor=actor, transition="accept_rejection")
 
 
-def exchange_ship_back(
-    *, ticket: ExchangeTicket, actor: Actor, carrier: str, tracking_number: str
-) -> ExchangeTicket:
+def exchange_ship_back(*, ticket: ExchangeTicket, actor: Actor, carrier: str, tracking_number: str) -> ExchangeTicket:
     return ticket_ship(
-        ticket=ticket, actor=actor, transition="ship_back", direction=RETURN, carrier=carrier,
+        ticket=ticket,
+        actor=actor,
+        transition="ship_back",
+        direction=RETURN,
+        carrier=carrier,
         tracking_number=tracking_number,
     )
 
@@ -66,7 +68,11 @@ def exchange_ship_replacement(
     *, ticket: ExchangeTicket, actor: Actor, carrier: str, tracking_number: str
 ) -> ExchangeTicket:
     return ticket_ship(
-        ticket=ticket, actor=actor, transition="ship_replacement", direction=REPLACEMENT, carrier=carrier,
+        ticket=ticket,
+        actor=actor,
+        transition="ship_replacement",
+        direction=REPLACEMENT,
+        carrier=carrier,
         tracking_number=tracking_number,
     )
 

@@ -15,9 +15,7 @@ from tickets.services.shipping import OUTBOUND, ticket_ship
 from tickets.types import LineRequest
 
 
-def logistics_investigate(
-    *, ticket: LogisticsTicket, actor: Actor, carrier_claim_number: str = ""
-) -> LogisticsTicket:
+def logistics_investigate(*, ticket: LogisticsTicket, actor: Actor, carrier_claim_number: str = "") -> LogisticsTicket:
     return ticket_transition(
         ticket=ticket,
         actor=actor,
@@ -35,14 +33,24 @@ def logistics_mark_reshipped(
     *, ticket: LogisticsTicket, actor: Actor, carrier: str, tracking_number: str
 ) -> LogisticsTicket:
     return ticket_ship(
-        ticket=ticket, actor=actor, transition="mark_reshipped", direction=OUTBOUND, carrier=carrier,
+        ticket=ticket,
+        actor=actor,
+        transition="mark_reshipped",
+        direction=OUTBOUND,
+        carrier=carrier,
         tracking_number=tracking_number,
     )
 
 
-def logistics_compensate(*, ticket: LogisticsTicket, actor: Actor, amount: Decimal, reason: str = "") -> LogisticsTicket:
+def logistics_compensate(
+    *, ticket: LogisticsTicket, actor: Actor, amount: Decimal, reason: str = ""
+) -> LogisticsTicket:
     return ticket_transition(
-        ticket=ticket, actor=actor, transition="compensate", reason=reason, params={"amount": amount},
+        ticket=ticket,
+        actor=actor,
+        transition="compensate",
+        reason=reason,
+        params={"amount": amount},
         payload={"amount": amount},
     )
 

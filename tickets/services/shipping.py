@@ -16,9 +16,7 @@ from tickets.services.engine import ticket_transition
 T = TypeVar("T", bound=Ticket)
 
 
-def ticket_ship(
-    *, ticket: T, actor: Actor, transition: str, direction: str, carrier: str, tracking_number: str
-) -> T:
+def ticket_ship(*, ticket: T, actor: Actor, transition: str, direction: str, carrier: str, tracking_number: str) -> T:
     """Run a shipping transition (``ship_back``, ``ship_replacement``, ``mark_reshipped``) with its parcel.
 
     Carrier and tracking number are required; the shipment is created only after the state and the actor
