@@ -149,7 +149,7 @@ def test_a_ticket_changed_between_read_and_write_is_409(shop_a, monkeypatch, who
     monkeypatch.setattr(selectors, "ticket_in", read_then_someone_else_writes)
     action = "cancel" if who == "buyer" else "approve"
     body = assert_error(post(shop_a, ticket, action, who), 409, "ticket_changed")
-    assert "reload" in body["message"]
+    assert "请刷新后重试" in body["message"]  # "reload it and try again", in the API's default language (zh-hans)
     after = ticket_reload(ticket)
     assert (after.state, after.version) == ("rejected", ticket.version + 1)  # only the first write happened
 
