@@ -249,13 +249,21 @@ def kefu_app_on(broker_url: str) -> Iterator[Any]:
     conf = celery_app.conf
     names = ("broker_url", "task_always_eager", "worker_hijack_root_logger")
     saved = {name: conf[name] for name in names}
+    # Celery takes the CELERY_BROKER_URL environment variable before conf.broker_url (celery.app.utils.Settings),
+    # so where it is set (.ci/run sets it) it has to change too, or the app keeps publishing to that broker.
+    saved_env = os.environ.get("CELERY_BROKER_URL")
     _drop_app_pools()
+    os.environ["CELERY_BROKER_URL"] = broker_url
     conf.update(broker_url=broker_url, task_always_eager=False, worker_hijack_root_logger=False)
     try:
         yield celery_app
     finally:
         _drop_app_pools()
         conf.update(saved)
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
 
 
 def _close_db_connections(**_: Any) -> None:
