@@ -94,7 +94,7 @@ def test_a_worker_killed_while_delivering_leaves_the_message_pending_and_a_new_w
     row = Notification.objects.get(ticket=ticket)
 
     with worker_process(broker.url, "doomed") as doomed:
-        wait_until(lambda: storefront.hits, timeout=60, what="the worker to start delivering")
+        wait_until(lambda: storefront.hits, timeout=180, what="the worker to start delivering")
         assert not lock_free(row.pk)  # the worker holds the row while it sends
         doomed.kill()
 
