@@ -7,6 +7,7 @@ chart is also in a table beside it. Links open the ticket list with the matching
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -20,6 +21,8 @@ from dashboard.charts import WIDE, ColumnChart, HBarChart, Part, Row, column_cha
 from tickets.models import Kind
 from tickets.workflows import state_label
 from tickets.workflows.states import all_state_choices
+
+DepartmentLabel = Callable[[str | None], str]
 
 # SLA met % at or above which a department's bar is green, amber; below: red.
 SLA_GOOD = 90.0
@@ -64,7 +67,7 @@ def tickets_url(**filters: str) -> str:
 
 
 def dashboard_build(*, days: int, now: datetime) -> Dashboard:
-    """Every panel of the page for the last ``days`` days: five queries, whatever the number of tickets."""
+    """Every panel of the page for the last ``days`` days: six queries, whatever the number of tickets."""
     since, until = selectors.period_bounds(days=days, now=now)
     names = selectors.department_names()
 
@@ -137,7 +140,7 @@ def _open_by_state(rows: list[selectors.OpenCount]) -> HBarChart:
     )
 
 
-def _open_by_department(rows: list[selectors.OpenCount], label) -> HBarChart:
+def _open_by_department(rows: list[selectors.OpenCount], label: DepartmentLabel) -> HBarChart:
     totals: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         totals[r.department][0] += r.open
@@ -157,7 +160,7 @@ def _open_by_department(rows: list[selectors.OpenCount], label) -> HBarChart:
     )
 
 
-def _open_matrix(rows: list[selectors.OpenCount], label) -> Matrix:
+def _open_matrix(rows: list[selectors.OpenCount], label: DepartmentLabel) -> Matrix:
     kinds = dict(Kind.choices)
     departments = sorted({r.department for r in rows}, key=lambda code: (code is None, code or ""))
     index = {code: i for i, code in enumerate(departments)}
@@ -177,7 +180,7 @@ def _open_matrix(rows: list[selectors.OpenCount], label) -> Matrix:
     )
 
 
-def _sla_by_department(figures: list[selectors.StepFigures], label) -> HBarChart:
+def _sla_by_department(figures: list[selectors.StepFigures], label: DepartmentLabel) -> HBarChart:
     rows = []
     for f in sorted(figures, key=lambda f: (f.met_percent is None, f.met_percent or 0, f.key)):
         percent = f.met_percent

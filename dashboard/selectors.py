@@ -1,14 +1,15 @@
 """The dashboard's figures: one aggregate query each, computed in the database, bounded whatever the data size.
 
-Each selector is a single GROUP BY that returns at most a few hundred rows (states × departments, days ×
-kinds, the top SKUs), so the page runs the same queries at 10 tickets and at 1,000,000. The indexes they use
+Each selector is a GROUP BY that returns at most a few hundred rows (states × departments, days × kinds, the
+top SKUs), so the page runs the same queries at 10 tickets and at 1,000,000. The indexes they use
 (docs/performance.md, "Dashboard"):
 
 - open tickets: ``ticket_open_idx``, partial on ``closed_at IS NULL`` over (kind, state, department,
   step_due_at): an index-only scan of the open tickets, closed history never read;
+- SLA and step times: ``routing.sla.sla_summary`` over ``ticket_event_step_idx`` (the timeline entries that
+  ended a step, by time), which holds every column the GROUP BY reads: an index-only scan of the period;
 - volume per day: ``ticket_created_kind_idx`` (created_at, kind): an index-only range scan of the period;
-- SLA and step times: ``routing.sla.sla_summary`` over ``ticket_event_step_idx`` (the events ending a step);
-- top reasons: the period's return and exchange tickets (``ticket_created_kind_idx``), their lines and SKUs.
+- top reasons: the period's return and exchange tickets by ``created_at``, joined to their lines and SKUs.
 
 "Overdue" means what the ticket list's filter means: the current step's deadline (``step_due_at``) has passed.
 End states have no step deadline, so closed tickets are never overdue.
@@ -26,7 +27,7 @@ from django.utils.translation import get_language
 
 from routing.models import Department
 from routing.sla import sla_summary
-from tickets.models import Kind, Ticket, TicketLine
+from tickets.models import Kind, ReasonCode, Ticket, TicketLine
 
 PERIODS = (7, 30)
 VOLUME_DAYS = 30
@@ -158,31 +159,35 @@ def top_reasons_by_sku(*, since: datetime, until: datetime, limit: int = TOP_REA
 
     ``tickets`` counts lines, which is tickets: a ticket has one line per order line and an order one line per
     SKU (both unique constraints), so a ticket is at most once in a (SKU, reason) group and needs no DISTINCT.
-    ``quantity`` is the items. One query.
+    ``quantity`` is the items. Two queries: the aggregate, grouped by the reason's id (grouping by the joined
+    reason's labels made PostgreSQL sort 100,000+ wide rows on disk instead of hashing 5,000 groups; see
+    docs/performance.md), then the reason codes (a small configuration table) for their labels.
     """
-    english = (get_language() or "").startswith("en")
-    rows = (
+    rows = list(
         TicketLine.objects.filter(
             ticket__kind__in=REASON_KINDS, ticket__created_at__gte=since, ticket__created_at__lt=until
         )
-        .values("order_line__sku", "ticket__reason__code")
+        .values("order_line__sku", "ticket__reason_id")
         .annotate(
             tickets=Count("pk"),
             returns=Count("pk", filter=Q(ticket__kind=Kind.RETURN)),
             exchanges=Count("pk", filter=Q(ticket__kind=Kind.EXCHANGE)),
             quantity=Sum("quantity"),
             name=Max("order_line__name"),
-            label_zh=Max("ticket__reason__label_zh"),
-            label_en=Max("ticket__reason__label_en"),
         )
-        .order_by("-tickets", "order_line__sku", "ticket__reason__code")[:limit]
+        .order_by("-tickets", "order_line__sku", "ticket__reason_id")[:limit]
     )
+    english = (get_language() or "").startswith("en")
+    reasons = {
+        pk: (code, label_en if english else label_zh)
+        for pk, code, label_zh, label_en in ReasonCode.objects.values_list("pk", "code", "label_zh", "label_en")
+    }
     return [
         ReasonBySku(
             sku=r["order_line__sku"],
             name=r["name"] or "",
-            reason_code=r["ticket__reason__code"],
-            reason_label=(r["label_en"] if english else r["label_zh"]) if r["ticket__reason__code"] else None,
+            reason_code=reasons.get(r["ticket__reason_id"], (None, None))[0],
+            reason_label=reasons.get(r["ticket__reason_id"], (None, None))[1],
             tickets=r["tickets"],
             returns=r["returns"],
             exchanges=r["exchanges"],

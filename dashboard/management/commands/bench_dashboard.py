@@ -18,8 +18,9 @@ and friends) are not filled: the dashboard reads only the shared ticket table.
 It then times, with the code the page runs (``dashboard.selectors``), each query (median of ``--repeat``
 runs, after one untimed run), prints each one's ``EXPLAIN (ANALYZE, BUFFERS)`` and the indexes it used,
 times the whole page through the test client for both periods (with its query count), and the same queries
-once more with the dashboard's two indexes dropped inside a transaction that is rolled back (the "without"
-column): what the indexes are worth.
+once more with the indexes as they were before the dashboard (``ticket_open_idx`` and
+``ticket_created_kind_idx`` dropped, ``ticket_event_step_idx`` without the columns it covers now), inside a
+transaction that is rolled back (the "before" figures): what the dashboard's indexes are worth.
 
 Destructive: the ticket tables (``tickets_ticket`` and everything referencing it) are emptied before and after
 (``TRUNCATE … CASCADE``), and the benchmark's shop, buyers and orders deleted (``--keep`` leaves them). A
@@ -37,10 +38,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from dashboard import selectors
@@ -58,7 +60,14 @@ TICKETS_PER_ORDER = 10
 KIND_SHARES = (("return", 0.50), ("exchange", 0.70), ("complaint", 0.85), ("logistics", 1.0))
 # A step's duration is its deadline × random() × this factor per department: the share met is 1 / factor.
 DEPARTMENT_PACE = {"operations": 1.1, "warehouse": 1.3, "logistics": 1.2, "supervisors": 1.05, "": 1.5}
-DASHBOARD_INDEXES = ("ticket_open_idx", "ticket_created_kind_idx")
+# The indexes as they were before the dashboard's migrations (tickets 0004 and 0005).
+INDEXES_BEFORE = (
+    "DROP INDEX ticket_open_idx",
+    "DROP INDEX ticket_created_kind_idx",
+    "DROP INDEX ticket_event_step_idx",
+    "CREATE INDEX ticket_event_step_idx ON tickets_ticketevent (created_at, step_department) "
+    "WHERE step_seconds IS NOT NULL",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class Timed:
     rows: int
     sql: str
     params: Any
+    statements: int
 
 
 def executed(run: Callable[[], Any]) -> tuple[Any, list[tuple[str, Any]]]:
@@ -96,7 +106,7 @@ class Command(BaseCommand):
     help = (
         "Benchmark of the supervisors' dashboard on PostgreSQL: generates N tickets with their timelines, lines "
         "and orders in a scratch database, times each dashboard query (with EXPLAIN) and the whole page, with "
-        "and without the dashboard's indexes. Empties the ticket tables before and after."
+        "with the indexes as before the dashboard. Empties the ticket tables before and after."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -108,6 +118,11 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=7, help="timed runs per query; the median is reported")
         parser.add_argument("--seed", type=int, default=42, help="seed of the generated spread (default 42)")
         parser.add_argument("--keep", action="store_true", help="leave the generated rows in the database")
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="measure the rows an earlier run left (--keep, or a run that stopped) instead of generating",
+        )
         parser.add_argument(
             "--yes", action="store_true", help="empty the ticket tables even though they hold tickets already"
         )
@@ -125,29 +140,34 @@ class Command(BaseCommand):
         if n < 1 or repeat < 1 or options["history_days"] < 1 or options["open_days"] <= 0:
             raise CommandError("--tickets, --repeat, --history-days and --open-days must be positive.")
         tables = ticket_tables()
-        self._empty_first(tables, yes=options["yes"])
-
         rows: list[tuple[str, str]] = [("database", self._database()), ("load average before", self._load())]
         now = timezone.now()
-        started = time.perf_counter()
-        shop = self._generate(
-            n=n, now=now, history_days=options["history_days"], open_days=options["open_days"], seed=options["seed"]
-        )
-        generated = time.perf_counter() - started
-        rows += self._describe(n=n, now=now, generated=generated)
+        if options["reuse"]:
+            shop = Shop.objects.filter(code=BENCH_CODE).first()
+            n = Ticket.objects.filter(shop=shop).count() if shop else 0
+            if not n:
+                raise CommandError(f"--reuse: no tickets of a shop {BENCH_CODE} here; run without --reuse first.")
+            rows += self._describe(n=n, now=now, generated=None)
+        else:
+            self._empty_first(tables, yes=options["yes"])
+            started = time.perf_counter()
+            shop = self._generate(
+                n=n, now=now, history_days=options["history_days"], open_days=options["open_days"], seed=options["seed"]
+            )
+            rows += self._describe(n=n, now=now, generated=time.perf_counter() - started)
 
         queries = self._queries(now)
         timed = [self._time(q, repeat=repeat) for q in queries]
         plans = {t.name: self._explain(t.sql, t.params) for t in timed}
-        without = self._time_without_indexes(queries, repeat=max(1, min(repeat, 3)))
+        before = self._time_with_indexes_before(queries, repeat=max(1, min(repeat, 3)))
         for t in timed:
             rows.append(
                 (
                     f"query: {t.name}",
                     f"median {t.median_ms:.1f} ms (min {t.min_ms:.1f}, max {t.max_ms:.1f}; {repeat} runs), "
-                    f"{t.rows} rows; "
+                    f"{t.rows} rows, {t.statements} {'query' if t.statements == 1 else 'queries'}; "
                     f"indexes: {', '.join(self._indexes(plans[t.name])) or 'none (sequential scan)'}; "
-                    f"without the dashboard's indexes: {without[t.name]:.1f} ms",
+                    f"with the indexes before the dashboard: {before[t.name]:.1f} ms",
                 )
             )
         rows.append(("queries, all together", f"{sum(t.median_ms for t in timed):.1f} ms (sum of the medians)"))
@@ -433,7 +453,7 @@ class Command(BaseCommand):
         """  # noqa: S608 (only placeholders and the code's own constants are formatted in)
         cursor.execute(sql, [*working, *counts, *pace_params])
 
-    def _describe(self, *, n: int, now: datetime, generated: float) -> list[tuple[str, str]]:
+    def _describe(self, *, n: int, now: datetime, generated: float | None) -> list[tuple[str, str]]:
         from tickets.models import TicketEvent, TicketLine
 
         open_ = Ticket.objects.filter(closed_at__isnull=True).count()
@@ -449,7 +469,12 @@ class Command(BaseCommand):
             ("open now", f"{open_:,} ({100 * open_ / n:.1f} %), of which {overdue:,} overdue"),
             ("timeline entries", f"{events:,}, of which {steps:,} ended a step ({steps_30:,} in the last 30 days)"),
             ("ticket lines", f"{TicketLine.objects.count():,} (returns and exchanges), over {SKUS} SKUs"),
-            ("generated in", f"{generated:.1f} s (INSERT … SELECT generate_series + VACUUM ANALYZE)"),
+            (
+                "generated in",
+                f"{generated:.1f} s (INSERT … SELECT generate_series + VACUUM ANALYZE)"
+                if generated is not None
+                else "reused from an earlier run (--reuse)",
+            ),
         ]
 
     # -- measuring -------------------------------------------------------------------------------------
@@ -470,9 +495,10 @@ class Command(BaseCommand):
         ]
 
     def _time(self, query: Query, *, repeat: int) -> Timed:
+        """The selector's median time (all its statements); the first statement, the aggregate, is explained."""
         result, statements = executed(query.run)
-        if len(statements) != 1:
-            raise CommandError(f"{query.name} ran {len(statements)} queries, not one.")
+        if not statements:
+            raise CommandError(f"{query.name} ran no query.")
         times = []
         for _ in range(repeat):
             started = time.perf_counter()
@@ -480,7 +506,7 @@ class Command(BaseCommand):
             times.append(1000 * (time.perf_counter() - started))
         rows = len(result.by_state) + len(result.by_department) if hasattr(result, "by_state") else len(result)
         sql, params = statements[0]
-        return Timed(query.name, statistics.median(times), min(times), max(times), rows, sql, params)
+        return Timed(query.name, statistics.median(times), min(times), max(times), rows, sql, params, len(statements))
 
     def _explain(self, sql: str, params: Any) -> str:
         with connection.cursor() as cursor:
@@ -491,8 +517,8 @@ class Command(BaseCommand):
         found = re.findall(r"(Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)", plan)
         return sorted({f"{name} ({how.lower()})" for how, name in found})
 
-    def _time_without_indexes(self, queries: list[Query], *, repeat: int) -> dict[str, float]:
-        """Each query's median with the dashboard's indexes dropped, in a transaction rolled back afterwards."""
+    def _time_with_indexes_before(self, queries: list[Query], *, repeat: int) -> dict[str, float]:
+        """Each query's median with the indexes as before the dashboard, in a transaction rolled back afterwards."""
         medians: dict[str, float] = {}
 
         class Rollback(Exception):
@@ -501,8 +527,9 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 with connection.cursor() as cursor:
-                    for name in DASHBOARD_INDEXES:
-                        cursor.execute(f"DROP INDEX {name}")
+                    for statement in INDEXES_BEFORE:
+                        cursor.execute(statement)
+                    cursor.execute("ANALYZE tickets_ticketevent")
                 for query in queries:
                     query.run()
                     times = []
@@ -517,22 +544,32 @@ class Command(BaseCommand):
         return medians
 
     def _time_page(self, *, repeat: int) -> list[tuple[str, str]]:
-        """The whole page through the test client (middleware, session, queries, template), as a supervisor."""
+        """The whole page through the test client (middleware, session, queries, template), as a supervisor.
+
+        Over HTTPS (production settings redirect plain HTTP), with plain static file storage: the manifest
+        storage of production needs ``collectstatic``, and only changes the URLs the page links to.
+        """
         get_user_model().objects.filter(username=f"{BENCH_CODE}-supervisor").delete()
         user = get_user_model().objects.create_superuser(f"{BENCH_CODE}-supervisor", password=None)
         client = Client()
         client.force_login(user)
         rows = []
+        storages = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
         for days in (7, 30):
             url = f"/admin/dashboard/?days={days}"
-            response, statements = executed(lambda url=url: client.get(url))
-            if response.status_code != 200:
-                raise CommandError(f"{url} answered {response.status_code}.")
-            times = []
-            for _ in range(repeat):
-                started = time.perf_counter()
-                client.get(url)
-                times.append(1000 * (time.perf_counter() - started))
+            with override_settings(STORAGES=storages):
+                response, statements = executed(lambda url=url: client.get(url, secure=True))
+                if response.status_code != 200:
+                    rows.append((f"whole page, {days} days", f"not measured: {url} answered {response.status_code}"))
+                    continue
+                times = []
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    client.get(url, secure=True)
+                    times.append(1000 * (time.perf_counter() - started))
             rows.append(
                 (
                     f"whole page, {days} days",
