@@ -91,7 +91,10 @@ def test_two_different_transitions_at_once_one_wins_the_other_is_409(live_server
 
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) == 1, [r.text[:200] for r in responses]
-    assert codes.count(409) == len(calls) - 1
+    # A loser that was still running when the winner committed gets 409. One that started after it finds the
+    # ticket gone from operations' queue (an approval hands it to the buyer): 404, the answer for a ticket that
+    # is not yours. Either way it changed nothing (asserted below).
+    assert codes.count(409) + codes.count(404) == len(calls) - 1, codes
     assert {r.json()["code"] for r in responses if r.status_code == 409} <= {"ticket_changed", "transition_not_allowed"}
     after = Ticket.objects.get(pk=ticket.pk)
     winner = next(r for r in responses if r.status_code == 200).json()
