@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,10 +189,19 @@ def login(page: Page, live_server: Any, username: str, password: str) -> None:
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
-    """Save a screenshot of the page as docs/screenshots/<name>.png (for docs/admin.md) and return its path."""
+    """Save a screenshot of the page and return its path.
+
+    With ``KEFU_UPDATE_SCREENSHOTS=1`` it goes to docs/screenshots/<name>.png (for docs/admin.md); otherwise to a
+    temporary folder, so running the tests leaves the documentation's pictures (and the work tree) alone.
+    """
     if not re.fullmatch(r"[a-z0-9-]+", name):
         raise ValueError(f"screenshot names are lowercase words with dashes, not {name!r}")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    folder = (
+        SCREENSHOTS
+        if os.environ.get("KEFU_UPDATE_SCREENSHOTS") == "1"
+        else Path(tempfile.gettempdir()) / "kefu-screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
