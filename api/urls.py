@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api.views import integrations, staff, storefront
+from api.views import integrations, opening, staff, storefront
 
 app_name = "api"
 
@@ -10,10 +10,10 @@ urlpatterns = [
     # storefront
     path("orders/<str:number>/", storefront.OrderApi.as_view(), name="order"),
     path("tickets/", storefront.TicketListApi.as_view(), name="ticket-list"),
-    path("tickets/returns/", storefront.ReturnOpenApi.as_view(), name="return-open"),
-    path("tickets/exchanges/", storefront.ExchangeOpenApi.as_view(), name="exchange-open"),
-    path("tickets/complaints/", storefront.ComplaintOpenApi.as_view(), name="complaint-open"),
-    path("tickets/logistics/", storefront.LogisticsOpenApi.as_view(), name="logistics-open"),
+    path("tickets/returns/", opening.ReturnOpenApi.as_view(), name="return-open"),
+    path("tickets/exchanges/", opening.ExchangeOpenApi.as_view(), name="exchange-open"),
+    path("tickets/complaints/", opening.ComplaintOpenApi.as_view(), name="complaint-open"),
+    path("tickets/logistics/", opening.LogisticsOpenApi.as_view(), name="logistics-open"),
     path("tickets/<str:number>/", storefront.TicketDetailApi.as_view(), name="ticket-detail"),
     path("tickets/<str:number>/actions/<str:action>/", storefront.TicketActionApi.as_view(), name="ticket-action"),
     path("tickets/<str:number>/comments/", storefront.TicketCommentApi.as_view(), name="ticket-comment"),

@@ -11,13 +11,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -32,14 +31,12 @@ from api.idempotency import idempotent
 from api.pagination import TicketCursorPagination
 from api.schema import ERRORS, IDEMPOTENCY_HEADER, BuyerActionInSerializer, action_parameter
 from api.uploads import check_upload
-from orders.models import Shipment
 from orders.services import order_upsert
 from orders.types import BuyerData, LineData, OrderData, ShipmentData
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import Attachment, Ticket
 from tickets.selectors import returnable_quantities
-from tickets.types import LineRequest
 
 
 class StorefrontApi(APIView):
@@ -201,126 +198,6 @@ class TicketDetailApi(StorefrontApi):
     @extend_schema(operation_id="ticket_retrieve", responses={200: s.TicketDetailOutSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
         return Response(self.ticket_body(self.ticket(number)))
-
-
-class _OpenApi(StorefrontApi):
-    input_serializer: type = s.ReturnOpenSerializer
-
-    def order(self, number: str):
-        from orders.models import Order
-
-        return get_object_or_404(Order.objects.select_related("shop", "buyer"), shop=self.shop, number=number)
-
-    def open(self, order, data) -> Ticket:
-        raise NotImplementedError
-
-    @idempotent
-    def post(self, request: Request) -> Response:
-        payload = self.input_serializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        order = self.order(data["order_number"])
-        ticket = self.open(order, data)
-        return Response(self.ticket_body(selectors.tickets_as_kinds([ticket])[0]), status=status.HTTP_201_CREATED)
-
-
-def _lines(data) -> list[LineRequest]:
-    return [LineRequest(sku=line["sku"], quantity=line["quantity"]) for line in data.get("lines", [])]
-
-
-@extend_schema_view(post=extend_schema(
-    operation_id="return_open",
-    request=s.ReturnOpenSerializer,
-    parameters=[IDEMPOTENCY_HEADER],
-    responses={201: s.TicketDetailOutSerializer, **ERRORS},
-    summary="Open a return (goods back) or a refund-only request",
-))
-class ReturnOpenApi(_OpenApi):
-    input_serializer = s.ReturnOpenSerializer
-
-    def open(self, order, data) -> Ticket:
-        return services.return_open(
-            order=order,
-            actor=Actor.for_buyer(order.buyer),
-            lines=_lines(data),
-            reason_code=data["reason"],
-            refund_only=data["refund_only"],
-            requested_amount=data["requested_amount"],
-            description=data["description"],
-        )
-
-
-@extend_schema_view(post=extend_schema(
-    operation_id="exchange_open",
-    request=s.ExchangeOpenSerializer,
-    parameters=[IDEMPOTENCY_HEADER],
-    responses={201: s.TicketDetailOutSerializer, **ERRORS},
-))
-class ExchangeOpenApi(_OpenApi):
-    input_serializer = s.ExchangeOpenSerializer
-
-    def open(self, order, data) -> Ticket:
-        return services.exchange_open(
-            order=order,
-            actor=Actor.for_buyer(order.buyer),
-            lines=_lines(data),
-            reason_code=data["reason"],
-            replacement_sku=data["replacement_sku"],
-            replacement_name=data["replacement_name"],
-            description=data["description"],
-        )
-
-
-@extend_schema_view(post=extend_schema(
-    operation_id="complaint_open",
-    request=s.ComplaintOpenSerializer,
-    parameters=[IDEMPOTENCY_HEADER],
-    responses={201: s.TicketDetailOutSerializer, **ERRORS},
-))
-class ComplaintOpenApi(_OpenApi):
-    input_serializer = s.ComplaintOpenSerializer
-
-    def open(self, order, data) -> Ticket:
-        return services.complaint_open(
-            order=order,
-            actor=Actor.for_buyer(order.buyer),
-            category=data["category"],
-            severity=int(data["severity"]),
-            description=data["description"],
-            lines=_lines(data),
-            reason_code=data["reason"] or None,
-        )
-
-
-@extend_schema_view(post=extend_schema(
-    operation_id="logistics_open",
-    request=s.LogisticsOpenSerializer,
-    parameters=[IDEMPOTENCY_HEADER],
-    responses={201: s.TicketDetailOutSerializer, **ERRORS},
-))
-class LogisticsOpenApi(_OpenApi):
-    input_serializer = s.LogisticsOpenSerializer
-
-    def open(self, order, data) -> Ticket:
-        shipment = None
-        if data["tracking_number"]:
-            shipment = Shipment.objects.filter(order=order, tracking_number=data["tracking_number"]).first()
-            if shipment is None:
-                from tickets.errors import InvalidLines
-
-                raise InvalidLines(
-                    _("Order %(order)s has no shipment with tracking number %(tracking_number)s.")
-                    % {"order": order.number, "tracking_number": data["tracking_number"]},
-                    field="tracking_number",
-                )
-        return services.logistics_open(
-            order=order,
-            actor=Actor.for_buyer(order.buyer),
-            exception_type=data["exception_type"],
-            shipment=shipment,
-            description=data["description"],
-            lines=_lines(data),
-        )
 
 
 class TicketActionApi(StorefrontApi):
