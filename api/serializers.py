@@ -254,7 +254,23 @@ class ActionSerializer(serializers.Serializer):
     needs = serializers.ListField(child=serializers.CharField())
 
 
-class TimelineEventSerializer(serializers.Serializer):
+class FastOutput:
+    """An output serializer whose ``to_representation`` builds the row by hand: the declared fields still
+    describe it (OpenAPI schema), but a page of tickets no longer pays DRF's per-field machinery on every row.
+
+    ``values`` returns every declared field's value; the answer keeps the declared order. A test compares
+    each with DRF's own field-by-field rendering, so the two cannot drift apart.
+    """
+
+    def values(self, instance) -> dict:
+        raise NotImplementedError
+
+    def to_representation(self, instance) -> dict:
+        values = self.values(instance)
+        return {name: values[name] for name in self._declared_fields}
+
+
+class TimelineEventSerializer(FastOutput, serializers.Serializer):
     type = serializers.CharField(source="event_type")
     at = serializers.DateTimeField(source="created_at")
     actor = serializers.CharField(source="actor_kind")
@@ -271,15 +287,36 @@ class TimelineEventSerializer(serializers.Serializer):
             return event.actor_kind
         return event.actor_name
 
+    def values(self, event: TicketEvent) -> dict:
+        return {
+            "type": event.event_type,
+            "at": _moment(event.created_at),
+            "actor": event.actor_kind,
+            "actor_name": self.get_actor_name(event),
+            "transition": event.transition,
+            "from_state": event.from_state,
+            "to_state": event.to_state,
+            "reason": event.reason,
+            "public": bool(event.public),
+        }
 
-class TicketLineOutSerializer(serializers.Serializer):
+
+class TicketLineOutSerializer(FastOutput, serializers.Serializer):
     sku = serializers.CharField(source="order_line.sku")
     name = serializers.CharField(source="order_line.name")
     quantity = serializers.IntegerField()
     refunded_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
 
+    def values(self, line) -> dict:
+        return {
+            "sku": line.order_line.sku,
+            "name": line.order_line.name,
+            "quantity": line.quantity,
+            "refunded_amount": _money(line.refunded_amount),
+        }
 
-class TicketOutSerializer(serializers.Serializer):
+
+class TicketOutSerializer(FastOutput, serializers.Serializer):
     """A ticket as the storefront sees it. Kind-specific data sits under the kind's name."""
 
     number = serializers.CharField()
@@ -304,15 +341,14 @@ class TicketOutSerializer(serializers.Serializer):
         return ticket.state_label()
 
     def get_reason(self, ticket: Ticket) -> str | None:
-        return ticket.reason.code if ticket.reason_id and ticket.reason else None
+        return ticket.reason_code
 
     def get_due_at(self, ticket: Ticket) -> str | None:
-        due = ticket.step_due_at or ticket.due_at
-        return serializers.DateTimeField().to_representation(due) if due else None
+        return _moment(ticket.step_due_at or ticket.due_at)
 
     def get_lines(self, ticket: Ticket) -> list[dict]:
-        lines = self.context.get("lines", {}).get(ticket.pk, [])
-        return TicketLineOutSerializer(lines, many=True).data
+        line_out = TicketLineOutSerializer()
+        return [line_out.to_representation(line) for line in self.context.get("lines", {}).get(ticket.pk, [])]
 
     def get_details(self, ticket: Ticket) -> dict:
         return kind_details(ticket)
@@ -322,13 +358,37 @@ class TicketOutSerializer(serializers.Serializer):
 
         return available_actions(ticket, self.context["actor_for"](ticket))
 
+    def values(self, ticket: Ticket) -> dict:
+        return {
+            "number": ticket.number,
+            "kind": ticket.kind,
+            "state": ticket.state,
+            "state_label": self.get_state_label(ticket),
+            "order_number": ticket.order.number,
+            "buyer_id": ticket.buyer.external_id,
+            "reason": self.get_reason(ticket),
+            "description": ticket.description,
+            "waiting_on": ticket.waiting_on,
+            "due_at": self.get_due_at(ticket),
+            "created_at": _moment(ticket.created_at),
+            "updated_at": _moment(ticket.updated_at),
+            "closed_at": _moment(ticket.closed_at),
+            "version": ticket.version,
+            "lines": self.get_lines(ticket),
+            "details": self.get_details(ticket),
+            "actions": self.get_actions(ticket),
+        }
+
 
 class TicketDetailOutSerializer(TicketOutSerializer):
     timeline = serializers.SerializerMethodField()
 
     def get_timeline(self, ticket: Ticket) -> list[dict]:
-        events = self.context.get("timeline", [])
-        return TimelineEventSerializer(events, many=True, context=self.context).data
+        event_out = TimelineEventSerializer(context=self.context)
+        return [event_out.to_representation(event) for event in self.context.get("timeline", [])]
+
+    def values(self, ticket: Ticket) -> dict:
+        return {**super().values(ticket), "timeline": self.get_timeline(ticket)}
 
 
 class StaffTicketOutSerializer(TicketOutSerializer):
@@ -341,9 +401,27 @@ class StaffTicketOutSerializer(TicketOutSerializer):
     def get_assignee(self, ticket: Ticket) -> str | None:
         return ticket.assignee.get_username() if ticket.assignee_id and ticket.assignee else None
 
+    def values(self, ticket: Ticket) -> dict:
+        return {
+            **super().values(ticket),
+            "department": ticket.department,
+            "assignee": self.get_assignee(ticket),
+            "priority": ticket.priority,
+            "sla_breached": bool(ticket.sla_breached),
+            "shop": ticket.shop.code,
+        }
+
 
 class StaffTicketDetailOutSerializer(StaffTicketOutSerializer, TicketDetailOutSerializer):
     pass
+
+
+_MOMENT = serializers.DateTimeField()
+
+
+def _moment(value: datetime | None) -> str | None:
+    """A date-time as every DateTimeField of the API writes it (ISO 8601 in the current time zone)."""
+    return None if value is None else _MOMENT.to_representation(value)
 
 
 def _money(value: Decimal | None) -> str | None:

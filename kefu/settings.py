@@ -89,6 +89,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------------------
@@ -250,6 +252,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # The bare comparison endpoints of `manage.py bench_api` (never on in production).
+# Configuration snapshots (kefu.config_cache): how often a process asks the shared cache whether routing rules,
+# policies, templates … changed elsewhere, and the longest it keeps a snapshot whatever the cache says.
+KEFU_CONFIG_CHECK_SECONDS = env.float("KEFU_CONFIG_CHECK_SECONDS", default=1.0)
+KEFU_CONFIG_MAX_AGE_SECONDS = env.float("KEFU_CONFIG_MAX_AGE_SECONDS", default=60.0)
 KEFU_BENCH_ENDPOINTS = env.bool("KEFU_BENCH_ENDPOINTS", default=False)
 
 # --- Email -----------------------------------------------------------------------------------------------

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.template import Context, Engine
+from django.template import Template as DjangoTemplate
 from django.utils import timezone, translation
 
+from notifications.config import notification_config
 from notifications.defaults import DEFAULT_TEMPLATES
-from notifications.models import Template
 
 _engine = Engine(autoescape=False)
 
 
 def template_for(event: str, channel: str, language: str) -> tuple[str, str]:
     """Subject and body source: the channel's own template, else the event's default row, else the code's."""
-    rows = {
-        t.channel: t
-        for t in Template.objects.filter(event=event, language=language, active=True, channel__in=[channel, ""])
-    }
-    row = rows.get(channel) or rows.get("")
-    if row is not None:
-        return row.subject, row.body
+    templates = notification_config.get().templates
+    found = templates.get((event, channel, language)) or templates.get((event, "", language))
+    if found is not None:
+        return found
     return DEFAULT_TEMPLATES.get((event, language)) or DEFAULT_TEMPLATES[(event, "zh-hans")]
 
 
@@ -30,9 +29,15 @@ def render(event: str, channel: str, language: str, context: dict[str, Any]) -> 
     with translation.override(language):
         # Plain-text messages: a Context escapes HTML by default, whatever the engine says.
         ctx = Context(context, autoescape=False)
-        subject = _engine.from_string(subject_src).render(ctx).strip()
-        body = _engine.from_string(body_src).render(ctx).strip()
+        subject = _compiled(subject_src).render(ctx).strip()
+        body = _compiled(body_src).render(ctx).strip()
     return subject, body
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> DjangoTemplate:
+    """A template's source, compiled once per process (keyed by the source: an edited template is new)."""
+    return _engine.from_string(source)
 
 
 def local_time(value: Any) -> str:

@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from notifications.models import Audience, Channel, DepartmentRobot, Event, Notification, ShopChannels
+from notifications.config import notification_config
+from notifications.models import Audience, Channel, Event, Notification, ShopChannels
 from notifications.rendering import local_time, render
 from tickets.models import Department, Ticket, TicketEvent, WaitingOn
 
@@ -63,7 +64,7 @@ def _staff_language() -> str:
 
 def buyer_recipients(ticket: Ticket) -> list[Recipient]:
     shop = ticket.shop
-    prefs = ShopChannels.objects.filter(shop=shop).first() or ShopChannels(shop=shop)
+    prefs = notification_config.get().shop_channels.get(shop.pk) or ShopChannels(shop=shop)
     found = []
     if prefs.webhook and shop.webhook_url:
         found.append(Recipient(Audience.BUYER, Channel.WEBHOOK, shop.webhook_url, prefs.language))
@@ -84,7 +85,7 @@ def department_recipients(code: str | None, audience: str = Audience.DEPARTMENT)
     """The department's group robots; without one, the email of its on-duty members."""
     if not code:
         return []
-    robots = DepartmentRobot.objects.filter(department__code=code, active=True)
+    robots = notification_config.get().robots.get(code, ())
     found = [Recipient(audience, robot.channel, robot.url, _staff_language()) for robot in robots]
     if found:
         return found

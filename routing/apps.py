@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class RoutingConfig(AppConfig):
     name = "routing"
     verbose_name = _("Routing and deadlines")
+
+    def ready(self) -> None:
+        from routing.config import routing_config
+
+        routing_config.connect()

@@ -14,10 +14,11 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from kefu.errors import Conflict, ValidationFailed
+from routing.config import routing_config
 from routing.models import AssignmentStrategy, DeadlinePolicy, Department, RoutingRule, StaffMember
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted
@@ -48,7 +49,7 @@ def rule_matches(rule: RoutingRule, ticket: Ticket, state: str) -> bool:
         return False
     if rule.state and rule.state != state:
         return False
-    if rule.reason_codes and (ticket.reason is None or ticket.reason.code not in rule.reason_codes):
+    if rule.reason_codes and ticket.reason_code not in rule.reason_codes:
         return False
     if rule.complaint_categories and getattr(ticket, "category", None) not in rule.complaint_categories:
         return False
@@ -70,8 +71,7 @@ def rule_matches(rule: RoutingRule, ticket: Ticket, state: str) -> bool:
 
 
 def rule_first_match(ticket: Ticket, state: str) -> RoutingRule | None:
-    rules = RoutingRule.objects.filter(active=True).select_related("department", "deadline_policy")
-    for rule in rules.order_by("position", "pk"):
+    for rule in routing_config.get().rules:
         if rule_matches(rule, ticket, state):
             return rule
     return None
@@ -84,15 +84,19 @@ def policy_for(ticket: Ticket, state: str, rule: RoutingRule | None) -> Deadline
         if policy.active and policy.kind == ticket.kind and policy.state == state:
             return policy
     # A policy a routing rule names is that rule's lane (e.g. a VIP fast lane): it never applies to others.
-    candidates = DeadlinePolicy.objects.filter(
-        active=True, kind=ticket.kind, state=state, routingrule__isnull=True
-    ).filter(
-        Q(shop_id=ticket.shop_id) | Q(shop__isnull=True, channel=ticket.shop.channel) | Q(shop__isnull=True, channel="")
-    )
     best: DeadlinePolicy | None = None
     best_rank = 99
-    for policy in candidates:
-        rank = 0 if policy.shop_id else (1 if policy.channel else 2)
+    for policy in routing_config.get().policies.get((ticket.kind, state), ()):
+        if policy.shop_id:
+            if policy.shop_id != ticket.shop_id:
+                continue
+            rank = 0
+        elif policy.channel:
+            if policy.channel != ticket.shop.channel:
+                continue
+            rank = 1
+        else:
+            rank = 2
         if rank < best_rank:
             best, best_rank = policy, rank
     return best
@@ -127,7 +131,7 @@ def unassigned_backlog(code: str) -> int:
 
 def _overflow(code: str) -> str:
     """Surge mode: past its threshold of unassigned open tickets, a department's new work goes to its backup."""
-    department = Department.objects.filter(code=code).select_related("backup").first()
+    department = routing_config.get().departments.get(code)
     if department is None or department.overflow_threshold is None or department.backup is None:
         return code
     if unassigned_backlog(code) >= department.overflow_threshold:
@@ -152,12 +156,12 @@ def assignee_pick(code: str) -> AbstractBaseUser | None:
     takes no lock at all (ticket creation must not serialise on a department row). None when nobody can take it: the
     ticket then waits, visibly unassigned, in the department's queue.
     """
-    department = Department.objects.filter(code=code).first()
+    department = routing_config.get().departments.get(code)
     if department is None:
         return None
     members = list(
         StaffMember.objects.select_for_update()
-        .filter(departments=department, on_duty=True, user__is_active=True)
+        .filter(departments=department.pk, on_duty=True, user__is_active=True)
         .select_related("user")
         .order_by("pk")
     )
@@ -168,7 +172,8 @@ def assignee_pick(code: str) -> AbstractBaseUser | None:
     if not free:
         return None
     if department.strategy == AssignmentStrategy.ROUND_ROBIN:
-        last = department.last_assigned_id
+        # The rotation's position changes with every assignment: read it, never from the snapshot.
+        last = Department.objects.filter(pk=department.pk).values_list("last_assigned_id", flat=True).first()
         after = [m for m in free if last is not None and m.user_id > last]
         chosen = min(after or free, key=lambda m: m.user_id)
     else:

@@ -25,6 +25,19 @@ def _english_unless_asked() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_config_snapshots() -> Iterator[None]:
+    """Each test reads configuration (rules, policies, templates, …) from its own database state.
+
+    A test's rows are rolled back without a signal, so a snapshot loaded during one test would outlive it.
+    """
+    from kefu.config_cache import invalidate_all
+
+    invalidate_all()
+    yield
+    invalidate_all()
+
+
 @pytest.fixture
 def redis_url() -> str:
     """The Redis URL of the Celery broker; skips (outside CI) or fails (in CI) the test when Redis is missing."""

@@ -8,3 +8,6 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets import services  # noqa: F401  (registers the engine's entry hooks)
+        from tickets.config import reason_codes
+
+        reason_codes.connect()

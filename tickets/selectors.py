@@ -51,8 +51,11 @@ def ticket_replayed_state(*, ticket: Ticket) -> str | None:
     return state
 
 
-def returnable_quantities(order: Order) -> dict[int, int]:
-    """Per order line id, how many items can still be asked back (returns and exchanges not released)."""
+def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None) -> dict[int, int]:
+    """Per order line id, how many items can still be asked back (returns and exchanges not released).
+
+    ``lines`` are the order's lines when the caller has them (e.g. locked), else they are read.
+    """
     held = (
         TicketLine.objects.filter(
             order_line__order=order,
@@ -63,7 +66,7 @@ def returnable_quantities(order: Order) -> dict[int, int]:
         .annotate(n=Sum("quantity"))
     )
     taken = {row["order_line_id"]: row["n"] for row in held}
-    return {line.pk: line.quantity - taken.get(line.pk, 0) for line in order.lines.all()}
+    return {line.pk: line.quantity - taken.get(line.pk, 0) for line in (order.lines.all() if lines is None else lines)}
 
 
 def ticket_refundable_amount(*, lines: Iterable[TicketLine]) -> Decimal:

@@ -12,7 +12,6 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api import selectors
 from api import serializers as s
 from api.idempotency import idempotent
 from api.schema import ERRORS, IDEMPOTENCY_HEADER
@@ -66,4 +65,4 @@ class ParcelReceivedApi(StaffApi):
                 _("Ticket %(number)s is a %(kind)s; no parcel comes back for it.")
                 % {"number": ticket.number, "kind": ticket.kind}
             )
-        return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
+        return Response(self.ticket_body(updated))

@@ -43,7 +43,7 @@ class StaffApi(APIView):
         return selectors.staff_tickets(actor=self.actor)
 
     def ticket(self, number: str) -> Ticket:
-        return selectors.ticket_in(self.scope(), number)
+        return selectors.ticket_in(selectors.staff_scope(actor=self.actor), number)
 
     def ticket_body(self, ticket: Ticket) -> dict:
         context = {
@@ -127,7 +127,7 @@ class StaffTransitionApi(StaffApi):
     def post(self, request: Request, number: str, transition: str) -> Response:
         ticket = self.ticket(number)
         updated = run_action(ticket=ticket, actor=self.actor, name=transition, data=request.data)
-        return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
+        return Response(self.ticket_body(updated))
 
 
 class StaffClaimApi(StaffApi):
@@ -136,7 +136,7 @@ class StaffClaimApi(StaffApi):
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = ticket_claim(ticket=self.ticket(number), actor=self.actor)
-        return Response(self.ticket_body(selectors.tickets_as_kinds([ticket])[0]))
+        return Response(self.ticket_body(ticket))
 
 
 class StaffAssignApi(StaffApi):
@@ -155,7 +155,7 @@ class StaffAssignApi(StaffApi):
                 message = _("No active staff user '%(username)s'.") % {"username": username}
                 raise ValidationError({"assignee": [message]})
         updated = ticket_reassign(ticket=ticket, actor=self.actor, assignee=assignee)
-        return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
+        return Response(self.ticket_body(updated))
 
 
 class StaffCommentApi(StaffApi):

@@ -47,7 +47,9 @@ class StorefrontApi(APIView):
         return self.request.user.shop
 
     def ticket(self, number: str) -> Ticket:
-        return selectors.ticket_in(selectors.storefront_tickets(shop=self.shop), number)
+        return selectors.ticket_in(
+            selectors.storefront_scope(shop=self.shop), number, related=selectors.STOREFRONT_RELATED, shop=self.shop
+        )
 
     def ticket_body(self, ticket: Ticket, *, detail: bool = True) -> dict:
         context = {
@@ -178,14 +180,14 @@ class TicketListApi(StorefrontApi):
         responses={200: s.TicketOutSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        tickets = TicketFilter(request.query_params, queryset=selectors.storefront_tickets(shop=self.shop))
+        tickets = TicketFilter(request.query_params, queryset=selectors.storefront_page(shop=self.shop))
         if not tickets.is_valid():
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets.qs, request, view=self)
-        loaded = selectors.tickets_as_kinds(page)
+        loaded = selectors.tickets_as_kinds(page, related=selectors.STOREFRONT_RELATED, shop=self.shop)
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),
             "lines": selectors.lines_by_ticket(loaded),
@@ -216,7 +218,7 @@ class TicketActionApi(StorefrontApi):
     def post(self, request: Request, number: str, action: str) -> Response:
         ticket = self.ticket(number)
         updated = run_action(ticket=ticket, actor=Actor.for_buyer(ticket.buyer), name=action, data=request.data)
-        return Response(self.ticket_body(selectors.tickets_as_kinds([updated])[0]))
+        return Response(self.ticket_body(updated))
 
 
 class TicketCommentApi(StorefrontApi):

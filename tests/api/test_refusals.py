@@ -140,8 +140,8 @@ def test_a_ticket_changed_between_read_and_write_is_409(shop_a, monkeypatch, who
     ticket = shop_a.ticket("return", "requested")
     real = selectors.ticket_in
 
-    def read_then_someone_else_writes(queryset, number):
-        copy = real(queryset, number)
+    def read_then_someone_else_writes(scope, number, **kwargs):
+        copy = real(scope, number, **kwargs)
         current = type(copy).objects.get(pk=copy.pk)
         services.return_reject(ticket=current, actor=Actor.staff(staff("operations").user), reason="先到")
         return copy

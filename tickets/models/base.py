@@ -129,6 +129,9 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["kind", "state"], name="ticket_kind_state_idx"),
             models.Index(fields=["order"], name="ticket_order_idx"),
             models.Index(fields=["-created_at"], name="ticket_created_idx"),
+            # A storefront's ticket list (api: newest first, one shop): a page is an index range, not a sort of the
+            # shop's tickets.
+            models.Index(fields=["shop", "-created_at", "-id"], name="ticket_shop_created_idx"),
             # The supervisors' dashboard (dashboard.selectors), both read without touching the table: open tickets
             # per kind, state and department with how many are overdue (closed history is not in this index) …
             models.Index(
@@ -172,6 +175,16 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         from tickets.workflows import state_label
 
         return state_label(self.kind, self.state)
+
+    @property
+    def reason_code(self) -> str | None:
+        """The reason's code, from the process's reason-code snapshot (no query)."""
+        if self.reason_id is None:
+            return None
+        from tickets.config import reason_codes
+
+        reason = reason_codes.get().by_id.get(self.reason_id)
+        return reason.code if reason is not None else self.reason.code
 
 
 class TicketLine(models.Model):

@@ -60,6 +60,7 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
         locked = model.objects.select_for_update().get(pk=ticket.pk)
     except model.DoesNotExist as exc:
         raise TicketNotFound(_("Ticket %(id)s does not exist.") % {"id": ticket.pk}) from exc
+    _carry_relations(ticket, locked)
     if check_version and locked.version != ticket.version:
         raise TicketChanged(
             _(
@@ -71,6 +72,18 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
             current_version=locked.version,
         )
     return locked
+
+
+# Relations a locked copy takes over from the caller's copy when they point at the same rows: the shop, order
+# and buyer never change, and the assignee only through a service that sets the new one on the locked copy.
+_CARRIED = ("shop", "order", "buyer", "assignee")
+
+
+def _carry_relations(ticket: Ticket, locked: Ticket) -> None:
+    for name in _CARRIED:
+        field = Ticket._meta.get_field(name)
+        if field.is_cached(ticket) and getattr(ticket, field.attname) == getattr(locked, field.attname):
+            field.set_cached_value(locked, field.get_cached_value(ticket))
 
 
 def order_lines_lock(*, ticket: Ticket) -> None:

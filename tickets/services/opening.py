@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine, Shipment
 from tickets.actors import Actor, ActorKind
+from tickets.config import reason_codes
 from tickets.errors import (
     InvalidAmount,
     InvalidLines,
@@ -64,7 +65,7 @@ def _resolve_lines(
     if not requested:
         raise InvalidLines(_("Name at least one order line and its quantity."), field="lines")
     by_sku = _lock_lines(order)
-    remaining = returnable_quantities(order) if check_returnable else {}
+    remaining = returnable_quantities(order, by_sku.values()) if check_returnable else {}
     resolved: list[tuple[OrderLine, int]] = []
     seen: set[str] = set()
     for i, item in enumerate(requested):
@@ -126,7 +127,7 @@ def _resolve_reason(kind: str, reason_code: str | None, *, required: bool) -> Re
         if required:
             raise InvalidReason(_("Choose a reason."), field="reason")
         return None
-    reason = ReasonCode.objects.filter(code=reason_code).first()
+    reason = reason_codes.get().by_code.get(reason_code)
     if reason is None or not reason.allows(kind):
         # Translators: %(kind)s is the kind's code: return, exchange, complaint or logistics.
         raise InvalidReason(
@@ -154,9 +155,9 @@ def _create(
     ticket = model(
         kind=model.KIND,
         state=model.INITIAL_STATE,
-        shop_id=order.shop_id,
+        shop=order.shop,
         order=order,
-        buyer_id=order.buyer_id,
+        buyer=order.buyer,
         created_at=now,
         updated_at=now,
         **fields,

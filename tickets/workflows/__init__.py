@@ -6,12 +6,14 @@ below resolve the kinds lazily.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tickets.models import Ticket
 
 
+@functools.cache
 def ticket_models() -> dict[str, type[Ticket]]:
     from tickets.workflows.complaint import ComplaintTicket
     from tickets.workflows.exchange import ExchangeTicket
@@ -23,6 +25,14 @@ def ticket_models() -> dict[str, type[Ticket]]:
 
 def model_for_kind(kind: str) -> type[Ticket]:
     return ticket_models()[kind]
+
+
+def model_for_number(number: str) -> type[Ticket] | None:
+    """The kind of the ticket numbered ``number`` (its prefix, e.g. RT for returns), or None."""
+    for model in ticket_models().values():
+        if number.startswith(model.NUMBER_PREFIX):
+            return model
+    return None
 
 
 def state_label(kind: str, state: str) -> str:

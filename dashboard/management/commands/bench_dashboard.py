@@ -177,8 +177,8 @@ class Command(BaseCommand):
         for t in timed:
             self.stdout.write(f"\nEXPLAIN (ANALYZE, BUFFERS) of {t.name}:\n{plans[t.name]}")
         heaviest = max(timed, key=lambda t: t.median_ms)
-        with connection.cursor() as cursor:
-            sql = cursor.mogrify(heaviest.sql, heaviest.params)
+        # compose_sql, not cursor.mogrify: server-side binding cursors (kefu's default on PostgreSQL) have none.
+        sql = connection.ops.compose_sql(heaviest.sql, heaviest.params)
         self.stdout.write(f"\nThe heaviest query is {heaviest.name}: {heaviest.median_ms:.1f} ms.\nIts SQL:\n{sql}")
         self.stdout.write("\n| measure | value |\n|---|---|")
         for label, value in rows:

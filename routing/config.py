@@ -1,0 +1,41 @@
+"""Routing's configuration, read once per process (see kefu.config_cache): rules, policies, departments."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from kefu.config_cache import ConfigSnapshot
+from routing.models import DeadlinePolicy, Department, RoutingRule
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    rules: tuple[RoutingRule, ...]  # active, first match wins (position, pk)
+    # Active policies no routing rule names, by (kind, state): a rule's policy applies only through it.
+    policies: dict[tuple[str, str], tuple[DeadlinePolicy, ...]]
+    departments: dict[str, Department]  # by code, with the backup pool joined
+
+
+def _load() -> RoutingConfig:
+    rules = tuple(
+        RoutingRule.objects.filter(active=True)
+        .select_related("department", "deadline_policy")
+        .order_by("position", "pk")
+    )
+    named = set(RoutingRule.objects.exclude(deadline_policy=None).values_list("deadline_policy_id", flat=True))
+    policies: dict[tuple[str, str], list[DeadlinePolicy]] = defaultdict(list)
+    for policy in DeadlinePolicy.objects.filter(active=True).order_by("pk"):
+        if policy.pk not in named:
+            policies[(policy.kind, policy.state)].append(policy)
+    departments = {d.code: d for d in Department.objects.select_related("backup")}
+    return RoutingConfig(
+        rules=rules,
+        policies={key: tuple(found) for key, found in policies.items()},
+        departments=departments,
+    )
+
+
+routing_config = ConfigSnapshot(
+    "routing", _load, watch=("routing.RoutingRule", "routing.DeadlinePolicy", "routing.Department")
+)

@@ -1,0 +1,151 @@
+"""Configuration snapshots (kefu.config_cache): read once per process, reloaded when the configuration changes
+here (at once), elsewhere (through the shared cache, within KEFU_CONFIG_CHECK_SECONDS), and in any case after
+KEFU_CONFIG_MAX_AGE_SECONDS."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from kefu import config_cache
+from kefu.config_cache import ConfigSnapshot
+from routing.config import routing_config
+from routing.models import DeadlinePolicy, Department, RoutingRule
+from tests.markers import requires_redis
+
+pytestmark = pytest.mark.django_db
+
+
+def rule_names(snapshot=routing_config) -> list[str]:
+    return [rule.name for rule in snapshot.get().rules]
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The snapshots' monotonic clock, moved by hand."""
+    now = [1000.0]
+    monkeypatch.setattr(config_cache.time, "monotonic", lambda: now[0])
+    return now
+
+
+def make_rule(name: str, **fields) -> RoutingRule:
+    department, _ = Department.objects.get_or_create(code="desk", defaults={"name": "Desk"})
+    return RoutingRule.objects.create(name=name, kind="return", department=department, **fields)
+
+
+def test_read_once_then_from_memory():
+    make_rule("vip")
+    assert rule_names() == ["vip"]
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(5):
+            assert rule_names() == ["vip"]
+    assert len(queries) == 0
+
+
+def test_a_change_in_this_process_is_seen_at_once():
+    rule = make_rule("vip")
+    assert rule_names() == ["vip"]
+    make_rule("bulk", position=200)
+    assert rule_names() == ["vip", "bulk"]
+    rule.active = False
+    rule.save()
+    assert rule_names() == ["bulk"]
+    RoutingRule.objects.get(name="bulk").delete()
+    assert rule_names() == []
+
+
+def test_a_policy_a_rule_names_is_not_a_general_policy():
+    lane = DeadlinePolicy.objects.create(name="VIP lane", kind="return", state="requested", duration=timedelta(hours=2))
+    assert routing_config.get().policies[("return", "requested")] == (lane,)
+    make_rule("vip", deadline_policy=lane)  # saving the rule reloads: the policy is now that rule's lane only
+    assert ("return", "requested") not in routing_config.get().policies
+
+
+def test_another_process_change_is_seen_after_the_check_interval(settings, clock, django_capture_on_commit_callbacks):
+    """Two snapshots of one name stand for two processes sharing the cache."""
+    settings.KEFU_CONFIG_CHECK_SECONDS = 1.0
+    settings.KEFU_CONFIG_MAX_AGE_SECONDS = 3600.0
+    here = routing_config
+    there = ConfigSnapshot("routing", routing_config._load, watch=())
+    try:
+        make_rule("vip")
+        assert rule_names(here) == rule_names(there) == ["vip"]
+        with django_capture_on_commit_callbacks(execute=True):
+            make_rule("bulk", position=200)  # saved "here": committed, the version in the cache moves
+        assert rule_names(here) == ["vip", "bulk"]
+        assert rule_names(there) == ["vip"]  # within the check interval: still its copy
+        clock[0] += 1.5
+        assert rule_names(there) == ["vip", "bulk"]
+    finally:
+        config_cache._snapshots.remove(there)
+
+
+def test_the_version_moves_only_when_the_change_commits(django_capture_on_commit_callbacks):
+    key = routing_config._key
+    caches["default"].delete(key)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        make_rule("vip")
+    assert caches["default"].get(key) is None  # not yet committed: other processes must not reload yet
+    for callback in callbacks:
+        callback()
+    assert caches["default"].get(key) is not None
+
+
+def test_without_a_shared_signal_a_snapshot_is_reloaded_after_its_max_age(settings, clock):
+    settings.KEFU_CONFIG_CHECK_SECONDS = 1.0
+    settings.KEFU_CONFIG_MAX_AGE_SECONDS = 60.0
+    make_rule("vip")
+    assert rule_names() == ["vip"]
+    RoutingRule.objects.filter(name="vip").update(name="renamed")  # no signal, no version: as if unseen
+    clock[0] += 30
+    assert rule_names() == ["vip"]
+    clock[0] += 31
+    assert rule_names() == ["renamed"]
+
+
+def test_a_cache_outage_reloads_instead_of_failing(settings, clock, monkeypatch):
+    settings.KEFU_CONFIG_CHECK_SECONDS = 0.0
+    make_rule("vip")
+    assert rule_names() == ["vip"]
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(config_cache.cache, "get", down)
+    monkeypatch.setattr(config_cache.cache, "set", down)
+    RoutingRule.objects.filter(name="vip").update(name="renamed")
+    clock[0] += 0.1
+    assert rule_names() == ["renamed"]
+    make_rule("bulk", position=200)  # publishing fails quietly (logged); this process still sees it
+    assert rule_names() == ["renamed", "bulk"]
+
+
+@requires_redis
+def test_processes_share_the_version_through_redis(settings, clock, django_capture_on_commit_callbacks):
+    """The same as above through a real Redis cache (production's CACHE_URL)."""
+    from tests.markers import redis_url
+
+    url = redis_url().rsplit("/", 1)[0] + "/15"
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+    }
+    settings.KEFU_CONFIG_CHECK_SECONDS = 1.0
+    settings.KEFU_CONFIG_MAX_AGE_SECONDS = 3600.0
+    caches["default"].delete(routing_config._key)
+    there = ConfigSnapshot("routing", routing_config._load, watch=())
+    try:
+        make_rule("vip")
+        assert rule_names(there) == ["vip"]
+        with django_capture_on_commit_callbacks(execute=True):
+            make_rule("bulk", position=200)
+        assert isinstance(caches["default"].get(routing_config._key), int)
+        clock[0] += 1.5
+        assert rule_names(there) == ["vip", "bulk"]
+    finally:
+        config_cache._snapshots.remove(there)
+        caches["default"].delete(routing_config._key)
