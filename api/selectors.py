@@ -16,6 +16,7 @@ from django.http import Http404
 from orders.models import Order, Shop
 from tickets.actors import Actor
 from tickets.models import Ticket, TicketEvent, TicketLine
+from tickets.selectors import rows_known_of
 from tickets.workflows import model_for_kind, model_for_number
 
 FAR_FUTURE = "9999-12-31T00:00:00Z"
@@ -77,9 +78,19 @@ def tickets_as_kinds(
 
 
 def lines_by_ticket(tickets: Sequence[Ticket]) -> dict[int, list[TicketLine]]:
+    """Each ticket's lines with their order lines: the ones a ticket already knows (just made), the rest in one
+    query."""
     found: dict[int, list[TicketLine]] = defaultdict(list)
-    for line in TicketLine.objects.filter(ticket_id__in=[t.pk for t in tickets]).select_related("order_line"):
-        found[line.ticket_id].append(line)
+    unknown = []
+    for ticket in tickets:
+        known = rows_known_of(ticket, "lines")
+        if known is None:
+            unknown.append(ticket.pk)
+        else:
+            found[ticket.pk] = known
+    if unknown:
+        for line in TicketLine.objects.filter(ticket_id__in=unknown).select_related("order_line"):
+            found[line.ticket_id].append(line)
     return found
 
 
@@ -101,11 +112,17 @@ def ticket_in(
     return ticket
 
 
+INTERNAL_EVENT_TYPES = ("assignment", "warning", "escalation")
+
+
 def timeline(ticket: Ticket, *, public_only: bool) -> list[TicketEvent]:
-    events = TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
+    events = rows_known_of(ticket, "events")
+    if events is not None:  # a ticket just made knows its entries
+        return [e for e in events if not public_only or (e.public and e.event_type not in INTERNAL_EVENT_TYPES)]
+    query = TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
     if public_only:
-        events = events.filter(public=True).exclude(event_type__in=["assignment", "warning", "escalation"])
-    return list(events)
+        query = query.filter(public=True).exclude(event_type__in=INTERNAL_EVENT_TYPES)
+    return list(query)
 
 
 def order_for_shop(*, shop: Shop, number: str) -> Order:

@@ -7,6 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications.config import notification_config
+        from notifications.config import notification_config, staff_emails
 
         notification_config.connect()
+        staff_emails.connect()

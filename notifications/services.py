@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from notifications.config import notification_config
+from notifications.config import notification_config, staff_emails
 from notifications.models import Audience, Channel, Event, Notification, ShopChannels
 from notifications.rendering import local_time, render
 from tickets.models import Department, Ticket, TicketEvent, WaitingOn
@@ -89,13 +89,7 @@ def department_recipients(code: str | None, audience: str = Audience.DEPARTMENT)
     found = [Recipient(audience, robot.channel, robot.url, _staff_language()) for robot in robots]
     if found:
         return found
-    from routing.models import StaffMember
-
-    emails = (
-        StaffMember.objects.filter(departments__code=code, on_duty=True, user__is_active=True)
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)[:50]
-    )
+    emails = staff_emails.get().get(code, ())
     return [Recipient(audience, Channel.EMAIL, email, _staff_language()) for email in emails]
 
 

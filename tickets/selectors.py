@@ -51,6 +51,21 @@ def ticket_replayed_state(*, ticket: Ticket) -> str | None:
     return state
 
 
+def rows_known(ticket: Ticket, relation: str, rows: list) -> None:
+    """Keep ``rows`` as the ticket's ``relation`` (``lines``, ``events``) the way ``prefetch_related`` leaves it:
+    a ticket just made knows all of its rows, so reading them back for the answer takes no query."""
+    queryset = getattr(ticket, relation).all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    ticket._prefetched_objects_cache = {**getattr(ticket, "_prefetched_objects_cache", {}), relation: queryset}
+
+
+def rows_known_of(ticket: Ticket, relation: str) -> list | None:
+    """The ticket's ``relation`` rows if they are known (prefetched or kept by ``rows_known``), else None."""
+    known = getattr(ticket, "_prefetched_objects_cache", {}).get(relation)
+    return None if known is None else known._result_cache
+
+
 def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None) -> dict[int, int]:
     """Per order line id, how many items can still be asked back (returns and exchanges not released).
 

@@ -149,3 +149,31 @@ def test_processes_share_the_version_through_redis(settings, clock, django_captu
     finally:
         config_cache._snapshots.remove(there)
         caches["default"].delete(routing_config._key)
+
+
+def test_department_emails_follow_duty_membership_and_accounts():
+    from django.contrib.auth import get_user_model
+
+    from notifications.config import staff_emails
+    from notifications.services import department_recipients
+    from routing.models import StaffMember
+    from routing.services import staff_set_on_duty
+
+    desk, _ = Department.objects.get_or_create(code="desk", defaults={"name": "Desk"})
+    user = get_user_model().objects.create_user("lin", email="lin@example.com")
+    member = StaffMember.objects.create(user=user, on_duty=True)
+
+    def emails() -> list[str]:
+        return [r.address for r in department_recipients("desk")]
+
+    assert emails() == []
+    member.departments.add(desk)  # m2m: the snapshot reloads
+    assert emails() == ["lin@example.com"]
+    staff_set_on_duty(user=user, on_duty=False)
+    assert emails() == []
+    staff_set_on_duty(user=user, on_duty=True)
+    user.email = "lin@shop.example.com"
+    user.save()
+    assert emails() == ["lin@shop.example.com"]
+    member.departments.remove(desk)
+    assert emails() == [] and staff_emails.get().get("desk") is None

@@ -30,6 +30,7 @@ from orders.models import OrderLine
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
 from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
+from tickets.selectors import rows_known_of
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import BUYER, Rule
 
@@ -232,6 +233,9 @@ def event_record(
         public=public,
         payload=dict(payload or {}),
     )
+    known = rows_known_of(ticket, "events")
+    if known is not None:
+        known.append(event)
     notifications_enqueue_for_event(event=event, ticket=ticket)
     return event
 

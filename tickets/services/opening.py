@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,7 +41,7 @@ from tickets.models import (
     Ticket,
     TicketLine,
 )
-from tickets.selectors import returnable_quantities, ticket_refundable_amount
+from tickets.selectors import returnable_quantities, rows_known, ticket_refundable_amount
 from tickets.services.engine import assignment_record, event_record, step_apply
 from tickets.types import LineRequest
 
@@ -52,6 +52,19 @@ def ticket_number(ticket: Ticket) -> str:
     """``RT20261122000123``: kind prefix, local creation date, then the id (unique without a counter)."""
     day = timezone.localtime(ticket.created_at)
     return f"{ticket.NUMBER_PREFIX}{day:%Y%m%d}{ticket.pk:06d}"
+
+
+def _reserve_ticket_id() -> int | None:
+    """On PostgreSQL, the next ticket id from the table's own sequence (None elsewhere).
+
+    The ticket number contains the id; taking the id first writes the row once with its number, where
+    inserting then updating would write every index of the ticket table twice.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Ticket._meta.db_table])
+        return cursor.fetchone()[0]
 
 
 def _lock_lines(order: Order) -> dict[str, OrderLine]:
@@ -163,12 +176,19 @@ def _create(
         **fields,
     )
     step_apply(ticket, now=now)
-    ticket.save()
-    ticket.number = ticket_number(ticket)
-    Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
-    TicketLine.objects.bulk_create(
+    ticket.pk = _reserve_ticket_id()
+    if ticket.pk is not None:  # the number is known before the insert: one write, no second version of the row
+        ticket.number = ticket_number(ticket)
+        ticket.save(force_insert=(Ticket,))
+    else:
+        ticket.save()
+        ticket.number = ticket_number(ticket)
+        Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
+    ticket_lines = TicketLine.objects.bulk_create(
         [TicketLine(ticket_id=ticket.pk, order_line=line, quantity=qty) for line, qty in lines]
     )
+    rows_known(ticket, "lines", sorted(ticket_lines, key=lambda tl: tl.order_line_id))
+    rows_known(ticket, "events", [])  # event_record adds each entry it writes
     event_record(
         ticket=ticket,
         actor=actor,
