@@ -87,6 +87,11 @@ def _carry_relations(ticket: Ticket, locked: Ticket) -> None:
             field.set_cached_value(locked, field.get_cached_value(ticket))
 
 
+def _stored_values(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's column values (its kind's table and the common one), by field name."""
+    return {f.name: getattr(ticket, f.attname) for f in ticket._meta.concrete_fields if not f.primary_key}
+
+
 def order_lines_lock(*, ticket: Ticket) -> None:
     """Lock all lines of the ticket's order (ordered by pk) for the rest of the transaction.
 
@@ -284,6 +289,7 @@ def ticket_transition(
         if prepare is not None:
             kwargs.update(prepare(locked))
         from_state = locked.state
+        before = _stored_values(locked)
         old_department = locked.department
         old_assignee = locked.assignee
         now = timezone.now()
@@ -294,8 +300,10 @@ def ticket_transition(
         step_apply(locked, now=now)
         locked.version += 1
         locked.updated_at = now
+        changed = [name for name, value in _stored_values(locked).items() if value != before[name]]
         try:
-            locked.save()
+            # Only what changed: a transition that leaves the kind's own fields alone writes one table, not two.
+            locked.save(update_fields=changed)
         except ConcurrentTransition as exc:  # only reachable where the row lock is a no-op (SQLite)
             raise TicketChanged(
                 _("Ticket %(number)s was changed at the same moment; try again.") % {"number": locked.number}
