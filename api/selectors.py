@@ -104,9 +104,11 @@ def ticket_in(
     if model is None:
         raise Http404
     # No .only(): a deferred state field costs django-fsm one query per row.
-    ticket = model.objects.select_related(*related, *KIND_RELATED[model.KIND]).filter(scope, number=number).first()
-    if ticket is None:
+    # Numbers are unique: no ORDER BY (which .first() would add, and compile, on every request).
+    found = list(model.objects.select_related(*related, *KIND_RELATED[model.KIND]).filter(scope, number=number)[:1])
+    if not found:
         raise Http404
+    ticket = found[0]
     if shop is not None:
         ticket.shop = shop
     return ticket
