@@ -41,10 +41,11 @@ def storefront_tickets(*, shop: Shop) -> QuerySet[Ticket]:
     return Ticket.objects.filter(storefront_scope(shop=shop))
 
 
-def storefront_page(*, shop: Shop) -> QuerySet[Ticket]:
-    """The storefront list's paginated query: only what finds the page (kind and id) and orders it; the rows
-    are then read as their kinds (``tickets_as_kinds``). ``state`` too: django-fsm reads it on every row."""
-    return storefront_tickets(shop=shop).only("id", "kind", "state", "created_at")
+def storefront_page(*, shop: Shop) -> QuerySet:
+    """The storefront list's paginated query, as plain rows of what finds the page (id, kind) and orders it
+    (created_at): the tickets are then read as their kinds (``tickets_as_kinds``), so building full objects
+    here would be work thrown away."""
+    return storefront_tickets(shop=shop).values("id", "kind", "created_at")
 
 
 def staff_scope(*, actor: Actor) -> Q:
@@ -58,15 +59,17 @@ def staff_tickets(*, actor: Actor) -> QuerySet[Ticket]:
 
 
 def tickets_as_kinds(
-    tickets: Sequence[Ticket], *, related: Sequence[str] = STAFF_RELATED, shop: Shop | None = None
+    tickets: Sequence[Ticket | dict], *, related: Sequence[str] = STAFF_RELATED, shop: Shop | None = None
 ) -> list[Ticket]:
     """The same tickets, same order, loaded as their kinds (one query per kind present).
 
-    With ``shop`` (the storefront's, which every ticket belongs to) the shop is attached, not joined.
+    ``tickets`` are tickets or rows with their ``id`` and ``kind``. With ``shop`` (the storefront's, which every
+    ticket belongs to) the shop is attached, not joined.
     """
+    keys = [(t["id"], t["kind"]) if isinstance(t, dict) else (t.pk, t.kind) for t in tickets]
     ids_by_kind: dict[str, list[int]] = defaultdict(list)
-    for t in tickets:
-        ids_by_kind[t.kind].append(t.pk)
+    for pk, kind in keys:
+        ids_by_kind[kind].append(pk)
     loaded: dict[int, Ticket] = {}
     for kind, ids in ids_by_kind.items():
         model = model_for_kind(kind)
@@ -74,7 +77,7 @@ def tickets_as_kinds(
             if shop is not None:
                 obj.shop = shop
             loaded[obj.pk] = obj
-    return [loaded[t.pk] for t in tickets if t.pk in loaded]
+    return [loaded[pk] for pk, _kind in keys if pk in loaded]
 
 
 def lines_by_ticket(tickets: Sequence[Ticket]) -> dict[int, list[TicketLine]]:

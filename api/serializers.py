@@ -416,12 +416,12 @@ class StaffTicketDetailOutSerializer(StaffTicketOutSerializer, TicketDetailOutSe
     pass
 
 
-_MOMENT = serializers.DateTimeField()
-
-
 def _moment(value: datetime | None) -> str | None:
-    """A date-time as every DateTimeField of the API writes it (ISO 8601 in the current time zone)."""
-    return None if value is None else _MOMENT.to_representation(value)
+    """A date-time as every DateTimeField of the API writes it: ISO 8601 in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _money(value: Decimal | None) -> str | None:

@@ -71,9 +71,10 @@ def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None
 
     ``lines`` are the order's lines when the caller has them (e.g. locked), else they are read.
     """
+    lines = list(order.lines.all() if lines is None else lines)
     held = (
         TicketLine.objects.filter(
-            order_line__order=order,
+            order_line_id__in=[line.pk for line in lines],
             ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE),
         )
         .exclude(ticket__state__in=RELEASED_STATES)
@@ -81,7 +82,7 @@ def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None
         .annotate(n=Sum("quantity"))
     )
     taken = {row["order_line_id"]: row["n"] for row in held}
-    return {line.pk: line.quantity - taken.get(line.pk, 0) for line in (order.lines.all() if lines is None else lines)}
+    return {line.pk: line.quantity - taken.get(line.pk, 0) for line in lines}
 
 
 def ticket_refundable_amount(*, lines: Iterable[TicketLine]) -> Decimal:

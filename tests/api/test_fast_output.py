@@ -48,7 +48,9 @@ def tickets(shop_a) -> list[Ticket]:
 
 @pytest.mark.parametrize("serializer_class", SERIALIZERS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("public", [True, False])
-def test_fast_rows_equal_drf_rendering(tickets, serializer_class, public):
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC"])  # +08:00, and UTC written as Z
+def test_fast_rows_equal_drf_rendering(tickets, serializer_class, public, zone, settings):
+    settings.TIME_ZONE = zone
     loaded = selectors.tickets_as_kinds(tickets)
     assert {t.kind for t in loaded} == {"return", "exchange", "complaint", "logistics"}
     context = {

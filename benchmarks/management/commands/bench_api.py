@@ -40,6 +40,16 @@ class Result:
     seconds: float
     latencies_ms: list[float]
 
+    @classmethod
+    def pooled(cls, rounds: list[Result]) -> Result:
+        return cls(
+            rounds[0].operation,
+            sum(r.requests for r in rounds),
+            sum(r.errors for r in rounds),
+            sum(r.seconds for r in rounds),
+            [ms for r in rounds for ms in r.latencies_ms],
+        )
+
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
@@ -103,6 +113,8 @@ class Plans:
     cancel_numbers: list[str] = []
     flat_ids: list[int] = []
     concurrency: int = 8
+    rounds: int = 1
+    round: int = 0  # set before each round's client processes are forked
 
 
 def plan_create(worker: int, i: int):
@@ -122,8 +134,8 @@ def plan_retrieve(worker: int, i: int):
 
 
 def plan_transition(worker: int, i: int):
-    # Each worker cancels its own slice of requested tickets, each once.
-    mine = Plans.cancel_numbers[worker :: Plans.concurrency]
+    # Each worker cancels its own slice of requested tickets (its own in every round), each once.
+    mine = Plans.cancel_numbers[Plans.round * Plans.concurrency + worker :: Plans.concurrency * Plans.rounds]
     return "POST", f"/api/v1/tickets/{mine[i % len(mine)]}/actions/cancel/", "{}"
 
 
@@ -151,10 +163,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--concurrency", type=int, default=8)
-        parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per operation")
+        parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per operation and round")
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=3,
+            help="each operation and its bare twin measured this many times, alternating (the machine's drift "
+            "then weighs on both sides alike)",
+        )
         parser.add_argument("--warmup", type=float, default=2.0)
         parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
         parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+        parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread or sync)")
         parser.add_argument("--orders", type=int, default=2000)
         parser.add_argument("--tickets", type=int, default=3000, help="tickets made beforehand for read/transition")
         parser.add_argument(
@@ -190,9 +210,12 @@ class Command(BaseCommand):
             for name, plan, bare in pairs:
                 if name.split(" ")[0] not in chosen:
                     continue
-                kefu = self.load(name, plan, port, key, opts)
-                base = self.load(f"bare {name}", bare, port, key, opts)
-                results.append((name, kefu, base))
+                kefu_rounds, base_rounds = [], []
+                for round_ in range(opts["rounds"]):
+                    Plans.round = round_
+                    kefu_rounds.append(self.load(name, plan, port, key, opts))
+                    base_rounds.append(self.load(f"bare {name}", bare, port, key, opts))
+                results.append((name, Result.pooled(kefu_rounds), Result.pooled(base_rounds), kefu_rounds, base_rounds))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
@@ -243,6 +266,7 @@ class Command(BaseCommand):
         )
         Plans.orders = [o.number for o in orders]
         Plans.concurrency = opts["concurrency"]
+        Plans.rounds = opts["rounds"]
         self.stdout.write(f"making {opts['tickets']} tickets through the services …")
         actor = Actor.for_buyer(buyer)
         have = Ticket.objects.filter(shop=shop, state="requested").count()
@@ -304,7 +328,7 @@ class Command(BaseCommand):
             "-w",
             str(opts["workers"]),
             "-k",
-            "gthread",
+            opts["worker_class"],
             "--threads",
             str(opts["threads"]),
             "--log-level",
@@ -342,20 +366,23 @@ class Command(BaseCommand):
     def report(self, results, opts) -> None:
         self.stdout.write("")
         self.stdout.write(
-            f"concurrency {opts['concurrency']}, gunicorn {opts['workers']}×{opts['threads']} gthread, "
-            f"{opts['duration']:.0f} s per operation, database {connection.vendor}, {os.cpu_count()} cores"
+            f"concurrency {opts['concurrency']}, gunicorn {opts['workers']}×{opts['threads']} {opts['worker_class']}, "
+            f"{opts['rounds']} rounds × {opts['duration']:.0f} s per operation and side, alternating; "
+            f"database {connection.vendor}, {os.cpu_count()} cores"
         )
         header = (
-            f"{'operation':<16}{'kefu req/s':>11}{'p50':>8}{'p95':>8}{'p99':>8}"
-            f"{'bare req/s':>12}{'p50':>8}{'p95':>8}{'p99':>8}{'ratio':>7}"
+            f"{'operation':<16}{'kefu req/s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'err':>5}"
+            f"{'bare req/s':>12}{'p50':>8}{'p95':>8}{'p99':>8}{'ratio':>7}  per round"
         )
         self.stdout.write(header)
         rows = []
-        for name, kefu, base in results:
+        for name, kefu, base, kefu_rounds, base_rounds in results:
             ratio = kefu.rps / base.rps if base.rps else 0
+            per_round = [k.rps / b.rps if b.rps else 0 for k, b in zip(kefu_rounds, base_rounds, strict=True)]
             self.stdout.write(
                 f"{name:<16}{kefu.rps:>11.1f}{kefu.pct(50):>8.1f}{kefu.pct(95):>8.1f}{kefu.pct(99):>8.1f}"
-                f"{base.rps:>12.1f}{base.pct(50):>8.1f}{base.pct(95):>8.1f}{base.pct(99):>8.1f}{ratio:>7.2f}"
+                f"{kefu.errors:>5}{base.rps:>12.1f}{base.pct(50):>8.1f}{base.pct(95):>8.1f}{base.pct(99):>8.1f}"
+                f"{ratio:>7.2f}  {' '.join(f'{r:.2f}' for r in per_round)}"
             )
             rows.append(
                 {
@@ -369,8 +396,12 @@ class Command(BaseCommand):
                     "bare_p50_ms": round(base.pct(50), 1),
                     "bare_p95_ms": round(base.pct(95), 1),
                     "bare_p99_ms": round(base.pct(99), 1),
+                    "bare_errors": base.errors,
                     "ratio": round(ratio, 2),
+                    "ratio_per_round": [round(r, 2) for r in per_round],
                 }
             )
+        if any(kefu.errors or base.errors for _, kefu, base, _, _ in results):
+            self.stderr.write(self.style.WARNING("Some requests failed (err): those figures do not count."))
         if opts.get("json"):
             Path(opts["json"]).write_text(json.dumps(rows, indent=2))
