@@ -30,6 +30,12 @@ KIND_RELATED = {
 # What each caller's answer shows (the reason comes from the reason-code snapshot, the storefront's shop from
 # its API key): fewer joins, cheaper to plan and to read.
 STOREFRONT_RELATED = ("order", "buyer")
+# Of the joined order and buyer, a ticket's answer shows the order's number and the buyer's id (and names the
+# buyer as the actor): their other columns are not read.
+STOREFRONT_DEFERRED = (
+    "order__status", "order__paid_at", "order__delivered_at", "order__created_at", "order__updated_at",
+    "buyer__phone", "buyer__email", "buyer__tier",
+)
 STAFF_RELATED = ("shop", "order", "buyer", "assignee")
 
 
@@ -59,12 +65,16 @@ def staff_tickets(*, actor: Actor) -> QuerySet[Ticket]:
 
 
 def tickets_as_kinds(
-    tickets: Sequence[Ticket | dict], *, related: Sequence[str] = STAFF_RELATED, shop: Shop | None = None
+    tickets: Sequence[Ticket | dict],
+    *,
+    related: Sequence[str] = STAFF_RELATED,
+    deferred: Sequence[str] = (),
+    shop: Shop | None = None,
 ) -> list[Ticket]:
     """The same tickets, same order, loaded as their kinds (one query per kind present).
 
     ``tickets`` are tickets or rows with their ``id`` and ``kind``. With ``shop`` (the storefront's, which every
-    ticket belongs to) the shop is attached, not joined.
+    ticket belongs to) the shop is attached, not joined; ``deferred`` columns of the joined rows are not read.
     """
     keys = [(t["id"], t["kind"]) if isinstance(t, dict) else (t.pk, t.kind) for t in tickets]
     ids_by_kind: dict[str, list[int]] = defaultdict(list)
@@ -73,7 +83,7 @@ def tickets_as_kinds(
     loaded: dict[int, Ticket] = {}
     for kind, ids in ids_by_kind.items():
         model = model_for_kind(kind)
-        for obj in model.objects.select_related(*related, *KIND_RELATED[kind]).filter(pk__in=ids):
+        for obj in model.objects.select_related(*related, *KIND_RELATED[kind]).defer(*deferred).filter(pk__in=ids):
             if shop is not None:
                 obj.shop = shop
             loaded[obj.pk] = obj

@@ -187,7 +187,9 @@ class TicketListApi(StorefrontApi):
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets.qs, request, view=self)
-        loaded = selectors.tickets_as_kinds(page, related=selectors.STOREFRONT_RELATED, shop=self.shop)
+        loaded = selectors.tickets_as_kinds(
+            page, related=selectors.STOREFRONT_RELATED, deferred=selectors.STOREFRONT_DEFERRED, shop=self.shop
+        )
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),
             "lines": selectors.lines_by_ticket(loaded),

@@ -36,7 +36,17 @@ def model_for_number(number: str) -> type[Ticket] | None:
 
 
 def state_label(kind: str, state: str) -> str:
+    """The state's label in the active language (the state's code if the kind has no such state)."""
+    from django.utils.translation import get_language
+
+    return _state_label(kind, state, get_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _state_label(kind: str, state: str, language: str | None) -> str:
     from tickets.workflows.states import STATES_BY_KIND
 
-    states = STATES_BY_KIND[kind]
-    return str(states(state).label) if state in states.values else state
+    try:
+        return str(STATES_BY_KIND[kind](state).label)  # translated in ``language``, the active one
+    except ValueError:
+        return state
