@@ -102,7 +102,12 @@ def lines_by_ticket(tickets: Sequence[Ticket]) -> dict[int, list[TicketLine]]:
         else:
             found[ticket.pk] = known
     if unknown:
-        for line in TicketLine.objects.filter(ticket_id__in=unknown).select_related("order_line"):
+        lines = (
+            TicketLine.objects.filter(ticket_id__in=unknown)
+            .select_related("order_line")
+            .only("ticket", "quantity", "refunded_amount", "order_line__sku", "order_line__name")  # what is shown
+        )
+        for line in lines:
             found[line.ticket_id].append(line)
     return found
 

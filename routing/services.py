@@ -160,7 +160,8 @@ def assignee_pick(code: str) -> AbstractBaseUser | None:
     if department is None:
         return None
     members = list(
-        StaffMember.objects.select_for_update()
+        # of=self: the members' rows only, not their user accounts (a login writes last_login there).
+        StaffMember.objects.select_for_update(of=("self",))
         .filter(departments=department.pk, on_duty=True, user__is_active=True)
         .select_related("user")
         .order_by("pk")

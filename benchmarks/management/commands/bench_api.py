@@ -172,9 +172,10 @@ class Command(BaseCommand):
             "then weighs on both sides alike)",
         )
         parser.add_argument("--warmup", type=float, default=2.0)
+        # Defaults: the production command of docs/operations.md (gunicorn kefu.wsgi --workers 4, sync workers).
         parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-        parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
-        parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread or sync)")
+        parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread only)")
+        parser.add_argument("--worker-class", default="sync", help="gunicorn worker class: sync or gthread")
         parser.add_argument("--orders", type=int, default=2000)
         parser.add_argument("--tickets", type=int, default=3000, help="tickets made beforehand for read/transition")
         parser.add_argument(
@@ -329,8 +330,7 @@ class Command(BaseCommand):
             str(opts["workers"]),
             "-k",
             opts["worker_class"],
-            "--threads",
-            str(opts["threads"]),
+            *(["--threads", str(opts["threads"])] if opts["worker_class"] == "gthread" else []),
             "--log-level",
             "warning",
             "--access-logfile",
