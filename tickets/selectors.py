@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from orders.models import ZERO, Order, OrderLine
 from tickets.errors import TicketNotFound
@@ -78,10 +79,11 @@ def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None
             ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE),
         )
         .exclude(ticket__state__in=RELEASED_STATES)
-        .values("order_line_id")
-        .annotate(n=Sum("quantity"))
+        .values_list("order_line_id", "quantity")
     )
-    taken = {row["order_line_id"]: row["n"] for row in held}
+    taken: dict[int, int] = defaultdict(int)
+    for line_id, quantity in held:  # a handful of rows per order: summed here, no GROUP BY to plan
+        taken[line_id] += quantity
     return {line.pk: line.quantity - taken.get(line.pk, 0) for line in lines}
 
 

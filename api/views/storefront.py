@@ -180,13 +180,16 @@ class TicketListApi(StorefrontApi):
         responses={200: s.TicketOutSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        tickets = TicketFilter(request.query_params, queryset=selectors.storefront_page(shop=self.shop))
-        if not tickets.is_valid():
-            from rest_framework.exceptions import ValidationError
+        tickets = selectors.storefront_page(shop=self.shop)
+        if any(name in request.query_params for name in TicketFilter.base_filters):
+            filtered = TicketFilter(request.query_params, queryset=tickets)
+            if not filtered.is_valid():
+                from rest_framework.exceptions import ValidationError
 
-            raise ValidationError(tickets.errors)
+                raise ValidationError(filtered.errors)
+            tickets = filtered.qs
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(tickets.qs, request, view=self)
+        page = paginator.paginate_queryset(tickets, request, view=self)
         loaded = selectors.tickets_as_kinds(
             page, related=selectors.STOREFRONT_RELATED, deferred=selectors.STOREFRONT_DEFERRED, shop=self.shop
         )
