@@ -17,6 +17,7 @@ department and staff rows (``step_apply``); see ``order_lines_lock``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -55,8 +56,23 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
     """Return the ticket as its kind, locked for the rest of the transaction.
 
     Must run inside ``transaction.atomic()``. With ``check_version`` the caller's copy must be current.
+
+    Every write to a ticket's columns that matters to a transition bumps ``version`` (transitions, assignment,
+    escalation, a failed refund's priority). So when the caller's copy is of the ticket's kind and its version
+    is the locked row's, the row is not read again: the lock takes the version only, and the caller gets an
+    independent copy of its own (a refused transition leaves the caller's object as it was). Otherwise — an
+    older version (refused), no version check (the sweep, refunds: they act on what is there now) — the row is
+    read under the lock.
     """
     model = model_for_kind(ticket.kind)
+    if check_version and type(ticket) is model:
+        # The kind's row joined: the same rows locked as the full read below takes (the common and the kind's),
+        # so two transactions on one ticket always queue on the same locks (no deadlock between the two forms).
+        current = model.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True).first()
+        if current is None:
+            raise TicketNotFound(_("Ticket %(id)s does not exist.") % {"id": ticket.pk})
+        if current == ticket.version:
+            return copy.copy(ticket)
     try:
         locked = model.objects.select_for_update().get(pk=ticket.pk)
     except model.DoesNotExist as exc:
