@@ -192,6 +192,7 @@ def staff_member_departments(user: AbstractBaseUser) -> frozenset[str]:
 
 def ticket_claim(*, ticket: Ticket, actor: Actor) -> Ticket:
     """A staff member takes an unassigned ticket of their department's queue."""
+    from tickets.services.engine import ticket_lock
     from tickets.services.timeline import ticket_assign
 
     if actor.kind != ActorKind.STAFF or actor.user is None:
@@ -202,7 +203,9 @@ def ticket_claim(*, ticket: Ticket, actor: Actor) -> Ticket:
             % {"number": ticket.number, "department": ticket.department}
         )
     with transaction.atomic():
-        current = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        # The same rows (common and kind's) as every change locks, in the same statement: a claim and a
+        # transition on one ticket queue on one lock instead of each holding half of the other's.
+        current = ticket_lock(ticket=ticket, check_version=False)
         if current.closed_at is not None:
             raise Conflict(
                 _("Ticket %(number)s is closed; there is nothing to claim.") % {"number": ticket.number},
