@@ -1,8 +1,9 @@
 """/api/v1/ routes. URL names use dashes."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from api.views import integrations, opening, staff, storefront
+from api.views.unknown import UnknownEndpointApi
 
 app_name = "api"
 
@@ -34,4 +35,6 @@ urlpatterns = [
     path(
         "integrations/tickets/<str:number>/received/", integrations.ParcelReceivedApi.as_view(), name="parcel-received"
     ),
+    # anything else: the API's JSON 404 (last: it matches every path)
+    re_path(r"^.*$", UnknownEndpointApi.as_view(), name="unknown"),
 ]
