@@ -35,10 +35,6 @@ logger = logging.getLogger(__name__)
 _snapshots: list[ConfigSnapshot] = []
 
 
-def _setting(name: str) -> float:
-    return getattr(settings, name)
-
-
 class ConfigSnapshot(Generic[T]):
     """``load()``'s result, shared by the threads of a process, reloaded when a watched model changes."""
 
@@ -57,8 +53,8 @@ class ConfigSnapshot(Generic[T]):
         now = time.monotonic()
         if state is not None:
             value, version, loaded_at, checked_at = state
-            if now - loaded_at < _setting("KEFU_CONFIG_MAX_AGE_SECONDS"):
-                if now - checked_at < _setting("KEFU_CONFIG_CHECK_SECONDS"):
+            if now - loaded_at < settings.KEFU_CONFIG_MAX_AGE_SECONDS:
+                if now - checked_at < settings.KEFU_CONFIG_CHECK_SECONDS:
                     return value
                 if self._shared_version() == version:
                     self._state = (value, version, loaded_at, now)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers as s
+from api import ticket_output as out
 from api.idempotency import idempotent
 from api.schema import ERRORS, IDEMPOTENCY_HEADER
 from api.views.staff import StaffApi
@@ -50,7 +51,7 @@ class ParcelReceivedApi(StaffApi):
     """The warehouse system scanned a return parcel in: the return or exchange moves to ``received``."""
 
     @extend_schema(operation_id="parcel_received", request=None, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: s.StaffTicketDetailOutSerializer, **ERRORS})
+                   responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)

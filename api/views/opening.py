@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers as s
+from api import ticket_output as out
 from api.idempotency import idempotent
 from api.schema import ERRORS, IDEMPOTENCY_HEADER
 from api.views.storefront import StorefrontApi
@@ -31,7 +32,7 @@ def open_schema(operation_id: str, request: type, *, summary: str | None = None)
             operation_id=operation_id,
             request=request,
             parameters=[IDEMPOTENCY_HEADER],
-            responses={201: s.TicketDetailOutSerializer, **ERRORS},
+            responses={201: out.TicketDetailOutSerializer, **ERRORS},
             summary=summary,
         )
     )

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from api import selectors
 from api import serializers as s
+from api import ticket_output as out
 from api.actions import run_action
 from api.auth import IsStaff
 from api.idempotency import idempotent
@@ -52,7 +53,7 @@ class StaffApi(APIView):
             "timeline": selectors.timeline(ticket, public_only=False),
             "public": False,
         }
-        return s.StaffTicketDetailOutSerializer(ticket, context=context).data
+        return out.StaffTicketDetailOutSerializer(ticket, context=context).data
 
 
 class QueueFilter(filters.FilterSet):
@@ -94,7 +95,7 @@ class StaffQueueApi(StaffApi):
             OpenApiParameter("cursor", str),
             OpenApiParameter("page_size", int),
         ],
-        responses={200: s.StaffTicketOutSerializer(many=True), **ERRORS},
+        responses={200: out.StaffTicketOutSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         open_tickets = self.scope().filter(closed_at__isnull=True)
@@ -105,11 +106,11 @@ class StaffQueueApi(StaffApi):
         page = paginator.paginate_queryset(tickets.qs, request, view=self)
         loaded = selectors.tickets_as_kinds(page)
         context = {"actor_for": lambda t: self.actor, "lines": selectors.lines_by_ticket(loaded), "public": False}
-        return paginator.get_paginated_response(s.StaffTicketOutSerializer(loaded, many=True, context=context).data)
+        return paginator.get_paginated_response(out.StaffTicketOutSerializer(loaded, many=True, context=context).data)
 
 
 class StaffTicketDetailApi(StaffApi):
-    @extend_schema(operation_id="staff_ticket_retrieve", responses={200: s.StaffTicketDetailOutSerializer, **ERRORS})
+    @extend_schema(operation_id="staff_ticket_retrieve", responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
         return Response(self.ticket_body(self.ticket(number)))
 
@@ -119,7 +120,7 @@ class StaffTransitionApi(StaffApi):
         operation_id="staff_ticket_transition",
         request=StaffTransitionInSerializer,
         parameters=[IDEMPOTENCY_HEADER, action_parameter("transition")],
-        responses={200: s.StaffTicketDetailOutSerializer, **ERRORS},
+        responses={200: out.StaffTicketDetailOutSerializer, **ERRORS},
         description="Run a transition by name (see the ticket's `actions`). Body fields depend on it: `reason`, "
         "`amount`, `carrier` + `tracking_number`, `resolution`, `carrier_claim_number`.",
     )
@@ -132,7 +133,7 @@ class StaffTransitionApi(StaffApi):
 
 class StaffClaimApi(StaffApi):
     @extend_schema(operation_id="staff_ticket_claim", request=None, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: s.StaffTicketDetailOutSerializer, **ERRORS})
+                   responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = ticket_claim(ticket=self.ticket(number), actor=self.actor)
@@ -141,7 +142,7 @@ class StaffClaimApi(StaffApi):
 
 class StaffAssignApi(StaffApi):
     @extend_schema(operation_id="staff_ticket_assign", request=s.AssignInSerializer, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: s.StaffTicketDetailOutSerializer, **ERRORS})
+                   responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
@@ -160,7 +161,7 @@ class StaffAssignApi(StaffApi):
 
 class StaffCommentApi(StaffApi):
     @extend_schema(operation_id="staff_ticket_comment", request=s.StaffCommentInSerializer,
-                   parameters=[IDEMPOTENCY_HEADER], responses={201: s.TimelineEventSerializer, **ERRORS})
+                   parameters=[IDEMPOTENCY_HEADER], responses={201: out.TimelineEventSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
@@ -172,4 +173,4 @@ class StaffCommentApi(StaffApi):
             body=payload.validated_data["body"],
             public=payload.validated_data["public"],
         )
-        return Response(s.TimelineEventSerializer(event).data, status=status.HTTP_201_CREATED)
+        return Response(out.TimelineEventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -18,6 +18,7 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +26,7 @@ from rest_framework.views import APIView
 
 from api import selectors
 from api import serializers as s
+from api import ticket_output as out
 from api.actions import run_action
 from api.auth import IsStorefront
 from api.idempotency import idempotent
@@ -59,8 +61,8 @@ class StorefrontApi(APIView):
         }
         if detail:
             context["timeline"] = selectors.timeline(ticket, public_only=True)
-            return s.TicketDetailOutSerializer(ticket, context=context).data
-        return s.TicketOutSerializer(ticket, context=context).data
+            return out.TicketDetailOutSerializer(ticket, context=context).data
+        return out.TicketOutSerializer(ticket, context=context).data
 
 
 def order_body(order) -> dict:
@@ -177,15 +179,13 @@ class TicketListApi(StorefrontApi):
             OpenApiParameter("cursor", str),
             OpenApiParameter("page_size", int, description="1–100, default 20"),
         ],
-        responses={200: s.TicketOutSerializer(many=True), **ERRORS},
+        responses={200: out.TicketOutSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         tickets = selectors.storefront_page(shop=self.shop)
         if any(name in request.query_params for name in TicketFilter.base_filters):
             filtered = TicketFilter(request.query_params, queryset=tickets)
             if not filtered.is_valid():
-                from rest_framework.exceptions import ValidationError
-
                 raise ValidationError(filtered.errors)
             tickets = filtered.qs
         paginator = self.pagination_class()
@@ -198,11 +198,11 @@ class TicketListApi(StorefrontApi):
             "lines": selectors.lines_by_ticket(loaded),
             "public": True,
         }
-        return paginator.get_paginated_response(s.TicketOutSerializer(loaded, many=True, context=context).data)
+        return paginator.get_paginated_response(out.TicketOutSerializer(loaded, many=True, context=context).data)
 
 
 class TicketDetailApi(StorefrontApi):
-    @extend_schema(operation_id="ticket_retrieve", responses={200: s.TicketDetailOutSerializer, **ERRORS})
+    @extend_schema(operation_id="ticket_retrieve", responses={200: out.TicketDetailOutSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
         return Response(self.ticket_body(self.ticket(number)))
 
@@ -215,7 +215,7 @@ class TicketActionApi(StorefrontApi):
         operation_id="ticket_buyer_action",
         request=BuyerActionInSerializer,
         parameters=[IDEMPOTENCY_HEADER, action_parameter("action")],
-        responses={200: s.TicketDetailOutSerializer, **ERRORS},
+        responses={200: out.TicketDetailOutSerializer, **ERRORS},
         description="Body fields depend on the action: `reason`, `carrier` + `tracking_number`, "
         "`requested_amount`/`description` (modify). Unneeded fields are ignored.",
     )
@@ -231,7 +231,7 @@ class TicketCommentApi(StorefrontApi):
         operation_id="ticket_comment",
         request=s.CommentInSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.TimelineEventSerializer, **ERRORS},
+        responses={201: out.TimelineEventSerializer, **ERRORS},
     )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
@@ -241,7 +241,8 @@ class TicketCommentApi(StorefrontApi):
         event = services.ticket_comment_add(
             ticket=ticket, actor=Actor.for_buyer(ticket.buyer), body=payload.validated_data["body"], public=True
         )
-        return Response(s.TimelineEventSerializer(event, context={"public": True}).data, status=status.HTTP_201_CREATED)
+        body = out.TimelineEventSerializer(event, context={"public": True}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class AttachmentOutSerializer(s.serializers.Serializer):

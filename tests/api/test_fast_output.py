@@ -1,4 +1,4 @@
-"""The hand-built output rows (api.serializers.FastOutput) are exactly what DRF's own field-by-field rendering
+"""The hand-built output rows (api.ticket_output.FastOutput) are exactly what DRF's own field-by-field rendering
 of the same declared fields gives: same keys, same order, same values, for every kind and caller."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from rest_framework import serializers
 
 from api import selectors
-from api import serializers as s
+from api import ticket_output as out
 from tests.api.conftest import staff, url
 from tests.factories.orders import ShipmentFactory
 from tickets.actors import Actor
@@ -16,10 +16,10 @@ from tickets.models import Ticket
 pytestmark = pytest.mark.django_db
 
 SERIALIZERS = [
-    s.TicketOutSerializer,
-    s.TicketDetailOutSerializer,
-    s.StaffTicketOutSerializer,
-    s.StaffTicketDetailOutSerializer,
+    out.TicketOutSerializer,
+    out.TicketDetailOutSerializer,
+    out.StaffTicketOutSerializer,
+    out.StaffTicketDetailOutSerializer,
 ]
 
 
@@ -65,14 +65,14 @@ def test_fast_rows_equal_drf_rendering(tickets, serializer_class, public, zone, 
         drf = serializers.Serializer.to_representation(serializer, ticket)
         assert list(fast.items()) == list(drf.items())
     # The fixture is not trivial: lines, timeline entries, a shipment and an assignee are all rendered.
-    detail = s.StaffTicketDetailOutSerializer(context=context).to_representation(loaded[-1])
+    detail = out.StaffTicketDetailOutSerializer(context=context).to_representation(loaded[-1])
     assert detail["lines"] and len(detail["timeline"]) >= 2 and detail["assignee"]
     assert detail["details"]["return_shipment"]["tracking_number"] == "SF-FAST-1"
 
 
 def test_fast_timeline_rows_equal_drf_rendering(tickets):
     for public in (True, False):
-        serializer = s.TimelineEventSerializer(context={"public": public})
+        serializer = out.TimelineEventSerializer(context={"public": public})
         for event in selectors.timeline(tickets[0], public_only=False):
             fast = serializer.to_representation(event)
             assert list(fast.items()) == list(serializers.Serializer.to_representation(serializer, event).items())

@@ -13,7 +13,7 @@ from kefu.errors import Conflict
 from routing.services import ticket_claim
 from tests.factories.orders import OrderLineFactory
 from tests.markers import requires_postgres
-from tests.tickets.test_concurrency import race, split, staff
+from tests.racing import race, split, staff
 from tickets.actors import Actor
 from tickets.errors import TicketChanged, TransitionNotAllowed
 from tickets.models import EventType, ReturnTicket, TicketEvent

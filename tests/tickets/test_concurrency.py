@@ -22,24 +22,18 @@ PostgreSQL only (SQLite serialises writers, so nothing would race): skipped else
 
 from __future__ import annotations
 
-import threading
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
 from kefu import celery_app
 from kefu.errors import Conflict
 from orders.models import OrderLine
-from routing.models import Department, StaffMember
 from tests.factories.orders import OrderLineFactory, ShipmentFactory
 from tests.markers import requires_postgres
+from tests.racing import race, split, staff
 from tickets.actors import Actor
 from tickets.errors import (
     QuantityNotReturnable,
@@ -76,57 +70,6 @@ from tickets.workflows.states import STATES_BY_KIND
 # serialized_rollback: the rows data migrations ship (reason codes, departments) come back after each flush.
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-BARRIER_TIMEOUT = 30  # seconds; a thread that never reaches the barrier breaks it instead of hanging the run
-
-
-@dataclass
-class Outcome:
-    value: Any = None
-    error: BaseException | None = None
-    trace: str = ""
-
-
-def race(n: int, *, prepare: Callable[[int], Any], act: Callable[[int, Any], Any]) -> list[Outcome]:
-    """Run ``act(i, prepare(i))`` in ``n`` threads, all ``act`` calls released at the same moment.
-
-    ``prepare`` runs in the thread before the barrier (e.g. loading the thread's own copy of a ticket).
-    Every thread uses its own connection and closes it at the end; outcomes are in thread order.
-    """
-    barrier = threading.Barrier(n, timeout=BARRIER_TIMEOUT)
-    outcomes = [Outcome() for _ in range(n)]
-
-    def run(i: int) -> None:
-        try:
-            try:
-                connection.ensure_connection()  # connect before the barrier, so all start their work at once
-                prepared = prepare(i)
-            except BaseException:
-                barrier.abort()
-                raise
-            barrier.wait()
-            outcomes[i].value = act(i, prepared)
-        except BaseException as exc:  # noqa: BLE001 - recorded and judged by the test
-            outcomes[i].error = exc
-            outcomes[i].trace = traceback.format_exc()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}") for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=BARRIER_TIMEOUT * 2)
-    assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
-    return outcomes
-
-
-def split(outcomes: list[Outcome], *expected: type[BaseException]) -> tuple[list[Outcome], list[Outcome]]:
-    """(successes, refusals); fails on any error that is not one of ``expected``, showing its traceback."""
-    unexpected = [o for o in outcomes if o.error is not None and not isinstance(o.error, expected)]
-    assert not unexpected, "unexpected errors:\n" + "\n".join(o.trace for o in unexpected)
-    return [o for o in outcomes if o.error is None], [o for o in outcomes if o.error is not None]
-
-
 @pytest.fixture(autouse=True)
 def refunds_paid_in_process():
     """Run the refund payment task in the committing thread (Celery's eager mode), not through the broker.
@@ -140,15 +83,6 @@ def refunds_paid_in_process():
     conf.task_always_eager, conf.task_eager_propagates = True, True
     yield
     conf.task_always_eager, conf.task_eager_propagates = saved
-
-
-def staff(name: str, department: str, *, on_duty: bool = False) -> Actor:
-    """A staff member of ``department``; ``on_duty`` ones are members routing assigns new tickets to."""
-    user = get_user_model().objects.create(username=name)
-    if on_duty:
-        member = StaffMember.objects.create(user=user, on_duty=True, max_open_tickets=100)
-        member.departments.set(Department.objects.filter(code=department))
-    return Actor.staff(user, departments=frozenset({department}))
 
 
 def assert_database_consistent() -> None:

@@ -1,4 +1,4 @@
-"""Migration operations shared by the tickets migrations."""
+"""Migration operations shared by the tickets migrations (0004, 0006, 0007)."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations

@@ -3,9 +3,9 @@ DRF endpoint over a flat table, in the same run, at the same concurrency.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kefu_bench python manage.py bench_api --yes
 
-The load comes from ``--concurrency`` client processes on this machine (``http.client``, a new connection per
-request as behind nginx's default proxying, closed loop), so client and server share the CPU; both sides of
-each comparison pay the same.
+The load (benchmarks/load.py) comes from ``--concurrency`` client processes on this machine (``http.client``, a
+new connection per request as behind nginx's default proxying, closed loop), so client and server share the CPU;
+both sides of each comparison pay the same.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,36 +28,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-RETURN_PATH = "/api/v1/tickets/returns/"
-
-
-@dataclass
-class Result:
-    operation: str
-    requests: int
-    errors: int
-    seconds: float
-    latencies_ms: list[float]
-
-    @classmethod
-    def pooled(cls, rounds: list[Result]) -> Result:
-        return cls(
-            rounds[0].operation,
-            sum(r.requests for r in rounds),
-            sum(r.errors for r in rounds),
-            sum(r.seconds for r in rounds),
-            [ms for r in rounds for ms in r.latencies_ms],
-        )
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def pct(self, p: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+from benchmarks.load import (
+    Plans,
+    Result,
+    client,
+    plan_bare_create,
+    plan_bare_list,
+    plan_bare_retrieve,
+    plan_bare_transition,
+    plan_create,
+    plan_list,
+    plan_retrieve,
+    plan_transition,
+)
 
 
 def _database_url(db: dict) -> str:
@@ -76,97 +57,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _client(args: tuple) -> tuple[int, int, list[float]]:
-    """One client process: send requests for ``duration`` seconds, return (count, errors, latencies).
-
-    Each request on a new connection (``Connection: close``), as nginx proxies to gunicorn by default: a
-    connection kept alive stays with the gunicorn worker that accepted it, so a few workers would serve
-    every client while the others idle (one core busy of two, whatever the endpoint costs).
-    """
-    port, key, plan, worker, duration, warmup = args
-    headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json", "Connection": "close"}
-    latencies: list[float] = []
-    count = errors = 0
-    start = time.perf_counter()
-    i = 0
-    while True:
-        now = time.perf_counter()
-        if now - start > warmup + duration:
-            break
-        method, path, body = plan(worker, i)
-        i += 1
-        t0 = time.perf_counter()
-        conn = HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            ok = response.status < 400
-        except Exception:  # noqa: BLE001 - count it
-            ok = False
-        finally:
-            conn.close()
-        elapsed = (time.perf_counter() - t0) * 1000
-        if t0 - start >= warmup:
-            count += 1
-            errors += 0 if ok else 1
-            latencies.append(elapsed)
-    return count, errors, latencies
-
-
-class Plans:
-    """Request plans, picklable by name for the client processes (module-level functions)."""
-
-    orders: list[str] = []
-    numbers: list[str] = []
-    cancel_numbers: list[str] = []
-    flat_ids: list[int] = []
-    concurrency: int = 8
-    rounds: int = 1
-    round: int = 0  # set before each round's client processes are forked
-
-
-def plan_create(worker: int, i: int):
-    order = Plans.orders[(worker * 100_003 + i) % len(Plans.orders)]
-    body = json.dumps(
-        {"order_number": order, "lines": [{"sku": "BENCH-SKU", "quantity": 1}], "reason": "quality_problem"}
-    )
-    return "POST", RETURN_PATH, body
-
-
-def plan_list(worker: int, i: int):
-    return "GET", "/api/v1/tickets/?page_size=20", None
-
-
-def plan_retrieve(worker: int, i: int):
-    return "GET", f"/api/v1/tickets/{Plans.numbers[(worker * 7919 + i) % len(Plans.numbers)]}/", None
-
-
-def plan_transition(worker: int, i: int):
-    # Each worker cancels its own slice of requested tickets (its own in every round), each once.
-    mine = Plans.cancel_numbers[Plans.round * Plans.concurrency + worker :: Plans.concurrency * Plans.rounds]
-    return "POST", f"/api/v1/tickets/{mine[i % len(mine)]}/actions/cancel/", "{}"
-
-
-def plan_bare_create(worker: int, i: int):
-    body = json.dumps(
-        {"kind": "return", "order_number": "B1", "sku": "BENCH-SKU", "quantity": 1, "reason": "quality_problem"}
-    )
-    return "POST", "/bench/flat/", body
-
-
-def plan_bare_list(worker: int, i: int):
-    return "GET", "/bench/flat/", None
-
-
-def plan_bare_retrieve(worker: int, i: int):
-    return "GET", f"/bench/flat/{Plans.flat_ids[(worker * 7919 + i) % len(Plans.flat_ids)]}/", None
-
-
-def plan_bare_transition(worker: int, i: int):
-    return "POST", f"/bench/flat/{Plans.flat_ids[(worker * 7919 + i) % len(Plans.flat_ids)]}/transition/", "{}"
 
 
 class Command(BaseCommand):
@@ -366,7 +256,7 @@ class Command(BaseCommand):
         args = [(port, key, plan, w, opts["duration"], opts["warmup"]) for w in range(concurrency)]
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(concurrency) as pool:
-            parts = pool.map(_client, args)
+            parts = pool.map(client, args)
         latencies = [ms for _, _, lat in parts for ms in lat]
         result = Result(name, sum(p[0] for p in parts), sum(p[1] for p in parts), opts["duration"], latencies)
         self.stdout.write(
