@@ -37,7 +37,10 @@ class AppendOnlyError(Exception):
 
 
 class TicketEvent(models.Model):
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events", verbose_name=_("ticket"))
+    # Indexed by ticket_event_timeline_idx (ticket, created_at), not on its own.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="events", verbose_name=_("ticket"), db_index=False
+    )
     event_type = models.CharField(_("type"), max_length=16, choices=EventType.choices)
     created_at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
     actor_kind = models.CharField(_("actor kind"), max_length=16, choices=ActorKind.choices)
