@@ -12,8 +12,10 @@ and keeps the result until one of them changes:
 - in any case after ``KEFU_CONFIG_MAX_AGE_SECONDS`` (default 60 s), also where the cache is not shared
   (the default local-memory cache of ``make run``).
 
-Only configuration belongs here: nothing a ticket change itself writes (staff duty and load, a department's
-round-robin position, tickets) is kept in a snapshot.
+Only configuration belongs here: nothing a ticket change itself writes (staff load, a department's round-robin
+position, tickets) is kept in a snapshot. Who is on duty is kept only to skip work where nobody is
+(``routing.config.departments_on_duty``, notification emails); whether a member can take a ticket is read under
+their row lock.
 """
 
 from __future__ import annotations

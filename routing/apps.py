@@ -7,6 +7,7 @@ class RoutingConfig(AppConfig):
     verbose_name = _("Routing and deadlines")
 
     def ready(self) -> None:
-        from routing.config import routing_config
+        from routing.config import departments_on_duty, routing_config
 
         routing_config.connect()
+        departments_on_duty.connect()

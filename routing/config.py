@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from kefu.config_cache import ConfigSnapshot
-from routing.models import DeadlinePolicy, Department, RoutingRule
+from routing.models import DeadlinePolicy, Department, RoutingRule, StaffMember
 
 
 @dataclass(frozen=True)
@@ -38,4 +40,22 @@ def _load() -> RoutingConfig:
 
 routing_config = ConfigSnapshot(
     "routing", _load, watch=("routing.RoutingRule", "routing.DeadlinePolicy", "routing.Department")
+)
+
+
+def _load_on_duty() -> frozenset[str]:
+    """The codes of the departments with at least one active member on duty."""
+    codes = StaffMember.objects.filter(on_duty=True, user__is_active=True).values_list("departments__code", flat=True)
+    return frozenset(code for code in codes if code is not None)
+
+
+# Assignment reads this first: where nobody is on duty (nights, weekends) a new ticket is not assigned, and
+# looking for a member would lock nothing and find nobody. A member put on duty is seen at once in the
+# process that saved them, elsewhere within KEFU_CONFIG_CHECK_SECONDS: a ticket opened in between waits in
+# the queue unassigned, as one opened a moment earlier does. Who is free (load, cap, rotation) is always
+# read under the members' locks (routing.services.assignee_pick), never from here.
+departments_on_duty = ConfigSnapshot(
+    "on-duty",
+    _load_on_duty,
+    watch=("routing.StaffMember", settings.AUTH_USER_MODEL, "routing.Department"),
 )

@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from kefu.errors import Conflict, ValidationFailed
-from routing.config import routing_config
+from routing.config import departments_on_duty, routing_config
 from routing.models import AssignmentStrategy, DeadlinePolicy, Department, RoutingRule, StaffMember
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted
@@ -153,11 +153,12 @@ def assignee_pick(code: str) -> AbstractBaseUser | None:
 
     Locks the candidates' ``StaffMember`` rows (ordered by pk) for the transaction, so two tickets routed
     at the same moment cannot both take a member's last free place; a department nobody is on duty in
-    takes no lock at all (ticket creation must not serialise on a department row). None when nobody can take it: the
+    takes no lock at all (ticket creation must not serialise on a department row), and is known from the
+    on-duty snapshot (routing.config.departments_on_duty) without a query. None when nobody can take it: the
     ticket then waits, visibly unassigned, in the department's queue.
     """
     department = routing_config.get().departments.get(code)
-    if department is None:
+    if department is None or code not in departments_on_duty.get():
         return None
     members = list(
         # of=self: the members' rows only, not their user accounts (a login writes last_login there).

@@ -177,3 +177,44 @@ def test_department_emails_follow_duty_membership_and_accounts():
     assert emails() == ["lin@shop.example.com"]
     member.departments.remove(desk)
     assert emails() == [] and staff_emails.get().get("desk") is None
+
+
+def test_assignment_follows_duty_and_skips_the_lock_where_nobody_is_on_duty(clock):
+    """Assignment reads who is on duty from a snapshot: nobody on duty is no query at all; a member put on duty
+    here is assigned at once; a change seen only through the database (another process's, which publishes
+    through the shared cache) is picked up after KEFU_CONFIG_MAX_AGE_SECONDS at the latest."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from routing.config import departments_on_duty
+    from routing.models import StaffMember
+    from routing.services import assignee_pick, staff_set_on_duty
+
+    desk, _ = Department.objects.get_or_create(code="desk", defaults={"name": "Desk"})
+    user = get_user_model().objects.create_user("mei")
+    member = StaffMember.objects.create(user=user, on_duty=False)
+    member.departments.add(desk)
+
+    def pick():
+        with transaction.atomic():
+            return assignee_pick("desk")
+
+    assert pick() is None
+    with CaptureQueriesContext(connection) as queries:
+        assert pick() is None
+    assert [q["sql"] for q in queries if "routing_staffmember" in q["sql"]] == []
+
+    staff_set_on_duty(user=user, on_duty=True)
+    assert pick() == user
+
+    StaffMember.objects.filter(pk=member.pk).update(on_duty=False)  # no signal: as if another process did it
+    assert pick() is None  # the snapshot still says on duty: the members are read (locked), nobody is found
+
+    staff_set_on_duty(user=user, on_duty=True)
+    staff_set_on_duty(user=user, on_duty=False)  # saved here: the snapshot forgets the desk at once
+    assert "desk" not in departments_on_duty.get()
+    StaffMember.objects.filter(pk=member.pk).update(on_duty=True)  # another process: unseen here …
+    assert pick() is None
+    clock[0] += settings.KEFU_CONFIG_MAX_AGE_SECONDS + 1  # … until the snapshot's age runs out
+    assert pick() == user
