@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from orders.models import ZERO, Order, OrderLine
 from tickets.errors import TicketNotFound
@@ -67,22 +68,43 @@ def rows_known_of(ticket: Ticket, relation: str) -> list | None:
     return None if known is None else known._result_cache
 
 
+def _holding_lines() -> QuerySet[TicketLine]:
+    """Ticket lines that hold their items: those of returns and exchanges not released."""
+    return TicketLine.objects.filter(ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE)).exclude(
+        ticket__state__in=RELEASED_STATES
+    )
+
+
+def held_quantity() -> Coalesce:
+    """An order line annotation: how many of its items returns and exchanges not released hold.
+
+    Opening a ticket reads it with the line's lock (``SELECT … FOR UPDATE`` locks the order lines only, the
+    subquery's rows are read, not locked): one statement instead of a lock and a sum.
+    """
+    held = (
+        _holding_lines()
+        .filter(order_line_id=OuterRef("pk"))
+        .order_by()
+        .values("order_line_id")
+        .annotate(n=Sum("quantity"))
+        .values("n")
+    )
+    return Coalesce(Subquery(held), 0)
+
+
 def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None) -> dict[int, int]:
     """Per order line id, how many items can still be asked back (returns and exchanges not released).
 
-    ``lines`` are the order's lines when the caller has them (e.g. locked), else they are read.
+    ``lines`` are the order's lines when the caller has them, else they are read. Lines annotated with
+    ``held_quantity()`` (as opening reads them, locked) take no query.
     """
     lines = list(order.lines.all() if lines is None else lines)
-    held = (
-        TicketLine.objects.filter(
-            order_line_id__in=[line.pk for line in lines],
-            ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE),
-        )
-        .exclude(ticket__state__in=RELEASED_STATES)
-        .values_list("order_line_id", "quantity")
-    )
+    if all(hasattr(line, "held") for line in lines):
+        return {line.pk: line.quantity - line.held for line in lines}
+    held = _holding_lines().filter(order_line_id__in=[line.pk for line in lines])
     taken: dict[int, int] = defaultdict(int)
-    for line_id, quantity in held:  # a handful of rows per order: summed here, no GROUP BY to plan
+    # A handful of rows per order: summed here, no GROUP BY to plan.
+    for line_id, quantity in held.values_list("order_line_id", "quantity"):
         taken[line_id] += quantity
     return {line.pk: line.quantity - taken.get(line.pk, 0) for line in lines}
 

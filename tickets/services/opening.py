@@ -41,7 +41,7 @@ from tickets.models import (
     Ticket,
     TicketLine,
 )
-from tickets.selectors import returnable_quantities, rows_known, ticket_refundable_amount
+from tickets.selectors import held_quantity, returnable_quantities, rows_known, ticket_refundable_amount
 from tickets.services.engine import assignment_record, event_record, step_apply
 from tickets.types import LineRequest
 
@@ -67,8 +67,11 @@ def _reserve_ticket_id() -> int | None:
         return cursor.fetchone()[0]
 
 
-def _lock_lines(order: Order) -> dict[str, OrderLine]:
-    lines = OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
+def _lock_lines(order: Order, *, with_held: bool = False) -> dict[str, OrderLine]:
+    """The order's lines by SKU, locked (ordered by pk); ``with_held`` reads what other tickets hold with them."""
+    lines = OrderLine.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk")
+    if with_held:
+        lines = lines.annotate(held=held_quantity())
     return {line.sku: line for line in lines}
 
 
@@ -77,7 +80,7 @@ def _resolve_lines(
 ) -> list[tuple[OrderLine, int]]:
     if not requested:
         raise InvalidLines(_("Name at least one order line and its quantity."), field="lines")
-    by_sku = _lock_lines(order)
+    by_sku = _lock_lines(order, with_held=check_returnable)
     remaining = returnable_quantities(order, by_sku.values()) if check_returnable else {}
     resolved: list[tuple[OrderLine, int]] = []
     seen: set[str] = set()
