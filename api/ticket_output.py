@@ -63,15 +63,17 @@ class TimelineEventSerializer(FastOutput, serializers.Serializer):
 
 
 class TicketLineOutSerializer(FastOutput, serializers.Serializer):
-    sku = serializers.CharField(source="order_line.sku")
-    name = serializers.CharField(source="order_line.name")
+    """A ticket line as ``api.selectors.lines_by_ticket`` reads it (a ``ShownLine``)."""
+
+    sku = serializers.CharField()
+    name = serializers.CharField()
     quantity = serializers.IntegerField()
     refunded_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
 
     def values(self, line) -> dict:
         return {
-            "sku": line.order_line.sku,
-            "name": line.order_line.name,
+            "sku": line.sku,
+            "name": line.name,
             "quantity": line.quantity,
             "refunded_amount": _money(line.refunded_amount),
         }

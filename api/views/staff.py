@@ -43,8 +43,8 @@ class StaffApi(APIView):
     def scope(self):
         return selectors.staff_tickets(actor=self.actor)
 
-    def ticket(self, number: str) -> Ticket:
-        return selectors.ticket_in(selectors.staff_scope(actor=self.actor), number)
+    def ticket(self, number: str, *, with_lines: bool = False) -> Ticket:
+        return selectors.ticket_in(selectors.staff_scope(actor=self.actor), number, with_lines=with_lines)
 
     def ticket_body(self, ticket: Ticket) -> dict:
         context = {
@@ -104,7 +104,7 @@ class StaffQueueApi(StaffApi):
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets.qs, request, view=self)
-        loaded = selectors.tickets_as_kinds(page)
+        loaded = selectors.tickets_as_kinds(page, with_lines=True)
         context = {"actor_for": lambda t: self.actor, "lines": selectors.lines_by_ticket(loaded), "public": False}
         return paginator.get_paginated_response(out.StaffTicketOutSerializer(loaded, many=True, context=context).data)
 
@@ -112,7 +112,7 @@ class StaffQueueApi(StaffApi):
 class StaffTicketDetailApi(StaffApi):
     @extend_schema(operation_id="staff_ticket_retrieve", responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return Response(self.ticket_body(self.ticket(number)))
+        return Response(self.ticket_body(self.ticket(number, with_lines=True)))
 
 
 class StaffTransitionApi(StaffApi):

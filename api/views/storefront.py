@@ -48,9 +48,14 @@ class StorefrontApi(APIView):
     def shop(self):
         return self.request.user.shop
 
-    def ticket(self, number: str) -> Ticket:
+    def ticket(self, number: str, *, with_lines: bool = False) -> Ticket:
+        """The key's shop's ticket ``number``; ``with_lines`` only to answer with the ticket as read."""
         return selectors.ticket_in(
-            selectors.storefront_scope(shop=self.shop), number, related=selectors.STOREFRONT_RELATED, shop=self.shop
+            selectors.storefront_scope(shop=self.shop),
+            number,
+            related=selectors.STOREFRONT_RELATED,
+            shop=self.shop,
+            with_lines=with_lines,
         )
 
     def ticket_body(self, ticket: Ticket, *, detail: bool = True) -> dict:
@@ -191,7 +196,11 @@ class TicketListApi(StorefrontApi):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets, request, view=self)
         loaded = selectors.tickets_as_kinds(
-            page, related=selectors.STOREFRONT_RELATED, deferred=selectors.STOREFRONT_DEFERRED, shop=self.shop
+            page,
+            related=selectors.STOREFRONT_RELATED,
+            deferred=selectors.STOREFRONT_DEFERRED,
+            shop=self.shop,
+            with_lines=True,
         )
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),
@@ -204,7 +213,7 @@ class TicketListApi(StorefrontApi):
 class TicketDetailApi(StorefrontApi):
     @extend_schema(operation_id="ticket_retrieve", responses={200: out.TicketDetailOutSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return Response(self.ticket_body(self.ticket(number)))
+        return Response(self.ticket_body(self.ticket(number, with_lines=True)))
 
 
 class TicketActionApi(StorefrontApi):

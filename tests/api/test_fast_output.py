@@ -10,6 +10,7 @@ from api import selectors
 from api import ticket_output as out
 from tests.api.conftest import staff, url
 from tests.factories.orders import ShipmentFactory
+from tests.markers import requires_postgres
 from tickets.actors import Actor
 from tickets.models import Ticket
 
@@ -76,3 +77,23 @@ def test_fast_timeline_rows_equal_drf_rendering(tickets):
         for event in selectors.timeline(tickets[0], public_only=False):
             fast = serializer.to_representation(event)
             assert list(fast.items()) == list(serializers.Serializer.to_representation(serializer, event).items())
+
+
+@requires_postgres
+def test_lines_read_with_the_tickets_equal_lines_read_apart(tickets):
+    """On PostgreSQL a page's lines come with its tickets as JSON (api.selectors.ShownLine): the same skus,
+    names (not ASCII), quantities and exact amounts as read from the lines' own table, in the same order."""
+    from decimal import Decimal
+
+    from tickets.models import TicketLine
+
+    line = TicketLine.objects.filter(ticket=tickets[0]).select_related("order_line").first()
+    line.order_line.name = "羊毛大衣 “冬季” 款"
+    line.order_line.save(update_fields=["name"])
+    TicketLine.objects.filter(pk=line.pk).update(refunded_amount=Decimal("1234567890.07"))
+    apart = selectors.lines_by_ticket(selectors.tickets_as_kinds(tickets))
+    together = selectors.tickets_as_kinds(tickets, with_lines=True)
+    assert all(hasattr(ticket, "shown_lines") for ticket in together)
+    assert selectors.lines_by_ticket(together) == apart
+    shown = apart[tickets[0].pk][0]
+    assert (shown.name, shown.refunded_amount) == ("羊毛大衣 “冬季” 款", Decimal("1234567890.07"))
