@@ -68,10 +68,11 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
     if check_version and type(ticket) is model:
         # The kind's row joined: the same rows locked as the full read below takes (the common and the kind's),
         # so two transactions on one ticket always queue on the same locks (no deadlock between the two forms).
-        current = model.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True).first()
-        if current is None:
+        # By primary key: at most one row, so no ORDER BY and LIMIT for .first() to add.
+        current = list(model.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True))
+        if not current:
             raise TicketNotFound(_("Ticket %(id)s does not exist.") % {"id": ticket.pk})
-        if current == ticket.version:
+        if current[0] == ticket.version:
             return copy.copy(ticket)
     try:
         locked = model.objects.select_for_update().get(pk=ticket.pk)
