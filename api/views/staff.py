@@ -43,16 +43,12 @@ class StaffApi(APIView):
     def scope(self):
         return selectors.staff_tickets(actor=self.actor)
 
-    def ticket(self, number: str, *, with_lines: bool = False) -> Ticket:
-        return selectors.ticket_in(selectors.staff_scope(actor=self.actor), number, with_lines=with_lines)
+    def ticket(self, number: str) -> Ticket:
+        return selectors.ticket_in(selectors.staff_scope(actor=self.actor), number)
 
     def ticket_body(self, ticket: Ticket) -> dict:
-        context = {
-            "actor_for": lambda t: self.actor,
-            "lines": selectors.lines_by_ticket([ticket]),
-            "timeline": selectors.timeline(ticket, public_only=False),
-            "public": False,
-        }
+        lines, events = selectors.answer_rows(ticket, public_only=False)
+        context = {"actor_for": lambda t: self.actor, "lines": {ticket.pk: lines}, "timeline": events, "public": False}
         return out.StaffTicketDetailOutSerializer(ticket, context=context).data
 
 
@@ -112,7 +108,7 @@ class StaffQueueApi(StaffApi):
 class StaffTicketDetailApi(StaffApi):
     @extend_schema(operation_id="staff_ticket_retrieve", responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return Response(self.ticket_body(self.ticket(number, with_lines=True)))
+        return Response(self.ticket_body(self.ticket(number)))
 
 
 class StaffTransitionApi(StaffApi):

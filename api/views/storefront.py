@@ -48,26 +48,20 @@ class StorefrontApi(APIView):
     def shop(self):
         return self.request.user.shop
 
-    def ticket(self, number: str, *, with_lines: bool = False) -> Ticket:
-        """The key's shop's ticket ``number``; ``with_lines`` only to answer with the ticket as read."""
+    def ticket(self, number: str) -> Ticket:
         return selectors.ticket_in(
-            selectors.storefront_scope(shop=self.shop),
-            number,
-            related=selectors.STOREFRONT_RELATED,
-            shop=self.shop,
-            with_lines=with_lines,
+            selectors.storefront_scope(shop=self.shop), number, related=selectors.STOREFRONT_RELATED, shop=self.shop
         )
 
-    def ticket_body(self, ticket: Ticket, *, detail: bool = True) -> dict:
+    def ticket_body(self, ticket: Ticket) -> dict:
+        lines, events = selectors.answer_rows(ticket, public_only=True)
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),
-            "lines": selectors.lines_by_ticket([ticket]),
+            "lines": {ticket.pk: lines},
+            "timeline": events,
             "public": True,
         }
-        if detail:
-            context["timeline"] = selectors.timeline(ticket, public_only=True)
-            return out.TicketDetailOutSerializer(ticket, context=context).data
-        return out.TicketOutSerializer(ticket, context=context).data
+        return out.TicketDetailOutSerializer(ticket, context=context).data
 
 
 def order_body(order) -> dict:
@@ -213,7 +207,7 @@ class TicketListApi(StorefrontApi):
 class TicketDetailApi(StorefrontApi):
     @extend_schema(operation_id="ticket_retrieve", responses={200: out.TicketDetailOutSerializer, **ERRORS})
     def get(self, request: Request, number: str) -> Response:
-        return Response(self.ticket_body(self.ticket(number, with_lines=True)))
+        return Response(self.ticket_body(self.ticket(number)))
 
 
 class TicketActionApi(StorefrontApi):

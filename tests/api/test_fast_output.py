@@ -97,3 +97,37 @@ def test_lines_read_with_the_tickets_equal_lines_read_apart(tickets):
     assert selectors.lines_by_ticket(together) == apart
     shown = apart[tickets[0].pk][0]
     assert (shown.name, shown.refunded_amount) == ("羊毛大衣 “冬季” 款", Decimal("1234567890.07"))
+
+
+@requires_postgres
+@pytest.mark.parametrize("public", [True, False])
+def test_answer_rows_in_one_statement_equal_the_orm_reading(tickets, public):
+    """On PostgreSQL an answer's lines and timeline come in one written-out statement (api.selectors.answer_rows):
+    the same rows, in the same order, as the ORM reads (lines_by_ticket, timeline), for the buyer's audience
+    (internal entries left out) and staff's, with a name that is not ASCII and an exact amount."""
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.models import TicketLine
+
+    line = TicketLine.objects.filter(ticket=tickets[0]).select_related("order_line").first()
+    line.order_line.name = "羊毛大衣 “冬季” 款"
+    line.order_line.save(update_fields=["name"])
+    TicketLine.objects.filter(pk=line.pk).update(refunded_amount=Decimal("1234567890.07"))
+    fields = ("event_type", "created_at", "actor_kind", "actor_name", "transition", "from_state", "to_state",
+              "reason", "public")
+    for made in tickets:
+        ticket = Ticket.objects.get(pk=made.pk)
+        with CaptureQueriesContext(connection) as queries:
+            lines, events = selectors.answer_rows(ticket, public_only=public)
+        assert len(queries) == 1
+        assert lines == selectors.lines_by_ticket([ticket])[ticket.pk]
+        expected = selectors.timeline(ticket, public_only=public)
+        assert [tuple(getattr(e, f) for f in fields) for e in events] == [
+            tuple(getattr(e, f) for f in fields) for e in expected
+        ]
+        assert len(expected) >= (2 if public else 4)  # created and the buyer's comment; staff also see theirs
+    first, _ = selectors.answer_rows(Ticket.objects.get(pk=tickets[0].pk), public_only=public)
+    assert (first[0].name, first[0].refunded_amount) == ("羊毛大衣 “冬季” 款", Decimal("1234567890.07"))
