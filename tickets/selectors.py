@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -75,6 +76,7 @@ def _holding_lines() -> QuerySet[TicketLine]:
     )
 
 
+@functools.cache  # an expression is not changed by the queries it is used in: built once
 def held_quantity() -> Coalesce:
     """An order line annotation: how many of its items returns and exchanges not released hold.
 
