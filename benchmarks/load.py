@@ -92,7 +92,10 @@ class Plans:
 
 
 def plan_create(worker: int, i: int):
-    order = Plans.orders[(worker * 100_003 + i) % len(Plans.orders)]
+    # Each worker opens returns on its own slice of the orders (its own in every round), one order after
+    # another: clients of a shop do not all ask about the same order at the same moment.
+    mine = Plans.orders[Plans.round * Plans.concurrency + worker :: Plans.concurrency * Plans.rounds]
+    order = mine[i % len(mine)]
     body = json.dumps(
         {"order_number": order, "lines": [{"sku": "BENCH-SKU", "quantity": 1}], "reason": "quality_problem"}
     )
