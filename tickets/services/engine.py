@@ -18,6 +18,7 @@ department and staff rows (``step_apply``); see ``order_lines_lock``.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
+from kefu.prepared import PreparedQuery
 from orders.models import OrderLine
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
@@ -68,11 +70,10 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
     if check_version and type(ticket) is model:
         # The kind's row joined: the same rows locked as the full read below takes (the common and the kind's),
         # so two transactions on one ticket always queue on the same locks (no deadlock between the two forms).
-        # By primary key: at most one row, so no ORDER BY and LIMIT for .first() to add.
-        current = list(model.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True))
+        current = _locked_version(model).rows(pk=ticket.pk)
         if not current:
             raise TicketNotFound(_("Ticket %(id)s does not exist.") % {"id": ticket.pk})
-        if current[0] == ticket.version:
+        if current[0][0] == ticket.version:
             return copy.copy(ticket)
     try:
         locked = model.objects.select_for_update().get(pk=ticket.pk)
@@ -90,6 +91,15 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
             current_version=locked.version,
         )
     return locked
+
+
+@functools.cache
+def _locked_version(model: type[Ticket]) -> PreparedQuery:
+    """The version of a ticket of ``model``'s kind, read under the lock of every change made on a current copy:
+    composed once per kind (kefu.prepared). By primary key, at most one row: no ORDER BY and LIMIT."""
+    return PreparedQuery(
+        lambda pk: model.objects.select_for_update().filter(pk=pk).values_list("version"), pk=-7_301_002
+    )
 
 
 # Relations a locked copy takes over from the caller's copy when they point at the same rows: the shop, order

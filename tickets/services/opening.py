@@ -11,9 +11,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.prepared import PreparedQuery
 from orders.models import Order, OrderLine, Shipment
 from tickets.actors import Actor, ActorKind
 from tickets.config import reason_codes
@@ -67,11 +69,19 @@ def _reserve_ticket_id() -> int | None:
         return cursor.fetchone()[0]
 
 
+def _locked_lines(order_id: int) -> QuerySet[OrderLine]:
+    return OrderLine.objects.select_for_update(of=("self",)).filter(order_id=order_id).order_by("pk")
+
+
+# Every opening of a return or an exchange runs it: composed once (kefu.prepared), not on each opening.
+_locked_lines_with_held = PreparedQuery(
+    lambda order_id: _locked_lines(order_id).annotate(held=held_quantity()), order_id=-7_301_001
+)
+
+
 def _lock_lines(order: Order, *, with_held: bool = False) -> dict[str, OrderLine]:
     """The order's lines by SKU, locked (ordered by pk); ``with_held`` reads what other tickets hold with them."""
-    lines = OrderLine.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk")
-    if with_held:
-        lines = lines.annotate(held=held_quantity())
+    lines = _locked_lines_with_held.objects(order_id=order.pk) if with_held else _locked_lines(order.pk)
     return {line.sku: line for line in lines}
 
 
