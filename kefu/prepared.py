@@ -45,7 +45,8 @@ class PreparedQuery(Generic[M]):
         with self._lock:
             queryset = self._build(**self._placeholders).using(alias)
             try:
-                with transaction.atomic(using=alias):  # a SELECT … FOR UPDATE is only composed inside one
+                # A SELECT … FOR UPDATE is only composed inside a transaction; nothing is sent (no savepoint).
+                with transaction.atomic(using=alias, savepoint=False):
                     sql, params = queryset.query.sql_with_params()
             except EmptyResultSet as exc:  # e.g. a negative stand-in for a positive integer field
                 raise ValueError(f"A stand-in in {self._placeholders} is not a value its field accepts") from exc

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
+from kefu.prepared import PreparedQuery
 from orders.models import ZERO, Order, OrderLine
 from tickets.errors import TicketNotFound
 from tickets.models import Kind, Ticket, TicketEvent, TicketLine
@@ -76,37 +75,26 @@ def _holding_lines() -> QuerySet[TicketLine]:
     )
 
 
-@functools.cache  # an expression is not changed by the queries it is used in: built once
-def held_quantity() -> Coalesce:
-    """An order line annotation: how many of its items returns and exchanges not released hold.
-
-    Opening a ticket reads it with the line's lock (``SELECT … FOR UPDATE`` locks the order lines only, the
-    subquery's rows are read, not locked): one statement instead of a lock and a sum.
-    """
-    held = (
-        _holding_lines()
-        .filter(order_line_id=OuterRef("pk"))
-        .order_by()
-        .values("order_line_id")
-        .annotate(n=Sum("quantity"))
-        .values("n")
-    )
-    return Coalesce(Subquery(held), 0)
+# What returns and exchanges not released hold of an order's lines, as (order line id, quantity) rows: read by
+# every opening of a return or an exchange, so composed once (kefu.prepared).
+_held_rows = PreparedQuery(
+    lambda order_id: _holding_lines()
+    .filter(order_line__order_id=order_id)
+    .order_by()
+    .values_list("order_line_id", "quantity"),
+    order_id=-7_301_003,
+)
 
 
 def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None) -> dict[int, int]:
     """Per order line id, how many items can still be asked back (returns and exchanges not released).
 
-    ``lines`` are the order's lines when the caller has them, else they are read. Lines annotated with
-    ``held_quantity()`` (as opening reads them, locked) take no query.
+    ``lines`` are the order's lines when the caller has them (e.g. locked), else they are read. Opening reads
+    this after locking the lines, in a statement of its own (see tickets.services.opening._lock_lines).
     """
     lines = list(order.lines.all() if lines is None else lines)
-    if all(hasattr(line, "held") for line in lines):
-        return {line.pk: line.quantity - line.held for line in lines}
-    held = _holding_lines().filter(order_line_id__in=[line.pk for line in lines])
     taken: dict[int, int] = defaultdict(int)
-    # A handful of rows per order: summed here, no GROUP BY to plan.
-    for line_id, quantity in held.values_list("order_line_id", "quantity"):
+    for line_id, quantity in _held_rows.rows(order_id=order.pk):  # a handful per order: summed here
         taken[line_id] += quantity
     return {line.pk: line.quantity - taken.get(line.pk, 0) for line in lines}
 

@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from kefu.prepared import PreparedQuery
 from orders.models import OrderLine
 from tests.factories.orders import OrderFactory, OrderLineFactory
-from tickets.selectors import held_quantity
 
 pytestmark = pytest.mark.django_db
 
@@ -37,18 +36,16 @@ def test_objects_equal_the_querysets_and_the_statement_is_composed_once():
     assert built.count(-7_000_001) == 1  # composed once, then only run
 
 
-def test_a_locking_statement_with_a_subquery_runs_as_composed():
+def test_a_locking_statement_runs_as_composed():
     order = OrderFactory()
     OrderLineFactory(order=order, sku="A", quantity=3)
     locked = PreparedQuery(
-        lambda order_id: OrderLine.objects.select_for_update(of=("self",))
-        .filter(order_id=order_id)
-        .annotate(held=held_quantity()),
+        lambda order_id: OrderLine.objects.select_for_update().filter(order_id=order_id).order_by("pk"),
         order_id=-7_000_002,
     )
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         (line,) = locked.objects(order_id=order.pk)
-    assert (line.sku, line.held) == ("A", 0)
+    assert (line.sku, line.quantity) == ("A", 3)
     statement = next(q["sql"] for q in queries if "orders_orderline" in q["sql"])
     if connection.features.has_select_for_update:
         assert "FOR UPDATE" in statement
@@ -75,3 +72,14 @@ def test_a_stand_in_must_be_a_value_of_its_own():
     negative = PreparedQuery(lambda n: OrderLine.objects.filter(quantity=n), n=-1)  # quantity is positive
     with pytest.raises(ValueError, match="not a value its field accepts"):
         negative.rows(n=1)
+
+
+def test_composing_inside_a_transaction_sends_nothing_but_the_statement():
+    """Composed lazily, at the first run, maybe inside a request's transaction: no savepoint or other statement."""
+    line = OrderLineFactory(quantity=2)
+    quantity = PreparedQuery(
+        lambda pk: OrderLine.objects.select_for_update().filter(pk=pk).values_list("quantity"), pk=-7_000_007
+    )
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert quantity.rows(pk=line.pk) == [(2,)]
+    assert len(queries) == 1, [q["sql"] for q in queries]

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,7 +42,7 @@ from tickets.models import (
     Ticket,
     TicketLine,
 )
-from tickets.selectors import held_quantity, returnable_quantities, rows_known, ticket_refundable_amount
+from tickets.selectors import returnable_quantities, rows_known, ticket_refundable_amount
 from tickets.services.engine import assignment_record, event_record, step_apply
 from tickets.types import LineRequest
 
@@ -69,20 +68,21 @@ def _reserve_ticket_id() -> int | None:
         return cursor.fetchone()[0]
 
 
-def _locked_lines(order_id: int) -> QuerySet[OrderLine]:
-    return OrderLine.objects.select_for_update(of=("self",)).filter(order_id=order_id).order_by("pk")
-
-
-# Every opening of a return or an exchange runs it: composed once (kefu.prepared), not on each opening.
-_locked_lines_with_held = PreparedQuery(
-    lambda order_id: _locked_lines(order_id).annotate(held=held_quantity()), order_id=-7_301_001
+# Every opening locks its order's lines: composed once (kefu.prepared), not on each opening.
+_locked_lines = PreparedQuery(
+    lambda order_id: OrderLine.objects.select_for_update().filter(order_id=order_id).order_by("pk"),
+    order_id=-7_301_001,
 )
 
 
-def _lock_lines(order: Order, *, with_held: bool = False) -> dict[str, OrderLine]:
-    """The order's lines by SKU, locked (ordered by pk); ``with_held`` reads what other tickets hold with them."""
-    lines = _locked_lines_with_held.objects(order_id=order.pk) if with_held else _locked_lines(order.pk)
-    return {line.sku: line for line in lines}
+def _lock_lines(order: Order) -> dict[str, OrderLine]:
+    """The order's lines by SKU, locked (ordered by pk) for the transaction.
+
+    What other tickets hold of them must be read after this statement, not in it: under READ COMMITTED a
+    statement that waited for the lock still reads everything else as it was when it began, so the tickets
+    the lock holder just committed would be missed (six requests for the last item made six tickets).
+    """
+    return {line.sku: line for line in _locked_lines.objects(order_id=order.pk)}
 
 
 def _resolve_lines(
@@ -90,7 +90,7 @@ def _resolve_lines(
 ) -> list[tuple[OrderLine, int]]:
     if not requested:
         raise InvalidLines(_("Name at least one order line and its quantity."), field="lines")
-    by_sku = _lock_lines(order, with_held=check_returnable)
+    by_sku = _lock_lines(order)
     remaining = returnable_quantities(order, by_sku.values()) if check_returnable else {}
     resolved: list[tuple[OrderLine, int]] = []
     seen: set[str] = set()
