@@ -14,8 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import CharField, DateTimeField, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models import DateTimeField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from orders.models import Order, OrderLine, Shop
@@ -75,14 +75,11 @@ def tickets_as_kinds(
     related: Sequence[str] = STAFF_RELATED,
     deferred: Sequence[str] = (),
     shop: Shop | None = None,
-    with_lines: bool = False,
 ) -> list[Ticket]:
     """The same tickets, same order, loaded as their kinds (one query per kind present).
 
     ``tickets`` are tickets or rows with their ``id`` and ``kind``. With ``shop`` (the storefront's, which every
     ticket belongs to) the shop is attached, not joined; ``deferred`` columns of the joined rows are not read.
-    ``with_lines``: each ticket's lines as its answer shows them come in the same query where the database can
-    (PostgreSQL), for ``lines_by_ticket``.
     """
     keys = [(t["id"], t["kind"]) if isinstance(t, dict) else (t.pk, t.kind) for t in tickets]
     ids_by_kind: dict[str, list[int]] = defaultdict(list)
@@ -91,8 +88,7 @@ def tickets_as_kinds(
     loaded: dict[int, Ticket] = {}
     for kind, ids in ids_by_kind.items():
         model = model_for_kind(kind)
-        query = model.objects.select_related(*related, *KIND_RELATED[kind]).defer(*deferred).filter(pk__in=ids)
-        for obj in _with_shown_lines(query) if with_lines else query:
+        for obj in model.objects.select_related(*related, *KIND_RELATED[kind]).defer(*deferred).filter(pk__in=ids):
             if shop is not None:
                 obj.shop = shop
             loaded[obj.pk] = obj
@@ -109,55 +105,55 @@ class ShownLine:
     refunded_amount: Decimal
 
 
-def _with_shown_lines(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """On PostgreSQL, each ticket with its lines as JSON objects (``shown_lines``): one query fewer for a page."""
-    if connection.vendor != "postgresql":
-        return tickets
-    from django.contrib.postgres.expressions import ArraySubquery
-
-    lines = (
-        TicketLine.objects.filter(ticket_id=OuterRef("pk"))
-        .order_by("order_line_id")
-        .values(
-            json=JSONObject(
-                sku="order_line__sku",
-                name="order_line__name",
-                quantity="quantity",
-                refunded_amount=Cast("refunded_amount", CharField()),  # exact, not a JSON number
-            )
-        )
-    )
-    return tickets.annotate(shown_lines=ArraySubquery(lines))
-
-
 def lines_by_ticket(tickets: Sequence[Ticket]) -> dict[int, list[ShownLine]]:
-    """Each ticket's lines as its answer shows them: the ones a ticket already knows (just made, or read with it),
-    the rest in one query."""
+    """Each ticket's lines as its answer shows them: the ones a ticket already knows (just made), the rest in one
+    statement (on PostgreSQL written out, ``_lines_sql``; elsewhere through the ORM)."""
     found: dict[int, list[ShownLine]] = defaultdict(list)
     unknown = []
     for ticket in tickets:
         known = rows_known_of(ticket, "lines")
-        if known is not None:
+        if known is None:
+            unknown.append(ticket.pk)
+        else:
             found[ticket.pk] = [
                 ShownLine(line.order_line.sku, line.order_line.name, line.quantity, line.refunded_amount)
                 for line in known
             ]
-        elif hasattr(ticket, "shown_lines"):
-            found[ticket.pk] = [
-                ShownLine(row["sku"], row["name"], row["quantity"], Decimal(row["refunded_amount"]))
-                for row in ticket.shown_lines
-            ]
-        else:
-            unknown.append(ticket.pk)
-    if unknown:
+    if not unknown:
+        return found
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_lines_sql(), [unknown])
+            rows = cursor.fetchall()
+    else:
         rows = (
             TicketLine.objects.filter(ticket_id__in=unknown)
             .order_by("order_line_id")
             .values_list("ticket_id", "order_line__sku", "order_line__name", "quantity", "refunded_amount")
         )
-        for ticket_id, *shown in rows:
-            found[ticket_id].append(ShownLine(*shown))
+    for ticket_id, *shown in rows:
+        found[ticket_id].append(ShownLine(*shown))
     return found
+
+
+@functools.cache
+def _lines_sql() -> str:
+    """The ORM's reading of ``lines_by_ticket`` as one statement whatever the number of tickets (``= ANY`` of an
+    array, where ``IN`` lists make a statement per page size): composed once, prepared by PostgreSQL."""
+    q = connection.ops.quote_name
+    line, order_line = TicketLine._meta, OrderLine._meta
+
+    def col(meta, name: str) -> str:
+        return q(meta.get_field(name).column)
+
+    # Only the models' own table and column names (quoted) are put in; every value is a parameter.
+    return (
+        f"SELECT tl.{col(line, 'ticket')}, ol.{col(order_line, 'sku')}, ol.{col(order_line, 'name')}, "  # noqa: S608
+        f"tl.{col(line, 'quantity')}, tl.{col(line, 'refunded_amount')} "
+        f"FROM {q(line.db_table)} tl JOIN {q(order_line.db_table)} ol "
+        f"ON ol.{q(order_line.pk.column)} = tl.{col(line, 'order_line')} "
+        f"WHERE tl.{col(line, 'ticket')} = ANY(%s) ORDER BY tl.{col(line, 'order_line')}"
+    )
 
 
 def ticket_in(
@@ -212,12 +208,12 @@ def answer_rows(ticket: Ticket, *, public_only: bool) -> tuple[list[ShownLine], 
     """The lines and the timeline (``public_only``: the buyer's) of the answer about ``ticket``, as they are now:
     an answer after a change reads them after it.
 
-    What the ticket knows (just made, or its lines read with it) is used; on PostgreSQL the rest comes in one
+    What the ticket knows (just made) is used; on PostgreSQL the rest comes in one
     statement (``_answer_rows_sql``: a ticket page's two lists, read by every retrieve and every action), else
     through the ORM (``lines_by_ticket``, ``timeline``).
     """
-    knows = rows_known_of(ticket, "events") is not None or hasattr(ticket, "shown_lines")
-    if connection.vendor != "postgresql" or knows or rows_known_of(ticket, "lines") is not None:
+    knows = rows_known_of(ticket, "events") is not None or rows_known_of(ticket, "lines") is not None
+    if connection.vendor != "postgresql" or knows:
         return lines_by_ticket([ticket])[ticket.pk], timeline(ticket, public_only=public_only)
     with connection.cursor() as cursor:
         cursor.execute(_answer_rows_sql(), [ticket.pk, ticket.pk, public_only, list(INTERNAL_EVENT_TYPES)])

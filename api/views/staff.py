@@ -100,7 +100,7 @@ class StaffQueueApi(StaffApi):
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets.qs, request, view=self)
-        loaded = selectors.tickets_as_kinds(page, with_lines=True)
+        loaded = selectors.tickets_as_kinds(page)
         context = {"actor_for": lambda t: self.actor, "lines": selectors.lines_by_ticket(loaded), "public": False}
         return paginator.get_paginated_response(out.StaffTicketOutSerializer(loaded, many=True, context=context).data)
 

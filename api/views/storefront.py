@@ -194,7 +194,6 @@ class TicketListApi(StorefrontApi):
             related=selectors.STOREFRONT_RELATED,
             deferred=selectors.STOREFRONT_DEFERRED,
             shop=self.shop,
-            with_lines=True,
         )
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),

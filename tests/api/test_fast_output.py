@@ -80,23 +80,33 @@ def test_fast_timeline_rows_equal_drf_rendering(tickets):
 
 
 @requires_postgres
-def test_lines_read_with_the_tickets_equal_lines_read_apart(tickets):
-    """On PostgreSQL a page's lines come with its tickets as JSON (api.selectors.ShownLine): the same skus,
-    names (not ASCII), quantities and exact amounts as read from the lines' own table, in the same order."""
+def test_lines_in_one_written_out_statement_equal_the_orm_reading(tickets):
+    """On PostgreSQL a page's lines come from one written-out statement (api.selectors._lines_sql): the same
+    skus, names (not ASCII), quantities and exact amounts as the ORM reads, in the same order, per ticket."""
     from decimal import Decimal
 
+    from tests.factories.orders import OrderLineFactory
     from tickets.models import TicketLine
 
     line = TicketLine.objects.filter(ticket=tickets[0]).select_related("order_line").first()
     line.order_line.name = "羊毛大衣 “冬季” 款"
     line.order_line.save(update_fields=["name"])
     TicketLine.objects.filter(pk=line.pk).update(refunded_amount=Decimal("1234567890.07"))
-    apart = selectors.lines_by_ticket(selectors.tickets_as_kinds(tickets))
-    together = selectors.tickets_as_kinds(tickets, with_lines=True)
-    assert all(hasattr(ticket, "shown_lines") for ticket in together)
-    assert selectors.lines_by_ticket(together) == apart
-    shown = apart[tickets[0].pk][0]
-    assert (shown.name, shown.refunded_amount) == ("羊毛大衣 “冬季” 款", Decimal("1234567890.07"))
+    for sku in ("SKU-Z", "SKU-Y"):  # a second and third line, added after the first
+        TicketLine.objects.create(ticket=tickets[0], order_line=OrderLineFactory(order=tickets[0].order, sku=sku),
+                                  quantity=2)
+    loaded = selectors.tickets_as_kinds(tickets)
+    expected: dict[int, list] = {}
+    for ticket_id, *shown in (
+        TicketLine.objects.filter(ticket__in=tickets)
+        .order_by("order_line_id")
+        .values_list("ticket_id", "order_line__sku", "order_line__name", "quantity", "refunded_amount")
+    ):
+        expected.setdefault(ticket_id, []).append(selectors.ShownLine(*shown))
+    assert selectors.lines_by_ticket(loaded) == expected
+    first = expected[tickets[0].pk]
+    assert [shown.sku for shown in first][1:] == ["SKU-Z", "SKU-Y"]
+    assert (first[0].name, first[0].refunded_amount) == ("羊毛大衣 “冬季” 款", Decimal("1234567890.07"))
 
 
 @requires_postgres

@@ -2,9 +2,9 @@
 take a fixed number, whatever the number of rows, lines or timeline entries.
 
 A page is read as: the paginated base rows, the rows as their kinds (one query per kind on the page, so at
-most four), their lines (on PostgreSQL in the kinds' queries, elsewhere one query more); a detail adds its
-timeline. Pages here hold all four kinds, so the counts are exact. If one of these numbers changes, read the
-captured SQL in the failure before updating it: a number that grows with the page is an N+1.
+most four), their lines (one query); a detail reads its lines and timeline (on PostgreSQL in one statement,
+api.selectors.answer_rows). Pages here hold all four kinds, so the counts are exact. If one of these numbers
+changes, read the captured SQL in the failure before updating it: a number that grows with the page is an N+1.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ KINDS = ("return", "exchange", "complaint", "logistics")
 FIRST_STATE = {"return": "requested", "exchange": "requested", "complaint": "open", "logistics": "reported"}
 # authentication: the API key (1) | the token (1) and the user's departments (StaffMember, groups: 2)
 STOREFRONT_AUTH, STAFF_AUTH = 1, 3
-# The lines of a page or a ticket: read with the tickets on PostgreSQL (api.selectors.ShownLine), else apart.
-LINES = 0 if connection.vendor == "postgresql" else 1
-PAGE = 1 + len(KINDS) + LINES  # base rows, one per kind, lines
+PAGE = 1 + len(KINDS) + 1  # base rows, one per kind, lines
+# A ticket's lines and timeline for its answer: one statement on PostgreSQL, two queries elsewhere.
+ANSWER_ROWS = 1 if connection.vendor == "postgresql" else 2
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_the_staff_queue_takes_the_same_queries_at_20_and_100(shop_a, many, depa
     kinds = set(KINDS) if department == "supervisors" else {"return", "exchange", "complaint"}
     assert {row["kind"] for row in r20.json()["results"]} == kinds
     assert len(r100.json()["results"]) == (100 if department == "supervisors" else 78)
-    assert n20 == n100 == STAFF_AUTH + 1 + len(kinds) + LINES, "\n".join(sql100)
+    assert n20 == n100 == STAFF_AUTH + 1 + len(kinds) + 1, "\n".join(sql100)
 
 
 def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
@@ -98,10 +98,10 @@ def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
         client.post(url(name, number=busy.number), {"body": f"#{i}", "public": True}, format="json")
     for ticket in (small, busy):
         n, sql, _ = count(shop_a.client, url("ticket-detail", number=ticket.number))
-        # key, the ticket as its kind (known from its number's prefix), lines, timeline
-        assert n == STOREFRONT_AUTH + 2 + LINES, "\n".join(sql)
+        # key, the ticket as its kind (known from its number's prefix), lines and timeline
+        assert n == STOREFRONT_AUTH + 1 + ANSWER_ROWS, "\n".join(sql)
         n, sql, _ = count(agent.client, url("staff-ticket-detail", number=ticket.number))
-        assert n == STAFF_AUTH + 2 + LINES, "\n".join(sql)
+        assert n == STAFF_AUTH + 1 + ANSWER_ROWS, "\n".join(sql)
 
 
 # Opening a return, as measured (SQLite and PostgreSQL alike): key 1, order 1, the savepoint around the service
