@@ -12,7 +12,7 @@ Each test was checked against the lock it relies on, by removing that lock:
   check constraint cannot see);
 - the approval race needs both line locks gone (``refund_reserve``'s and the engine's
   ``order_lines_lock``): then 4 of 4 and 10 of 10 approvals go through instead of 3 and 7;
-- ``_lock_lines`` in opening: several tickets take the last item;
+- ``order_lines_locked`` (tickets.services.eligibility): several tickets take the last item;
 - the engine's ``order_lines_lock``: opening and a passed inspection on the same order deadlock;
 - the stalled-parcel check in ``logistics_open``: the losers get the unique constraint's ``IntegrityError``.
 

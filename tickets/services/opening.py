@@ -1,8 +1,5 @@
-"""Opening tickets of each kind, with the eligibility guards of returns and exchanges.
-
-Opening locks the order's lines (``SELECT … FOR UPDATE`` ordered by pk) for the transaction, so two
-requests for the same items at the same moment cannot both take the last returnable unit.
-"""
+"""Opening tickets of each kind, after the eligibility guards of tickets.services.eligibility (the order's lines
+locked, what is still returnable, the return window, the reason, who may open)."""
 
 from __future__ import annotations
 
@@ -14,17 +11,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.prepared import PreparedQuery
 from orders.models import Order, OrderLine, Shipment
-from tickets.actors import Actor, ActorKind
-from tickets.config import reason_codes
+from tickets.actors import Actor
 from tickets.errors import (
     InvalidAmount,
     InvalidLines,
     InvalidReason,
-    NotPermitted,
-    OutsideReturnWindow,
-    QuantityNotReturnable,
     RefundExceedsPaid,
     StalledParcelReported,
     require,
@@ -36,13 +28,19 @@ from tickets.models import (
     Kind,
     LogisticsTicket,
     Priority,
-    ReasonCode,
     ReturnTicket,
     Severity,
     Ticket,
     TicketLine,
 )
-from tickets.selectors import returnable_quantities, rows_known, ticket_refundable_amount
+from tickets.selectors import rows_known, ticket_refundable_amount
+from tickets.services.eligibility import (
+    lines_resolve,
+    opener_check,
+    order_lines_locked,
+    reason_resolve,
+    return_window_check,
+)
 from tickets.services.engine import assignment_record, event_record, step_apply
 from tickets.types import LineRequest
 
@@ -66,106 +64,6 @@ def _reserve_ticket_id() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Ticket._meta.db_table])
         return cursor.fetchone()[0]
-
-
-# Every opening locks its order's lines: composed once (kefu.prepared), not on each opening.
-_locked_lines = PreparedQuery(
-    lambda order_id: OrderLine.objects.select_for_update().filter(order_id=order_id).order_by("pk"),
-    order_id=-7_301_001,
-)
-
-
-def _lock_lines(order: Order) -> dict[str, OrderLine]:
-    """The order's lines by SKU, locked (ordered by pk) for the transaction.
-
-    What other tickets hold of them must be read after this statement, not in it: under READ COMMITTED a
-    statement that waited for the lock still reads everything else as it was when it began, so the tickets
-    the lock holder just committed would be missed (six requests for the last item made six tickets).
-    """
-    return {line.sku: line for line in _locked_lines.objects(order_id=order.pk)}
-
-
-def _resolve_lines(
-    order: Order, requested: Sequence[LineRequest], *, check_returnable: bool
-) -> list[tuple[OrderLine, int]]:
-    if not requested:
-        raise InvalidLines(_("Name at least one order line and its quantity."), field="lines")
-    by_sku = _lock_lines(order)
-    remaining = returnable_quantities(order, by_sku.values()) if check_returnable else {}
-    resolved: list[tuple[OrderLine, int]] = []
-    seen: set[str] = set()
-    for i, item in enumerate(requested):
-        line = by_sku.get(item.sku)
-        if line is None:
-            raise InvalidLines(
-                _("Order %(order)s has no line with SKU '%(sku)s'.") % {"order": order.number, "sku": item.sku},
-                field=f"lines[{i}].sku",
-            )
-        if item.sku in seen:
-            raise InvalidLines(_("SKU '%(sku)s' is listed twice.") % {"sku": item.sku}, field=f"lines[{i}].sku")
-        seen.add(item.sku)
-        if item.quantity < 1:
-            raise InvalidLines(_("The quantity must be at least 1."), field=f"lines[{i}].quantity")
-        if item.quantity > line.quantity:
-            raise QuantityNotReturnable(
-                _("Order line %(sku)s has %(quantity)s item(s); %(asked)s asked.")
-                % {"sku": item.sku, "quantity": line.quantity, "asked": item.quantity},
-                field=f"lines[{i}].quantity",
-            )
-        if check_returnable and item.quantity > remaining[line.pk]:
-            raise QuantityNotReturnable(
-                _("Only %(remaining)s item(s) of %(sku)s can still be returned or exchanged; %(asked)s asked.")
-                % {"remaining": remaining[line.pk], "sku": item.sku, "asked": item.quantity},
-                field=f"lines[{i}].quantity",
-            )
-        resolved.append((line, item.quantity))
-    return resolved
-
-
-def _check_window(order: Order, *, needs_delivery: bool) -> None:
-    """Returns and exchanges only inside the shop's return window after delivery.
-
-    Refund-only requests before delivery (not shipped, not received) are always allowed.
-    """
-    ends = order.return_window_ends_at()
-    if ends is None:
-        if needs_delivery:
-            raise OutsideReturnWindow(
-                _("Order %(order)s has not been delivered yet; goods can only be sent back after delivery.")
-                % {"order": order.number},
-                field="order",
-            )
-        return
-    if timezone.now() > ends:
-        raise OutsideReturnWindow(
-            _("The %(days)s-day return window of order %(order)s ended on %(date)s.")
-            % {
-                "days": order.shop.return_window_days,
-                "order": order.number,
-                "date": f"{timezone.localtime(ends):%Y-%m-%d}",
-            },
-            field="order",
-        )
-
-
-def _resolve_reason(kind: str, reason_code: str | None, *, required: bool) -> ReasonCode | None:
-    if not reason_code:
-        if required:
-            raise InvalidReason(_("Choose a reason."), field="reason")
-        return None
-    reason = reason_codes.get().by_code.get(reason_code)
-    if reason is None or not reason.allows(kind):
-        # Translators: %(kind)s is the kind's code: return, exchange, complaint or logistics.
-        raise InvalidReason(
-            _("'%(reason)s' is not a reason for a %(kind)s ticket.") % {"reason": reason_code, "kind": kind},
-            field="reason",
-        )
-    return reason
-
-
-def _check_opener(order: Order, actor: Actor) -> None:
-    if actor.kind == ActorKind.BUYER and (actor.buyer is None or actor.buyer.pk != order.buyer_id):
-        raise NotPermitted(_("Order %(order)s belongs to another buyer.") % {"order": order.number}, field="order")
 
 
 def _create(
@@ -239,12 +137,12 @@ def return_open(
     A ``origin`` ticket (an exchange out of stock, a lost parcel) skips the window check: the merchant
     owes that refund whatever the date.
     """
-    _check_opener(order, actor)
+    opener_check(order, actor)
     with transaction.atomic():
-        reason = _resolve_reason(Kind.RETURN, reason_code, required=True)
-        resolved = _resolve_lines(order, lines, check_returnable=True)
+        reason = reason_resolve(Kind.RETURN, reason_code, required=True)
+        resolved = lines_resolve(order, lines, check_returnable=True)
         if origin is None:
-            _check_window(order, needs_delivery=not refund_only)
+            return_window_check(order, needs_delivery=not refund_only)
         cap = ticket_refundable_amount(lines=[TicketLine(order_line=line, quantity=qty) for line, qty in resolved])
         amount = cap if requested_amount is None else requested_amount
         if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
@@ -283,12 +181,12 @@ def exchange_open(
     description: str = "",
 ) -> ExchangeTicket:
     """Open an exchange: the items come back and a replacement (another size, colour, …) goes out."""
-    _check_opener(order, actor)
+    opener_check(order, actor)
     replacement_sku = require(replacement_sku, "replacement_sku", _("The replacement SKU"))
     with transaction.atomic():
-        reason = _resolve_reason(Kind.EXCHANGE, reason_code, required=True)
-        resolved = _resolve_lines(order, lines, check_returnable=True)
-        _check_window(order, needs_delivery=True)
+        reason = reason_resolve(Kind.EXCHANGE, reason_code, required=True)
+        resolved = lines_resolve(order, lines, check_returnable=True)
+        return_window_check(order, needs_delivery=True)
         return _create(
             ExchangeTicket,
             order=order,
@@ -325,7 +223,7 @@ def complaint_open(
     """Open a complaint. Its severity sets the starting priority."""
     from tickets.models import ComplaintCategory
 
-    _check_opener(order, actor)
+    opener_check(order, actor)
     if category not in ComplaintCategory.values:
         raise InvalidReason(
             _("'%(category)s' is not a complaint category (%(choices)s).")
@@ -336,8 +234,8 @@ def complaint_open(
         raise InvalidReason(_("Severity must be one of %(choices)s.") % {"choices": Severity.values}, field="severity")
     description = require(description, "description", _("A description of the complaint"))
     with transaction.atomic():
-        reason = _resolve_reason(Kind.COMPLAINT, reason_code, required=False)
-        resolved = _resolve_lines(order, lines, check_returnable=False) if lines else []
+        reason = reason_resolve(Kind.COMPLAINT, reason_code, required=False)
+        resolved = lines_resolve(order, lines, check_returnable=False) if lines else []
         return _create(
             ComplaintTicket,
             order=order,
@@ -366,7 +264,7 @@ def logistics_open(
     """Open a logistics exception for a shipment of the order (the buyer, staff, or the stalled sweep)."""
     from tickets.models import ExceptionType
 
-    _check_opener(order, actor)
+    opener_check(order, actor)
     if exception_type not in ExceptionType.values:
         raise InvalidReason(
             _("'%(type)s' is not an exception type (%(choices)s).")
@@ -381,9 +279,9 @@ def logistics_open(
         )
     with transaction.atomic():
         if lines:
-            resolved = _resolve_lines(order, lines, check_returnable=False)
+            resolved = lines_resolve(order, lines, check_returnable=False)
         else:  # a parcel problem concerns the whole order unless told otherwise
-            resolved = [(line, line.quantity) for line in _lock_lines(order).values()]
+            resolved = [(line, line.quantity) for line in order_lines_locked(order).values()]
         # One stalled-parcel ticket per shipment (the constraint logistics_one_stalled_ticket_per_shipment):
         # checked under the order's line locks, so a second report is a refusal, not an IntegrityError.
         if exception_type == ExceptionType.STALLED and shipment is not None:
