@@ -1,7 +1,8 @@
 """Reads for the API, each with a fixed number of queries whatever the page size.
 
 A page of tickets is read as base rows (the paginated query), then as their kinds (one query per kind
-present, with the kind's shipments joined), then their lines (one query), and for details the timeline.
+present, with the kind's shipments joined), then their lines (one query). One ticket's answer reads its lines and
+timeline (``answer_rows``: one statement on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -136,23 +137,30 @@ def lines_by_ticket(tickets: Sequence[Ticket]) -> dict[int, list[ShownLine]]:
     return found
 
 
+def _col(model: type, name: str) -> str:
+    """A model field's column, quoted, for the written-out statements below (names from the models: a renamed
+    column breaks them loudly; only names are put in, every value is a parameter)."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _lines_from(ticket_condition: str) -> str:
+    """``FROM`` the ticket lines (``tl``) joined to their order lines (``ol``), for the tickets ``tl`` matches."""
+    q = connection.ops.quote_name
+    return (
+        f"FROM {q(TicketLine._meta.db_table)} tl JOIN {q(OrderLine._meta.db_table)} ol "
+        f"ON ol.{_col(OrderLine, 'id')} = tl.{_col(TicketLine, 'order_line')} "
+        f"WHERE tl.{_col(TicketLine, 'ticket')} {ticket_condition}"
+    )
+
+
 @functools.cache
 def _lines_sql() -> str:
     """The ORM's reading of ``lines_by_ticket`` as one statement whatever the number of tickets (``= ANY`` of an
     array, where ``IN`` lists make a statement per page size): composed once, prepared by PostgreSQL."""
-    q = connection.ops.quote_name
-    line, order_line = TicketLine._meta, OrderLine._meta
-
-    def col(meta, name: str) -> str:
-        return q(meta.get_field(name).column)
-
-    # Only the models' own table and column names (quoted) are put in; every value is a parameter.
     return (
-        f"SELECT tl.{col(line, 'ticket')}, ol.{col(order_line, 'sku')}, ol.{col(order_line, 'name')}, "  # noqa: S608
-        f"tl.{col(line, 'quantity')}, tl.{col(line, 'refunded_amount')} "
-        f"FROM {q(line.db_table)} tl JOIN {q(order_line.db_table)} ol "
-        f"ON ol.{q(order_line.pk.column)} = tl.{col(line, 'order_line')} "
-        f"WHERE tl.{col(line, 'ticket')} = ANY(%s) ORDER BY tl.{col(line, 'order_line')}"
+        f"SELECT tl.{_col(TicketLine, 'ticket')}, ol.{_col(OrderLine, 'sku')}, ol.{_col(OrderLine, 'name')}, "
+        f"tl.{_col(TicketLine, 'quantity')}, tl.{_col(TicketLine, 'refunded_amount')} "
+        f"{_lines_from('= ANY(%s)')} ORDER BY tl.{_col(TicketLine, 'order_line')}"
     )
 
 
@@ -208,9 +216,8 @@ def answer_rows(ticket: Ticket, *, public_only: bool) -> tuple[list[ShownLine], 
     """The lines and the timeline (``public_only``: the buyer's) of the answer about ``ticket``, as they are now:
     an answer after a change reads them after it.
 
-    What the ticket knows (just made) is used; on PostgreSQL the rest comes in one
-    statement (``_answer_rows_sql``: a ticket page's two lists, read by every retrieve and every action), else
-    through the ORM (``lines_by_ticket``, ``timeline``).
+    What the ticket knows (just made) is used; on PostgreSQL the rest comes in one statement (``_answer_rows_sql``:
+    read by every retrieve and every action), else through the ORM (``lines_by_ticket``, ``timeline``).
     """
     knows = rows_known_of(ticket, "events") is not None or rows_known_of(ticket, "lines") is not None
     if connection.vendor != "postgresql" or knows:
@@ -229,28 +236,21 @@ def _answer_rows_sql() -> str:
     """Both lists of ``answer_rows`` as two JSON arrays, in the orders ``lines_by_ticket`` and ``timeline`` give.
 
     Written out, not composed by the ORM: composing it took longer than PostgreSQL takes to run it (0.2 ms for
-    both lists against 1.4–2.1 ms for the two ORM queries). Names come from the models, so a renamed column
-    breaks it loudly; tests/api/test_fast_output.py compares it with the ORM's reading.
+    both lists against 1.4–2.1 ms for the two ORM queries); tests/api/test_fast_output.py compares it with the
+    ORM's reading.
     """
     q = connection.ops.quote_name
-    line, order_line, event = TicketLine._meta, OrderLine._meta, TicketEvent._meta
-
-    def col(meta, name: str) -> str:
-        return q(meta.get_field(name).column)
-
-    event_fields = ", ".join(f"'{f.name}', e.{q(f.column)}" for f in map(event.get_field, ShownEvent.__slots__))
-    # Only the models' own table and column names (quoted) are put in; every value is a parameter.
+    event_fields = ", ".join(f"'{name}', e.{_col(TicketEvent, name)}" for name in ShownEvent.__slots__)
     return (
-        "SELECT (SELECT coalesce(json_agg(json_build_object("  # noqa: S608
-        f"'sku', ol.{col(order_line, 'sku')}, 'name', ol.{col(order_line, 'name')}, "
-        f"'quantity', tl.{col(line, 'quantity')}, 'refunded_amount', tl.{col(line, 'refunded_amount')}::text"
-        f") ORDER BY tl.{col(line, 'order_line')}), '[]') "
-        f"FROM {q(line.db_table)} tl JOIN {q(order_line.db_table)} ol ON ol.{q(order_line.pk.column)} = "
-        f"tl.{col(line, 'order_line')} WHERE tl.{col(line, 'ticket')} = %s), "
+        "SELECT (SELECT coalesce(json_agg(json_build_object("  # noqa: S608 - names from the models (see _col)
+        f"'sku', ol.{_col(OrderLine, 'sku')}, 'name', ol.{_col(OrderLine, 'name')}, "
+        f"'quantity', tl.{_col(TicketLine, 'quantity')}, "
+        f"'refunded_amount', tl.{_col(TicketLine, 'refunded_amount')}::text"
+        f") ORDER BY tl.{_col(TicketLine, 'order_line')}), '[]') {_lines_from('= %s')}), "
         f"(SELECT coalesce(json_agg(json_build_object({event_fields}) "
-        f"ORDER BY e.{col(event, 'created_at')}, e.{q(event.pk.column)}), '[]') "
-        f"FROM {q(event.db_table)} e WHERE e.{col(event, 'ticket')} = %s AND (NOT %s OR "
-        f"(e.{col(event, 'public')} AND e.{col(event, 'event_type')} <> ALL(%s))))"
+        f"ORDER BY e.{_col(TicketEvent, 'created_at')}, e.{_col(TicketEvent, 'id')}), '[]') "
+        f"FROM {q(TicketEvent._meta.db_table)} e WHERE e.{_col(TicketEvent, 'ticket')} = %s AND (NOT %s OR "
+        f"(e.{_col(TicketEvent, 'public')} AND e.{_col(TicketEvent, 'event_type')} <> ALL(%s))))"
     )
 
 

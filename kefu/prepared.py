@@ -1,11 +1,11 @@
 """Querysets composed once per process and run many times with new values.
 
 Django composes a queryset's SQL on every run: for the few small, fixed-shape statements on the hot paths of the
-API (locking an order's lines with what other tickets hold of them; locking a ticket's version) composing took
-three to four times as long as PostgreSQL took to run the statement. A :class:`PreparedQuery` composes the
-queryset once, with placeholder values, and then runs the same SQL with the real values in their place: the
-statement is still the ORM's own, written in one place (the queryset), and PostgreSQL prepares it too after a
-few runs (``DATABASE_PREPARE_THRESHOLD``).
+API (an opening's lock of its order's lines and what other tickets hold of them; a change's version lock)
+composing took three to four times as long as PostgreSQL took to run the statement. A :class:`PreparedQuery`
+composes the queryset once, with placeholder values, and then runs the same SQL with the real values in their
+place: the statement is still the ORM's own, written in one place (the queryset), and PostgreSQL prepares it too
+after a few runs (``DATABASE_PREPARE_THRESHOLD``).
 
 Only for querysets whose SQL does not depend on the values (no ``__in`` lists, no optional filters), on the default
 database (kefu has one). A placeholder must appear exactly once among the composed parameters, which is checked
@@ -26,7 +26,7 @@ M = TypeVar("M", bound=Model)
 
 
 class PreparedQuery(Generic[M]):
-    """``build(**placeholders)`` composed once per database; ``objects(**values)`` and ``rows(**values)`` run it.
+    """``build(**placeholders)`` composed once; ``objects(**values)`` and ``rows(**values)`` run it.
 
     ``placeholders`` name each value and give a stand-in that its field accepts and nothing else in the
     statement uses (e.g. ``order_id=-7_301_001``; a positive integer field needs a positive one).
@@ -35,18 +35,17 @@ class PreparedQuery(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]], **placeholders: Any) -> None:
         self._build = build
         self._placeholders = placeholders
-        self._composed: dict[str, tuple[type[M], str, tuple[Any, ...], dict[str, int]]] = {}
+        self._composed: tuple[type[M], str, tuple[Any, ...], dict[str, int]] | None = None
         self._lock = threading.Lock()
 
-    def _compose(self, alias: str) -> tuple[type[M], str, tuple[Any, ...], dict[str, int]]:
-        composed = self._composed.get(alias)
-        if composed is not None:
-            return composed
+    def _compose(self) -> tuple[type[M], str, tuple[Any, ...], dict[str, int]]:
         with self._lock:
-            queryset = self._build(**self._placeholders).using(alias)
+            if self._composed is not None:  # another thread composed it meanwhile
+                return self._composed
+            queryset = self._build(**self._placeholders)
             try:
                 # A SELECT … FOR UPDATE is only composed inside a transaction; nothing is sent (no savepoint).
-                with transaction.atomic(using=alias, savepoint=False):
+                with transaction.atomic(using=DEFAULT_DB_ALIAS, savepoint=False):
                     sql, params = queryset.query.sql_with_params()
             except EmptyResultSet as exc:  # e.g. a negative stand-in for a positive integer field
                 raise ValueError(f"A stand-in in {self._placeholders} is not a value its field accepts") from exc
@@ -56,14 +55,13 @@ class PreparedQuery(Generic[M]):
                 if len(found) != 1:
                     raise ValueError(f"Placeholder {name}={stand_in!r} appears {len(found)} times in: {sql}")
                 positions[name] = found[0]
-            composed = (queryset.model, sql, tuple(params), positions)
-            self._composed[alias] = composed
-            return composed
+            self._composed = (queryset.model, sql, tuple(params), positions)
+            return self._composed
 
-    def _params(self, alias: str, values: dict[str, Any]) -> tuple[type[M], str, list[Any]]:
+    def _statement(self, values: dict[str, Any]) -> tuple[type[M], str, list[Any]]:
         if values.keys() != self._placeholders.keys():
             raise TypeError(f"Expected values for {sorted(self._placeholders)}, got {sorted(values)}")
-        model, sql, params, positions = self._compose(alias)
+        model, sql, params, positions = self._composed or self._compose()
         filled = list(params)
         for name, value in values.items():
             filled[positions[name]] = value
@@ -71,12 +69,12 @@ class PreparedQuery(Generic[M]):
 
     def objects(self, **values: Any) -> list[M]:
         """The rows as model instances (annotations as attributes), like iterating the queryset."""
-        model, sql, params = self._params(DEFAULT_DB_ALIAS, values)
+        model, sql, params = self._statement(values)
         return list(model.objects.raw(sql, params))
 
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
         """The rows as tuples of the selected columns (for a ``values_list`` queryset)."""
-        _model, sql, params = self._params(DEFAULT_DB_ALIAS, values)
+        _model, sql, params = self._statement(values)
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()

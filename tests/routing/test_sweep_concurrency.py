@@ -1,15 +1,13 @@
 """Several sweeps at the same moment (two beats, or workers picking up the same task) act on each due ticket
 exactly once: ``SELECT … FOR UPDATE SKIP LOCKED`` with the due condition repeated (routing.sweep).
 
-Real threads, each with its own PostgreSQL connection, released together by a ``threading.Barrier``.
+Real threads, each with its own PostgreSQL connection, released together by a barrier (tests/racing.py).
 PostgreSQL only (SQLite has no row locks and serialises writers, so nothing would race): skipped
 elsewhere, failing in CI (tests/markers.py).
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
 from collections import Counter
 from datetime import timedelta
 from itertools import cycle, islice
@@ -23,6 +21,7 @@ from django.utils import timezone
 from routing.sweep import SWEEP_ACTOR, SweepResult, sweep_due
 from tests import markers
 from tests.factories.tickets import ticket_build
+from tests.racing import race
 from tests.routing.conftest import staff_member
 from tickets.models import EventType, Ticket, TicketEvent
 
@@ -30,7 +29,6 @@ from tickets.models import EventType, Ticket, TicketEvent
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 DUE = 60
-BARRIER_TIMEOUT = 30
 # Due three days after they started: two platform timeouts (approve) and two internal SLAs (escalate).
 DUE_KINDS = [("return", "requested"), ("complaint", "open"), ("exchange", "requested"), ("logistics", "reported")]
 
@@ -47,28 +45,11 @@ def build(kind: str, state: str) -> int:
 
 
 def sweeps_at_once(n: int) -> list[SweepResult]:
-    """``sweep_due`` in ``n`` threads released at the same moment; each closes its connection at the end."""
-    barrier = threading.Barrier(n, timeout=BARRIER_TIMEOUT)
-    results: list[SweepResult | None] = [None] * n
-    failures: list[str] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = sweep_due(batch=10)  # small batches: the sweeps interleave over many rounds
-        except BaseException:  # noqa: BLE001 - reported below
-            failures.append(traceback.format_exc())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"sweep-{i}") for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(BARRIER_TIMEOUT * 2)
-    assert not any(thread.is_alive() for thread in threads), "a sweep hung"
-    assert failures == []
-    return [r for r in results if r is not None]
+    """``sweep_due`` in ``n`` threads released at the same moment (tests/racing.py)."""
+    # Small batches: the sweeps interleave over many rounds.
+    outcomes = race(n, prepare=lambda i: None, act=lambda i, _prepared: sweep_due(batch=10))
+    assert [o.trace for o in outcomes if o.error is not None] == []
+    return [o.value for o in outcomes]
 
 
 @pytest.mark.parametrize("sweeps", [2, 4])
