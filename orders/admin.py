@@ -1,8 +1,9 @@
 """Admin for shops, buyers, orders and shipments.
 
 Shops are configuration and editable (return window, webhook). Everything else arrives from the storefront
-sync or the carriers' feeds and changes only through ``orders.services`` (the one path for changes, which
-checks refunds and ticket references): here it is read-only, so nobody hand-edits synced money.
+sync or the carriers' feeds and changes only through ``orders.services`` and ``orders.shipments`` (the one path
+for changes, which checks refunds and ticket references): here it is read-only, so nobody hand-edits synced
+money.
 """
 
 from __future__ import annotations

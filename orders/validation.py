@@ -3,7 +3,7 @@
 ``order_data_clean`` returns the payload normalised (text stripped, money quantized to the fen) or raises
 ``ValidationFailed`` naming the field as the API client sent it (``lines[1].paid_amount``). Only checks
 that need no database live here; refusals that depend on stored rows (a line tickets refer to, a tracking
-number another order uses) are in ``orders.services``.
+number another order uses) are in ``orders.services`` and ``orders.shipments``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from api.idempotency import idempotent
 from api.schema import ERRORS, IDEMPOTENCY_HEADER
 from api.views.staff import StaffApi
 from orders.selectors import shipment_get_by_tracking
-from orders.services import shipment_record_event
+from orders.shipments import shipment_record_event
 from tickets import services
 from tickets.actors import Actor
 from tickets.errors import NotPermitted, TransitionNotAllowed

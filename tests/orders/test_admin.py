@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Channel, Shop
-from orders.services import shipment_record_event
+from orders.shipments import shipment_record_event
 from tests.factories.orders import BuyerFactory, OrderFactory, OrderLineFactory, ShipmentFactory, ShopFactory
 
 

@@ -1,105 +1,30 @@
-"""The storefront's order sync and the shipment services, as the storefront and the tracking feed see them."""
+"""The storefront's order sync (orders.services.order_upsert): creating, re-syncing and changing an order, and
+what tickets and refunds forbid. Refused payloads: test_upsert_validation.py; races: test_upsert_concurrency.py."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from kefu.errors import Conflict, ValidationFailed
+from kefu.errors import Conflict
 from orders.models import (
     Buyer,
     Order,
     OrderLine,
     OrderStatus,
-    Shipment,
     ShipmentDirection,
     ShipmentStatus,
 )
-from orders.services import order_upsert, shipment_record_event
-from orders.types import BuyerData, LineData, OrderData, ShipmentData
+from orders.services import order_upsert
+from orders.shipments import shipment_record_event
+from orders.types import BuyerData
 from tests.factories.orders import ShipmentFactory, ShopFactory
-from tests.markers import requires_postgres
-from tests.orders.concurrency import run_at_once
-
-PAID_AT = datetime(2026, 11, 11, 0, 5, tzinfo=timezone.get_fixed_timezone(8 * 60))
-
-
-def line(sku: str = "SKU-A", **overrides: Any) -> LineData:
-    values: dict[str, Any] = {
-        "sku": sku,
-        "name": f"商品 {sku}",
-        "quantity": 2,
-        "unit_price": Decimal("50.00"),
-        "paid_amount": Decimal("90.00"),
-    }
-    return LineData(**(values | overrides))
-
-
-def payload(**overrides: Any) -> OrderData:
-    values: dict[str, Any] = {
-        "number": "TB20261111000001",
-        "status": OrderStatus.SHIPPED,
-        "paid_at": PAID_AT,
-        "buyer": BuyerData(external_id="tb-buyer-1", name="张三", phone="13800000000", email="zs@example.com"),
-        "lines": (line("SKU-A"), line("SKU-B", quantity=1, unit_price=Decimal("199.00"), paid_amount=Decimal("189"))),
-        "shipments": (
-            ShipmentData(
-                carrier="SF",
-                tracking_number="SF1000000001",
-                status="in_transit",
-                shipped_at=PAID_AT + timedelta(hours=8),
-            ),
-        ),
-    }
-    return OrderData(**(values | overrides))
-
-
-def with_line(data: OrderData, index: int, **changes: Any) -> OrderData:
-    lines = list(data.lines)
-    lines[index] = dataclasses.replace(lines[index], **changes)
-    return dataclasses.replace(data, lines=tuple(lines))
-
-
-def row_counts() -> dict[str, int]:
-    return {
-        "orders": Order.objects.count(),
-        "buyers": Buyer.objects.count(),
-        "lines": OrderLine.objects.count(),
-        "shipments": Shipment.objects.count(),
-    }
-
-
-def writes(queries: CaptureQueriesContext) -> list[str]:
-    return [
-        q["sql"]
-        for q in queries.captured_queries
-        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
-    ]
-
-
-def ticket_line_for(order_line: OrderLine) -> Any:
-    """A ticket concerning ``order_line``, as the ticket engine would store it."""
-    from tickets.models import Ticket, TicketLine
-
-    order = order_line.order
-    ticket = Ticket.objects.create(
-        kind="return",
-        state="requested",
-        shop=order.shop,
-        order=order,
-        buyer=order.buyer,
-        waiting_on="merchant",
-        step_started_at=timezone.now(),
-    )
-    return TicketLine.objects.create(ticket=ticket, order_line=order_line, quantity=1)
-
+from tests.orders.payloads import PAID_AT, line, payload, row_counts, ticket_line_for, with_line, writes
 
 # -- order_upsert: creating, re-syncing, changing ---------------------------------------------------------
 
@@ -289,118 +214,6 @@ def test_an_order_with_tickets_keeps_its_buyer() -> None:
     assert not Buyer.objects.filter(external_id="tb-buyer-2").exists()
 
 
-# -- order_upsert: validation -----------------------------------------------------------------------------
-
-
-def _lines(*lines: LineData) -> dict[str, Any]:
-    return {"lines": lines}
-
-
-INVALID_PAYLOADS = {
-    "no lines": ({"lines": ()}, "no_lines", "lines"),
-    "zero quantity": (_lines(line("A"), line("B", quantity=0)), "invalid_quantity", "lines[1].quantity"),
-    "fractional quantity": (_lines(line("A", quantity=1.5)), "invalid_quantity", "lines[0].quantity"),
-    "negative price": (_lines(line("A", unit_price=Decimal("-1"))), "invalid_amount", "lines[0].unit_price"),
-    "negative paid": (_lines(line("A", paid_amount=Decimal("-0.01"))), "invalid_amount", "lines[0].paid_amount"),
-    "three decimals": (
-        _lines(line("A"), line("B", paid_amount=Decimal("10.005"))),
-        "invalid_amount",
-        "lines[1].paid_amount",
-    ),
-    "float money": (_lines(line("A", unit_price=49.9)), "invalid_amount", "lines[0].unit_price"),
-    "not a number": (_lines(line("A", paid_amount=Decimal("NaN"))), "invalid_amount", "lines[0].paid_amount"),
-    "too large": (_lines(line("A", unit_price=Decimal("1e10"))), "invalid_amount", "lines[0].unit_price"),
-    "paid above price x quantity": (
-        _lines(line("A"), line("B", quantity=2, unit_price=Decimal("50"), paid_amount=Decimal("100.01"))),
-        "paid_above_price",
-        "lines[1].paid_amount",
-    ),
-    "duplicate sku": (_lines(line("A"), line("B"), line("A")), "duplicate_sku", "lines[2].sku"),
-    "blank sku": (_lines(line("  ")), "required", "lines[0].sku"),
-    "sku too long": (_lines(line("S" * 65)), "too_long", "lines[0].sku"),
-    "delivered before paid": (
-        {"delivered_at": PAID_AT - timedelta(minutes=1)},
-        "delivered_before_paid",
-        "delivered_at",
-    ),
-    "blank number": ({"number": " "}, "required", "number"),
-    "unknown status": ({"status": "lost"}, "invalid_choice", "status"),
-    "naive paid_at": ({"paid_at": datetime(2026, 11, 11, 0, 5)}, "invalid_datetime", "paid_at"),
-    "buyer without id": ({"buyer": BuyerData(external_id="")}, "required", "buyer.external_id"),
-    "buyer email": ({"buyer": BuyerData(external_id="b", email="not-an-email")}, "invalid_email", "buyer.email"),
-    "buyer tier": ({"buyer": BuyerData(external_id="b", tier="gold")}, "invalid_choice", "buyer.tier"),
-    "shipment without tracking number": (
-        {"shipments": (ShipmentData(carrier="SF", tracking_number=""),)},
-        "required",
-        "shipments[0].tracking_number",
-    ),
-    "shipment status": (
-        {"shipments": (ShipmentData(carrier="SF", tracking_number="1", status="flying"),)},
-        "invalid_choice",
-        "shipments[0].status",
-    ),
-    "shipment twice": (
-        {
-            "shipments": (
-                ShipmentData(carrier="SF", tracking_number="1"),
-                ShipmentData(carrier="SF", tracking_number="1"),
-            )
-        },
-        "duplicate_shipment",
-        "shipments[1].tracking_number",
-    ),
-    "shipment delivered before shipped": (
-        {
-            "shipments": (
-                ShipmentData(
-                    carrier="SF", tracking_number="1", shipped_at=PAID_AT + timedelta(days=1), delivered_at=PAID_AT
-                ),
-            )
-        },
-        "delivered_before_shipped",
-        "shipments[0].delivered_at",
-    ),
-}
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(("overrides", "code", "field"), INVALID_PAYLOADS.values(), ids=INVALID_PAYLOADS.keys())
-def test_an_invalid_payload_is_refused_naming_the_field_and_nothing_is_written(
-    overrides: dict[str, Any], code: str, field: str
-) -> None:
-    shop = ShopFactory()
-
-    with pytest.raises(ValidationFailed) as refused:
-        order_upsert(shop=shop, data=payload(**overrides))
-
-    assert (refused.value.code, refused.value.field) == (code, field)
-    assert refused.value.http_status == 400
-    assert row_counts() == {"orders": 0, "buyers": 0, "lines": 0, "shipments": 0}
-
-
-@pytest.mark.django_db
-def test_an_invalid_resync_leaves_the_stored_order_as_it_was() -> None:
-    shop = ShopFactory()
-    order_upsert(shop=shop, data=payload())
-
-    bad = with_line(payload(buyer=BuyerData(external_id="tb-buyer-1", name="改名")), 1, quantity=0)
-    with pytest.raises(ValidationFailed):
-        order_upsert(shop=shop, data=bad)
-
-    assert Buyer.objects.get().name == "张三"
-    assert OrderLine.objects.get(sku="SKU-B").quantity == 1
-
-
-@pytest.mark.django_db
-def test_paid_amount_may_equal_price_times_quantity_and_integers_are_money() -> None:
-    shop = ShopFactory()
-    data = payload(lines=(line("A", quantity=3, unit_price=Decimal("33.33"), paid_amount=Decimal("99.99")),))
-    order_upsert(shop=shop, data=data)
-    order_upsert(shop=shop, data=payload(number="N2", shipments=(), lines=(line("A", unit_price=5, paid_amount=0),)))
-
-    assert OrderLine.objects.get(order__number="N2").unit_price == Decimal("5.00")
-
-
 # -- order_upsert: what tickets and refunds forbid -------------------------------------------------------
 
 
@@ -467,43 +280,3 @@ def test_a_tracking_number_of_another_order_is_refused_and_the_new_order_is_not_
 
     assert (refused.value.code, refused.value.field) == ("tracking_number_in_use", "shipments[0].tracking_number")
     assert row_counts() == before
-
-
-# -- order_upsert: concurrency (PostgreSQL) ---------------------------------------------------------------
-
-
-@requires_postgres
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("known_buyer", [False, True], ids=["new buyer", "known buyer"])
-def test_four_concurrent_syncs_of_the_same_new_order_create_it_once(known_buyer: bool) -> None:
-    shop = ShopFactory()
-    if known_buyer:
-        # Then nothing but the order's own unique constraint stands between the four inserts.
-        order_upsert(shop=shop, data=payload(number="TB-EARLIER", shipments=()))
-    before = row_counts()
-
-    results = run_at_once(4, lambda _: order_upsert(shop=shop, data=payload()))
-
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert errors == []
-    assert sorted(r.created for r in results) == [False, False, False, True]
-    assert len({r.order.pk for r in results}) == 1
-    after = row_counts()
-    assert {name: after[name] - before[name] for name in after} == {
-        "orders": 1,
-        "buyers": 0 if known_buyer else 1,
-        "lines": 2,
-        "shipments": 1,
-    }
-
-
-@requires_postgres
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_syncs_of_different_orders_of_a_new_buyer_create_the_buyer_once() -> None:
-    shop = ShopFactory()
-
-    results = run_at_once(4, lambda i: order_upsert(shop=shop, data=payload(number=f"TB-{i}", shipments=())))
-
-    assert [r for r in results if isinstance(r, BaseException)] == []
-    assert all(r.created for r in results)
-    assert row_counts() == {"orders": 4, "buyers": 1, "lines": 8, "shipments": 0}

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from orders.models import ShipmentDirection, ShipmentStatus
-from orders.services import shipment_record_event
+from orders.shipments import shipment_record_event
 from routing.sweep import stalled_parcels_open_tickets
 from routing.tasks import open_stalled_parcel_tickets_task
 from tests.factories.orders import ShipmentFactory

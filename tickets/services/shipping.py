@@ -7,7 +7,7 @@ from typing import TypeVar
 from django.utils.translation import gettext as _
 
 from orders.models import ShipmentDirection
-from orders.services import shipment_create
+from orders.shipments import shipment_create
 from tickets.actors import Actor
 from tickets.errors import require
 from tickets.models import Ticket

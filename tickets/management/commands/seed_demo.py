@@ -34,7 +34,8 @@ from django.utils import timezone
 from accounts.groups import groups_ensure
 from notifications.models import ShopChannels
 from orders.models import Buyer, Channel, Order, OrderStatus, Shipment, ShipmentStatus, Shop
-from orders.services import order_upsert, shipment_record_event
+from orders.services import order_upsert
+from orders.shipments import shipment_record_event
 from orders.types import BuyerData, LineData, OrderData, ShipmentData
 from routing.models import Department, StaffMember
 from tickets import services as svc

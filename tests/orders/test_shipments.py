@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kefu.errors import Conflict, DomainError, ValidationFailed
 from orders.models import OrderStatus, Shipment, ShipmentDirection, ShipmentStatus, TrackingEvent
-from orders.services import shipment_create, shipment_record_event
+from orders.shipments import shipment_create, shipment_record_event
 from tests.factories.orders import OrderFactory, ShipmentFactory
 from tests.markers import requires_postgres
 from tests.orders.concurrency import run_at_once
