@@ -49,7 +49,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key, raw = ApiKey.issue(shop=obj.shop, name=obj.name, created_by=request.user)
         # The admin goes on with ``obj`` (its log entry, the redirect): make it the stored key.
         obj.pk, obj.prefix, obj.hashed_secret, obj.created_at, obj.created_by = (
-            key.pk, key.prefix, key.hashed_secret, key.created_at, key.created_by,
+            key.pk,
+            key.prefix,
+            key.hashed_secret,
+            key.created_at,
+            key.created_by,
         )
         obj._state.adding, obj._state.db = False, key._state.db
         messages.warning(
@@ -57,7 +61,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             _(
                 "The new API key for %(shop)s is %(key)s — copy it now into the storefront's configuration: it is "
                 "stored only as a hash and will never be shown again."
-            ) % {"shop": key.shop, "key": raw},
+            )
+            % {"shop": key.shop, "key": raw},
         )
 
     @admin.display(description=gettext_lazy("key"))
@@ -79,6 +84,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 "%(count)d API key revoked: requests with it are refused from now on.",
                 "%(count)d API keys revoked: requests with them are refused from now on.",
                 revoked,
-            ) % {"count": revoked},
+            )
+            % {"count": revoked},
             messages.SUCCESS,
         )

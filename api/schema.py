@@ -61,28 +61,50 @@ def action_parameter(name: str) -> OpenApiParameter:
 class BuyerActionInSerializer(serializers.Serializer):
     """The body of a buyer action, for the docs: each action reads the fields it needs and ignores the rest."""
 
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True,
-                                   help_text="Required by reopen; optional for cancel and escalate.")
+    reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="Required by reopen; optional for cancel and escalate.",
+    )
     carrier = serializers.CharField(max_length=64, required=False, help_text="ship_back")
     tracking_number = serializers.CharField(max_length=64, required=False, help_text="ship_back")
-    requested_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
-                                                required=False, allow_null=True, help_text="modify (a return)")
-    replacement_sku = serializers.CharField(max_length=64, required=False, allow_null=True,
-                                            help_text="modify (an exchange)")
+    requested_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        help_text="modify (a return)",
+    )
+    replacement_sku = serializers.CharField(
+        max_length=64, required=False, allow_null=True, help_text="modify (an exchange)"
+    )
     description = serializers.CharField(max_length=5000, required=False, allow_null=True, help_text="modify")
 
 
 class StaffTransitionInSerializer(serializers.Serializer):
     """The body of a staff transition, for the docs: each transition reads the fields it needs (its `needs`)."""
 
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True,
-                                   help_text="reject, fail_inspection, pass_inspection_partly, uphold_rejection, "
-                                   "convert_to_refund, dismiss; optional elsewhere.")
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False,
-                                      help_text="pass_inspection_partly, compensate")
-    carrier = serializers.CharField(max_length=64, required=False, help_text="ship_back, ship_replacement, "
-                                    "mark_reshipped")
+    reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="reject, fail_inspection, pass_inspection_partly, uphold_rejection, "
+        "convert_to_refund, dismiss; optional elsewhere.",
+    )
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="pass_inspection_partly, compensate",
+    )
+    carrier = serializers.CharField(
+        max_length=64, required=False, help_text="ship_back, ship_replacement, mark_reshipped"
+    )
     tracking_number = serializers.CharField(max_length=64, required=False, help_text="with carrier")
     resolution = serializers.CharField(max_length=5000, required=False, help_text="propose_resolution")
-    carrier_claim_number = serializers.CharField(max_length=64, required=False, allow_blank=True,
-                                                 help_text="investigate (a logistics exception)")
+    carrier_claim_number = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text="investigate (a logistics exception)"
+    )

@@ -39,8 +39,14 @@ STOREFRONT_RELATED = ("order", "buyer")
 # Of the joined order and buyer, a ticket's answer shows the order's number and the buyer's id (and names the
 # buyer as the actor): their other columns are not read.
 STOREFRONT_DEFERRED = (
-    "order__status", "order__paid_at", "order__delivered_at", "order__created_at", "order__updated_at",
-    "buyer__phone", "buyer__email", "buyer__tier",
+    "order__status",
+    "order__paid_at",
+    "order__delivered_at",
+    "order__created_at",
+    "order__updated_at",
+    "buyer__phone",
+    "buyer__email",
+    "buyer__tier",
 )
 STAFF_RELATED = ("shop", "order", "buyer", "assignee")
 
@@ -164,9 +170,7 @@ def _lines_sql() -> str:
     )
 
 
-def ticket_in(
-    scope: Q, number: str, *, related: Sequence[str] = STAFF_RELATED, shop: Shop | None = None
-) -> Ticket:
+def ticket_in(scope: Q, number: str, *, related: Sequence[str] = STAFF_RELATED, shop: Shop | None = None) -> Ticket:
     """The ticket ``number`` as its kind (known from the number's prefix) if ``scope`` (the caller's) holds
     it; else 404. One query.
     """

@@ -135,7 +135,12 @@ class ReturnOpenSerializer(_OpenBase):
     reason = serializers.CharField(max_length=64, help_text="A reason code, e.g. seven_days_no_reason.")
     refund_only = serializers.BooleanField(required=False, default=False)
     requested_amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True, default=None,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Defaults to everything still refundable for these lines.",
     )
 

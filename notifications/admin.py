@@ -61,8 +61,13 @@ class NotificationAdmin(admin.ModelAdmin):
 # is tried against it when saved, so a typo is refused here instead of failing every ticket change that
 # sends this message.
 SAMPLE_CONTEXT = {
-    "ticket": {"number": "RT0001", "kind": "return", "kind_label": "退货退款", "state": "requested",
-               "state_label": "待审核"},
+    "ticket": {
+        "number": "RT0001",
+        "kind": "return",
+        "kind_label": "退货退款",
+        "state": "requested",
+        "state_label": "待审核",
+    },
     "order": {"number": "TB0001"},
     "shop": {"code": "shop", "name": "Shop"},
     "buyer": {"name": "Buyer"},

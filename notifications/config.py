@@ -27,9 +27,7 @@ def _load() -> NotificationConfig:
     return NotificationConfig(
         shop_channels={row.shop_id: row for row in ShopChannels.objects.all()},
         robots={code: tuple(found) for code, found in robots.items()},
-        templates={
-            (t.event, t.channel, t.language): (t.subject, t.body) for t in Template.objects.filter(active=True)
-        },
+        templates={(t.event, t.channel, t.language): (t.subject, t.body) for t in Template.objects.filter(active=True)},
     )
 
 

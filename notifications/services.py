@@ -134,9 +134,9 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "comment": event.reason if event.event_type == "comment" else "",
         "assignee": ticket.assignee.get_username() if ticket.assignee else "",
         # The department's name in the recipient's language (仓库 / Warehouse); a code of the desk's own, as is.
-        "department": str(Department(ticket.department).label) if ticket.department in Department.values else (
-            ticket.department or ""
-        ),
+        "department": str(Department(ticket.department).label)
+        if ticket.department in Department.values
+        else (ticket.department or ""),
     }
 
 

@@ -19,9 +19,11 @@ def deliver_notification_task(notification_id: int) -> str:
     """
     outcome = notification_deliver(notification_id=notification_id)
     if outcome == "failed":
-        due = Notification.objects.filter(pk=notification_id, status=Status.PENDING).values_list(
-            "next_attempt_at", flat=True
-        ).first()
+        due = (
+            Notification.objects.filter(pk=notification_id, status=Status.PENDING)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
         if due is not None:
             # Broker trouble only logs: the periodic relay takes over.
             hand_to_relay([notification_id], countdown=max(0.0, (due - timezone.now()).total_seconds()))

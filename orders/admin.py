@@ -78,8 +78,12 @@ class ShopAdmin(admin.ModelAdmin):
         return format_html(
             '<ul>{}</ul><a class="button" href="{}?shop={}">{}</a> &nbsp; <a href="{}?shop__id__exact={}">{}</a>',
             keys or format_html("<li>{}</li>", _("none yet")),
-            reverse("admin:api_apikey_add"), obj.pk, _("Create API key"),
-            reverse("admin:api_apikey_changelist"), obj.pk, _("List or revoke this shop's keys"),
+            reverse("admin:api_apikey_add"),
+            obj.pk,
+            _("Create API key"),
+            reverse("admin:api_apikey_changelist"),
+            obj.pk,
+            _("List or revoke this shop's keys"),
         )
 
 

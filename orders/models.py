@@ -211,9 +211,7 @@ class Shipment(models.Model):
 class TrackingEvent(models.Model):
     """One carrier scan. ``event_id`` is the carrier's id, so a feed delivered twice is recorded once."""
 
-    shipment = models.ForeignKey(
-        Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment")
-    )
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment"))
     event_id = models.CharField(_("carrier event id"), max_length=128)
     occurred_at = models.DateTimeField(_("occurred at"))
     status = models.CharField(_("status"), max_length=16, choices=ShipmentStatus.choices)

@@ -56,7 +56,14 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "code", "strategy", "member_count", "on_duty_count", "unassigned_open", "overflow_threshold", "backup",
+        "name",
+        "code",
+        "strategy",
+        "member_count",
+        "on_duty_count",
+        "unassigned_open",
+        "overflow_threshold",
+        "backup",
     ]
     list_select_related = ["backup"]
     search_fields = ["name", "code"]
@@ -130,8 +137,11 @@ class StaffMemberForm(forms.ModelForm):
         user = self.cleaned_data.get("user")
         if user is not None and not (user.is_active and user.is_staff):
             raise forms.ValidationError(
-                _("%(user)s cannot log into the admin (inactive or without staff status); a superuser must allow "
-                  "that first.") % {"user": user.get_username()}
+                _(
+                    "%(user)s cannot log into the admin (inactive or without staff status); a superuser must allow "
+                    "that first."
+                )
+                % {"user": user.get_username()}
             )
         return user
 
@@ -182,11 +192,15 @@ class RoutingRuleForm(forms.ModelForm):
 
     state = forms.ChoiceField(label=_("state"), required=False, choices=state_choices(blank=_("every state")))
     reason_codes = forms.MultipleChoiceField(
-        label=_("reason codes"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("reason codes"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Matches tickets with one of these reasons; none ticked: any reason."),
     )
     complaint_categories = forms.MultipleChoiceField(
-        label=_("complaint categories"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("complaint categories"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=ComplaintCategory.choices,
         help_text=_("Matches complaints of one of these categories; none ticked: any category (and every kind)."),
     )
@@ -204,7 +218,15 @@ class RoutingRuleForm(forms.ModelForm):
 class RoutingRuleAdmin(admin.ModelAdmin):
     form = RoutingRuleForm
     list_display = [
-        "position", "name", "active", "kind", "state", "match_summary", "department", "priority", "deadline_policy",
+        "position",
+        "name",
+        "active",
+        "kind",
+        "state",
+        "match_summary",
+        "department",
+        "priority",
+        "deadline_policy",
     ]
     list_display_links = ["name"]
     list_editable = ["position", "active"]
@@ -214,16 +236,26 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     ordering = ["position", "pk"]
     autocomplete_fields = ["shop"]
     fieldsets = [
-        (None, {
-            "fields": ["name", "position", "active"],
-            "description": _("Rules are tried by position, lowest first; the first that matches wins."),
-        }),
-        (_("Matches (empty: anything)"), {
-            "fields": [
-                ("kind", "state"), "reason_codes", "complaint_categories", ("channel", "shop"),
-                ("min_amount", "max_amount"), "buyer_tier",
-            ],
-        }),
+        (
+            None,
+            {
+                "fields": ["name", "position", "active"],
+                "description": _("Rules are tried by position, lowest first; the first that matches wins."),
+            },
+        ),
+        (
+            _("Matches (empty: anything)"),
+            {
+                "fields": [
+                    ("kind", "state"),
+                    "reason_codes",
+                    "complaint_categories",
+                    ("channel", "shop"),
+                    ("min_amount", "max_amount"),
+                    "buyer_tier",
+                ],
+            },
+        ),
         (_("Sets"), {"fields": ["department", "priority", "deadline_policy"]}),
     ]
 
@@ -239,8 +271,10 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         if obj.shop_id:
             parts.append(obj.shop.name)
         if obj.min_amount is not None or obj.max_amount is not None:
-            parts.append(f"¥{obj.min_amount if obj.min_amount is not None else 0}–"
-                         f"{obj.max_amount if obj.max_amount is not None else '∞'}")
+            parts.append(
+                f"¥{obj.min_amount if obj.min_amount is not None else 0}–"
+                f"{obj.max_amount if obj.max_amount is not None else '∞'}"
+            )
         if obj.buyer_tier:
             parts.append(obj.get_buyer_tier_display())
         return "; ".join(str(p) for p in parts) or "—"
@@ -253,7 +287,10 @@ class DeadlinePolicyForm(forms.ModelForm):
     warn_at_percent = forms.IntegerField(
         # A literal percent sign, not a placeholder (makemessages would flag it python-format).
         # xgettext:no-python-format
-        label=_("warn at (% of the time)"), min_value=1, max_value=100, initial=80,
+        label=_("warn at (% of the time)"),
+        min_value=1,
+        max_value=100,
+        initial=80,
         help_text=_("A warning goes out when this share of the time is used; 100: no warning."),
     )
 
@@ -265,7 +302,6 @@ class DeadlinePolicyForm(forms.ModelForm):
             "shop": _("Only this shop's tickets (wins over a channel or global policy)."),
             "channel": _("Only this channel's shops (wins over a global policy). Leave both empty: every shop."),
         }
-
 
     def clean_duration(self) -> Any:
         duration = self.cleaned_data.get("duration")

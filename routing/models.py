@@ -58,13 +58,21 @@ class Department(models.Model):
         # Overflow needs both (routing.services._overflow): either alone would silently do nothing.
         if self.overflow_threshold is not None and not self.backup_id:
             raise ValidationError(
-                {"backup": _("Choose the backup pool that takes new tickets past the overflow threshold, or clear "
-                             "the threshold.")}
+                {
+                    "backup": _(
+                        "Choose the backup pool that takes new tickets past the overflow threshold, or clear "
+                        "the threshold."
+                    )
+                }
             )
         if self.backup_id and self.overflow_threshold is None:
             raise ValidationError(
-                {"overflow_threshold": _("Set the number of unassigned open tickets at which new tickets go to the "
-                                         "backup pool, or clear the backup pool.")}
+                {
+                    "overflow_threshold": _(
+                        "Set the number of unassigned open tickets at which new tickets go to the "
+                        "backup pool, or clear the backup pool."
+                    )
+                }
             )
 
 
@@ -102,7 +110,9 @@ class DeadlinePolicy(models.Model):
     warn_at_percent = models.PositiveSmallIntegerField(
         # A literal percent sign, not a placeholder (makemessages would flag it python-format).
         # xgettext:no-python-format
-        _("warn at (% of the time)"), default=80, help_text=_("A warning goes out when this share of the time is used.")
+        _("warn at (% of the time)"),
+        default=80,
+        help_text=_("A warning goes out when this share of the time is used."),
     )
     active = models.BooleanField(_("active"), default=True)
 
@@ -124,8 +134,10 @@ class DeadlinePolicy(models.Model):
         states = STATES_BY_KIND.get(self.kind)
         if states is not None and self.state not in states.values:
             raise ValidationError(
-                {"state": _("'%(state)s' is not a state of %(kind)s tickets (%(states)s).")
-                 % {"state": self.state, "kind": self.kind, "states": ", ".join(states.values)}}
+                {
+                    "state": _("'%(state)s' is not a state of %(kind)s tickets (%(states)s).")
+                    % {"state": self.state, "kind": self.kind, "states": ", ".join(states.values)}
+                }
             )
         if self.shop_id and self.channel:
             raise ValidationError(_("A policy is for one shop or for one channel, not both."))
@@ -176,15 +188,18 @@ class RoutingRule(models.Model):
         kinds = [self.kind] if self.kind in STATES_BY_KIND else list(STATES_BY_KIND)
         if self.state and not any(self.state in STATES_BY_KIND[kind].values for kind in kinds):
             raise ValidationError(
-                {"state": _("'%(state)s' is not a state of %(kind)s tickets.")
-                 % {"state": self.state, "kind": self.kind or _("any kind of")}}
+                {
+                    "state": _("'%(state)s' is not a state of %(kind)s tickets.")
+                    % {"state": self.state, "kind": self.kind or _("any kind of")}
+                }
             )
         policy = self.deadline_policy if self.deadline_policy_id else None
         if policy is not None and (
             (self.kind and policy.kind != self.kind) or (self.state and policy.state != self.state)
         ):
-            message = _("This policy is for %(kind)s tickets in '%(state)s'; the rule matches others, so it would "
-                        "never apply.")
+            message = _(
+                "This policy is for %(kind)s tickets in '%(state)s'; the rule matches others, so it would never apply."
+            )
             raise ValidationError({"deadline_policy": message % {"kind": policy.kind, "state": policy.state}})
         if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
             raise ValidationError({"max_amount": _("'Amount up to' must not be below 'amount from'.")})

@@ -55,9 +55,7 @@ class SweepResult:
 
 def due_ticket_ids(*, now: datetime, limit: int) -> list[tuple[int, str]]:
     """(id, kind) of tickets due at ``now``, most overdue first: an index range scan on ``ticket_due_idx``."""
-    return list(
-        Ticket.objects.filter(due_at__lte=now).order_by("due_at").values_list("pk", "kind")[:limit]
-    )
+    return list(Ticket.objects.filter(due_at__lte=now).order_by("due_at").values_list("pk", "kind")[:limit])
 
 
 def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime | None = None) -> Ticket:
@@ -160,7 +158,9 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
             except DomainError as exc:
                 logger.warning("sweep: %s %s refused for %s: %s", step.on_due, ticket.number, kind, exc)
                 ticket_escalate(
-                    ticket=ticket, actor=actor, now=now,
+                    ticket=ticket,
+                    actor=actor,
+                    now=now,
                     reason=f"Deadline passed ({overdue}) but '{step.on_due}' was refused: {exc.message}",
                 )
                 return "escalated"

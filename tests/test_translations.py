@@ -58,12 +58,15 @@ def test_a_refused_transition_is_explained_in_the_language_of_accept_language():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("language", "expected"), [
-    ("zh-hans", "订单 {order} 中没有 SKU 为“NOPE”的商品行。"),
-    ("zh-CN,zh;q=0.9", "订单 {order} 中没有 SKU 为“NOPE”的商品行。"),
-    ("en", "Order {order} has no line with SKU 'NOPE'."),
-    ("en-US,en;q=0.9", "Order {order} has no line with SKU 'NOPE'."),
-])
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh-hans", "订单 {order} 中没有 SKU 为“NOPE”的商品行。"),
+        ("zh-CN,zh;q=0.9", "订单 {order} 中没有 SKU 为“NOPE”的商品行。"),
+        ("en", "Order {order} has no line with SKU 'NOPE'."),
+        ("en-US,en;q=0.9", "Order {order} has no line with SKU 'NOPE'."),
+    ],
+)
 def test_a_refused_opening_is_explained_in_the_language_of_accept_language(language, expected):
     shop = storefront("shop-i18n")
     order = shop.order()
@@ -108,10 +111,13 @@ def test_notification_labels_come_out_in_the_recipients_language():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("language", "words"), [
-    ("zh-CN,zh;q=0.9", ["用户名", "密码", "登录"]),
-    ("en", ["Username", "Password", "Log in"]),
-])
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-CN,zh;q=0.9", ["用户名", "密码", "登录"]),
+        ("en", ["Username", "Password", "Log in"]),
+    ],
+)
 def test_the_admin_login_page_follows_the_browser(language, words):
     page = Client(HTTP_ACCEPT_LANGUAGE=language).get(reverse("admin:login")).content.decode()
     for word in words:
@@ -119,10 +125,13 @@ def test_the_admin_login_page_follows_the_browser(language, words):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("language", "some_headers", "state"), [
-    ("zh-hans", ["状态", "部门", "处理人", "优先级"], "待寄回"),
-    ("en", ["State", "Department", "Assignee", "Priority"], "Awaiting return"),
-])
+@pytest.mark.parametrize(
+    ("language", "some_headers", "state"),
+    [
+        ("zh-hans", ["状态", "部门", "处理人", "优先级"], "待寄回"),
+        ("en", ["State", "Department", "Assignee", "Priority"], "Awaiting return"),
+    ],
+)
 def test_the_ticket_list_speaks_the_browsers_language(language, some_headers, state):
     awaiting_return()
     supervisor = user_create("sup-i18n", is_staff=True, is_superuser=True)
@@ -200,8 +209,11 @@ def test_the_compiled_catalogue_matches_the_po_file(catalogue):
     stale = []
     for e in catalogue:
         if e["msgid_plural"] is not None:
-            got = compiled.npgettext(e["msgctxt"], e["msgid"], e["msgid_plural"], 1) if e["msgctxt"] else \
-                compiled.ngettext(e["msgid"], e["msgid_plural"], 1)
+            got = (
+                compiled.npgettext(e["msgctxt"], e["msgid"], e["msgid_plural"], 1)
+                if e["msgctxt"]
+                else compiled.ngettext(e["msgid"], e["msgid_plural"], 1)
+            )
         else:
             got = compiled.pgettext(e["msgctxt"], e["msgid"]) if e["msgctxt"] else compiled.gettext(e["msgid"])
         if got != e["msgstr"][0]:
@@ -210,9 +222,16 @@ def test_the_compiled_catalogue_matches_the_po_file(catalogue):
 
 
 GETTEXT_FUNCTIONS = {
-    "_": (None, 0), "gettext": (None, 0), "gettext_lazy": (None, 0), "gettext_noop": (None, 0),
-    "ngettext": (None, 0), "ngettext_lazy": (None, 0),
-    "pgettext": (0, 1), "pgettext_lazy": (0, 1), "npgettext": (0, 1), "npgettext_lazy": (0, 1),
+    "_": (None, 0),
+    "gettext": (None, 0),
+    "gettext_lazy": (None, 0),
+    "gettext_noop": (None, 0),
+    "ngettext": (None, 0),
+    "ngettext_lazy": (None, 0),
+    "pgettext": (0, 1),
+    "pgettext_lazy": (0, 1),
+    "npgettext": (0, 1),
+    "npgettext_lazy": (0, 1),
 }
 SKIPPED_DIRS = {".venv", "var", "tests", "migrations", "node_modules", "__pycache__"}
 

@@ -51,9 +51,11 @@ def staff_departments(user: AbstractBaseUser) -> frozenset[str]:
         return frozenset()
     from routing.models import StaffMember
 
-    codes = set(StaffMember.departments.through.objects.filter(staffmember__user=user).values_list(
-        "department__code", flat=True
-    ))
+    codes = set(
+        StaffMember.departments.through.objects.filter(staffmember__user=user).values_list(
+            "department__code", flat=True
+        )
+    )
     codes |= set(user.groups.filter(name__in=[r.value for r in DEPARTMENT_ROLES]).values_list("name", flat=True))
     return frozenset(codes)
 

@@ -71,12 +71,12 @@ def rows_known_of(ticket: Ticket, relation: str) -> list | None:
 # What returns and exchanges not released hold of an order's lines, as (order line id, quantity) rows: read by
 # every opening of a return or an exchange, so composed once (kefu.prepared).
 _held_rows = PreparedQuery(
-    lambda order_id: TicketLine.objects.filter(
-        order_line__order_id=order_id, ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE)
-    )
-    .exclude(ticket__state__in=RELEASED_STATES)
-    .order_by()
-    .values_list("order_line_id", "quantity"),
+    lambda order_id: (
+        TicketLine.objects.filter(order_line__order_id=order_id, ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE))
+        .exclude(ticket__state__in=RELEASED_STATES)
+        .order_by()
+        .values_list("order_line_id", "quantity")
+    ),
     order_id=-7_301_003,
 )
 

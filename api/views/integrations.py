@@ -25,8 +25,11 @@ from tickets.errors import NotPermitted, TransitionNotAllowed
 
 
 class TrackingEventApi(StaffApi):
-    @extend_schema(operation_id="tracking_event_record", request=s.TrackingEventInSerializer,
-                   responses={201: s.TrackingEventOutSerializer, 200: s.TrackingEventOutSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="tracking_event_record",
+        request=s.TrackingEventInSerializer,
+        responses={201: s.TrackingEventOutSerializer, 200: s.TrackingEventOutSerializer, **ERRORS},
+    )
     def post(self, request: Request) -> Response:
         if not ({"logistics", "warehouse", "supervisors"} & self.actor.departments):
             raise NotPermitted(_("Tracking events come from logistics or warehouse integrations."))
@@ -50,8 +53,12 @@ class TrackingEventApi(StaffApi):
 class ParcelReceivedApi(StaffApi):
     """The warehouse system scanned a return parcel in: the return or exchange moves to ``received``."""
 
-    @extend_schema(operation_id="parcel_received", request=None, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="parcel_received",
+        request=None,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: out.StaffTicketDetailOutSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)

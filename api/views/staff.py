@@ -128,8 +128,12 @@ class StaffTransitionApi(StaffApi):
 
 
 class StaffClaimApi(StaffApi):
-    @extend_schema(operation_id="staff_ticket_claim", request=None, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="staff_ticket_claim",
+        request=None,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: out.StaffTicketDetailOutSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = ticket_claim(ticket=self.ticket(number), actor=self.actor)
@@ -137,8 +141,12 @@ class StaffClaimApi(StaffApi):
 
 
 class StaffAssignApi(StaffApi):
-    @extend_schema(operation_id="staff_ticket_assign", request=s.AssignInSerializer, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: out.StaffTicketDetailOutSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="staff_ticket_assign",
+        request=s.AssignInSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: out.StaffTicketDetailOutSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
@@ -156,8 +164,12 @@ class StaffAssignApi(StaffApi):
 
 
 class StaffCommentApi(StaffApi):
-    @extend_schema(operation_id="staff_ticket_comment", request=s.StaffCommentInSerializer,
-                   parameters=[IDEMPOTENCY_HEADER], responses={201: out.TimelineEventSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="staff_ticket_comment",
+        request=s.StaffCommentInSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: out.TimelineEventSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)

@@ -131,6 +131,4 @@ def test_too_many_tickets_at_once_are_refused(sup_client, monkeypatch):
     response = bulk_action(sup_client, "bulk_approve", tickets)
 
     assert [ticket_reload(t).state for t in tickets] == ["requested"] * 3
-    assert messages_of(response) == [
-        "3 tickets selected; bulk actions take at most 2 at a time. Narrow the list down."
-    ]
+    assert messages_of(response) == ["3 tickets selected; bulk actions take at most 2 at a time. Narrow the list down."]

@@ -32,9 +32,16 @@ def errors_of(response) -> dict[str, list[str]]:
 @pytest.mark.parametrize(
     "model",
     [
-        "orders_shop", "api_apikey", "routing_department", "routing_staffmember", "routing_routingrule",
-        "routing_deadlinepolicy", "notifications_template", "notifications_shopchannels",
-        "notifications_departmentrobot", "tickets_reasoncode",
+        "orders_shop",
+        "api_apikey",
+        "routing_department",
+        "routing_staffmember",
+        "routing_routingrule",
+        "routing_deadlinepolicy",
+        "notifications_template",
+        "notifications_shopchannels",
+        "notifications_departmentrobot",
+        "tickets_reasoncode",
     ],
 )
 def test_every_configuration_page_opens_for_a_supervisor(sup_client, model):
@@ -58,8 +65,12 @@ def test_existing_rows_open_for_a_supervisor(sup_client):
 
 def shop_form(shop, **changes):
     return {
-        "name": shop.name, "code": shop.code, "channel": shop.channel, "return_window_days": 7,
-        "webhook_url": "", "webhook_secret": "",
+        "name": shop.name,
+        "code": shop.code,
+        "channel": shop.channel,
+        "return_window_days": 7,
+        "webhook_url": "",
+        "webhook_secret": "",
         **changes,
     }
 
@@ -92,7 +103,7 @@ def test_the_shop_page_lists_its_keys_and_links_to_create_one(sup_client):
     page = sup_client.get(reverse("admin:orders_shop_change", args=[shop.pk])).content.decode()
 
     assert "storefront backend" in page
-    assert f'{reverse("admin:api_apikey_add")}?shop={shop.pk}' in page
+    assert f"{reverse('admin:api_apikey_add')}?shop={shop.pk}" in page
 
 
 def test_a_new_api_key_is_shown_once_and_stored_only_as_its_hash(sup_client, supervisor):
@@ -122,7 +133,8 @@ def test_revoking_a_key_locks_its_storefront_out(sup_client):
     other, _ = ApiKey.issue(shop=shop, name="new backend")
 
     response = sup_client.post(
-        reverse("admin:api_apikey_changelist"), {"action": "revoke", "_selected_action": [key.pk], "index": 0},
+        reverse("admin:api_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [key.pk], "index": 0},
         follow=True,
     )
 
@@ -141,9 +153,14 @@ def test_revoking_a_key_locks_its_storefront_out(sup_client):
 
 def department_form(**changes):
     return {
-        "code": "returns-backup", "name": "退货后备", "strategy": "least_loaded", "overflow_threshold": "",
-        "backup": "", "StaffMember_departments-TOTAL_FORMS": 0,
-        "StaffMember_departments-INITIAL_FORMS": 0, **changes,
+        "code": "returns-backup",
+        "name": "退货后备",
+        "strategy": "least_loaded",
+        "overflow_threshold": "",
+        "backup": "",
+        "StaffMember_departments-TOTAL_FORMS": 0,
+        "StaffMember_departments-INITIAL_FORMS": 0,
+        **changes,
     }
 
 
@@ -176,8 +193,13 @@ def test_a_member_needs_a_department_and_an_admin_login(sup_client):
 
     none = sup_client.post(url, {"user": newcomer.pk, "on_duty": "on", "max_open_tickets": 30})
     not_staff = sup_client.post(
-        url, {"user": outsider.pk, "departments": [Department.objects.get(code="warehouse").pk],
-              "on_duty": "on", "max_open_tickets": 30},
+        url,
+        {
+            "user": outsider.pk,
+            "departments": [Department.objects.get(code="warehouse").pk],
+            "on_duty": "on",
+            "max_open_tickets": 30,
+        },
     )
 
     assert errors_of(none)["departments"] == [
@@ -207,8 +229,14 @@ def test_a_members_departments_give_the_matching_admin_groups(sup_client):
 def test_a_routing_rule_for_a_state_the_kind_does_not_have_is_refused(sup_client):
     response = sup_client.post(
         reverse("admin:routing_routingrule_add"),
-        {"name": "VIP", "position": 10, "active": "on", "kind": "complaint", "state": "received",
-         "department": Department.objects.get(code="supervisors").pk},
+        {
+            "name": "VIP",
+            "position": 10,
+            "active": "on",
+            "kind": "complaint",
+            "state": "received",
+            "department": Department.objects.get(code="supervisors").pk,
+        },
     )
 
     assert errors_of(response)["state"] == ["'received' is not a state of complaint tickets."]
@@ -217,8 +245,14 @@ def test_a_routing_rule_for_a_state_the_kind_does_not_have_is_refused(sup_client
 def test_a_deadline_policy_needs_time(sup_client):
     response = sup_client.post(
         reverse("admin:routing_deadlinepolicy_add"),
-        {"name": "zero", "kind": "return", "state": "requested", "duration": "0", "warn_at_percent": 80,
-         "active": "on"},
+        {
+            "name": "zero",
+            "kind": "return",
+            "state": "requested",
+            "duration": "0",
+            "warn_at_percent": 80,
+            "active": "on",
+        },
     )
 
     assert errors_of(response)["duration"] == ["The time allowed must be above zero."]
@@ -226,8 +260,14 @@ def test_a_deadline_policy_needs_time(sup_client):
 
 
 def template_form(body: str, subject: str = ""):
-    return {"event": "state_changed", "channel": "sms", "language": "en", "subject": subject, "body": body,
-            "active": "on"}
+    return {
+        "event": "state_changed",
+        "channel": "sms",
+        "language": "en",
+        "subject": subject,
+        "body": body,
+        "active": "on",
+    }
 
 
 def test_a_template_with_a_syntax_error_or_an_unknown_variable_is_refused_saying_why(sup_client):
@@ -271,9 +311,14 @@ def test_rules_are_reordered_from_the_list(sup_client):
     response = sup_client.post(
         reverse("admin:routing_routingrule_changelist"),
         {
-            "form-TOTAL_FORMS": 2, "form-INITIAL_FORMS": 2,
-            "form-0-id": first.pk, "form-0-position": 30, "form-0-active": "on",
-            "form-1-id": second.pk, "form-1-position": 20, "form-1-active": "on",
+            "form-TOTAL_FORMS": 2,
+            "form-INITIAL_FORMS": 2,
+            "form-0-id": first.pk,
+            "form-0-position": 30,
+            "form-0-active": "on",
+            "form-1-id": second.pk,
+            "form-1-position": 20,
+            "form-1-active": "on",
             "_save": "Save",
         },
     )

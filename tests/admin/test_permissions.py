@@ -154,7 +154,8 @@ def test_the_groups_hold_what_the_accounts_module_says_and_no_department_configu
     for name, grants in GROUPS.items():
         held = {f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name=name).permissions.all()}
         expected = {
-            f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model, actions in grants.items()
+            f"{model.split('.')[0]}.{action}_{model.split('.')[1]}"
+            for model, actions in grants.items()
             for action in actions
         }
         assert held == expected, name

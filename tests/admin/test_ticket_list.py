@@ -46,8 +46,15 @@ def test_a_row_shows_the_ticket_its_order_buyer_shop_department_assignee_priorit
 
     row = row_of(page, t.number)
     for text in (
-        "Return / refund", 'class="kefu-state kefu-state--merchant"', "Requested", t.order.number, str(t.buyer),
-        t.shop.name, "运营 Operations", "ops-alice", "High",
+        "Return / refund",
+        'class="kefu-state kefu-state--merchant"',
+        "Requested",
+        t.order.number,
+        str(t.buyer),
+        t.shop.name,
+        "运营 Operations",
+        "ops-alice",
+        "High",
     ):
         assert text in row, text
     assert "kefu-overdue" not in row
@@ -126,7 +133,13 @@ def test_the_state_filter_offers_the_states_of_the_kind_filtered_on(sup_client):
 
     [state_filter] = [f for f in response.context["cl"].filter_specs if getattr(f, "parameter_name", "") == "state"]
     assert [value for value, _ in state_filter.lookup_choices] == [
-        "open", "acknowledged", "investigating", "escalated", "resolution_proposed", "closed", "cancelled",
+        "open",
+        "acknowledged",
+        "investigating",
+        "escalated",
+        "resolution_proposed",
+        "closed",
+        "cancelled",
     ]
 
 
@@ -203,8 +216,12 @@ def test_on_postgresql_the_unfiltered_list_takes_the_planners_estimate(sup_clien
 
 def many_tickets(n: int, assignees: list) -> None:
     """``n`` tickets of every kind, over several shops, half of them assigned."""
-    kinds = [("return", "requested"), ("exchange", "received"), ("complaint", "investigating"),
-             ("logistics", "reported")]
+    kinds = [
+        ("return", "requested"),
+        ("exchange", "received"),
+        ("complaint", "investigating"),
+        ("logistics", "reported"),
+    ]
     shops = [ShopFactory() for _ in range(3)]
     with transaction.atomic():
         for i in range(n):

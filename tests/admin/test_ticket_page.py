@@ -147,7 +147,9 @@ def test_complaint_resolution_and_logistics_claim_number_and_compensation(ops_cl
     run(lg, case, "compensate", amount="25.50", reason="外箱破损")
     case = ticket_reload(case)
     assert (case.state, case.carrier_claim_number, str(case.compensation_amount)) == (
-        "compensating", "SF-CLAIM-9", "25.50",
+        "compensating",
+        "SF-CLAIM-9",
+        "25.50",
     )
 
 
@@ -279,12 +281,23 @@ def test_comments_internal_and_public(ops_client):
 def test_the_page_shows_evidence_previews_the_order_and_notifications(sup_client):
     t = ticket("return", "requested")
     services.ticket_evidence_attach(
-        ticket=t, actor=Actor.for_buyer(t.buyer), file=ContentFile(PNG, name="x.png"), original_name="破损.png",
+        ticket=t,
+        actor=Actor.for_buyer(t.buyer),
+        file=ContentFile(PNG, name="x.png"),
+        original_name="破损.png",
         content_type="image/png",
     )
     Notification.objects.create(
-        ticket_id=t.pk, event="state_changed", channel="sms", audience="buyer", recipient="13800001111",
-        language="zh-hans", body="您的退货申请已通过", dedup_key="n-1", status="dead", attempts=8,
+        ticket_id=t.pk,
+        event="state_changed",
+        channel="sms",
+        audience="buyer",
+        recipient="13800001111",
+        language="zh-hans",
+        body="您的退货申请已通过",
+        dedup_key="n-1",
+        status="dead",
+        attempts=8,
         last_error="HTTP 502",
     )
     line = t.order.lines.get()

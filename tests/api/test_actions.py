@@ -28,16 +28,30 @@ FLOWS: list[tuple[str, str, str, str, dict[str, Any], str, dict[str, Any]]] = [
     ("return", "requested", "approve", "operations", {}, "awaiting_return", {}),
     ("return", "requested", "approve", "operations", {"reason": "仅退款"}, "refund_pending", {"refund_only": True}),
     ("return", "requested", "reject", "operations", {"reason": "已使用"}, "rejected", {}),
-    ("return", "rejected", "modify", "buyer", {"requested_amount": "60.00", "description": "只退一件"}, "requested",
-     {}),
+    (
+        "return",
+        "rejected",
+        "modify",
+        "buyer",
+        {"requested_amount": "60.00", "description": "只退一件"},
+        "requested",
+        {},
+    ),
     ("return", "rejected", "escalate", "buyer", {"reason": "不服"}, "arbitration", {}),
     ("return", "rejected", "accept_rejection", "buyer", {}, "closed", {}),
     ("return", "awaiting_return", "ship_back", "buyer", SHIP, "return_in_transit", {}),
     ("return", "awaiting_return", "ship_back", "supervisors", SHIP, "return_in_transit", {}),
     ("return", "return_in_transit", "receive", "warehouse", {}, "received", {}),
     ("return", "received", "pass_inspection", "warehouse", {}, "refund_pending", {}),
-    ("return", "received", "pass_inspection_partly", "warehouse", {"amount": "40.00", "reason": "有划痕"},
-     "refund_pending", {}),
+    (
+        "return",
+        "received",
+        "pass_inspection_partly",
+        "warehouse",
+        {"amount": "40.00", "reason": "有划痕"},
+        "refund_pending",
+        {},
+    ),
     ("return", "received", "fail_inspection", "warehouse", {"reason": "人为损坏"}, "rejected", {}),
     ("return", "arbitration", "uphold_buyer", "supervisors", {}, "awaiting_return", {}),
     ("return", "arbitration", "uphold_rejection", "supervisors", {"reason": "证据不足"}, "closed", {}),
@@ -61,10 +75,24 @@ FLOWS: list[tuple[str, str, str, str, dict[str, Any], str, dict[str, Any]]] = [
     # complaint
     ("complaint", "open", "acknowledge", "operations", {}, "acknowledged", {}),
     ("complaint", "acknowledged", "investigate", "operations", {}, "investigating", {}),
-    ("complaint", "investigating", "propose_resolution", "operations", {"resolution": "补偿 20 元"},
-     "resolution_proposed", {}),
-    ("complaint", "escalated", "propose_resolution", "supervisors", {"resolution": "全额退款"}, "resolution_proposed",
-     {}),
+    (
+        "complaint",
+        "investigating",
+        "propose_resolution",
+        "operations",
+        {"resolution": "补偿 20 元"},
+        "resolution_proposed",
+        {},
+    ),
+    (
+        "complaint",
+        "escalated",
+        "propose_resolution",
+        "supervisors",
+        {"resolution": "全额退款"},
+        "resolution_proposed",
+        {},
+    ),
     ("complaint", "resolution_proposed", "accept_resolution", "buyer", {}, "closed", {}),
     ("complaint", "resolution_proposed", "reopen", "buyer", {"reason": "没解决"}, "investigating", {}),
     ("complaint", "closed", "reopen", "buyer", {"reason": "又坏了"}, "investigating", {}),
@@ -147,8 +175,9 @@ def test_amounts_and_texts_reach_the_ticket(shop_a):
     assert (data["details"]["compensation_amount"], data["details"]["outcome"]) == ("30.00", "compensated")
 
 
-@pytest.mark.parametrize(("kind", "action", "who"), [("exchange", "convert_to_refund", "warehouse"),
-                                                     ("logistics", "refund", "logistics")])
+@pytest.mark.parametrize(
+    ("kind", "action", "who"), [("exchange", "convert_to_refund", "warehouse"), ("logistics", "refund", "logistics")]
+)
 def test_actions_that_hand_the_money_to_a_linked_refund(shop_a, kind, action, who):
     state = "replacement_pending" if kind == "exchange" else "investigating"
     ticket = shop_a.ticket(kind, state)
@@ -156,8 +185,9 @@ def test_actions_that_hand_the_money_to_a_linked_refund(shop_a, kind, action, wh
     refund = ReturnTicket.objects.get(origin_id=ticket.pk)
     assert (refund.refund_only, refund.state) == (True, "refund_pending")
     # The storefront lists the linked refund beside the original.
-    listed = {t["number"] for t in shop_a.client.get(url("ticket-list"), {"order": ticket.order.number}).json()[
-        "results"]}
+    listed = {
+        t["number"] for t in shop_a.client.get(url("ticket-list"), {"order": ticket.order.number}).json()["results"]
+    }
     assert listed == {ticket.number, refund.number}
 
 
@@ -166,8 +196,9 @@ def test_a_buyer_action_offered_by_the_ticket_is_the_one_that_runs(shop_a):
     offered = {}
     for state in ("requested", "rejected", "awaiting_return", "return_in_transit", "arbitration", "closed"):
         ticket = shop_a.ticket("return", state)
-        offered[state] = sorted(a["name"] for a in shop_a.client.get(url("ticket-detail", number=ticket.number))
-                                .json()["actions"])
+        offered[state] = sorted(
+            a["name"] for a in shop_a.client.get(url("ticket-detail", number=ticket.number)).json()["actions"]
+        )
     assert offered == {
         "requested": ["cancel"],
         "rejected": ["accept_rejection", "cancel", "escalate", "modify"],

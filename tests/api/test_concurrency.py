@@ -56,8 +56,9 @@ def test_the_same_create_sent_20_times_at_once_creates_one_ticket(live_server):
     body = {"order_number": order.number, "lines": [{"sku": "SKU-A", "quantity": 1}], "reason": "quality_problem"}
     headers = {"Authorization": f"Api-Key {shop.raw}", "Idempotency-Key": "race-1", "Accept-Language": "en"}
 
-    responses = at_once(20, lambda s: s.post(f"{live_server.url}/api/v1/tickets/returns/", json=body,
-                                             headers=headers, timeout=TIMEOUT))
+    responses = at_once(
+        20, lambda s: s.post(f"{live_server.url}/api/v1/tickets/returns/", json=body, headers=headers, timeout=TIMEOUT)
+    )
 
     assert [r.status_code for r in responses] == [201] * 20, [r.text[:200] for r in responses]
     assert len({r.content for r in responses}) == 1  # byte for byte the same answer

@@ -33,10 +33,18 @@ def test_every_kind_of_error_has_the_one_shape(shop_a, shop_b, settings):
         (sf.delete(detail), 405, "method_not_allowed", None),
         (sf.get(detail, HTTP_ACCEPT="text/html"), 406, "not_acceptable", None),
         (sf.post(url("ticket-action", number=ticket.number, action="cancel")), 409, "transition_not_allowed", None),
-        (sf.post(url("ticket-evidence", number=ticket.number), {"file": _png(20)}, format="multipart"), 413,
-         "file_too_large", "file"),
-        (sf.post(url("ticket-comment", number=ticket.number), "body=x", content_type="text/plain"), 415,
-         "unsupported_media_type", None),
+        (
+            sf.post(url("ticket-evidence", number=ticket.number), {"file": _png(20)}, format="multipart"),
+            413,
+            "file_too_large",
+            "file",
+        ),
+        (
+            sf.post(url("ticket-comment", number=ticket.number), "body=x", content_type="text/plain"),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
     ]
     for response, status, code, field in checks:
         assert_error(response, status, code, field)
@@ -72,8 +80,9 @@ def test_a_key_past_its_rate_gets_429_and_other_keys_do_not(shop_a, shop_b, smal
     assert body["message"]
     # Writes count too, and nothing is written when throttled.
     ticket = shop_a.ticket("complaint", "open")
-    assert_error(shop_a.client.post(url("ticket-comment", number=ticket.number), {"body": "x"}, format="json"), 429,
-                 "throttled")
+    assert_error(
+        shop_a.client.post(url("ticket-comment", number=ticket.number), {"body": "x"}, format="json"), 429, "throttled"
+    )
     assert shop_b.client.get(path).status_code == 200  # per key
 
 
@@ -95,15 +104,22 @@ def test_throttle_counts_live_in_the_shared_cache(shop_a, small_rates):
     assert shop_a.client.get(url("ticket-list")).status_code == 200
 
 
-@pytest.mark.parametrize(("language", "required", "not_found"), [
-    ("en", "This field is required.", "Not found."),
-    ("en-US,en;q=0.9", "This field is required.", "Not found."),
-    ("zh-hans", "该字段是必填项。", "未找到。"),
-    ("zh-CN,zh;q=0.9", "该字段是必填项。", "未找到。"),
-])
+@pytest.mark.parametrize(
+    ("language", "required", "not_found"),
+    [
+        ("en", "This field is required.", "Not found."),
+        ("en-US,en;q=0.9", "This field is required.", "Not found."),
+        ("zh-hans", "该字段是必填项。", "未找到。"),
+        ("zh-CN,zh;q=0.9", "该字段是必填项。", "未找到。"),
+    ],
+)
 def test_messages_follow_accept_language(shop_a, language, required, not_found):
-    response = shop_a.client.post(url("complaint-open"), {"category": "delivery", "description": "x"},
-                                  format="json", HTTP_ACCEPT_LANGUAGE=language)
+    response = shop_a.client.post(
+        url("complaint-open"),
+        {"category": "delivery", "description": "x"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
     body = assert_error(response, 400, "invalid", "order_number")
     assert body["errors"] == [{"field": "order_number", "code": "required", "message": required}]
     assert body["message"] == f"order_number: {required}"
@@ -117,8 +133,12 @@ def test_without_accept_language_messages_are_chinese(shop_a):
 
 
 def test_every_invalid_field_is_listed(shop_a):
-    response = shop_a.client.post(url("return-open"), {"lines": [{"sku": "A", "quantity": 0}, {"quantity": 1}]},
-                                  format="json", HTTP_ACCEPT_LANGUAGE="en")
+    response = shop_a.client.post(
+        url("return-open"),
+        {"lines": [{"sku": "A", "quantity": 0}, {"quantity": 1}]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     body = assert_error(response, 400, "invalid")
     fields = {e["field"] for e in body["errors"]}
     assert fields == {"order_number", "reason", "lines[0].quantity", "lines[1].sku"}

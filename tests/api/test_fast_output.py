@@ -39,11 +39,13 @@ def tickets(shop_a) -> list[Ticket]:
     made.append(in_transit)
     agent = staff("supervisors")
     for ticket in made:  # timeline entries of every audience: public and internal, buyer and staff
-        agent.client.post(url("staff-ticket-comment", number=ticket.number), {"body": "内部备注", "public": False},
-                          format="json")
+        agent.client.post(
+            url("staff-ticket-comment", number=ticket.number), {"body": "内部备注", "public": False}, format="json"
+        )
         shop_a.client.post(url("ticket-comment", number=ticket.number), {"body": "where is it?"}, format="json")
-        agent.client.post(url("staff-ticket-assign", number=ticket.number), {"assignee": agent.user.username},
-                          format="json")
+        agent.client.post(
+            url("staff-ticket-assign", number=ticket.number), {"assignee": agent.user.username}, format="json"
+        )
     return made
 
 
@@ -93,8 +95,9 @@ def test_lines_in_one_written_out_statement_equal_the_orm_reading(tickets):
     line.order_line.save(update_fields=["name"])
     TicketLine.objects.filter(pk=line.pk).update(refunded_amount=Decimal("1234567890.07"))
     for sku in ("SKU-Z", "SKU-Y"):  # a second and third line, added after the first
-        TicketLine.objects.create(ticket=tickets[0], order_line=OrderLineFactory(order=tickets[0].order, sku=sku),
-                                  quantity=2)
+        TicketLine.objects.create(
+            ticket=tickets[0], order_line=OrderLineFactory(order=tickets[0].order, sku=sku), quantity=2
+        )
     loaded = selectors.tickets_as_kinds(tickets)
     expected: dict[int, list] = {}
     for ticket_id, *shown in (
@@ -126,8 +129,17 @@ def test_answer_rows_in_one_statement_equal_the_orm_reading(tickets, public):
     line.order_line.name = "羊毛大衣 “冬季” 款"
     line.order_line.save(update_fields=["name"])
     TicketLine.objects.filter(pk=line.pk).update(refunded_amount=Decimal("1234567890.07"))
-    fields = ("event_type", "created_at", "actor_kind", "actor_name", "transition", "from_state", "to_state",
-              "reason", "public")
+    fields = (
+        "event_type",
+        "created_at",
+        "actor_kind",
+        "actor_name",
+        "transition",
+        "from_state",
+        "to_state",
+        "reason",
+        "public",
+    )
     for made in tickets:
         ticket = Ticket.objects.get(pk=made.pk)
         with CaptureQueriesContext(connection) as queries:

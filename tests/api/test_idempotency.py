@@ -27,8 +27,16 @@ KEY = "7f1c2d9e-return-1"
 
 
 def open_return(shop, order, *, key: str = KEY, quantity: int = 1, raw: bytes | None = None):
-    body = raw or json.dumps({"order_number": order.number, "lines": [{"sku": "SKU-A", "quantity": quantity}],
-                              "reason": "quality_problem"}).encode()
+    body = (
+        raw
+        or json.dumps(
+            {
+                "order_number": order.number,
+                "lines": [{"sku": "SKU-A", "quantity": quantity}],
+                "reason": "quality_problem",
+            }
+        ).encode()
+    )
     return shop.client.post(url("return-open"), body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
 
 
@@ -41,8 +49,11 @@ def test_a_retry_returns_the_first_answer_and_creates_nothing_more(shop_a):
     assert retry.content == first.content  # byte for byte (PostgreSQL's jsonb would reorder the keys)
     assert ReturnTicket.objects.count() == 1
     # Without a key, the same body is a new request (a second item of the line is still returnable).
-    plain = shop_a.client.post(url("return-open"), {"order_number": order.number, "lines": [
-        {"sku": "SKU-A", "quantity": 1}], "reason": "quality_problem"}, format="json")
+    plain = shop_a.client.post(
+        url("return-open"),
+        {"order_number": order.number, "lines": [{"sku": "SKU-A", "quantity": 1}], "reason": "quality_problem"},
+        format="json",
+    )
     assert plain.status_code == 201 and ReturnTicket.objects.count() == 2
 
 
@@ -52,8 +63,12 @@ def test_the_same_key_with_a_different_body_is_422(shop_a):
     assert_error(open_return(shop_a, order, quantity=2), 422, "idempotency_key_reused", "Idempotency-Key")
     # Another endpoint with the same key is a different request too.
     path = url("complaint-open")
-    response = shop_a.client.post(path, {"order_number": order.number, "category": "delivery", "description": "慢"},
-                                  format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    response = shop_a.client.post(
+        path,
+        {"order_number": order.number, "category": "delivery", "description": "慢"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=KEY,
+    )
     assert_error(response, 422, "idempotency_key_reused", "Idempotency-Key")
     assert Ticket.objects.count() == 1
 
@@ -65,17 +80,21 @@ def fingerprint(path: str, body: bytes) -> str:
 def test_a_retry_while_the_first_is_running_is_409_then_replays_once_it_finished(shop_a, settings):
     settings.KEFU_IDEMPOTENCY_WAIT_SECONDS = 0.2
     order = shop_a.order()
-    body = json.dumps({"order_number": order.number, "lines": [{"sku": "SKU-A", "quantity": 1}],
-                       "reason": "quality_problem"}).encode()
+    body = json.dumps(
+        {"order_number": order.number, "lines": [{"sku": "SKU-A", "quantity": 1}], "reason": "quality_problem"}
+    ).encode()
     record = IdempotencyRecord.objects.create(
-        client=f"key:{shop_a.key.pk}", key=KEY, fingerprint=fingerprint(url("return-open"), body),
+        client=f"key:{shop_a.key.pk}",
+        key=KEY,
+        fingerprint=fingerprint(url("return-open"), body),
         expires_at=timezone.now() + timedelta(hours=24),
     )
     assert_error(open_return(shop_a, order, raw=body), 409, "idempotency_request_in_progress")
     assert not Ticket.objects.exists()
     # The first request finishes: the retry gets its answer.
     IdempotencyRecord.objects.filter(pk=record.pk).update(
-        state=IdempotencyState.COMPLETED, response_status=201, response_body={"number": "RT-FIRST"})
+        state=IdempotencyState.COMPLETED, response_status=201, response_body={"number": "RT-FIRST"}
+    )
     replay = open_return(shop_a, order, raw=body)
     assert (replay.status_code, replay.json(), replay["Idempotent-Replayed"]) == (201, {"number": "RT-FIRST"}, "true")
     assert not Ticket.objects.exists()
@@ -85,10 +104,13 @@ def test_an_abandoned_in_progress_key_is_taken_over(shop_a, settings):
     """A worker that died mid-request leaves an in-progress record; after the stale time the key runs again."""
     settings.KEFU_IDEMPOTENCY_WAIT_SECONDS = 0.2
     order = shop_a.order()
-    body = json.dumps({"order_number": order.number, "lines": [{"sku": "SKU-A", "quantity": 1}],
-                       "reason": "quality_problem"}).encode()
+    body = json.dumps(
+        {"order_number": order.number, "lines": [{"sku": "SKU-A", "quantity": 1}], "reason": "quality_problem"}
+    ).encode()
     IdempotencyRecord.objects.create(
-        client=f"key:{shop_a.key.pk}", key=KEY, fingerprint=fingerprint(url("return-open"), body),
+        client=f"key:{shop_a.key.pk}",
+        key=KEY,
+        fingerprint=fingerprint(url("return-open"), body),
         created_at=timezone.now() - timedelta(seconds=settings.KEFU_IDEMPOTENCY_STALE_SECONDS + 1),
         expires_at=timezone.now() + timedelta(hours=24),
     )

@@ -78,22 +78,54 @@ def lines(t: Targets) -> list[dict[str, Any]]:
 CASES = [
     # storefront
     Case("order", "GET", "storefront", lambda t: {"number": t.order}),
-    Case("order", "PUT", "storefront", lambda t: {"number": t.order}, lambda t: order_payload("b-9"),
-         outsider="own_order"),
+    Case(
+        "order",
+        "PUT",
+        "storefront",
+        lambda t: {"number": t.order},
+        lambda t: order_payload("b-9"),
+        outsider="own_order",
+    ),
     Case("ticket-list", "GET", "storefront", lambda t: {}, outsider="list"),
-    Case("return-open", "POST", "storefront", lambda t: {},
-         lambda t: {"order_number": t.order, "lines": lines(t), "reason": "quality_problem"}),
-    Case("exchange-open", "POST", "storefront", lambda t: {},
-         lambda t: {"order_number": t.order, "lines": lines(t), "reason": "quality_problem", "replacement_sku": "X"}),
-    Case("complaint-open", "POST", "storefront", lambda t: {},
-         lambda t: {"order_number": t.order, "category": "delivery", "description": "太慢"}),
-    Case("logistics-open", "POST", "storefront", lambda t: {},
-         lambda t: {"order_number": t.order, "exception_type": "lost", "tracking_number": t.tracking}),
+    Case(
+        "return-open",
+        "POST",
+        "storefront",
+        lambda t: {},
+        lambda t: {"order_number": t.order, "lines": lines(t), "reason": "quality_problem"},
+    ),
+    Case(
+        "exchange-open",
+        "POST",
+        "storefront",
+        lambda t: {},
+        lambda t: {"order_number": t.order, "lines": lines(t), "reason": "quality_problem", "replacement_sku": "X"},
+    ),
+    Case(
+        "complaint-open",
+        "POST",
+        "storefront",
+        lambda t: {},
+        lambda t: {"order_number": t.order, "category": "delivery", "description": "太慢"},
+    ),
+    Case(
+        "logistics-open",
+        "POST",
+        "storefront",
+        lambda t: {},
+        lambda t: {"order_number": t.order, "exception_type": "lost", "tracking_number": t.tracking},
+    ),
     Case("ticket-detail", "GET", "storefront", lambda t: {"number": t.ticket}),
     Case("ticket-action", "POST", "storefront", lambda t: {"number": t.ticket, "action": "cancel"}),
     Case("ticket-comment", "POST", "storefront", lambda t: {"number": t.ticket}, lambda t: {"body": "在吗"}),
-    Case("ticket-evidence", "POST", "storefront", lambda t: {"number": t.ticket},
-         lambda t: {"file": SimpleUploadedFile("a.png", PNG, "image/png")}, multipart=True),
+    Case(
+        "ticket-evidence",
+        "POST",
+        "storefront",
+        lambda t: {"number": t.ticket},
+        lambda t: {"file": SimpleUploadedFile("a.png", PNG, "image/png")},
+        multipart=True,
+    ),
     # staff (the outsider is an operations user; the ticket waits on the warehouse)
     Case("staff-queue", "GET", "staff", lambda t: {}, outsider="list"),
     Case("staff-ticket-detail", "GET", "staff", lambda t: {"number": t.queued}),
@@ -101,10 +133,20 @@ CASES = [
     Case("staff-ticket-assign", "POST", "staff", lambda t: {"number": t.queued}, lambda t: {"assignee": None}),
     Case("staff-ticket-transition", "POST", "staff", lambda t: {"number": t.queued, "transition": "receive"}),
     Case("staff-ticket-comment", "POST", "staff", lambda t: {"number": t.queued}, lambda t: {"body": "内部备注"}),
-    Case("tracking-event", "POST", "staff", lambda t: {}, lambda t: {
-        "carrier": "SF", "tracking_number": t.tracking, "event_id": "E-1",
-        "occurred_at": "2026-01-06T10:00:00+08:00", "status": "in_transit",
-    }, outsider="forbidden"),
+    Case(
+        "tracking-event",
+        "POST",
+        "staff",
+        lambda t: {},
+        lambda t: {
+            "carrier": "SF",
+            "tracking_number": t.tracking,
+            "event_id": "E-1",
+            "occurred_at": "2026-01-06T10:00:00+08:00",
+            "status": "in_transit",
+        },
+        outsider="forbidden",
+    ),
     Case("parcel-received", "POST", "staff", lambda t: {"number": t.queued}),
 ]
 IDS = [f"{c.method} {c.name}" for c in CASES]
@@ -162,8 +204,11 @@ def world(shop_a, shop_b) -> World:
 
 def snapshot(w: World) -> tuple:
     rows = tuple(m.objects.count() for m in (Ticket, TicketEvent, Attachment, Order, Shipment, TrackingEvent))
-    tickets = tuple(Ticket.objects.filter(pk__in=[w.ticket.pk, w.queued.pk]).order_by("pk").values_list(
-        "state", "version", "assignee_id", "updated_at"))
+    tickets = tuple(
+        Ticket.objects.filter(pk__in=[w.ticket.pk, w.queued.pk])
+        .order_by("pk")
+        .values_list("state", "version", "assignee_id", "updated_at")
+    )
     return rows, tickets
 
 

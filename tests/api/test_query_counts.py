@@ -69,8 +69,11 @@ def test_the_storefront_list_takes_the_same_queries_at_20_and_100(shop_a, many):
     assert {row["kind"] for row in r20.json()["results"]} == set(KINDS)
     assert n20 == n100 == STOREFRONT_AUTH + PAGE, "\n".join(sql100)
     # Filters and the next page do not add any.
-    n_filtered, sql, _ = count(shop_a.client, url("ticket-list"), {"page_size": 100, "state": "requested",
-                                                                   "created_after": "2000-01-01T00:00:00Z"})
+    n_filtered, sql, _ = count(
+        shop_a.client,
+        url("ticket-list"),
+        {"page_size": 100, "state": "requested", "created_after": "2000-01-01T00:00:00Z"},
+    )
     assert n_filtered <= n100, "\n".join(sql)
     n_next, sql, _ = count(shop_a.client, r20.json()["next"])
     assert n_next == n20, "\n".join(sql)
@@ -121,8 +124,11 @@ def test_create_takes_a_fixed_number_of_queries(shop_a, lines):
     order = shop_a.order()
     for i in range(lines - 1):
         OrderLineFactory(order=order, sku=f"SKU-{i}")
-    body = {"order_number": order.number, "reason": "quality_problem",
-            "lines": [{"sku": line.sku, "quantity": 1} for line in order.lines.all()]}
+    body = {
+        "order_number": order.number,
+        "reason": "quality_problem",
+        "lines": [{"sku": line.sku, "quantity": 1} for line in order.lines.all()],
+    }
     config_loaded()
     with CaptureQueriesContext(connection) as captured:
         response = shop_a.client.post(url("return-open"), body, format="json")

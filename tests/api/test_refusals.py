@@ -110,10 +110,13 @@ def test_a_missing_or_invalid_field_is_400_naming_it(shop_a, kind, state, action
     unchanged(ticket)
 
 
-@pytest.mark.parametrize(("body", "code", "field", "status"), [
-    ({"amount": "100.00", "reason": "x"}, "invalid_amount", "amount", 400),  # not below the requested amount
-    ({"amount": "250.00", "reason": "x"}, "invalid_amount", "amount", 400),
-])
+@pytest.mark.parametrize(
+    ("body", "code", "field", "status"),
+    [
+        ({"amount": "100.00", "reason": "x"}, "invalid_amount", "amount", 400),  # not below the requested amount
+        ({"amount": "250.00", "reason": "x"}, "invalid_amount", "amount", 400),
+    ],
+)
 def test_domain_refusals_of_an_amount_name_the_field(shop_a, body, code, field, status):
     ticket = shop_a.ticket("return", "received")
     assert_error(post(shop_a, ticket, "pass_inspection_partly", "warehouse", body), status, code, field)

@@ -71,8 +71,10 @@ def test_action_names_are_documented(schema):
     from api.actions import ACTIONS
 
     names = sorted({name for _, name in ACTIONS})
-    for path, parameter in (("/api/v1/tickets/{number}/actions/{action}/", "action"),
-                            ("/api/v1/staff/tickets/{number}/transitions/{transition}/", "transition")):
+    for path, parameter in (
+        ("/api/v1/tickets/{number}/actions/{action}/", "action"),
+        ("/api/v1/staff/tickets/{number}/transitions/{transition}/", "transition"),
+    ):
         [param] = [p for p in schema["paths"][path]["post"]["parameters"] if p["name"] == parameter]
         assert param["schema"]["enum"] == names
         body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]

@@ -43,7 +43,6 @@ STATES = {
 }
 
 
-
 def schema_operations() -> dict[GenerationMode, list[tuple[str, str]]]:
     """Every (method, path) of the schema, with valid input; and with invalid input where there is any to
     make (a body or query parameters: any string is a valid ticket number or Idempotency-Key)."""
@@ -109,8 +108,9 @@ def fuzz_operation(api_schema, world: FuzzWorld, method: str, path: str, mode: G
     statuses: Counter = Counter()
 
     @given(case=api_schema[path][method].as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     def fuzz(case):
         params = case.path_parameters or {}
         if "number" in params:

@@ -22,8 +22,15 @@ def test_storefront_list_filters_cannot_reach_another_shops_rows(shop_a, shop_b)
     mine = shop_b.ticket("return", "requested")
     theirs = [shop_a.ticket(kind) for kind in ("return", "exchange", "complaint", "logistics")]
     order, buyer = theirs[0].order.number, theirs[0].buyer.external_id
-    for query in ({}, {"order": order}, {"buyer": buyer}, {"kind": "return"}, {"state": "requested"},
-                  {"created_after": "2000-01-01T00:00:00Z"}, {"page_size": 100}):
+    for query in (
+        {},
+        {"order": order},
+        {"buyer": buyer},
+        {"kind": "return"},
+        {"state": "requested"},
+        {"created_after": "2000-01-01T00:00:00Z"},
+        {"page_size": 100},
+    ):
         assert numbers(shop_b.client.get(url("ticket-list"), query)) <= {mine.number}, query
     assert numbers(shop_b.client.get(url("ticket-list"))) == {mine.number}
     assert numbers(shop_a.client.get(url("ticket-list"))) == {t.number for t in theirs}
@@ -85,8 +92,9 @@ def test_a_transition_another_role_owns_is_403(shop_a, department, kind, state, 
     assert member.client.get(url("staff-ticket-detail", number=ticket.number)).status_code == 200
     names = [a["name"] for a in member.client.get(url("staff-ticket-detail", number=ticket.number)).json()["actions"]]
     assert transition not in names
-    response = member.client.post(url("staff-ticket-transition", number=ticket.number, transition=transition), body,
-                                  format="json")
+    response = member.client.post(
+        url("staff-ticket-transition", number=ticket.number, transition=transition), body, format="json"
+    )
     assert_error(response, 403, "not_permitted")
     after = ticket_reload(ticket)
     assert (after.state, after.version) == (state, ticket.version)

@@ -30,8 +30,9 @@ def test_the_queue_is_ordered_by_due_time_and_filtered(shop_a):
     soon = shop_a.ticket("complaint", "open")
     later = shop_a.ticket("exchange", "requested")
     Ticket.objects.filter(pk=late.pk).update(due_at=now - timedelta(hours=1), step_due_at=now - timedelta(hours=1))
-    Ticket.objects.filter(pk=soon.pk).update(due_at=now + timedelta(hours=1), step_due_at=now + timedelta(hours=1),
-                                             priority=40, assignee=ops.user)
+    Ticket.objects.filter(pk=soon.pk).update(
+        due_at=now + timedelta(hours=1), step_due_at=now + timedelta(hours=1), priority=40, assignee=ops.user
+    )
     Ticket.objects.filter(pk=later.pk).update(due_at=now + timedelta(days=1), step_due_at=now + timedelta(days=1))
     shop_a.ticket("return", "cancelled")  # closed: never queued
     assert queue(ops) == [late.number, soon.number, later.number]
@@ -90,15 +91,20 @@ def test_internal_and_public_comments(shop_a):
     public = ops.client.post(path, {"body": "已为您加急", "public": True}, format="json")
     assert public.status_code == 201 and public.json()["public"] is True
     assert_error(ops.client.post(path, {"body": "   "}, format="json"), 400, "invalid", "body")
-    seen_by_buyer = [e["reason"] for e in shop_a.client.get(url("ticket-detail", number=ticket.number)).json()[
-        "timeline"]]
+    seen_by_buyer = [
+        e["reason"] for e in shop_a.client.get(url("ticket-detail", number=ticket.number)).json()["timeline"]
+    ]
     assert "已为您加急" in seen_by_buyer and "查一下物流" not in seen_by_buyer
 
 
 def tracking(tracking_number: str, event_id: str = "E-1", status: str = "in_transit", hours_ago: int = 2) -> dict:
     return {
-        "carrier": "SF", "tracking_number": tracking_number, "event_id": event_id, "status": status,
-        "occurred_at": (timezone.now() - timedelta(hours=hours_ago)).isoformat(), "location": "深圳",
+        "carrier": "SF",
+        "tracking_number": tracking_number,
+        "event_id": event_id,
+        "status": status,
+        "occurred_at": (timezone.now() - timedelta(hours=hours_ago)).isoformat(),
+        "location": "深圳",
     }
 
 
@@ -116,8 +122,9 @@ def test_tracking_events_are_recorded_once_per_event_id(shop_a):
     assert TrackingEvent.objects.filter(shipment=shipment).count() == 2
     unknown = feed.client.post(path, tracking("SF-NOPE"), format="json")
     assert_error(unknown, 404, "shipment_not_found", "tracking_number")
-    assert_error(feed.client.post(path, {**tracking("SF-T-1"), "status": "teleported"}, format="json"), 400, "invalid",
-                 "status")
+    assert_error(
+        feed.client.post(path, {**tracking("SF-T-1"), "status": "teleported"}, format="json"), 400, "invalid", "status"
+    )
     assert_error(staff("operations").client.post(path, tracking("SF-T-1", "E-3"), format="json"), 403, "not_permitted")
     ancient = {**tracking("SF-T-1", "E-4", "delivered"), "occurred_at": "0439-07-26T19:57:47+08:00"}
     assert_error(feed.client.post(path, ancient, format="json"), 400, "invalid", "occurred_at")

@@ -50,9 +50,15 @@ def test_order_upsert_is_idempotent_and_reads_back(shop_a):
 
 def test_the_order_says_what_is_left_to_return_and_refund(shop_a):
     shop_a.client.put(url("order", number="T-1002"), order_body(), format="json")
-    opened = shop_a.client.post(url("return-open"), {
-        "order_number": "T-1002", "lines": [{"sku": "TEE-M", "quantity": 1}], "reason": "seven_days_no_reason",
-    }, format="json")
+    opened = shop_a.client.post(
+        url("return-open"),
+        {
+            "order_number": "T-1002",
+            "lines": [{"sku": "TEE-M", "quantity": 1}],
+            "reason": "seven_days_no_reason",
+        },
+        format="json",
+    )
     assert opened.status_code == 201, opened.content
     lines = {line["sku"]: line for line in shop_a.client.get(url("order", number="T-1002")).json()["lines"]}
     assert (lines["TEE-M"]["returnable_quantity"], lines["TEE-M"]["can_return"]) == (1, True)
@@ -62,19 +68,26 @@ def test_the_order_says_what_is_left_to_return_and_refund(shop_a):
     assert line["can_return"] is False and line["returnable_quantity"] == 2
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"buyer": {"name": "no id"}}, "buyer.id"),
-    ({"lines": []}, "lines"),
-    ({"lines": [{"sku": "X", "name": "x", "quantity": 0, "unit_price": "1.00", "paid_amount": "1.00"}]},
-     "lines[0].quantity"),
-    ({"status": "teleported"}, "status"),
-    ({"paid_at": "yesterday"}, "paid_at"),
-    # Moments before 2000 would come back with Shanghai's local mean time offset (+08:05:43), not RFC 3339.
-    ({"paid_at": "1899-12-31T12:00:00+08:00"}, "paid_at"),
-    ({"shipments": [{"carrier": "SF", "tracking_number": "SF1", "delivered_at": "0439-07-26T12:00:00Z"}]},
-     "shipments[0].delivered_at"),
-    ({"delivered_at": "2100-01-01T00:00:00Z"}, "delivered_at"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"buyer": {"name": "no id"}}, "buyer.id"),
+        ({"lines": []}, "lines"),
+        (
+            {"lines": [{"sku": "X", "name": "x", "quantity": 0, "unit_price": "1.00", "paid_amount": "1.00"}]},
+            "lines[0].quantity",
+        ),
+        ({"status": "teleported"}, "status"),
+        ({"paid_at": "yesterday"}, "paid_at"),
+        # Moments before 2000 would come back with Shanghai's local mean time offset (+08:05:43), not RFC 3339.
+        ({"paid_at": "1899-12-31T12:00:00+08:00"}, "paid_at"),
+        (
+            {"shipments": [{"carrier": "SF", "tracking_number": "SF1", "delivered_at": "0439-07-26T12:00:00Z"}]},
+            "shipments[0].delivered_at",
+        ),
+        ({"delivered_at": "2100-01-01T00:00:00Z"}, "delivered_at"),
+    ],
+)
 def test_an_invalid_order_is_400_naming_the_field(shop_a, change, field):
     response = shop_a.client.put(url("order", number="T-BAD"), order_body(**change), format="json")
     assert_error(response, 400, "invalid", field)
@@ -83,19 +96,26 @@ def test_an_invalid_order_is_400_naming_the_field(shop_a, change, field):
 
 OPEN = {
     "return-open": {"lines": [{"sku": "SKU-A", "quantity": 1}], "reason": "quality_problem", "refund_only": True},
-    "exchange-open": {"lines": [{"sku": "SKU-A", "quantity": 1}], "reason": "wrong_size_colour",
-                      "replacement_sku": "SKU-A-L", "replacement_name": "L 码"},
+    "exchange-open": {
+        "lines": [{"sku": "SKU-A", "quantity": 1}],
+        "reason": "wrong_size_colour",
+        "replacement_sku": "SKU-A-L",
+        "replacement_name": "L 码",
+    },
     "complaint-open": {"category": "service_attitude", "severity": 3, "description": "客服不回复"},
     "logistics-open": {"exception_type": "damaged", "description": "外箱破损"},
 }
 
 
-@pytest.mark.parametrize(("name", "kind", "details"), [
-    ("return-open", "return", {"refund_only": True, "requested_amount": "50.00"}),
-    ("exchange-open", "exchange", {"replacement_sku": "SKU-A-L", "replacement_name": "L 码"}),
-    ("complaint-open", "complaint", {"category": "service_attitude", "severity": 3}),
-    ("logistics-open", "logistics", {"exception_type": "damaged"}),
-])
+@pytest.mark.parametrize(
+    ("name", "kind", "details"),
+    [
+        ("return-open", "return", {"refund_only": True, "requested_amount": "50.00"}),
+        ("exchange-open", "exchange", {"replacement_sku": "SKU-A-L", "replacement_name": "L 码"}),
+        ("complaint-open", "complaint", {"category": "service_attitude", "severity": 3}),
+        ("logistics-open", "logistics", {"exception_type": "damaged"}),
+    ],
+)
 def test_open_each_kind(shop_a, name, kind, details):
     order = shop_a.order()
     response = shop_a.client.post(url(name), {"order_number": order.number, **OPEN[name]}, format="json")
@@ -115,8 +135,9 @@ def test_a_logistics_ticket_names_its_shipment(shop_a):
     data = shop_a.client.post(url("logistics-open"), body, format="json").json()
     assert data["details"]["shipment"]["tracking_number"] == "SF-LOST-1"
     body["tracking_number"] = "SF-OTHER"
-    assert_error(shop_a.client.post(url("logistics-open"), body, format="json"), 400, "invalid_lines",
-                 "tracking_number")
+    assert_error(
+        shop_a.client.post(url("logistics-open"), body, format="json"), 400, "invalid_lines", "tracking_number"
+    )
 
 
 # (endpoint, change to the body, status, code, field)
@@ -159,8 +180,10 @@ def test_the_detail_shows_the_public_timeline_the_due_time_and_the_buyers_action
     assert agent.client.post(comment, {"body": "您好，正在处理", "public": True}, format="json").status_code == 201
     reject = url("staff-ticket-transition", number=ticket.number, transition="reject")
     assert agent.client.post(reject, {"reason": "商品已使用"}, format="json").status_code == 200
-    assert shop_a.client.post(url("ticket-comment", number=ticket.number), {"body": "我没用过"},
-                              format="json").status_code == 201
+    assert (
+        shop_a.client.post(url("ticket-comment", number=ticket.number), {"body": "我没用过"}, format="json").status_code
+        == 201
+    )
 
     response = shop_a.client.get(url("ticket-detail", number=ticket.number))
     data = response.json()
@@ -221,12 +244,15 @@ def test_list_filters_and_cursor_pages(shop_a):
     assert sorted(seen) == sorted(t.number for t in tickets) and len(seen) == len(tickets)
 
 
-@pytest.mark.parametrize(("value", "status"), [
-    ("2020-01-01T00:00:00+21:22", 200),  # Python accepts offsets to ±23:59, PostgreSQL only to ±15:59
-    ("2020-01-01T00:00:00-18:38", 200),
-    ("0001-01-01T00:00:00+21:00", 400),  # before year 1 in UTC
-    ("9999-12-31T23:59:59-12:00", 400),  # after year 9999 in UTC
-])
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("2020-01-01T00:00:00+21:22", 200),  # Python accepts offsets to ±23:59, PostgreSQL only to ±15:59
+        ("2020-01-01T00:00:00-18:38", 200),
+        ("0001-01-01T00:00:00+21:00", 400),  # before year 1 in UTC
+        ("9999-12-31T23:59:59-12:00", 400),  # after year 9999 in UTC
+    ],
+)
 def test_date_filters_take_any_offset_python_reads(shop_a, value, status):
     """Found by schema fuzzing on PostgreSQL: such an offset was a 500 (DataError)."""
     ticket = shop_a.ticket("complaint", "open")

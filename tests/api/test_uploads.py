@@ -56,13 +56,16 @@ def test_the_stored_file_takes_the_extension_of_its_real_type(shop_a):
     assert Attachment.objects.get().original_name == "evil.html"
 
 
-@pytest.mark.parametrize(("name", "content", "declared", "sniffed"), [
-    ("a.jpg", JPEG, "image/jpeg", "image/jpeg"),
-    ("a.webp", WEBP, "image/webp", "image/webp"),
-    ("clip.mp4", MP4, "video/mp4", "video/mp4"),
-    ("clip.bin", MP4, "application/octet-stream", "video/mp4"),
-    ("noext", WEBP, "application/octet-stream", "image/webp"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "declared", "sniffed"),
+    [
+        ("a.jpg", JPEG, "image/jpeg", "image/jpeg"),
+        ("a.webp", WEBP, "image/webp", "image/webp"),
+        ("clip.mp4", MP4, "video/mp4", "video/mp4"),
+        ("clip.bin", MP4, "application/octet-stream", "video/mp4"),
+        ("noext", WEBP, "application/octet-stream", "image/webp"),
+    ],
+)
 def test_accepted_types_are_read_from_the_content(shop_a, name, content, declared, sniffed):
     ticket = shop_a.ticket("complaint", "open")
     response = upload(shop_a, ticket, name, content, declared)
@@ -71,13 +74,16 @@ def test_accepted_types_are_read_from_the_content(shop_a, name, content, declare
     assert Attachment.objects.get().content_type == sniffed
 
 
-@pytest.mark.parametrize(("name", "content", "declared"), [
-    ("photo.jpg", TEXT, "image/jpeg"),
-    ("photo.png", b"GIF89a" + b"\x00" * 100, "image/png"),
-    ("movie.mp4", b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 100, "video/mp4"),  # QuickTime, not MP4
-    ("page.html", b"<html><body>hi</body></html>", "text/html"),
-    ("empty.jpg", b"", "image/jpeg"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "declared"),
+    [
+        ("photo.jpg", TEXT, "image/jpeg"),
+        ("photo.png", b"GIF89a" + b"\x00" * 100, "image/png"),
+        ("movie.mp4", b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 100, "video/mp4"),  # QuickTime, not MP4
+        ("page.html", b"<html><body>hi</body></html>", "text/html"),
+        ("empty.jpg", b"", "image/jpeg"),
+    ],
+)
 def test_other_content_is_refused_with_415(shop_a, name, content, declared):
     ticket = shop_a.ticket("return", "requested")
     assert_error(upload(shop_a, ticket, name, content, declared), 415, "unsupported_media_type", "file")

@@ -20,8 +20,16 @@ def test_a_tiny_run_measures_every_operation_without_errors(tmp_path) -> None:
     out, err = StringIO(), StringIO()
     report = tmp_path / "bench.json"
     call_command(
-        "bench_api", duration=1.0, warmup=1.0, rounds=1, concurrency=2, tickets=800, orders=20, json=str(report),
-        stdout=out, stderr=err,
+        "bench_api",
+        duration=1.0,
+        warmup=1.0,
+        rounds=1,
+        concurrency=2,
+        tickets=800,
+        orders=20,
+        json=str(report),
+        stdout=out,
+        stderr=err,
     )
     rows = json.loads(report.read_text())
     assert [row["operation"] for row in rows] == ["create", "list (page 20)", "retrieve", "transition"]

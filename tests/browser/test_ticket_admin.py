@@ -131,9 +131,16 @@ def test_a_supervisor_filters_overdue_returns_opens_one_and_approves_it(
         desk.ticket("return", "received", overdue_hours=2),
     ]
     for kind, state in [
-        ("return", "requested"), ("exchange", "requested"), ("complaint", "open"), ("logistics", "reported"),
-        ("return", "return_in_transit"), ("exchange", "received"), ("return", "awaiting_return"),
-        ("complaint", "investigating"), ("return", "refunded"), ("exchange", "cancelled"),
+        ("return", "requested"),
+        ("exchange", "requested"),
+        ("complaint", "open"),
+        ("logistics", "reported"),
+        ("return", "return_in_transit"),
+        ("exchange", "received"),
+        ("return", "awaiting_return"),
+        ("complaint", "investigating"),
+        ("return", "refunded"),
+        ("exchange", "cancelled"),
     ]:
         desk.ticket(kind, state)
     desk.ticket("complaint", "open", overdue_hours=8)  # overdue, but not a return
@@ -141,13 +148,24 @@ def test_a_supervisor_filters_overdue_returns_opens_one_and_approves_it(
     Ticket.objects.filter(pk=first.pk).update(assignee=ops)
     services.ticket_comment_add(ticket=first, actor=Actor.for_buyer(first.buyer), body="吊牌还在，鞋盒也在。")
     services.ticket_evidence_attach(
-        ticket=first, actor=Actor.for_buyer(first.buyer), file=ContentFile(png(), name="photo.png"),
-        original_name="鞋底开胶.png", content_type="image/png",
+        ticket=first,
+        actor=Actor.for_buyer(first.buyer),
+        file=ContentFile(png(), name="photo.png"),
+        original_name="鞋底开胶.png",
+        content_type="image/png",
     )
     services.ticket_comment_add(ticket=first, actor=Actor.staff(ops), body="已请仓库确认库存。", public=False)
     Notification.objects.create(
-        ticket_id=first.pk, event="ticket_created", channel="sms", audience="buyer", recipient=first.buyer.phone,
-        language="zh-hans", body="您的退货申请已提交", dedup_key="browser-1", status="sent", attempts=1,
+        ticket_id=first.pk,
+        event="ticket_created",
+        channel="sms",
+        audience="buyer",
+        recipient=first.buyer.phone,
+        language="zh-hans",
+        body="您的退货申请已提交",
+        dedup_key="browser-1",
+        status="sent",
+        attempts=1,
     )
     serve_media(page)
 
@@ -198,8 +216,13 @@ def test_a_warehouse_member_sees_only_warehouse_tickets_and_marks_a_return_recei
         desk.ticket("return", "received"),
         desk.ticket("exchange", "replacement_pending"),
     ]
-    for kind, state in [("return", "requested"), ("complaint", "open"), ("logistics", "reported"),
-                        ("exchange", "awaiting_return"), ("return", "refund_pending")]:
+    for kind, state in [
+        ("return", "requested"),
+        ("complaint", "open"),
+        ("logistics", "reported"),
+        ("exchange", "awaiting_return"),
+        ("return", "refund_pending"),
+    ]:
         desk.ticket(kind, state)
 
     login(page, live_server, "wh-wang", PASSWORD)

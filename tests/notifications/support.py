@@ -191,8 +191,19 @@ class PrivateRedis:
         import redis
 
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -307,8 +318,23 @@ class WorkerProcess:
             "PYTHONPATH": str(REPO),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kefu", "worker", "--pool", "solo", "--loglevel", "WARNING",
-             "--without-heartbeat", "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kefu",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "WARNING",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "--hostname",
+                f"{name}@%h",
+            ],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,

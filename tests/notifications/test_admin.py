@@ -44,7 +44,9 @@ def test_the_log_lists_message_channel_recipient_attempts_error_and_status_and_f
 def test_resend_puts_only_the_dead_letters_back_in_the_outbox(supervisor_client) -> None:
     dead, sent = rows_in([Status.DEAD, Status.SENT])
     response = supervisor_client.post(
-        reverse(LOG), {"action": "resend", "_selected_action": [dead.pk, sent.pk]}, follow=True,
+        reverse(LOG),
+        {"action": "resend", "_selected_action": [dead.pk, sent.pk]},
+        follow=True,
         HTTP_ACCEPT_LANGUAGE="en",
     )
     messages = [str(m) for m in response.context["messages"]]

@@ -107,8 +107,11 @@ def test_a_worker_killed_while_delivering_leaves_the_message_pending_and_a_new_w
 
     with worker_process(broker.url, "successor"):
         relay_pending_notifications_task.delay()
-        wait_until(lambda: Notification.objects.filter(pk=row.pk, status=Status.SENT).exists(), timeout=60,
-                   what="the new worker to deliver")
+        wait_until(
+            lambda: Notification.objects.filter(pk=row.pk, status=Status.SENT).exists(),
+            timeout=60,
+            what="the new worker to deliver",
+        )
 
     assert storefront.deliveries() == [row.dedup_key, row.dedup_key]  # delivered again, same key
     assert signature_valid(storefront.hits[1], SECRET)

@@ -86,9 +86,9 @@ def test_an_inactive_template_falls_back_to_the_shipped_default() -> None:
 
 def test_rendering_uses_the_ticket_context_and_does_not_html_escape() -> None:
     ticket = open_return(webhook_shop(HOOK))
-    ticket = return_approve(ticket=ticket, actor=staff_actor("operations"), reason="<ok> & \"go\" it's")
+    ticket = return_approve(ticket=ticket, actor=staff_actor("operations"), reason='<ok> & "go" it\'s')
     row = buyer_message(ticket, Event.STATE_CHANGED)
-    assert "说明：<ok> & \"go\" it's。" in row.body  # plain text for SMS, email, webhook: no &lt; or &#x27;
+    assert '说明：<ok> & "go" it\'s。' in row.body  # plain text for SMS, email, webhook: no &lt; or &#x27;
     subject, body = render(
         Event.PUBLIC_COMMENT, Channel.EMAIL, "en", {"ticket": {"number": "R-1"}, "comment": "Parcel found"}
     )

@@ -99,8 +99,11 @@ def test_a_receiver_that_always_fails_gets_a_dead_letter_that_the_admin_resends(
     with worker_thread():
         ticket = open_return(shop)
         row = Notification.objects.get(ticket=ticket)
-        wait_until(lambda: Notification.objects.filter(pk=row.pk, status=Status.DEAD).exists(), timeout=20,
-                   what="the dead letter")
+        wait_until(
+            lambda: Notification.objects.filter(pk=row.pk, status=Status.DEAD).exists(),
+            timeout=20,
+            what="the dead letter",
+        )
         row.refresh_from_db()
         assert row.attempts == 3
         assert "HTTP 500" in row.last_error

@@ -61,7 +61,10 @@ def staff(user: AbstractBaseUser) -> Actor:
 def open_return(order: Order | None = None, *, reason_code: str = "quality_problem", **fields: Any) -> Ticket:
     order = order or order_with_line()
     return return_open(
-        order=order, actor=Actor.for_buyer(order.buyer), lines=[LineRequest("SKU-A", 1)], reason_code=reason_code,
+        order=order,
+        actor=Actor.for_buyer(order.buyer),
+        lines=[LineRequest("SKU-A", 1)],
+        reason_code=reason_code,
         **fields,
     )
 
@@ -69,8 +72,11 @@ def open_return(order: Order | None = None, *, reason_code: str = "quality_probl
 def open_exchange(order: Order | None = None, *, reason_code: str = "wrong_size_colour") -> Ticket:
     order = order or order_with_line()
     return exchange_open(
-        order=order, actor=Actor.for_buyer(order.buyer), lines=[LineRequest("SKU-A", 1)],
-        reason_code=reason_code, replacement_sku="SKU-A-L",
+        order=order,
+        actor=Actor.for_buyer(order.buyer),
+        lines=[LineRequest("SKU-A", 1)],
+        reason_code=reason_code,
+        replacement_sku="SKU-A-L",
     )
 
 

@@ -137,6 +137,7 @@ def test_every_automatic_assignment_is_on_the_timeline():
 
 # -- claim -----------------------------------------------------------------------------------------------
 
+
 def test_staff_claim_an_unassigned_ticket_of_their_own_teams_queue():
     agent = staff_member("operations", on_duty=False, username="agent")
     ticket = open_return()
@@ -185,6 +186,7 @@ def test_a_ticket_someone_else_claimed_first_is_refused_as_already_claimed():
 
 # -- reassign --------------------------------------------------------------------------------------------
 
+
 def test_a_supervisor_reassigns_within_the_team_and_it_is_on_the_timeline():
     a = staff_member("operations", username="a")
     b = staff_member("operations", username="b")
@@ -226,6 +228,7 @@ def test_only_supervisors_reassign():
 
 
 # -- overflow ----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def surge() -> Department:

@@ -172,7 +172,10 @@ def test_a_return_finds_each_team_by_itself_as_it_moves(clock):
     clock.shift(2 * H)
     ticket = return_approve(ticket=ticket, actor=staff(agent))
     assert (ticket.department, ticket.waiting_on, ticket.assignee, ticket.due_at) == (
-        None, "buyer", None, T0 + 2 * H + 7 * D
+        None,
+        "buyer",
+        None,
+        T0 + 2 * H + 7 * D,
     )
 
     clock.shift(D)

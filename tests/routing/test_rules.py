@@ -165,6 +165,7 @@ def test_a_rule_raises_priority_but_never_lowers_it():
 
 # -- deadline policies ---------------------------------------------------------------------------------
 
+
 def due(ticket: Ticket) -> timedelta:
     return ticket.due_at - T0
 

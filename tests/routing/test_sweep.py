@@ -111,8 +111,12 @@ def with_replacement(ticket, fields: dict):
     if "replacement_delivered_at" not in fields:
         return ticket
     shipment = Shipment.objects.create(
-        order=ticket.order, direction="replacement", carrier="SF", tracking_number=f"SF-R-{ticket.pk}",
-        status="delivered", delivered_at=fields["replacement_delivered_at"],
+        order=ticket.order,
+        direction="replacement",
+        carrier="SF",
+        tracking_number=f"SF-R-{ticket.pk}",
+        status="delivered",
+        delivered_at=fields["replacement_delivered_at"],
     )
     type(ticket).objects.filter(pk=ticket.pk).update(replacement_shipment=shipment)
     return reload(ticket)
@@ -209,10 +213,13 @@ def test_priority_never_goes_past_urgent(clock):
     assert (reload(ticket).priority, reload(ticket).escalation_level) == (Priority.URGENT, 1)
 
 
-@pytest.mark.parametrize(("state", "deadline", "transition"), [
-    ("requested", 48 * H, "approve"),
-    ("return_in_transit", 10 * D, "auto_refund"),
-])
+@pytest.mark.parametrize(
+    ("state", "deadline", "transition"),
+    [
+        ("requested", 48 * H, "approve"),
+        ("return_in_transit", 10 * D, "auto_refund"),
+    ],
+)
 def test_an_automatic_transition_that_is_refused_escalates_instead(clock, state, deadline, transition):
     ticket = ticket_build("return", state, refund_only=True)
     # Meanwhile the whole line was refunded by another ticket: nothing is left to refund.
@@ -260,6 +267,7 @@ def test_a_ticket_changed_after_the_sweep_found_it_is_left_alone(clock):
 
 # -- warnings --------------------------------------------------------------------------------------------
 
+
 def warnings(ticket) -> list[TicketEvent]:
     return [e for e in sweep_events(ticket) if e.event_type == EventType.WARNING]
 
@@ -287,8 +295,9 @@ def test_a_warning_goes_out_at_80_percent_once_per_step(clock):
 
 
 def test_a_policy_warns_at_its_own_percentage(clock):
-    DeadlinePolicy.objects.create(name="fast first reply", kind="complaint", state="open", duration=10 * H,
-                                  warn_at_percent=50)
+    DeadlinePolicy.objects.create(
+        name="fast first reply", kind="complaint", state="open", duration=10 * H, warn_at_percent=50
+    )
     ticket = open_complaint()
 
     clock.shift(5 * H - S)

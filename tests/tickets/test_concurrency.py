@@ -70,6 +70,7 @@ from tickets.workflows.states import STATES_BY_KIND
 # serialized_rollback: the rows data migrations ship (reason codes, departments) come back after each flush.
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
+
 @pytest.fixture(autouse=True)
 def refunds_paid_in_process():
     """Run the refund payment task in the committing thread (Celery's eager mode), not through the broker.

@@ -134,10 +134,12 @@ class TicketEngineMachine(RuleBasedStateMachine):
         # A delivered order (inside the return window) with lines whose per-item shares round up (99.98 / 4),
         # down (100.00 / 3) or are a single fen; an order paid but not delivered yet (refund-only requests).
         delivered = OrderFactory()
-        OrderLineFactory(order=delivered, sku="COAT", quantity=4, unit_price=Decimal("25.00"),
-                         paid_amount=Decimal("99.98"))
-        OrderLineFactory(order=delivered, sku="SOCKS", quantity=3, unit_price=Decimal("33.34"),
-                         paid_amount=Decimal("100.00"))
+        OrderLineFactory(
+            order=delivered, sku="COAT", quantity=4, unit_price=Decimal("25.00"), paid_amount=Decimal("99.98")
+        )
+        OrderLineFactory(
+            order=delivered, sku="SOCKS", quantity=3, unit_price=Decimal("33.34"), paid_amount=Decimal("100.00")
+        )
         OrderLineFactory(order=delivered, sku="GIFT", quantity=1, unit_price=FEN)
         undelivered = OrderFactory(undelivered=True, shop=delivered.shop)
         OrderLineFactory(order=undelivered, sku="SHOES", quantity=2, unit_price=Decimal("50.00"))
@@ -190,12 +192,16 @@ class TicketEngineMachine(RuleBasedStateMachine):
 
     # -- opening -----------------------------------------------------------------------------------------
     # Returns and exchanges twice as often: they move money and items, and have the longest paths.
-    @rule(data=st.data(), kind=st.sampled_from(["return", "exchange", "return", "exchange", "complaint", "logistics"]),
-          plausible=st.sampled_from([True, True, False]))
+    @rule(
+        data=st.data(),
+        kind=st.sampled_from(["return", "exchange", "return", "exchange", "complaint", "logistics"]),
+        plausible=st.sampled_from([True, True, False]),
+    )
     def open_ticket(self, data: st.DataObject, kind: str, plausible: bool) -> None:
         order = data.draw(st.sampled_from([self.orders[0], *self.orders]), label="order")  # mostly delivered
-        actor = self.actor(draw(data, (["buyer", "operations", "system"], ["other_buyer"]), plausible, "actor"),
-                           order.buyer)
+        actor = self.actor(
+            draw(data, (["buyer", "operations", "system"], ["other_buyer"]), plausible, "actor"), order.buyer
+        )
         lines = self.lines[order.pk]
         optional = kind in ("complaint", "logistics")
         chosen = data.draw(
@@ -203,16 +209,20 @@ class TicketEngineMachine(RuleBasedStateMachine):
             label="lines",
         )
         requests = [
-            LineRequest(sku=line.sku, quantity=draw(data, ([1, line.quantity], [0, line.quantity + 1]), plausible,
-                                                    f"quantity of {line.sku}"))
+            LineRequest(
+                sku=line.sku,
+                quantity=draw(data, ([1, line.quantity], [0, line.quantity + 1]), plausible, f"quantity of {line.sku}"),
+            )
             for line in chosen
         ]
         kwargs: dict[str, Any] = {"lines": requests} if requests or not optional else {}
         if kind in REASON_CODES:
             kwargs["reason_code"] = draw(data, (REASON_CODES[kind], BAD_REASON_CODES), plausible, "reason_code")
         if kind == "return":
-            shares = [TicketLine(order_line=line, quantity=max(1, r.quantity)) for line, r in
-                      zip(chosen, requests, strict=True)]
+            shares = [
+                TicketLine(order_line=line, quantity=max(1, r.quantity))
+                for line, r in zip(chosen, requests, strict=True)
+            ]
             kwargs["refund_only"] = data.draw(st.booleans(), label="refund_only")
             good, bad = amounts(ticket_refundable_amount(lines=shares))
             kwargs["requested_amount"] = draw(data, ([None, *good], bad), plausible, "requested_amount")
@@ -301,6 +311,7 @@ class TicketEngineMachine(RuleBasedStateMachine):
         }
         service = getattr(services, f"{fresh.kind}_{name}", None)
         if service is None:  # run by the deadline sweep or the gateway (expire, auto_refund, complete_refund, …)
+
             def action() -> Ticket:
                 return ticket_transition(ticket=copy, actor=actor, transition=name, reason=params["reason"])
         else:

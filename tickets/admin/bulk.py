@@ -48,9 +48,7 @@ def error_text(exc: Exception) -> str:
     raise exc
 
 
-def run_per_ticket(
-    request: HttpRequest, queryset: QuerySet[Ticket], *, label: str, work: TicketWork
-) -> None:
+def run_per_ticket(request: HttpRequest, queryset: QuerySet[Ticket], *, label: str, work: TicketWork) -> None:
     """Run ``work`` on each selected ticket (as its kind) and report successes and refusals."""
     count = queryset.count()
     if count > BULK_LIMIT:
@@ -74,9 +72,8 @@ def run_per_ticket(
     if done:
         messages.success(
             request,
-            ngettext(
-                "%(action)s: %(count)d ticket succeeded.", "%(action)s: %(count)d tickets succeeded.", done
-            ) % {"action": label, "count": done},
+            ngettext("%(action)s: %(count)d ticket succeeded.", "%(action)s: %(count)d tickets succeeded.", done)
+            % {"action": label, "count": done},
         )
     for entries in refused.values():
         shown = "; ".join(entries[:NAMED_PER_REASON])
@@ -89,7 +86,8 @@ def run_per_ticket(
                 "%(action)s: %(count)d ticket not changed — %(details)s",
                 "%(action)s: %(count)d tickets not changed — %(details)s",
                 len(entries),
-            ) % {"action": label, "count": len(entries), "details": shown},
+            )
+            % {"action": label, "count": len(entries), "details": shown},
         )
 
 

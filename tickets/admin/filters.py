@@ -72,9 +72,11 @@ class AssigneeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         actor = request_actor(request)
-        users = get_user_model().objects.filter(
-            pk__in=StaffMember.objects.values("user_id"), is_active=True
-        ).order_by("username")
+        users = (
+            get_user_model()
+            .objects.filter(pk__in=StaffMember.objects.values("user_id"), is_active=True)
+            .order_by("username")
+        )
         if not actor.is_supervisor:
             users = users.filter(staff_member__departments__code__in=sorted(actor.departments)).distinct()
         choices: list[tuple[str, Any]] = [(self.ME, _("Me")), (self.NOBODY, _("Nobody (unassigned)"))]
@@ -121,4 +123,3 @@ class ChannelFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         return queryset.filter(shop__channel=self.value()) if self.value() else queryset
-

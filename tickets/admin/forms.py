@@ -66,11 +66,7 @@ def transition_form_class(serializer_class: type[serializers.Serializer]) -> typ
 
 def transition_data(form: forms.Form) -> dict[str, Any]:
     """What ``run_action`` receives: the cleaned fields without the version, blanks of optional fields left out."""
-    return {
-        name: value
-        for name, value in form.cleaned_data.items()
-        if name != "version" and value not in (None, "")
-    }
+    return {name: value for name, value in form.cleaned_data.items() if name != "version" and value not in (None, "")}
 
 
 class VersionForm(forms.Form):

@@ -78,8 +78,13 @@ class TicketPageMixin:
     # -- the page ---------------------------------------------------------------------------------------
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
-        form_url: str = "", obj: Ticket | None = None,
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Ticket | None = None,
     ) -> HttpResponse:
         if obj is not None:
             context.update(self.ticket_context(request, obj))
@@ -95,11 +100,13 @@ class TicketPageMixin:
             for action in available_actions(ticket, actor):
                 spec = action_for(ticket, action["name"])
                 form = transition_form_class(spec.input)(initial=version, prefix=action["name"])
-                buttons.append({
-                    **action,
-                    "form": form,
-                    "url": reverse("admin:tickets_ticket_transition", args=[quote(ticket.pk), action["name"]]),
-                })
+                buttons.append(
+                    {
+                        **action,
+                        "form": form,
+                        "url": reverse("admin:tickets_ticket_transition", args=[quote(ticket.pk), action["name"]]),
+                    }
+                )
         open_ticket = ticket.closed_at is None and ticket.department is not None
         in_my_queue = actor.is_supervisor or ticket.department in actor.departments
         order = ticket.order
@@ -116,7 +123,8 @@ class TicketPageMixin:
             "can_reassign": may_supervise(request) and ticket.closed_at is None,
             "version_form": VersionForm(initial=version, auto_id=False),
             "reassign_form": ReassignForm(
-                initial={**version, "assignee": ticket.assignee_id}, department=ticket.department,
+                initial={**version, "assignee": ticket.assignee_id},
+                department=ticket.department,
                 auto_id="id_reassign_%s",
             ),
             "comment_form": CommentForm(auto_id="id_comment_%s") if acting else None,
@@ -129,8 +137,17 @@ class TicketPageMixin:
             "notifications": list(
                 Notification.objects.filter(ticket_id=ticket.pk)
                 .order_by("-created_at", "-pk")
-                .only("created_at", "event", "channel", "audience", "recipient", "status", "attempts", "last_error",
-                      "sent_at")
+                .only(
+                    "created_at",
+                    "event",
+                    "channel",
+                    "audience",
+                    "recipient",
+                    "status",
+                    "attempts",
+                    "last_error",
+                    "sent_at",
+                )
             ),
             "urls": {
                 name: reverse(f"admin:tickets_ticket_{name}", args=[quote(ticket.pk)])
@@ -143,8 +160,9 @@ class TicketPageMixin:
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
         return [
-            path("<path:object_id>/transition/<str:name>/", wrap(self.transition_view),
-                 name="tickets_ticket_transition"),
+            path(
+                "<path:object_id>/transition/<str:name>/", wrap(self.transition_view), name="tickets_ticket_transition"
+            ),
             path("<path:object_id>/claim/", wrap(self.claim_view), name="tickets_ticket_claim"),
             path("<path:object_id>/reassign/", wrap(self.reassign_view), name="tickets_ticket_reassign"),
             path("<path:object_id>/comment/", wrap(self.comment_view), name="tickets_ticket_comment"),
@@ -205,12 +223,17 @@ class TicketPageMixin:
         def work(ticket: Ticket, form: forms.Form) -> str:
             updated = run_action(ticket=ticket, actor=actor, name=name, data=transition_data(form))
             return _("%(action)s: ticket %(number)s is now %(state)s.") % {
-                "action": _transition_label(ticket, name), "number": updated.number, "state": updated.state_label(),
+                "action": _transition_label(ticket, name),
+                "number": updated.number,
+                "state": updated.state_label(),
             }
 
         return self._act(
-            request, object_id, label=_transition_label(probe, name) if probe else name,
-            form_class=lambda data: form_class(data, prefix=name), work=work,
+            request,
+            object_id,
+            label=_transition_label(probe, name) if probe else name,
+            form_class=lambda data: form_class(data, prefix=name),
+            work=work,
         )
 
     def claim_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -231,7 +254,8 @@ class TicketPageMixin:
             if assignee is None:
                 return _("Ticket %(number)s is back in its department's queue.") % {"number": updated.number}
             return _("Ticket %(number)s is now assigned to %(user)s.") % {
-                "number": updated.number, "user": assignee.get_username(),
+                "number": updated.number,
+                "user": assignee.get_username(),
             }
 
         return self._act(
@@ -281,4 +305,3 @@ def _form_errors(form: forms.Form) -> str:
         label = form.fields[field].label if field in form.fields else ""
         parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
     return "; ".join(parts)
-

@@ -284,9 +284,7 @@ class Refund(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("ticket"))
     amount = models.DecimalField(_("amount"), **MONEY)
-    status = models.CharField(
-        _("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING
-    )
+    status = models.CharField(_("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
     allocations = models.JSONField(_("allocation per order line"), default=dict)
     gateway_reference = models.CharField(_("gateway reference"), max_length=128, blank=True)

@@ -106,9 +106,7 @@ def evidence_upload_to(instance: Attachment, filename: str) -> str:
 class Attachment(models.Model):
     """Evidence (photos, video) attached to a ticket, stored through Django's storage API."""
 
-    ticket = models.ForeignKey(
-        Ticket, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("ticket")
-    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("ticket"))
     file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=300)
     original_name = models.CharField(_("original name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=64)

@@ -145,9 +145,10 @@ def refund_execute(*, refund_id: int) -> Refund:
         refund.completed_at = timezone.now()
         refund.save(update_fields=["status", "gateway_reference", "attempts", "completed_at"])
         ticket = ReturnTicket.objects.get(pk=refund.ticket_id)
-        if ticket.state == ReturnState.REFUND_PENDING and not ticket.refunds.exclude(
-            status=RefundStatus.SUCCEEDED
-        ).exists():
+        if (
+            ticket.state == ReturnState.REFUND_PENDING
+            and not ticket.refunds.exclude(status=RefundStatus.SUCCEEDED).exists()
+        ):
             ticket_transition(
                 ticket=ticket,
                 actor=Actor.system("payment gateway"),

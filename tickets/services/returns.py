@@ -78,9 +78,7 @@ def return_pass_inspection(*, ticket: ReturnTicket, actor: Actor) -> ReturnTicke
     return ticket_transition(ticket=ticket, actor=actor, transition="pass_inspection")
 
 
-def return_pass_inspection_partly(
-    *, ticket: ReturnTicket, actor: Actor, amount: Decimal, reason: str
-) -> ReturnTicket:
+def return_pass_inspection_partly(*, ticket: ReturnTicket, actor: Actor, amount: Decimal, reason: str) -> ReturnTicket:
     return ticket_transition(
         ticket=ticket,
         actor=actor,

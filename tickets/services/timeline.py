@@ -40,9 +40,7 @@ def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str, public: bool 
     if not public and actor.kind == ActorKind.BUYER:
         raise NotPermitted(_("Buyers cannot write internal notes."), field="public")
     with transaction.atomic():
-        return event_record(
-            ticket=ticket, actor=actor, event_type=EventType.COMMENT, reason=body, public=public
-        )
+        return event_record(ticket=ticket, actor=actor, event_type=EventType.COMMENT, reason=body, public=public)
 
 
 def ticket_evidence_attach(

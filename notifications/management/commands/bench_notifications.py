@@ -160,14 +160,24 @@ class Command(BaseCommand):
         now = timezone.now()
         with transaction.atomic():
             shop = Shop.objects.create(
-                code=f"bench-notify-{run}", name=f"Bench {run}", channel="own", webhook_url=url,
+                code=f"bench-notify-{run}",
+                name=f"Bench {run}",
+                channel="own",
+                webhook_url=url,
                 webhook_secret=uuid.uuid4().hex,
             )
             buyer = Buyer.objects.create(shop=shop, external_id=f"bench-{run}", name="Bench buyer")
             order = Order.objects.create(shop=shop, buyer=buyer, number=f"BENCH-{run}", paid_at=now)
             ticket = ReturnTicket.objects.create(
-                kind="return", state="awaiting_return", number=f"BENCH-{run}", shop=shop, order=order, buyer=buyer,
-                waiting_on=WaitingOn.BUYER, step_started_at=now, requested_amount=Decimal("99.00"),
+                kind="return",
+                state="awaiting_return",
+                number=f"BENCH-{run}",
+                shop=shop,
+                order=order,
+                buyer=buyer,
+                waiting_on=WaitingOn.BUYER,
+                step_started_at=now,
+                requested_amount=Decimal("99.00"),
             )
         return shop, ticket
 
@@ -187,13 +197,19 @@ class Command(BaseCommand):
             "occurred_at": timezone.now().isoformat(),
             "shop": shop.code,
             "ticket": {
-                "number": ticket.number, "kind": "return", "state": "awaiting_return",
-                "order_number": ticket.order.number, "buyer_id": ticket.buyer.external_id,
+                "number": ticket.number,
+                "kind": "return",
+                "state": "awaiting_return",
+                "order_number": ticket.order.number,
+                "buyer_id": ticket.buyer.external_id,
                 "due_at": timezone.now().isoformat(),
             },
             "data": {
-                "transition": "approve", "from_state": "requested", "to_state": "awaiting_return",
-                "reason": "同意退货，请在 7 天内寄回", "actor": "staff",
+                "transition": "approve",
+                "from_state": "requested",
+                "to_state": "awaiting_return",
+                "reason": "同意退货，请在 7 天内寄回",
+                "actor": "staff",
             },
         }
 
@@ -212,9 +228,17 @@ class Command(BaseCommand):
         Notification.objects.bulk_create(
             [
                 Notification(
-                    ticket=ticket, event=p["event"], channel=Channel.WEBHOOK, audience=Audience.BUYER,
-                    recipient=shop.webhook_url, language="zh-hans", subject="", body="", payload=p,
-                    dedup_key=p["id"], next_attempt_at=due,
+                    ticket=ticket,
+                    event=p["event"],
+                    channel=Channel.WEBHOOK,
+                    audience=Audience.BUYER,
+                    recipient=shop.webhook_url,
+                    language="zh-hans",
+                    subject="",
+                    body="",
+                    payload=p,
+                    dedup_key=p["id"],
+                    next_attempt_at=due,
                 )
                 for p in payloads
             ],

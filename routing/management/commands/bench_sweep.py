@@ -210,22 +210,31 @@ class Command(BaseCommand):
         rows += [
             ("with a running clock", f"{clocked:,} (in ticket_due_idx); the rest ended"),
             ("due now", f"{due_now:,} ({100 * due_now / n:.2f} %), in {states}"),
-            ("generated in", f"{generated:.1f} s ({'INSERT … SELECT generate_series' if postgres else 'bulk_create'}"
-             " + ANALYZE)"),
+            (
+                "generated in",
+                f"{generated:.1f} s ({'INSERT … SELECT generate_series' if postgres else 'bulk_create'} + ANALYZE)",
+            ),
         ]
 
         plans = []
         for label, limit in ((f"one sweep batch, LIMIT {SWEEP_BATCH}", SWEEP_BATCH), (f"all due, LIMIT {due}", due)):
             found, times, sql = self._time_find(now=now, limit=limit, repeat=repeat)
             rows.append(
-                (f"find due: {label}", f"median {1000 * statistics.median(times):.1f} ms (min "
-                 f"{1000 * min(times):.1f}, max {1000 * max(times):.1f}; {repeat} runs), {found:,} rows")
+                (
+                    f"find due: {label}",
+                    f"median {1000 * statistics.median(times):.1f} ms (min "
+                    f"{1000 * min(times):.1f}, max {1000 * max(times):.1f}; {repeat} runs), {found:,} rows",
+                )
             )
             plans.append((label, self._explain(sql)))
         index_scan = all("ticket_due_idx" in plan for _, plan in plans)
         rows.append(
-            ("index", "ticket_due_idx" if index_scan else "not ticket_due_idx (see the plans; at a small size a "
-             "sequential scan is cheaper)")
+            (
+                "index",
+                "ticket_due_idx"
+                if index_scan
+                else "not ticket_due_idx (see the plans; at a small size a sequential scan is cheaper)",
+            )
         )
 
         if process:
@@ -234,15 +243,26 @@ class Command(BaseCommand):
             acted = max(result.acted, 1)
             rows += [
                 ("processed", f"{result.acted:,} of {process:,} asked, with one worker (sweep_due in-process)"),
-                ("processing time", f"{timing.wall:.1f} s = {result.acted / timing.wall:,.0f} tickets/s "
-                 f"({1000 * timing.wall / acted:.1f} ms per ticket)"),
-                ("worker CPU", f"{1000 * timing.cpu / acted:.1f} ms per ticket in this process (the rest of the "
-                 "time: PostgreSQL, commits, other work on the machine)"),
-                ("SQL statements", f"{timing.statements / acted:.1f} per ticket (queries and savepoints; commits "
-                 "not counted)"),
-                ("outcomes", f"{result.transitioned:,} transitioned, {result.escalated:,} escalated, "
-                 f"{result.skipped:,} skipped, {len(result.errors):,} errors"
-                 + (f", {result.postponed:,} postponed" if result.postponed else "")),
+                (
+                    "processing time",
+                    f"{timing.wall:.1f} s = {result.acted / timing.wall:,.0f} tickets/s "
+                    f"({1000 * timing.wall / acted:.1f} ms per ticket)",
+                ),
+                (
+                    "worker CPU",
+                    f"{1000 * timing.cpu / acted:.1f} ms per ticket in this process (the rest of the "
+                    "time: PostgreSQL, commits, other work on the machine)",
+                ),
+                (
+                    "SQL statements",
+                    f"{timing.statements / acted:.1f} per ticket (queries and savepoints; commits not counted)",
+                ),
+                (
+                    "outcomes",
+                    f"{result.transitioned:,} transitioned, {result.escalated:,} escalated, "
+                    f"{result.skipped:,} skipped, {len(result.errors):,} errors"
+                    + (f", {result.postponed:,} postponed" if result.postponed else ""),
+                ),
                 ("acted on once", once),
                 ("still due", f"{Ticket.objects.filter(due_at__lte=now).count():,}"),
             ]
@@ -285,8 +305,10 @@ class Command(BaseCommand):
 
     def _empty_first(self, tables: list[str], *, yes: bool) -> None:
         # Table names come from the models, not from input.
-        probe = " UNION ALL ".join(f"SELECT 1 FROM (SELECT 1 FROM {t} LIMIT 1) AS t{i}"  # noqa: S608
-                                   for i, t in enumerate(tables))
+        probe = " UNION ALL ".join(
+            f"SELECT 1 FROM (SELECT 1 FROM {t} LIMIT 1) AS t{i}"  # noqa: S608
+            for i, t in enumerate(tables)
+        )
         with connection.cursor() as cursor:
             cursor.execute(probe)
             holds_rows = cursor.fetchone() is not None
@@ -297,9 +319,11 @@ class Command(BaseCommand):
                 "--yes if these rows may go."
             )
         if holds_rows:
-            self.stderr.write(self.style.WARNING(
-                f"WARNING: --yes given: emptying {', '.join(tables)} of {connection.settings_dict['NAME']}."
-            ))
+            self.stderr.write(
+                self.style.WARNING(
+                    f"WARNING: --yes given: emptying {', '.join(tables)} of {connection.settings_dict['NAME']}."
+                )
+            )
         self._empty(tables)
 
     def _empty(self, tables: list[str]) -> None:
@@ -324,11 +348,16 @@ class Command(BaseCommand):
         order, _ = Order.objects.get_or_create(
             shop=shop,
             number=BENCH_CODE,
-            defaults={"buyer": buyer, "status": OrderStatus.DELIVERED, "paid_at": now - timedelta(days=3),
-                      "delivered_at": now - timedelta(days=1)},
+            defaults={
+                "buyer": buyer,
+                "status": OrderStatus.DELIVERED,
+                "paid_at": now - timedelta(days=3),
+                "delivered_at": now - timedelta(days=1),
+            },
         )
         OrderLine.objects.get_or_create(
-            order=order, sku=BENCH_CODE,
+            order=order,
+            sku=BENCH_CODE,
             defaults={"name": "Benchmark item", "quantity": 1, "unit_price": AMOUNT, "paid_amount": AMOUNT},
         )
         # Escalations route to supervisors and pick one of them (with the default cap, like a full desk).
@@ -358,8 +387,13 @@ class Command(BaseCommand):
         values = ", ".join(["(%s::int, %s::text, %s::text, %s::text, %s::int)"] * len(plans))
         params: list[Any] = []
         for p in plans:
-            params += [p.index, p.state, p.department, p.waiting_on,
-                       int(p.deadline.total_seconds()) if p.deadline else None]
+            params += [
+                p.index,
+                p.state,
+                p.department,
+                p.waiting_on,
+                int(p.deadline.total_seconds()) if p.deadline else None,
+            ]
         sql = f"""
             WITH states (si, state, department, waiting_on, deadline_s) AS (VALUES {values}),
             picked AS (
@@ -429,12 +463,25 @@ class Command(BaseCommand):
                 if started + WARN_SHARE * plan.deadline > now:
                     warn_at = started + WARN_SHARE * plan.deadline
             yield Ticket(
-                number=f"{NUMBER_PREFIX}{g:09d}", kind="return", state=plan.state, priority=20,
-                department=plan.department, waiting_on=plan.waiting_on, step_started_at=started,
-                step_department=plan.department or "", step_due_at=due_at, due_at=due_at, warn_at=warn_at,
-                version=plan.index, created_at=started - r3 * CREATED_SPREAD, updated_at=started,
-                closed_at=closed_at, shop_id=fixture.shop.pk, order_id=fixture.order.pk,
-                buyer_id=fixture.buyer.pk, reason_id=fixture.reason_id,
+                number=f"{NUMBER_PREFIX}{g:09d}",
+                kind="return",
+                state=plan.state,
+                priority=20,
+                department=plan.department,
+                waiting_on=plan.waiting_on,
+                step_started_at=started,
+                step_department=plan.department or "",
+                step_due_at=due_at,
+                due_at=due_at,
+                warn_at=warn_at,
+                version=plan.index,
+                created_at=started - r3 * CREATED_SPREAD,
+                updated_at=started,
+                closed_at=closed_at,
+                shop_id=fixture.shop.pk,
+                order_id=fixture.order.pk,
+                buyer_id=fixture.buyer.pk,
+                reason_id=fixture.reason_id,
             )
 
     def _generate_children(self) -> None:

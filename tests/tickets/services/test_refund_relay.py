@@ -29,7 +29,10 @@ pytestmark = pytest.mark.django_db
 def refund_pending_ticket():
     order = order_with_line()
     ticket = return_open(
-        order=order, actor=buyer_actor(order), lines=[LineRequest("SKU-A", 1)], reason_code="not_received",
+        order=order,
+        actor=buyer_actor(order),
+        lines=[LineRequest("SKU-A", 1)],
+        reason_code="not_received",
         refund_only=True,
     )
     # The on-commit task is not run here: as if the broker had been down when the refund was reserved.
