@@ -1,7 +1,7 @@
 """The admin's permission groups: one per department, named as the department's code.
 
 ``tickets.actors.staff_departments`` reads these group names as departments, and the admin reads their
-permissions: department staff see and work tickets (scoped to their department by ``tickets.admin.access``)
+permissions: department staff see and work tickets (scoped to their department by ``desk.admin.access``)
 and look up orders, but open no configuration; supervisors also configure everything the desk runs on.
 Superusers need no group.
 

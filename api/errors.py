@@ -16,7 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from kefu.errors import DomainError
+from kefu.core.errors import DomainError
 
 DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",

@@ -40,7 +40,12 @@ class ApiKey(models.Model):
         ordering = ["shop", "-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({KEY_PREFIX}_{self.prefix}_…)"
+        return f"{self.name} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        """The key as staff may see it: the prefix, never the secret."""
+        return f"{KEY_PREFIX}_{self.prefix}_…"
 
     @property
     def is_active(self) -> bool:

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 
 from dashboard import selectors
 from dashboard.charts import WIDE, ColumnChart, HBarChart, Part, Row, column_chart, duration_text, hbar_chart
+from kefu.core.vocabulary import all_state_choices
 from tickets.models import Kind
 from tickets.workflows import state_label
-from tickets.workflows.states import all_state_choices
 
 DepartmentLabel = Callable[[str | None], str]
 
@@ -61,7 +61,7 @@ class Dashboard:
 
 
 def tickets_url(**filters: str) -> str:
-    """The admin ticket list with its filters (tickets.admin.filters: kind__exact, state, department, overdue)."""
+    """The admin ticket list with its filters (desk.admin.filters: kind__exact, state, department, overdue)."""
     url = reverse("admin:tickets_ticket_changelist")
     return f"{url}?{urlencode(filters)}" if filters else url
 

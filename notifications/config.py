@@ -1,4 +1,4 @@
-"""Notification configuration, read once per process (see kefu.config_cache): shops' channels, department
+"""Notification configuration, read once per process (see kefu.core.config_cache): shops' channels, department
 robots and message templates."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from kefu.config_cache import ConfigSnapshot
+from kefu.core.config_cache import ConfigSnapshot
 from notifications.models import DepartmentRobot, ShopChannels, Template
 from routing.models import StaffMember
 

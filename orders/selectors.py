@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from kefu.errors import NotFound
+from kefu.core.errors import NotFound
 from orders.models import Buyer, Order, Shipment, Shop
 
 

@@ -6,7 +6,7 @@ shipment. ``order_upsert`` and ``orders.shipments.shipment_record_event`` both f
 tracking feed for the same order never deadlock; ticket services that lock an order and its lines must follow
 it too.
 
-Every function runs in one transaction: a refusal (a ``kefu.errors.DomainError``) leaves nothing written.
+Every function runs in one transaction: a refusal (a ``kefu.core.errors.DomainError``) leaves nothing written.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from kefu.errors import Conflict
+from kefu.core.errors import Conflict
 from orders.models import (
     Buyer,
     Order,

@@ -3,7 +3,7 @@
 shipments through ``shipment_insert`` too.
 
 Lock order as in ``orders.services``: the order, then its lines (by pk), then a shipment. Every function runs in
-one transaction: a refusal (a ``kefu.errors.DomainError``) leaves nothing written.
+one transaction: a refusal (a ``kefu.core.errors.DomainError``) leaves nothing written.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from kefu.errors import Conflict
+from kefu.core.errors import Conflict
 from orders.models import Order, OrderStatus, Shipment, ShipmentDirection, ShipmentStatus, TrackingEvent
 from orders.validation import choice_clean, datetime_clean, direction_clean, text_clean
 

@@ -17,7 +17,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.errors import ValidationFailed
+from kefu.core.errors import ValidationFailed
 from orders.models import BuyerTier, OrderStatus, ShipmentDirection, ShipmentStatus
 from orders.types import BuyerData, LineData, OrderData, ShipmentData
 

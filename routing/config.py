@@ -1,4 +1,4 @@
-"""Routing's configuration, read once per process (see kefu.config_cache): rules, policies, departments."""
+"""Routing's configuration, read once per process (see kefu.core.config_cache): rules, policies, departments."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from kefu.config_cache import ConfigSnapshot
+from kefu.core.config_cache import ConfigSnapshot
 from routing.models import DeadlinePolicy, Department, RoutingRule, StaffMember
 
 

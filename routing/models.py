@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core.vocabulary import STATES_BY_KIND, Kind, Priority
 from orders.models import MONEY, BuyerTier, Channel, Shop
-from tickets.models import Kind, Priority
 
 
 class AssignmentStrategy(models.TextChoices):
@@ -129,8 +129,6 @@ class DeadlinePolicy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from tickets.workflows.states import STATES_BY_KIND
-
         states = STATES_BY_KIND.get(self.kind)
         if states is not None and self.state not in states.values:
             raise ValidationError(
@@ -181,8 +179,6 @@ class RoutingRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from tickets.workflows.states import STATES_BY_KIND
-
         # A state that is not one of the kind's (a typo) or a policy for another kind or state would make the
         # rule, or its policy, silently never apply (routing.services.rule_matches / policy_for).
         kinds = [self.kind] if self.kind in STATES_BY_KIND else list(STATES_BY_KIND)

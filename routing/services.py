@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from kefu.errors import Conflict, ValidationFailed
+from kefu.core.errors import Conflict, ValidationFailed
 from routing.config import departments_on_duty, routing_config
 from routing.models import AssignmentStrategy, DeadlinePolicy, Department, RoutingRule, StaffMember
 from tickets.actors import Actor, ActorKind

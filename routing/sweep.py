@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from kefu.errors import DomainError
+from kefu.core.errors import DomainError
 from orders.models import Shipment, ShipmentDirection, ShipmentStatus
 from routing.services import assignee_pick
 from tickets.actors import Actor

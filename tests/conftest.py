@@ -31,7 +31,7 @@ def _fresh_config_snapshots() -> Iterator[None]:
 
     A test's rows are rolled back without a signal, so a snapshot loaded during one test would outlive it.
     """
-    from kefu.config_cache import invalidate_all
+    from kefu.core.config_cache import invalidate_all
 
     invalidate_all()
     yield

@@ -1,10 +1,10 @@
-"""Reason codes, read once per process (see kefu.config_cache)."""
+"""Reason codes, read once per process (see kefu.core.config_cache)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kefu.config_cache import ConfigSnapshot
+from kefu.core.config_cache import ConfigSnapshot
 from tickets.models import ReasonCode
 
 

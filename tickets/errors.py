@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from kefu.errors import Conflict, DomainError, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 
 class TransitionNotAllowed(Conflict):

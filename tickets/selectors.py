@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from kefu.prepared import PreparedQuery
+from kefu.core.prepared import PreparedQuery
 from orders.models import ZERO, Order, OrderLine
 from tickets.errors import TicketNotFound
 from tickets.models import Kind, Ticket, TicketEvent, TicketLine
@@ -69,7 +69,7 @@ def rows_known_of(ticket: Ticket, relation: str) -> list | None:
 
 
 # What returns and exchanges not released hold of an order's lines, as (order line id, quantity) rows: read by
-# every opening of a return or an exchange, so composed once (kefu.prepared).
+# every opening of a return or an exchange, so composed once (kefu.core.prepared).
 _held_rows = PreparedQuery(
     lambda order_id: (
         TicketLine.objects.filter(order_line__order_id=order_id, ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE))

@@ -8,9 +8,9 @@ import pytest
 from django.db.models import F
 from django.urls import reverse
 
+from desk.admin import bulk
 from tests.admin.conftest import LIST, desk_user, messages_of, ticket
 from tests.factories.tickets import ticket_reload
-from tickets.admin import bulk
 from tickets.models import Refund, TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from api.models import ApiKey, hash_secret
-from notifications.admin import template_problem
+from desk.admin.notifications import template_problem
 from notifications.defaults import DEFAULT_TEMPLATES
 from notifications.models import Template
 from routing.models import DeadlinePolicy, Department, StaffMember

@@ -12,12 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from desk.admin import paging
 from orders.models import Channel
 from tests.admin.conftest import LIST, listed, ticket
 from tests.factories.orders import BuyerFactory, OrderFactory, OrderLineFactory, ShipmentFactory, ShopFactory
 from tests.factories.tickets import order_with_line, ticket_build
 from tests.markers import requires_postgres
-from tickets.admin import paging
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db

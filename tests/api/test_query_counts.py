@@ -47,8 +47,8 @@ def many(shop_a):
 
 def config_loaded() -> None:
     """Read the configuration snapshots (routing, notifications, reasons) as a running process has them:
-    loading them is a few queries once per process, not per request (kefu.config_cache)."""
-    from kefu.config_cache import _snapshots
+    loading them is a few queries once per process, not per request (kefu.core.config_cache)."""
+    from kefu.core.config_cache import _snapshots
 
     for snapshot in _snapshots:
         snapshot.get()
@@ -112,7 +112,7 @@ def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
 # inserts (ticket, return, number, lines, timeline) 5. Nobody of the department is on duty, which the on-duty
 # snapshot says without a query (with someone on duty: their rows locked, their open tickets counted, the
 # assignment written). Routing rules, deadline policies, departments, reason codes, the shop's channels and the
-# department's on-duty emails come from the process's configuration snapshots (kefu.config_cache); the answer
+# department's on-duty emails come from the process's configuration snapshots (kefu.core.config_cache); the answer
 # is the ticket the service made, with the lines and timeline it wrote.
 CREATE_RETURN = 11
 

@@ -1,4 +1,4 @@
-"""Configuration snapshots (kefu.config_cache): read once per process, reloaded when the configuration changes
+"""Configuration snapshots (kefu.core.config_cache): read once per process, reloaded when the configuration changes
 here (at once), elsewhere (through the shared cache, within KEFU_CONFIG_CHECK_SECONDS), and in any case after
 KEFU_CONFIG_MAX_AGE_SECONDS."""
 
@@ -11,8 +11,8 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kefu import config_cache
-from kefu.config_cache import ConfigSnapshot
+from kefu.core import config_cache
+from kefu.core.config_cache import ConfigSnapshot
 from routing.config import routing_config
 from routing.models import DeadlinePolicy, Department, RoutingRule
 from tests.markers import requires_redis

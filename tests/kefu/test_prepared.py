@@ -1,4 +1,4 @@
-"""kefu.prepared: a queryset composed once and run with new values gives what the queryset itself gives."""
+"""kefu.core.prepared: a queryset composed once and run with new values gives what the queryset itself gives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from kefu.prepared import PreparedQuery
+from kefu.core.prepared import PreparedQuery
 from orders.models import OrderLine
 from tests.factories.orders import OrderFactory, OrderLineFactory
 

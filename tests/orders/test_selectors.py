@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from kefu.errors import NotFound
+from kefu.core.errors import NotFound
 from orders.models import Order, OrderStatus
 from orders.selectors import order_get, order_list, shipment_get_by_tracking
 from tests.factories.orders import BuyerFactory, OrderFactory, OrderLineFactory, ShipmentFactory, ShopFactory

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kefu.errors import Conflict
+from kefu.core.errors import Conflict
 from orders.models import (
     Buyer,
     Order,

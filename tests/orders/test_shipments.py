@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from kefu.errors import Conflict, DomainError, ValidationFailed
+from kefu.core.errors import Conflict, DomainError, ValidationFailed
 from orders.models import OrderStatus, Shipment, ShipmentDirection, ShipmentStatus, TrackingEvent
 from orders.shipments import shipment_create, shipment_record_event
 from tests.factories.orders import OrderFactory, ShipmentFactory

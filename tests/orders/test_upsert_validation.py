@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kefu.errors import ValidationFailed
+from kefu.core.errors import ValidationFailed
 from orders.models import (
     Buyer,
     OrderLine,

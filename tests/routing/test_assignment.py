@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
 
-from kefu.errors import Conflict, ValidationFailed
+from kefu.core.errors import Conflict, ValidationFailed
 from routing.models import Department
 from routing.services import staff_set_on_duty, ticket_claim, ticket_reassign
 from tests.factories.tickets import ticket_build

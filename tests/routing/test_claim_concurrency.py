@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from kefu.errors import Conflict
+from kefu.core.errors import Conflict
 from routing.services import ticket_claim
 from tests.factories.orders import OrderLineFactory
 from tests.markers import requires_postgres

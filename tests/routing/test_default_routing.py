@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils.dateparse import parse_datetime
 
+from kefu.core.vocabulary import STATES_BY_KIND
 from tests.factories.tickets import actor_for, ticket_build, transition_inputs
 from tests.routing.conftest import (
     T0,
@@ -28,7 +29,6 @@ from tickets.models import Ticket, TicketEvent
 from tickets.services import return_approve, return_pass_inspection, return_receive, return_ship_back
 from tickets.services.engine import ticket_transition
 from tickets.workflows import model_for_kind
-from tickets.workflows.states import STATES_BY_KIND
 
 H = timedelta(hours=1)
 D = timedelta(days=1)

@@ -17,13 +17,13 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_fsm import State
 
+from desk.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SHOP_CODES, DEMO_USERNAME, STAFF, STAFF_PASSWORD
+from kefu.core.vocabulary import STATES_BY_KIND
 from orders.models import Order, Shop
 from tickets.management.commands.graph_transitions import md_begin, md_end
-from tickets.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SHOP_CODES, DEMO_USERNAME, STAFF, STAFF_PASSWORD
 from tickets.models import Kind, Refund, Ticket, TicketEvent
 from tickets.selectors import ticket_replayed_state
 from tickets.workflows import model_for_kind
-from tickets.workflows.states import STATES_BY_KIND
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -29,7 +29,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
 from kefu import celery_app
-from kefu.errors import Conflict
+from kefu.core.errors import Conflict
+from kefu.core.vocabulary import STATES_BY_KIND
 from orders.models import OrderLine
 from tests.factories.orders import OrderLineFactory, ShipmentFactory
 from tests.markers import requires_postgres
@@ -65,7 +66,6 @@ from tickets.services import (
 )
 from tickets.services.engine import ticket_lock
 from tickets.types import LineRequest
-from tickets.workflows.states import STATES_BY_KIND
 
 # serialized_rollback: the rows data migrations ship (reason codes, departments) come back after each flush.
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

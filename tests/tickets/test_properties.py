@@ -36,7 +36,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 import tickets.services as services
-from kefu.errors import DomainError
+from kefu.core.errors import DomainError
+from kefu.core.vocabulary import STATES_BY_KIND
 from orders.models import Buyer, Order, OrderLine, Shipment
 from tests.factories.orders import OrderFactory, OrderLineFactory, ShipmentFactory
 from tickets.actors import Actor
@@ -56,7 +57,6 @@ from tickets.models import (
 from tickets.selectors import ticket_get, ticket_refundable_amount, ticket_replayed_state
 from tickets.services.engine import ticket_transition
 from tickets.types import LineRequest
-from tickets.workflows.states import STATES_BY_KIND
 
 pytestmark = pytest.mark.django_db
 

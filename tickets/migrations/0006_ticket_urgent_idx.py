@@ -1,4 +1,4 @@
-"""The admin queue's index (tickets.admin: most urgent first): step deadline, then priority, then id.
+"""The admin queue's index (desk.admin: most urgent first): step deadline, then priority, then id.
 
 On PostgreSQL built with CREATE INDEX CONCURRENTLY, so a large ticket table keeps taking writes while it builds
 (hence ``atomic = False``); other databases build it the ordinary way.

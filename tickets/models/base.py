@@ -17,37 +17,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin
 
+from kefu.core.vocabulary import STATES_BY_KIND, Department, Kind, Priority, all_state_choices
 from orders.models import MONEY, ZERO, Buyer, Order, OrderLine, Shop
-from tickets.workflows.states import STATES_BY_KIND, all_state_choices
 
 if TYPE_CHECKING:
     from tickets.workflows.steps import Step
-
-
-class Kind(models.TextChoices):
-    RETURN = "return", _("Return / refund")
-    # With a context: django-celery-beat's catalogue translates a bare "Exchange" (an AMQP exchange) as
-    # 交换机, which the admin showed as this kind's name in zh-hans.
-    EXCHANGE = "exchange", pgettext_lazy("ticket kind", "Exchange")
-    COMPLAINT = "complaint", _("Complaint")
-    LOGISTICS = "logistics", _("Logistics exception")
-
-
-class Priority(models.IntegerChoices):
-    LOW = 10, _("Low")
-    NORMAL = 20, _("Normal")
-    HIGH = 30, _("High")
-    URGENT = 40, _("Urgent")
-
-
-class Department(models.TextChoices):
-    OPERATIONS = "operations", _("Operations")
-    WAREHOUSE = "warehouse", _("Warehouse")
-    LOGISTICS = "logistics", _("Logistics")
-    SUPERVISORS = "supervisors", _("Supervisors")
 
 
 class WaitingOn(models.TextChoices):
@@ -148,7 +124,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             # … and tickets opened per day and kind over a period. Read backwards, it is also the index of every
             # "newest first" over all tickets (the order's own index serves a ticket's order).
             models.Index(fields=["created_at", "kind"], name="ticket_created_kind_idx"),
-            # The admin's queue, most urgent first (tickets.admin.tickets.TicketAdmin.ordering: step deadline, which
+            # The admin's queue, most urgent first (desk.admin.tickets.TicketAdmin.ordering: step deadline, which
             # a btree keeps ascending with nulls last, then priority): a page is an index scan, not a sort of every
             # ticket (0.2 ms instead of 104 ms at 200,000 tickets; one department's queue 1.3 ms instead of 60 ms).
             models.Index(fields=["step_due_at", "-priority", "id"], name="ticket_urgent_idx"),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.prepared import PreparedQuery
+from kefu.core.prepared import PreparedQuery
 from orders.models import Order, OrderLine
 from tickets.actors import Actor, ActorKind
 from tickets.config import reason_codes
@@ -21,7 +21,7 @@ from tickets.models import ReasonCode
 from tickets.selectors import returnable_quantities
 from tickets.types import LineRequest
 
-# Every opening locks its order's lines: composed once (kefu.prepared), not on each opening.
+# Every opening locks its order's lines: composed once (kefu.core.prepared), not on each opening.
 _locked_lines = PreparedQuery(
     lambda order_id: OrderLine.objects.select_for_update().filter(order_id=order_id).order_by("pk"),
     order_id=-7_301_001,

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
-from kefu.prepared import PreparedQuery
+from kefu.core.prepared import PreparedQuery
 from orders.models import OrderLine
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
@@ -96,7 +96,7 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
 @functools.cache
 def _locked_version(model: type[Ticket]) -> PreparedQuery:
     """The version of a ticket of ``model``'s kind, read under the lock of every change made on a current copy:
-    composed once per kind (kefu.prepared). By primary key, at most one row: no ORDER BY and LIMIT."""
+    composed once per kind (kefu.core.prepared). By primary key, at most one row: no ORDER BY and LIMIT."""
     return PreparedQuery(
         lambda pk: model.objects.select_for_update().filter(pk=pk).values_list("version"), pk=-7_301_002
     )

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.core.vocabulary import LogisticsState, ReturnState
 from orders.models import ZERO, OrderLine
 from tickets.actors import Actor
 from tickets.errors import InvalidAmount, RefundExceedsPaid
@@ -23,7 +24,6 @@ from tickets.models import EventType, Kind, Priority, Refund, RefundStatus, Retu
 from tickets.payments import GatewayError, RefundRequest, get_gateway
 from tickets.selectors import ticket_refundable_amount
 from tickets.services.engine import event_record, on_enter, ticket_transition
-from tickets.workflows.states import LogisticsState, ReturnState
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def _record_failure(*, refund_id: int, error: str) -> None:
 
 def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
     """Operations put a failed refund back in line (after fixing the cause with the payment provider)."""
-    from kefu.errors import Conflict
+    from kefu.core.errors import Conflict
 
     with transaction.atomic():
         locked = Refund.objects.select_for_update().select_related("ticket").get(pk=refund.pk)

@@ -44,7 +44,7 @@ def state_label(kind: str, state: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _state_label(kind: str, state: str, language: str | None) -> str:
-    from tickets.workflows.states import STATES_BY_KIND
+    from kefu.core.vocabulary import STATES_BY_KIND
 
     try:
         return str(STATES_BY_KIND[kind](state).label)  # translated in ``language``, the active one

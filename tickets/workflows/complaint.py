@@ -11,10 +11,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import transition
 
+from kefu.core.vocabulary import ComplaintState as S
 from tickets.actors import Role
 from tickets.errors import require
 from tickets.models.base import Kind, Ticket
-from tickets.workflows.states import ComplaintState as S
 from tickets.workflows.steps import BUYER, END, ESCALATE, Rule, Step, by, complaint_max_reopens, hours
 
 FIELD = "state"

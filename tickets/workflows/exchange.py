@@ -11,11 +11,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, transition
 
+from kefu.core.vocabulary import ExchangeState as S
 from orders.models import Shipment
 from tickets.actors import Role
 from tickets.errors import require
 from tickets.models.base import Kind, Ticket
-from tickets.workflows.states import ExchangeState as S
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"

@@ -13,11 +13,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import transition
 
+from kefu.core.vocabulary import LogisticsState as S
 from orders.models import MONEY, Shipment
 from tickets.actors import Role
 from tickets.errors import InvalidAmount
 from tickets.models.base import Kind, Ticket
-from tickets.workflows.states import LogisticsState as S
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"

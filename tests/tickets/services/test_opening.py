@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from kefu.errors import ValidationFailed
+from kefu.core.errors import ValidationFailed
 from orders.models import Order
 from tests.factories.orders import OrderLineFactory, ShipmentFactory
 from tests.factories.tickets import (

@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 from pytest_django import Settings
 
-from kefu.errors import Conflict
+from kefu.core.errors import Conflict
 from tests.factories.tickets import buyer_actor, order_with_line, staff_actor, ticket_reload
 from tests.tickets.services.gateways import FLAKY, RECORDING, FlakyGateway, RecordingGateway
 from tickets.errors import NotPermitted

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, connection, transaction
 from pytest_django import Settings
 
-from kefu.errors import ValidationFailed
+from kefu.core.errors import ValidationFailed
 from tests.factories.tickets import (
     buyer_actor,
     other_buyer_actor,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kefu.errors import Conflict
+from kefu.core.errors import Conflict
 from orders.models import Shipment
 from tests.factories.orders import ShipmentFactory
 from tests.factories.tickets import actor_for, buyer_actor, staff_actor, ticket_build, ticket_reload

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from kefu.core.vocabulary import STATES_BY_KIND
 from tests.factories.tickets import ACTOR_ROLES, actor_for, ticket_build, ticket_reload, transition_inputs
 from tickets.actors import ActorKind
 from tickets.errors import NotPermitted, TransitionNotAllowed
 from tickets.models import TicketEvent
 from tickets.services.engine import ticket_transition
-from tickets.workflows.states import STATES_BY_KIND
 
 STAFF_ROLES = frozenset({"operations", "warehouse", "logistics", "supervisors"})
 

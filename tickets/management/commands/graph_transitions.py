@@ -1,6 +1,6 @@
 """``manage.py graph_transitions``: each kind's state machine as a Graphviz DOT graph or Markdown tables.
 
-Everything is read from the code: the states from ``tickets.workflows.states``, the transitions from
+Everything is read from the code: the states from ``kefu.core.vocabulary``, the transitions from
 django-fsm (``Model._meta.get_field("state").get_all_transitions(Model)``), who acts from each transition's
 ``permission=by(...)``, labels and required fields from its ``custom=``, and the owner, deadline and
 due action of each state from the kind's ``STEPS`` table. docs/state-machines/*.dot and the tables in
@@ -26,10 +26,10 @@ from django.db import models
 from django.utils import translation
 from django_fsm import State
 
+from kefu.core.vocabulary import STATES_BY_KIND
 from tickets.actors import Role
 from tickets.models import Kind, Ticket
 from tickets.workflows import model_for_kind
-from tickets.workflows.states import STATES_BY_KIND
 from tickets.workflows.steps import BUYER, ESCALATE, Step
 
 FORMATS = ("dot", "md")

@@ -18,10 +18,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.groups import department_groups_sync
+from kefu.core.vocabulary import STATES_BY_KIND
 from routing.models import DeadlinePolicy, Department, RoutingRule, StaffMember
 from tickets.models import ComplaintCategory, Kind, ReasonCode, Ticket
 from tickets.models import Department as TicketDepartment
-from tickets.workflows.states import STATES_BY_KIND
 
 
 def _count(queryset: QuerySet) -> Coalesce:

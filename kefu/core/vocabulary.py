@@ -1,11 +1,37 @@
-"""Each kind's states, under the names integrations see (SPEC "Ticket kinds and their state machines").
+"""The words every app shares, declared once: ticket kinds and each kind's states (under the names
+integrations see, SPEC "Ticket kinds and their state machines"), priorities and the default departments.
 
-Kept apart from the state machines so the base table's check constraint and choices can list them.
+Kept apart from the state machines so the ticket table's check constraint and choices, routing rules and
+deadline policies, notification templates and the dashboards can all name them without importing tickets.
 Adding a state here needs a migration (the constraint) and a row in the kind's ``STEPS`` table.
 """
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Kind(models.TextChoices):
+    RETURN = "return", _("Return / refund")
+    # With a context: django-celery-beat's catalogue translates a bare "Exchange" (an AMQP exchange) as
+    # 交换机, which the admin showed as this kind's name in zh-hans.
+    EXCHANGE = "exchange", pgettext_lazy("ticket kind", "Exchange")
+    COMPLAINT = "complaint", _("Complaint")
+    LOGISTICS = "logistics", _("Logistics exception")
+
+
+class Priority(models.IntegerChoices):
+    LOW = 10, _("Low")
+    NORMAL = 20, _("Normal")
+    HIGH = 30, _("High")
+    URGENT = 40, _("Urgent")
+
+
+class Department(models.TextChoices):
+    OPERATIONS = "operations", _("Operations")
+    WAREHOUSE = "warehouse", _("Warehouse")
+    LOGISTICS = "logistics", _("Logistics")
+    SUPERVISORS = "supervisors", _("Supervisors")
 
 
 class ReturnState(models.TextChoices):
@@ -59,10 +85,10 @@ class LogisticsState(models.TextChoices):
 
 
 STATES_BY_KIND: dict[str, type[models.TextChoices]] = {
-    "return": ReturnState,
-    "exchange": ExchangeState,
-    "complaint": ComplaintState,
-    "logistics": LogisticsState,
+    Kind.RETURN: ReturnState,
+    Kind.EXCHANGE: ExchangeState,
+    Kind.COMPLAINT: ComplaintState,
+    Kind.LOGISTICS: LogisticsState,
 }
 
 

@@ -25,10 +25,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from tickets.admin.access import may_act, may_supervise, visible_tickets
-from tickets.admin.bulk import BULK_ACTIONS
-from tickets.admin.display import due_display, state_badge
-from tickets.admin.filters import (
+from desk.admin.access import may_act, may_supervise, visible_tickets
+from desk.admin.bulk import BULK_ACTIONS
+from desk.admin.display import due_display, state_badge
+from desk.admin.filters import (
     AssigneeFilter,
     ChannelFilter,
     DepartmentFilter,
@@ -36,11 +36,11 @@ from tickets.admin.filters import (
     StateFilter,
     department_names,
 )
-from tickets.admin.forms import TicketActionForm
-from tickets.admin.inlines import RefundInline, TicketLineInline
-from tickets.admin.paging import TicketPaginator
-from tickets.admin.search import ticket_search
-from tickets.admin.ticket_page import TicketPageMixin
+from desk.admin.forms import TicketActionForm
+from desk.admin.inlines import RefundInline, TicketLineInline
+from desk.admin.paging import TicketPaginator
+from desk.admin.search import ticket_search
+from desk.admin.ticket_page import TicketPageMixin
 from tickets.models import Ticket
 from tickets.workflows import model_for_kind
 

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from tickets.admin.inlines import ReadOnlyMixin
+from desk.admin.inlines import ReadOnlyMixin
 from tickets.models import Kind, ReasonCode, Refund
 
 

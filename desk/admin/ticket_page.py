@@ -24,15 +24,15 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from api.actions import action_for, available_actions, run_action
-from kefu.errors import DomainError
+from desk.admin.access import may_act, may_supervise, request_actor, ticket_hidden_from, visible_tickets
+from desk.admin.bulk import error_text
+from desk.admin.display import due_display, is_overdue, state_badge
+from desk.admin.filters import department_names
+from desk.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
+from kefu.core.errors import DomainError
 from notifications.models import Notification
 from routing.services import ticket_claim, ticket_reassign
 from tickets import services
-from tickets.admin.access import may_act, may_supervise, request_actor, ticket_hidden_from, visible_tickets
-from tickets.admin.bulk import error_text
-from tickets.admin.display import due_display, is_overdue, state_badge
-from tickets.admin.filters import department_names
-from tickets.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
 from tickets.workflows import model_for_kind, state_label
 

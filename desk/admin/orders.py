@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from api.models import KEY_PREFIX
 from orders.models import Buyer, Order, OrderLine, Shipment, Shop, TrackingEvent
 
 
@@ -69,9 +68,9 @@ class ShopAdmin(admin.ModelAdmin):
             return _("Save the shop first, then create its API key.")
         keys = format_html_join(
             "",
-            "<li><code>{}_{}_…</code> {} — {}</li>",
+            "<li><code>{}</code> {} — {}</li>",
             (
-                (KEY_PREFIX, key.prefix, key.name, _("revoked") if key.revoked_at else _("active"))
+                (key.masked, key.name, _("revoked") if key.revoked_at else _("active"))
                 for key in obj.api_keys.order_by("-created_at")
             ),
         )

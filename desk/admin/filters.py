@@ -13,11 +13,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from desk.admin.access import request_actor
+from kefu.core.vocabulary import STATES_BY_KIND, all_state_choices
 from orders.models import Channel
 from routing.models import Department, StaffMember
-from tickets.admin.access import request_actor
 from tickets.models import Ticket
-from tickets.workflows.states import STATES_BY_KIND, all_state_choices
 
 
 def department_names(request: HttpRequest) -> dict[str, str]:

@@ -20,11 +20,11 @@ from rest_framework import serializers
 
 from api.actions import run_action
 from api.selectors import tickets_as_kinds
-from kefu.errors import DomainError
+from desk.admin.access import request_actor
+from desk.admin.forms import staff_users
+from kefu.core.errors import DomainError
 from routing.services import ticket_claim, ticket_reassign
 from tickets.actors import Actor
-from tickets.admin.access import request_actor
-from tickets.admin.forms import staff_users
 from tickets.models import Ticket
 
 # "Select all N tickets" applies an action to the whole filtered list; past this it is refused (one service

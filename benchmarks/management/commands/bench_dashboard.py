@@ -45,9 +45,9 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from benchmarks.management.commands.bench_sweep import ticket_tables
 from dashboard import selectors
 from orders.models import Buyer, Channel, Order, Shop
-from routing.management.commands.bench_sweep import ticket_tables
 from tickets.models import ReasonCode, Ticket
 from tickets.workflows import ticket_models
 from tickets.workflows.steps import BUYER

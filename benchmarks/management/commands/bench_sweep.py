@@ -45,11 +45,11 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from kefu.core.vocabulary import ReturnState
 from orders.models import Buyer, Channel, Order, OrderLine, OrderStatus, Shop
 from routing.models import Department, StaffMember
 from routing.sweep import SWEEP_ACTOR, SweepResult, due_ticket_ids, sweep_due
 from tickets.models import EventType, ReasonCode, ReturnTicket, Ticket, TicketEvent, WaitingOn
-from tickets.workflows.states import ReturnState
 from tickets.workflows.steps import BUYER
 
 MAX_WITHOUT_POSTGRES = 20_000
