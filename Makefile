@@ -10,12 +10,13 @@ REQUIREMENTS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.requirements.sha256
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint migrations-check
+.PHONY: help venv run test lint check migrations-check
 
 help:
 	@echo "make run               web + Celery worker + beat with demo data on http://127.0.0.1:$(PORT)/admin/"
 	@echo "make test [ARGS=...]   the test suite (pytest; ARGS are passed through)"
 	@echo "make lint              ruff check"
+	@echo "make check             ruff check + ruff format --check + mypy + lint-imports (the layers) + migrations"
 	@echo "make migrations-check  fail if a model change has no migration"
 
 venv:
@@ -40,6 +41,17 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+# Every static check CI runs: lint, layout, types (strict on kefu.core), the import contract of
+# docs/architecture.md, and migrations in step with the models. Each runs even when one before it failed.
+check: venv
+	@status=0; \
+	echo "== ruff check";        $(VENV)/bin/ruff check . || status=1; \
+	echo "== ruff format --check"; $(VENV)/bin/ruff format --check . || status=1; \
+	echo "== mypy";              $(VENV)/bin/mypy || status=1; \
+	echo "== lint-imports";      PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache || status=1; \
+	echo "== migrations";        $(PY) manage.py makemigrations --check --dry-run || status=1; \
+	exit $$status
 
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
