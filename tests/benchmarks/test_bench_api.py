@@ -35,7 +35,7 @@ def test_a_tiny_run_measures_every_operation_without_errors(tmp_path) -> None:
     assert [row["operation"] for row in rows] == ["create", "list (page 20)", "retrieve", "transition"]
     for row in rows:
         assert row["kefu_errors"] == 0 and row["bare_errors"] == 0, (row, err.getvalue())
-        assert row["kefu_rps"] > 0 and row["bare_rps"] > 0, row
+        assert row["kefu_rps"] > 0 and row["bare_rps"] > 0, (row, out.getvalue(), err.getvalue())
         assert row["kefu_p50_ms"] <= row["kefu_p99_ms"]
     assert "ratio" in out.getvalue()
     # The creates and cancels went through the real API: new tickets, and cancelled ones.
