@@ -2,7 +2,8 @@
 
 Only the key's hash is stored (``ApiKey.issue``); once the message has been shown nobody, the supervisor who
 made it included, can read the key again. A lost key is revoked and a new one created. Keys are never
-deleted, so the log of who created and revoked which key stays.
+deleted, so the log of who created and revoked which key stays. A revoked key is refused at once by this
+process and within ``KEFU_API_KEY_CACHE_SECONDS`` by the others (api/key_cache.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from api.key_cache import forget_key
 from api.models import KEY_PREFIX, ApiKey
 
 
@@ -78,6 +80,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Revoke selected API keys"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        for key_id in queryset.values_list("pk", flat=True):  # an update sends no post_save: forget them here
+            forget_key(key_id)
         self.message_user(
             request,
             ngettext(

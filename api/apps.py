@@ -7,4 +7,6 @@ class ApiConfig(AppConfig):
     verbose_name = _("REST API")
 
     def ready(self) -> None:
-        from api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from api import key_cache, schema  # noqa: F401  (schema registers the OpenAPI auth extension)
+
+        key_cache.connect()

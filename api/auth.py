@@ -9,11 +9,11 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions, permissions
 
+from api.key_cache import verified_keys
 from api.models import KEY_PREFIX, ApiKey, hash_secret
 from orders.models import Shop
 
@@ -44,6 +44,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = request.META["HTTP_X_API_KEY"].strip()
         if not raw:
             return None
+        # A key verified in this process less than KEFU_API_KEY_CACHE_SECONDS ago answers without a query
+        # (api.key_cache: keyed by the hash of the whole key, so a wrong secret misses and is checked below).
+        client = verified_keys.get(raw)
+        if client is None:
+            client = self._verify(raw)
+            verified_keys.put(raw, client)
+        return client, client.api_key
+
+    @staticmethod
+    def _verify(raw: str) -> StorefrontClient:
         parts = raw.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             raise exceptions.AuthenticationFailed(_("Malformed API key."))
@@ -52,10 +62,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid API key."))
         if not key.is_active:
             raise exceptions.AuthenticationFailed(_("This API key was revoked."))
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)  # at most one write a minute
-        return StorefrontClient(shop=key.shop, api_key=key), key
+        return StorefrontClient(shop=key.shop, api_key=key)
 
     def authenticate_header(self, request) -> str:
         return self.keyword

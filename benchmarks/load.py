@@ -5,6 +5,7 @@ and a run's result. Module-level so the client processes (forked) find the plans
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from http.client import HTTPConnection
@@ -19,6 +20,11 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    # A client used up the items prepared for it (tickets to cancel, each once) and stopped before the end:
+    # the figures then cover less than ``seconds`` and do not count. ``wanted``: the most items one client would
+    # have sent in the whole time, at the rate it had (0 when none ran out).
+    ran_out: bool = False
+    wanted: int = 0
 
     @classmethod
     def pooled(cls, rounds: list[Result]) -> Result:
@@ -28,6 +34,8 @@ class Result:
             sum(r.errors for r in rounds),
             sum(r.seconds for r in rounds),
             [ms for r in rounds for ms in r.latencies_ms],
+            any(r.ran_out for r in rounds),
+            max(r.wanted for r in rounds),
         )
 
     @property
@@ -41,8 +49,12 @@ class Result:
         return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
-def client(args: tuple) -> tuple[int, int, list[float]]:
-    """One client process: send requests for ``duration`` seconds, return (count, errors, latencies).
+def client(args: tuple) -> tuple[int, int, list[float], int]:
+    """One client process: send requests for ``duration`` seconds, return (count, errors, latencies, wanted).
+
+    A plan that has no request left (``None``: its items, each sent once, are used up) stops the client early,
+    whatever the machine's speed; ``wanted`` is then the number of requests it would have sent in the whole time
+    at the rate it had, else 0.
 
     Each request on a new connection (``Connection: close``), as nginx proxies to gunicorn by default: a
     connection kept alive stays with the gunicorn worker that accepted it, so a few workers would serve
@@ -53,12 +65,16 @@ def client(args: tuple) -> tuple[int, int, list[float]]:
     latencies: list[float] = []
     count = errors = 0
     start = time.perf_counter()
-    i = 0
+    i = wanted = 0
     while True:
         now = time.perf_counter()
         if now - start > warmup + duration:
             break
-        method, path, body = plan(worker, i)
+        request = plan(worker, i)
+        if request is None:
+            wanted = math.ceil(i * (warmup + duration) / (now - start)) if now > start else i + 1
+            break
+        method, path, body = request
         i += 1
         t0 = time.perf_counter()
         conn = HTTPConnection("127.0.0.1", port, timeout=30)
@@ -76,7 +92,7 @@ def client(args: tuple) -> tuple[int, int, list[float]]:
             count += 1
             errors += 0 if ok else 1
             latencies.append(elapsed)
-    return count, errors, latencies
+    return count, errors, latencies, wanted
 
 
 class Plans:
@@ -93,7 +109,8 @@ class Plans:
 
 def plan_create(worker: int, i: int):
     # Each worker opens returns on its own slice of the orders (its own in every round), one order after
-    # another: clients of a shop do not all ask about the same order at the same moment.
+    # another: clients of a shop do not all ask about the same order at the same moment. Wrapping around is
+    # harmless here: each order's line has 100,000 to return (bench_api prepare).
     mine = Plans.orders[Plans.round * Plans.concurrency + worker :: Plans.concurrency * Plans.rounds]
     order = mine[i % len(mine)]
     body = json.dumps(
@@ -111,9 +128,13 @@ def plan_retrieve(worker: int, i: int):
 
 
 def plan_transition(worker: int, i: int):
-    # Each worker cancels its own slice of requested tickets (its own in every round), each once.
+    # Each worker cancels its own slice of requested tickets (its own in every round), each once: past its slice
+    # it has nothing left to send (None) and stops. Wrapping around would cancel a ticket again (a 409) as soon
+    # as a machine is fast enough to send more than the slice holds.
     mine = Plans.cancel_numbers[Plans.round * Plans.concurrency + worker :: Plans.concurrency * Plans.rounds]
-    return "POST", f"/api/v1/tickets/{mine[i % len(mine)]}/actions/cancel/", "{}"
+    if i >= len(mine):
+        return None
+    return "POST", f"/api/v1/tickets/{mine[i]}/actions/cancel/", "{}"
 
 
 def plan_bare_create(worker: int, i: int):
@@ -132,4 +153,5 @@ def plan_bare_retrieve(worker: int, i: int):
 
 
 def plan_bare_transition(worker: int, i: int):
+    # A toggle (requested <-> cancelled), never refused: reusing a row is harmless, so it wraps around.
     return "POST", f"/bench/flat/{Plans.flat_ids[(worker * 7919 + i) % len(Plans.flat_ids)]}/transition/", "{}"

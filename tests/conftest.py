@@ -27,15 +27,18 @@ def _english_unless_asked() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_config_snapshots() -> Iterator[None]:
-    """Each test reads configuration (rules, policies, templates, …) from its own database state.
+    """Each test reads configuration (rules, policies, templates, …) and API keys from its own database state.
 
     A test's rows are rolled back without a signal, so a snapshot loaded during one test would outlive it.
     """
+    from api.key_cache import verified_keys
     from kefu.core.config_cache import invalidate_all
 
     invalidate_all()
+    verified_keys.clear()
     yield
     invalidate_all()
+    verified_keys.clear()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ both sides of each comparison pay the same.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -86,7 +87,7 @@ class Command(BaseCommand):
             type=int,
             default=20000,
             help="requested tickets kept ready: half are read, half cancelled (each once: at 400 cancels/s, 3 rounds "
-            "of 10 s need 12,000; a worker past its share cancels again and counts 409 errors)",
+            "of 10 s need 12,000 with the warm-up; a client past its share stops, and the run says it ran out)",
         )
         parser.add_argument(
             "--operations",
@@ -265,12 +266,32 @@ class Command(BaseCommand):
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(concurrency) as pool:
             parts = pool.map(client, args)
-        latencies = [ms for _, _, lat in parts for ms in lat]
-        result = Result(name, sum(p[0] for p in parts), sum(p[1] for p in parts), opts["duration"], latencies)
+        latencies = [ms for _, _, lat, _ in parts for ms in lat]
+        wanted = max(p[3] for p in parts)
+        result = Result(
+            name,
+            sum(p[0] for p in parts),
+            sum(p[1] for p in parts),
+            opts["duration"],
+            latencies,
+            ran_out=wanted > 0,
+            wanted=wanted,
+        )
         self.stdout.write(
             f"  {name:<24} {result.rps:8.1f} req/s  p50 {result.pct(50):6.1f} ms  "
-            f"p99 {result.pct(99):6.1f} ms  errors {result.errors}"
+            f"p99 {result.pct(99):6.1f} ms  errors {result.errors}{'  RAN OUT' if result.ran_out else ''}"
         )
+        if result.ran_out:
+            # Only the cancels can run out (plan_transition), and they use half of --tickets; a fifth more for
+            # a machine a little faster next time.
+            needed = math.ceil(wanted * concurrency * opts["rounds"] * 2 * 1.2 / 1000) * 1000
+            self.stderr.write(
+                self.style.WARNING(
+                    f"{name} ran past the prepared tickets (a client used up its share, each ticket cancelled "
+                    f"once, and stopped early): its figures do not count; run again with --tickets {needed} "
+                    f"(this run had {opts['tickets']})."
+                )
+            )
         return result
 
     def report(self, results, opts) -> None:
@@ -307,11 +328,17 @@ class Command(BaseCommand):
                     "bare_p95_ms": round(base.pct(95), 1),
                     "bare_p99_ms": round(base.pct(99), 1),
                     "bare_errors": base.errors,
+                    "kefu_ran_out": kefu.ran_out,
+                    "bare_ran_out": base.ran_out,
                     "ratio": round(ratio, 2),
                     "ratio_per_round": [round(r, 2) for r in per_round],
                 }
             )
         if any(kefu.core.errors or base.errors for _, kefu, base, _, _ in results):
             self.stderr.write(self.style.WARNING("Some requests failed (err): those figures do not count."))
+        if any(kefu.ran_out or base.ran_out for _, kefu, base, _, _ in results):
+            self.stderr.write(
+                self.style.WARNING("Some operations ran past their prepared tickets: those figures do not count.")
+            )
         if opts.get("json"):
             Path(opts["json"]).write_text(json.dumps(rows, indent=2))
