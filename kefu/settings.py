@@ -260,7 +260,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The bare comparison endpoints of `manage.py bench_api` (never on in production).
 # Configuration snapshots (kefu.core.config_cache): how often a process asks the shared cache whether routing rules,
 =======
-# Configuration snapshots (kefu.config_cache): how often a process asks the shared cache whether routing rules,
+# Configuration snapshots (kefu.core.config_cache): how often a process asks the shared cache whether routing rules,
 >>>>>>> h1-bench-auth
 # policies, templates … changed elsewhere, and the longest it keeps a snapshot whatever the cache says.
 KEFU_CONFIG_CHECK_SECONDS = env.float("KEFU_CONFIG_CHECK_SECONDS", default=1.0)

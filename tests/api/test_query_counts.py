@@ -121,7 +121,7 @@ def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
 # statement of its own), inserts (ticket, return, number, lines, timeline) 5. Nobody of the department is on duty,
 # which the on-duty snapshot says without a query (with someone on duty: their rows locked, their open tickets
 # counted, the assignment written). Routing rules, deadline policies, departments, reason codes, the shop's channels
-# and the department's on-duty emails come from the process's configuration snapshots (kefu.config_cache); the answer
+# and the department's on-duty emails come from the process's configuration snapshots (kefu.core.config_cache); the answer
 >>>>>>> h1-bench-auth
 # is the ticket the service made, with the lines and timeline it wrote.
 CREATE_RETURN = 10
