@@ -256,12 +256,7 @@ KEFU_EVIDENCE_MAX_FILES = env.int("KEFU_EVIDENCE_MAX_FILES", default=20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-<<<<<<< HEAD
-# The bare comparison endpoints of `manage.py bench_api` (never on in production).
 # Configuration snapshots (kefu.core.config_cache): how often a process asks the shared cache whether routing rules,
-=======
-# Configuration snapshots (kefu.core.config_cache): how often a process asks the shared cache whether routing rules,
->>>>>>> h1-bench-auth
 # policies, templates … changed elsewhere, and the longest it keeps a snapshot whatever the cache says.
 KEFU_CONFIG_CHECK_SECONDS = env.float("KEFU_CONFIG_CHECK_SECONDS", default=1.0)
 KEFU_CONFIG_MAX_AGE_SECONDS = env.float("KEFU_CONFIG_MAX_AGE_SECONDS", default=60.0)

@@ -108,22 +108,13 @@ def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
         assert n == STAFF_AUTH + 1 + ANSWER_ROWS, "\n".join(sql)
 
 
-<<<<<<< HEAD
-# Opening a return, as measured (SQLite and PostgreSQL alike): key 1, order 1, the savepoint around the service
-# 2, order lines locked 1, what other tickets hold of them 1 (after the lock, in a statement of its own),
-# inserts (ticket, return, number, lines, timeline) 5. Nobody of the department is on duty, which the on-duty
-# snapshot says without a query (with someone on duty: their rows locked, their open tickets counted, the
-# assignment written). Routing rules, deadline policies, departments, reason codes, the shop's channels and the
-# department's on-duty emails come from the process's configuration snapshots (kefu.core.config_cache); the answer
-=======
 # Opening a return, as measured (SQLite and PostgreSQL alike): the key 0 (kept since the request before), order 1, the
 # savepoint around the service 2, order lines locked 1, what other tickets hold of them 1 (after the lock, in a
 # statement of its own), inserts (ticket, return, number, lines, timeline) 5. Nobody of the department is on duty,
 # which the on-duty snapshot says without a query (with someone on duty: their rows locked, their open tickets
 # counted, the assignment written). Routing rules, deadline policies, departments, reason codes, the shop's channels
-# and the department's on-duty emails come from the process's configuration snapshots (kefu.core.config_cache); the answer
->>>>>>> h1-bench-auth
-# is the ticket the service made, with the lines and timeline it wrote.
+# and the department's on-duty emails come from the process's configuration snapshots (kefu.core.config_cache);
+# the answer is the ticket the service made, with the lines and timeline it wrote.
 CREATE_RETURN = 10
 
 
