@@ -312,7 +312,7 @@ class Command(BaseCommand):
             per_round = [k.rps / b.rps if b.rps else 0 for k, b in zip(kefu_rounds, base_rounds, strict=True)]
             self.stdout.write(
                 f"{name:<16}{kefu.rps:>11.1f}{kefu.pct(50):>8.1f}{kefu.pct(95):>8.1f}{kefu.pct(99):>8.1f}"
-                f"{kefu.core.errors:>5}{base.rps:>12.1f}{base.pct(50):>8.1f}{base.pct(95):>8.1f}{base.pct(99):>8.1f}"
+                f"{kefu.errors:>5}{base.rps:>12.1f}{base.pct(50):>8.1f}{base.pct(95):>8.1f}{base.pct(99):>8.1f}"
                 f"{ratio:>7.2f}  {' '.join(f'{r:.2f}' for r in per_round)}"
             )
             rows.append(
@@ -322,7 +322,7 @@ class Command(BaseCommand):
                     "kefu_p50_ms": round(kefu.pct(50), 1),
                     "kefu_p95_ms": round(kefu.pct(95), 1),
                     "kefu_p99_ms": round(kefu.pct(99), 1),
-                    "kefu_errors": kefu.core.errors,
+                    "kefu_errors": kefu.errors,
                     "bare_rps": round(base.rps, 1),
                     "bare_p50_ms": round(base.pct(50), 1),
                     "bare_p95_ms": round(base.pct(95), 1),
@@ -334,7 +334,7 @@ class Command(BaseCommand):
                     "ratio_per_round": [round(r, 2) for r in per_round],
                 }
             )
-        if any(kefu.core.errors or base.errors for _, kefu, base, _, _ in results):
+        if any(kefu.errors or base.errors for _, kefu, base, _, _ in results):
             self.stderr.write(self.style.WARNING("Some requests failed (err): those figures do not count."))
         if any(kefu.ran_out or base.ran_out for _, kefu, base, _, _ in results):
             self.stderr.write(
