@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -16,7 +17,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+class _Money(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+# Every amount: yuan with two places (``**MONEY`` in a DecimalField).
+MONEY: _Money = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
 
@@ -54,7 +62,7 @@ class Shop(models.Model):
     MAX_RETURN_WINDOW_DAYS = 365
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, Any] = {}
         if self.webhook_url and not self.webhook_secret:
             errors["webhook_secret"] = _(
                 "A webhook URL needs a signing secret: every webhook is signed with it, and none is sent without one."
