@@ -19,7 +19,7 @@ from django.apps import apps as global_apps
 from django.apps.registry import Apps
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL = (VIEW, ADD, CHANGE, DELETE)
@@ -73,7 +73,7 @@ def groups_ensure(apps: Apps = global_apps) -> None:
         app_config = apps.get_app_config(label)
         # create_permissions skips an app without a models module, which migration states' app stubs lack.
         had_models = getattr(app_config, "models_module", None)
-        app_config.models_module = had_models or True
+        app_config.models_module = had_models or True  # type: ignore[assignment]  # any truthy value will do
         try:
             create_permissions(app_config, apps=apps, verbosity=0)
         finally:
@@ -97,7 +97,7 @@ def groups_ensure(apps: Apps = global_apps) -> None:
         group.permissions.set(wanted)
 
 
-def department_groups_sync(*, user: AbstractBaseUser, codes: Iterable[str]) -> None:
+def department_groups_sync(*, user: User, codes: Iterable[str]) -> None:
     """Put ``user`` in the groups of the departments ``codes`` (of the four with a group) and out of the others.
 
     A department membership (``routing.StaffMember``) is what supervisors configure; this keeps the admin

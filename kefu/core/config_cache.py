@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,7 +34,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-_snapshots: list[ConfigSnapshot] = []
+_snapshots: list[ConfigSnapshot[Any]] = []
 
 
 class ConfigSnapshot(Generic[T]):
@@ -81,7 +81,7 @@ class ConfigSnapshot(Generic[T]):
         """Forget this process's copy (the next read loads the tables again)."""
         self._state = None
 
-    def changed(self, **_kwargs) -> None:
+    def changed(self, **_kwargs: Any) -> None:
         """A watched table changed: reload here now, and everywhere once the change commits."""
         self.invalidate()
         transaction.on_commit(self._publish, robust=True)

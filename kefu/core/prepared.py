@@ -70,11 +70,12 @@ class PreparedQuery(Generic[M]):
     def objects(self, **values: Any) -> list[M]:
         """The rows as model instances (annotations as attributes), like iterating the queryset."""
         model, sql, params = self._statement(values)
-        return list(model.objects.raw(sql, params))
+        return list(model._default_manager.raw(sql, params))
 
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
         """The rows as tuples of the selected columns (for a ``values_list`` queryset)."""
         _model, sql, params = self._statement(values)
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
