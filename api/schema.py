@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from api.serializers import ErrorSerializer
+from tickets.actors import DEPARTMENT_ROLES
 from tickets.workflows.acts import Need
 
 
@@ -89,8 +90,6 @@ def action_body_serializer(name: str, roles: frozenset[str], doc: str) -> type[s
     return type(name, (serializers.Serializer,), {"__doc__": doc, **fields})
 
 
-STAFF_ROLES = frozenset({"operations", "warehouse", "logistics", "supervisors"})
-
 BuyerActionInSerializer = action_body_serializer(
     "BuyerActionInSerializer",
     frozenset({"buyer"}),
@@ -98,6 +97,6 @@ BuyerActionInSerializer = action_body_serializer(
 )
 StaffTransitionInSerializer = action_body_serializer(
     "StaffTransitionInSerializer",
-    STAFF_ROLES,
+    frozenset(str(role) for role in DEPARTMENT_ROLES),
     "The body of a staff transition, for the docs: each transition reads the fields it needs (its `needs`).",
 )
