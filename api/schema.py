@@ -1,12 +1,12 @@
 """OpenAPI pieces shared by the views: the API-key auth scheme, the error responses, the idempotency header."""
 
-from decimal import Decimal
-
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from api.serializers import ErrorSerializer
+from tickets.actors import DEPARTMENT_ROLES
+from tickets.workflows.acts import Need
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -46,7 +46,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 def action_parameter(name: str) -> OpenApiParameter:
-    """The ``action`` / ``transition`` path parameter: one of the registered names (api.actions)."""
+    """The ``action`` / ``transition`` path parameter: one of the declared names (tickets.actions)."""
     from api.actions import ACTIONS
 
     return OpenApiParameter(
@@ -58,53 +58,45 @@ def action_parameter(name: str) -> OpenApiParameter:
     )
 
 
-class BuyerActionInSerializer(serializers.Serializer):
-    """The body of a buyer action, for the docs: each action reads the fields it needs and ignores the rest."""
-
-    reason = serializers.CharField(
-        max_length=2000,
-        required=False,
-        allow_blank=True,
-        help_text="Required by reopen; optional for cancel and escalate.",
-    )
-    carrier = serializers.CharField(max_length=64, required=False, help_text="ship_back")
-    tracking_number = serializers.CharField(max_length=64, required=False, help_text="ship_back")
-    requested_amount = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        required=False,
-        allow_null=True,
-        help_text="modify (a return)",
-    )
-    replacement_sku = serializers.CharField(
-        max_length=64, required=False, allow_null=True, help_text="modify (an exchange)"
-    )
-    description = serializers.CharField(max_length=5000, required=False, allow_null=True, help_text="modify")
+def _who(names: list[str]) -> str:
+    return ", ".join(sorted(set(names)))
 
 
-class StaffTransitionInSerializer(serializers.Serializer):
-    """The body of a staff transition, for the docs: each transition reads the fields it needs (its `needs`)."""
+def action_body_serializer(name: str, roles: frozenset[str], doc: str) -> type[serializers.Serializer]:
+    """The body of the actions run by ``roles``, for the docs: every declared input of those actions, each
+    optional here (which are required depends on the action: the help text says, and the ticket's ``actions``
+    list names them as ``needs``). Built from the catalogue, so it cannot drift from the declarations."""
+    from api.actions import ACTIONS, serializer_field
 
-    reason = serializers.CharField(
-        max_length=2000,
-        required=False,
-        allow_blank=True,
-        help_text="reject, fail_inspection, pass_inspection_partly, uphold_rejection, "
-        "convert_to_refund, dismiss; optional elsewhere.",
-    )
-    amount = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        required=False,
-        help_text="pass_inspection_partly, compensate",
-    )
-    carrier = serializers.CharField(
-        max_length=64, required=False, help_text="ship_back, ship_replacement, mark_reshipped"
-    )
-    tracking_number = serializers.CharField(max_length=64, required=False, help_text="with carrier")
-    resolution = serializers.CharField(max_length=5000, required=False, help_text="propose_resolution")
-    carrier_claim_number = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, help_text="investigate (a logistics exception)"
-    )
+    needs: dict[str, Need] = {}
+    required: dict[str, list[str]] = {}
+    optional: dict[str, list[str]] = {}
+    for (kind, action_name), action in ACTIONS.items():
+        if not roles & set(action.roles):
+            continue
+        for need in action.needs:
+            needs.setdefault(need.name, need)
+            (required if need.required else optional).setdefault(need.name, []).append(f"{action_name} ({kind})")
+    fields = {}
+    for field_name, need in needs.items():
+        parts = []
+        if required.get(field_name):
+            parts.append(f"Required by {_who(required[field_name])}.")
+        if optional.get(field_name):
+            parts.append(f"Optional for {_who(optional[field_name])}.")
+        field = serializer_field(need.optional())
+        field.help_text = " ".join(parts)
+        fields[field_name] = field
+    return type(name, (serializers.Serializer,), {"__doc__": doc, **fields})
+
+
+BuyerActionInSerializer = action_body_serializer(
+    "BuyerActionInSerializer",
+    frozenset({"buyer"}),
+    "The body of a buyer action, for the docs: each action reads the fields it needs and ignores the rest.",
+)
+StaffTransitionInSerializer = action_body_serializer(
+    "StaffTransitionInSerializer",
+    frozenset(str(role) for role in DEPARTMENT_ROLES),
+    "The body of a staff transition, for the docs: each transition reads the fields it needs (its `needs`).",
+)

@@ -15,24 +15,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import DateTimeField, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from orders.models import Order, OrderLine, Shop
-from tickets.actors import Actor
 from tickets.models import Ticket, TicketEvent, TicketLine
-from tickets.selectors import rows_known_of
-from tickets.workflows import model_for_kind, model_for_number
+from tickets.selectors import KIND_RELATED, STAFF_RELATED, rows_known_of
+from tickets.workflows import model_for_number
 
-FAR_FUTURE = "9999-12-31T00:00:00Z"
-
-KIND_RELATED = {
-    "return": ("return_shipment",),
-    "exchange": ("return_shipment", "replacement_shipment"),
-    "complaint": (),
-    "logistics": ("shipment",),
-}
 # What each caller's answer shows (the reason comes from the reason-code snapshot, the storefront's shop from
 # its API key): fewer joins, cheaper to plan and to read.
 STOREFRONT_RELATED = ("order", "buyer")
@@ -48,7 +38,6 @@ STOREFRONT_DEFERRED = (
     "buyer__email",
     "buyer__tier",
 )
-STAFF_RELATED = ("shop", "order", "buyer", "assignee")
 
 
 def storefront_scope(*, shop: Shop) -> Q:
@@ -64,42 +53,6 @@ def storefront_page(*, shop: Shop) -> QuerySet:
     (created_at): the tickets are then read as their kinds (``tickets_as_kinds``), so building full objects
     here would be work thrown away."""
     return storefront_tickets(shop=shop).values("id", "kind", "created_at")
-
-
-def staff_scope(*, actor: Actor) -> Q:
-    """Supervisors see every ticket; others the tickets their departments must act on now."""
-    return Q() if actor.is_supervisor else Q(department__in=sorted(actor.departments))
-
-
-def staff_tickets(*, actor: Actor) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.filter(staff_scope(actor=actor))
-    return tickets.annotate(queue_due=Coalesce("due_at", Value(FAR_FUTURE, output_field=DateTimeField())))
-
-
-def tickets_as_kinds(
-    tickets: Sequence[Ticket | dict],
-    *,
-    related: Sequence[str] = STAFF_RELATED,
-    deferred: Sequence[str] = (),
-    shop: Shop | None = None,
-) -> list[Ticket]:
-    """The same tickets, same order, loaded as their kinds (one query per kind present).
-
-    ``tickets`` are tickets or rows with their ``id`` and ``kind``. With ``shop`` (the storefront's, which every
-    ticket belongs to) the shop is attached, not joined; ``deferred`` columns of the joined rows are not read.
-    """
-    keys = [(t["id"], t["kind"]) if isinstance(t, dict) else (t.pk, t.kind) for t in tickets]
-    ids_by_kind: dict[str, list[int]] = defaultdict(list)
-    for pk, kind in keys:
-        ids_by_kind[kind].append(pk)
-    loaded: dict[int, Ticket] = {}
-    for kind, ids in ids_by_kind.items():
-        model = model_for_kind(kind)
-        for obj in model.objects.select_related(*related, *KIND_RELATED[kind]).defer(*deferred).filter(pk__in=ids):
-            if shop is not None:
-                obj.shop = shop
-            loaded[obj.pk] = obj
-    return [loaded[pk] for pk, _kind in keys if pk in loaded]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,8 @@ from orders.models import Shipment, ShipmentDirection, ShipmentStatus
 from routing.services import assignee_pick
 from tickets.actors import Actor
 from tickets.models import EventType, LogisticsTicket, Priority, Ticket
-from tickets.services.engine import assignment_record, event_record, ticket_transition
+from tickets.services.acting import ticket_act
+from tickets.services.engine import assignment_record, event_record
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import ESCALATE
 
@@ -147,10 +148,10 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
         if step.on_due and step.on_due != ESCALATE and ticket.escalation_level == 0:
             try:
                 with transaction.atomic():
-                    ticket_transition(
+                    ticket_act(
                         ticket=ticket,
                         actor=actor,
-                        transition=step.on_due,
+                        action=step.on_due,
                         reason=f"Deadline passed ({overdue}): {step.on_due} automatically.",
                         check_version=False,
                     )

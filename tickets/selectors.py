@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from kefu.core.prepared import PreparedQuery
-from orders.models import ZERO, Order, OrderLine
+from orders.models import ZERO, Order, OrderLine, Shop
+from tickets.actors import Actor
 from tickets.errors import TicketNotFound
 from tickets.models import Kind, Ticket, TicketEvent, TicketLine
 from tickets.workflows import model_for_kind
@@ -117,3 +119,52 @@ def ticket_get_kind(*, pk: int) -> type[Ticket]:
     if kind is None:
         raise TicketNotFound(f"Ticket {pk} does not exist.")
     return model_for_kind(kind)
+
+
+# -- what staff see (the staff API and the admin share these) -----------------------------------------------
+
+FAR_FUTURE = "9999-12-31T00:00:00Z"
+
+KIND_RELATED = {
+    "return": ("return_shipment",),
+    "exchange": ("return_shipment", "replacement_shipment"),
+    "complaint": (),
+    "logistics": ("shipment",),
+}
+STAFF_RELATED = ("shop", "order", "buyer", "assignee")
+
+
+def staff_scope(*, actor: Actor) -> Q:
+    """Supervisors see every ticket; others the tickets their departments must act on now."""
+    return Q() if actor.is_supervisor else Q(department__in=sorted(actor.departments))
+
+
+def staff_tickets(*, actor: Actor) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.filter(staff_scope(actor=actor))
+    return tickets.annotate(queue_due=Coalesce("due_at", Value(FAR_FUTURE, output_field=DateTimeField())))
+
+
+def tickets_as_kinds(
+    tickets: Sequence[Ticket | dict],
+    *,
+    related: Sequence[str] = STAFF_RELATED,
+    deferred: Sequence[str] = (),
+    shop: Shop | None = None,
+) -> list[Ticket]:
+    """The same tickets, same order, loaded as their kinds (one query per kind present).
+
+    ``tickets`` are tickets or rows with their ``id`` and ``kind``. With ``shop`` (the storefront's, which every
+    ticket belongs to) the shop is attached, not joined; ``deferred`` columns of the joined rows are not read.
+    """
+    keys = [(t["id"], t["kind"]) if isinstance(t, dict) else (t.pk, t.kind) for t in tickets]
+    ids_by_kind: dict[str, list[int]] = defaultdict(list)
+    for pk, kind in keys:
+        ids_by_kind[kind].append(pk)
+    loaded: dict[int, Ticket] = {}
+    for kind, ids in ids_by_kind.items():
+        model = model_for_kind(kind)
+        for obj in model.objects.select_related(*related, *KIND_RELATED[kind]).defer(*deferred).filter(pk__in=ids):
+            if shop is not None:
+                obj.shop = shop
+            loaded[obj.pk] = obj
+    return [loaded[pk] for pk, _kind in keys if pk in loaded]

@@ -63,14 +63,11 @@ class ParcelReceivedApi(StaffApi):
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
         actor = Actor.integration(f"warehouse system ({request.user.get_username()})")
-        if ticket.kind == "return":
-            updated = services.return_receive(ticket=ticket, actor=actor)
-        elif ticket.kind == "exchange":
-            updated = services.exchange_receive(ticket=ticket, actor=actor)
-        else:
+        if ticket.kind not in ("return", "exchange"):
             # Translators: %(kind)s is the kind's code: complaint or logistics.
             raise TransitionNotAllowed(
                 _("Ticket %(number)s is a %(kind)s; no parcel comes back for it.")
                 % {"number": ticket.number, "kind": ticket.kind}
             )
+        updated = services.ticket_act(ticket=ticket, actor=actor, action="receive")
         return Response(self.ticket_body(updated))

@@ -29,6 +29,7 @@ from routing.services import ticket_claim, ticket_reassign
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import Ticket
+from tickets.selectors import staff_scope, staff_tickets, tickets_as_kinds
 
 
 class StaffApi(APIView):
@@ -41,10 +42,10 @@ class StaffApi(APIView):
         return self._actor
 
     def scope(self):
-        return selectors.staff_tickets(actor=self.actor)
+        return staff_tickets(actor=self.actor)
 
     def ticket(self, number: str) -> Ticket:
-        return selectors.ticket_in(selectors.staff_scope(actor=self.actor), number)
+        return selectors.ticket_in(staff_scope(actor=self.actor), number)
 
     def ticket_body(self, ticket: Ticket) -> dict:
         lines, events = selectors.answer_rows(ticket, public_only=False)
@@ -100,7 +101,7 @@ class StaffQueueApi(StaffApi):
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets.qs, request, view=self)
-        loaded = selectors.tickets_as_kinds(page)
+        loaded = tickets_as_kinds(page)
         context = {"actor_for": lambda t: self.actor, "lines": selectors.lines_by_ticket(loaded), "public": False}
         return paginator.get_paginated_response(out.StaffTicketOutSerializer(loaded, many=True, context=context).data)
 

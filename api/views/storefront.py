@@ -38,7 +38,7 @@ from orders.types import BuyerData, LineData, OrderData, ShipmentData
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import Attachment, Ticket
-from tickets.selectors import returnable_quantities
+from tickets.selectors import returnable_quantities, tickets_as_kinds
 
 
 class StorefrontApi(APIView):
@@ -189,7 +189,7 @@ class TicketListApi(StorefrontApi):
             tickets = filtered.qs
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets, request, view=self)
-        loaded = selectors.tickets_as_kinds(
+        loaded = tickets_as_kinds(
             page,
             related=selectors.STOREFRONT_RELATED,
             deferred=selectors.STOREFRONT_DEFERRED,

@@ -1,10 +1,10 @@
 """Who is looking at the tickets admin, and which tickets they may see and act on.
 
 Supervisors (and superusers) see every ticket; other staff see the tickets their departments must act on
-now, the same scope as the staff API (``api.selectors.staff_tickets``), so a ticket of another department is
+now, the same scope as the staff API (``tickets.selectors.staff_tickets``), so a ticket of another department is
 missing from their list, their search results and their bulk actions, and its page redirects away. Staff
 without a department see nothing. What they may *do* to a ticket they see is the state machine's decision,
-given their actor (``api.actions.available_actions``).
+given their actor (``tickets.actions.available_actions``).
 
 Django permissions decide which admin pages open at all (groups made by ``accounts``' migration):
 ``tickets.view_ticket`` to see the queue, ``tickets.change_ticket`` to act on tickets (transitions, claim,
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from api.selectors import staff_tickets
 from tickets.actors import Actor
 from tickets.models import Ticket
+from tickets.selectors import staff_tickets
 
 ACT_PERMISSION = "tickets.change_ticket"
 

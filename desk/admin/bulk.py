@@ -16,16 +16,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from rest_framework import serializers
 
-from api.actions import run_action
-from api.selectors import tickets_as_kinds
 from desk.admin.access import request_actor
 from desk.admin.forms import staff_users
 from kefu.core.errors import DomainError
 from routing.services import ticket_claim, ticket_reassign
+from tickets.actions import bulk_actions
 from tickets.actors import Actor
 from tickets.models import Ticket
+from tickets.selectors import tickets_as_kinds
+from tickets.services import ticket_act
 
 # "Select all N tickets" applies an action to the whole filtered list; past this it is refused (one service
 # call per ticket in the request).
@@ -36,16 +36,9 @@ NAMED_PER_REASON = 10
 TicketWork = Callable[[Ticket, Actor], Any]
 
 
-def error_text(exc: Exception) -> str:
-    """The refusal's message: a domain error's own, or a serializer's field errors."""
-    if isinstance(exc, DomainError):
-        return exc.message
-    if isinstance(exc, serializers.ValidationError):
-        detail = exc.detail
-        if isinstance(detail, dict):
-            return "; ".join(f"{field}: {' '.join(str(m) for m in msgs)}" for field, msgs in detail.items())
-        return " ".join(str(m) for m in detail)
-    raise exc
+def error_text(exc: DomainError) -> str:
+    """The refusal's message, as the API would answer it."""
+    return exc.message
 
 
 def run_per_ticket(request: HttpRequest, queryset: QuerySet[Ticket], *, label: str, work: TicketWork) -> None:
@@ -65,7 +58,7 @@ def run_per_ticket(request: HttpRequest, queryset: QuerySet[Ticket], *, label: s
     for ticket in tickets_as_kinds(list(queryset.order_by("pk"))):
         try:
             work(ticket, actor)
-        except (DomainError, serializers.ValidationError) as exc:
+        except DomainError as exc:
             refused[getattr(exc, "code", type(exc).__name__)].append(f"{ticket.number}: {error_text(exc)}")
         else:
             done += 1
@@ -99,23 +92,17 @@ def transition_action(name: str, description: Any) -> Callable[..., None]:
             request,
             queryset,
             label=str(description),
-            work=lambda ticket, actor: run_action(ticket=ticket, actor=actor, name=name, data={}),
+            work=lambda ticket, actor: ticket_act(ticket=ticket, actor=actor, action=name),
         )
 
     action.__name__ = f"bulk_{name}"
     return admin.action(description=description, permissions=["act"])(action)
 
 
-# Transitions that need no input and make sense for many tickets at once. The state machine still decides
-# per ticket: a ticket of another kind, state or department is reported as refused, with the reason.
-TRANSITION_ACTIONS = [
-    transition_action("approve", gettext_lazy("Approve selected requests (returns, refund-only, exchanges)")),
-    transition_action("acknowledge", gettext_lazy("Acknowledge selected complaints")),
-    transition_action("investigate", gettext_lazy("Start investigating selected complaints and logistics cases")),
-    transition_action("receive", gettext_lazy("Mark selected returns and exchanges received")),
-    transition_action("pass_inspection", gettext_lazy("Inspection passed for selected returns and exchanges")),
-    transition_action("resolve", gettext_lazy("Resolve selected logistics cases")),
-]
+# The transitions declared with ``bulk=`` (``tickets.actions.bulk_actions``: they need no input), one action per
+# name for every kind that has it. The state machine still decides per ticket: a ticket of another kind, state
+# or department is reported as refused, with the reason.
+TRANSITION_ACTIONS = [transition_action(name, description) for name, description in bulk_actions().items()]
 
 
 @admin.action(description=gettext_lazy("Claim selected tickets (assign them to me)"), permissions=["act"])

@@ -1,13 +1,15 @@
 """The small forms of the ticket page and the list's action bar.
 
-A transition's form is built from the input serializer the API uses for it (``api.actions.ACTIONS``), so
-the page asks for exactly what the service needs (a reason, carrier and tracking number, an amount, …); the
-serializer validates again when ``run_action`` runs, as for the API. Keep the labels below in step with the
-serializers' field names in ``api.serializers``.
+A transition's form is built from the action's declared needs (``tickets.actions``, from ``custom=Act(...)``
+on the transition): the page asks for exactly what the action takes (a reason, carrier and tracking number,
+an amount, …), with the declared labels and help; ``ticket_act`` validates the same declaration again when it
+runs. The API's input serializers are built from the same needs (``api.actions.serializer_field``).
 """
 
 from __future__ import annotations
 
+import functools
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -15,57 +17,43 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
 
 from routing.models import StaffMember
-
-FIELD_LABELS = {
-    "reason": _("Reason"),
-    "carrier": _("Carrier"),
-    "tracking_number": _("Tracking number"),
-    "amount": _("Amount (¥)"),
-    "resolution": _("Resolution offered to the buyer"),
-    "carrier_claim_number": _("Carrier claim number"),
-    "requested_amount": _("Requested amount (¥)"),
-    "replacement_sku": _("Replacement SKU"),
-    "description": _("Description"),
-}
-LONG_TEXT = {"reason", "resolution", "description"}
+from tickets.actions import Action, action_get
+from tickets.workflows.acts import Need, NeedType
 
 
-def _form_field(name: str, field: serializers.Field) -> forms.Field:
-    label = FIELD_LABELS.get(name, name.replace("_", " "))
-    required = bool(field.required)
-    if isinstance(field, serializers.DecimalField):
-        return forms.DecimalField(
-            label=label,
-            required=required,
-            max_digits=field.max_digits,
-            decimal_places=field.decimal_places,
-            min_value=field.min_value,
-        )
-    if isinstance(field, serializers.BooleanField):
-        return forms.BooleanField(label=label, required=False)
-    if isinstance(field, serializers.ChoiceField):
-        return forms.ChoiceField(label=label, required=required, choices=list(field.choices.items()))
-    attrs: dict[str, Any] = {} if required else {"placeholder": _("optional")}
-    widget = forms.Textarea(attrs={**attrs, "rows": 2, "cols": 40}) if name in LONG_TEXT else forms.TextInput(attrs)
-    return forms.CharField(
-        label=label, required=required, max_length=getattr(field, "max_length", None), widget=widget, strip=True
-    )
+def form_field(need: Need) -> forms.Field:
+    """The Django form field of one declared input (the API's ``serializer_field`` is its twin)."""
+    common: dict[str, Any] = {"label": need.label, "required": need.required, "help_text": need.help}
+    if need.type == NeedType.MONEY:
+        return forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), **common)
+    attrs: dict[str, Any] = {} if need.required else {"placeholder": _("optional")}
+    if need.type == NeedType.LONG_TEXT:
+        widget: forms.Widget = forms.Textarea(attrs={**attrs, "rows": 2, "cols": 40})
+    else:
+        widget = forms.TextInput(attrs)
+    return forms.CharField(max_length=need.max_length, widget=widget, strip=True, **common)
 
 
-def transition_form_class(serializer_class: type[serializers.Serializer]) -> type[forms.Form]:
-    """A Django form with the serializer's fields (required ones first), plus the page's ticket version."""
-    fields = serializer_class().fields
-    ordered = sorted(fields.items(), key=lambda item: not item[1].required)
-    attrs: dict[str, Any] = {name: _form_field(name, field) for name, field in ordered if not field.read_only}
+def transition_form_class(action: Action) -> type[forms.Form]:
+    """A Django form with the action's inputs (required ones first), plus the page's ticket version."""
+    return _form_class(action.kind, action.name)
+
+
+@functools.cache
+def _form_class(kind: str, name: str) -> type[forms.Form]:
+    action = action_get(kind, name)
+    assert action is not None, (kind, name)  # noqa: S101  (only called with a catalogued action)
+    ordered = sorted(action.needs, key=lambda need: not need.required)
+    attrs: dict[str, Any] = {need.name: form_field(need) for need in ordered}
     attrs["version"] = forms.IntegerField(widget=forms.HiddenInput)
-    return type(f"{serializer_class.__name__}Form", (forms.Form,), attrs)
+    class_name = "".join(part.title() for part in (kind, *name.split("_"))) + "Form"
+    return type(class_name, (forms.Form,), attrs)
 
 
 def transition_data(form: forms.Form) -> dict[str, Any]:
-    """What ``run_action`` receives: the cleaned fields without the version, blanks of optional fields left out."""
+    """What ``ticket_act`` receives: the cleaned fields without the version, blanks of optional fields left out."""
     return {name: value for name, value in form.cleaned_data.items() if name != "version" and value not in (None, "")}
 
 

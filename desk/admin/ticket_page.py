@@ -2,7 +2,7 @@
 comments, the timeline, evidence, the order and the notifications sent.
 
 Every button posts to its own admin URL, which loads the ticket from the user's scope, sets the version the
-page was rendered with and calls the service (``api.actions.run_action`` for transitions, as the API does;
+page was rendered with and calls the service (``tickets.services.ticket_act`` for transitions, as the API does;
 ``routing.services`` for claim and reassign; ``ticket_comment_add``). The engine refuses a stale version
 (``TicketChanged``), so a page someone else changed meanwhile cannot act on what it no longer shows. Every
 refusal becomes a message on the page it came from, never an error page.
@@ -21,9 +21,7 @@ from django.db.models import ForeignKey, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from rest_framework import serializers
 
-from api.actions import action_for, available_actions, run_action
 from desk.admin.access import may_act, may_supervise, request_actor, ticket_hidden_from, visible_tickets
 from desk.admin.bulk import error_text
 from desk.admin.display import due_display, is_overdue, state_badge
@@ -33,7 +31,9 @@ from kefu.core.errors import DomainError
 from notifications.models import Notification
 from routing.services import ticket_claim, ticket_reassign
 from tickets import services
+from tickets.actions import action_get, available_actions
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
+from tickets.services import ticket_act
 from tickets.workflows import model_for_kind, state_label
 
 
@@ -98,13 +98,13 @@ class TicketPageMixin:
         buttons = []
         if acting:
             for action in available_actions(ticket, actor):
-                spec = action_for(ticket, action["name"])
-                form = transition_form_class(spec.input)(initial=version, prefix=action["name"])
                 buttons.append(
                     {
-                        **action,
-                        "form": form,
-                        "url": reverse("admin:tickets_ticket_transition", args=[quote(ticket.pk), action["name"]]),
+                        "name": action.name,
+                        "label": str(action.label),
+                        "needs": [need.name for need in action.needs if need.required],
+                        "form": transition_form_class(action)(initial=version, prefix=action.name),
+                        "url": reverse("admin:tickets_ticket_transition", args=[quote(ticket.pk), action.name]),
                     }
                 )
         open_ticket = ticket.closed_at is None and ticket.department is not None
@@ -202,7 +202,7 @@ class TicketPageMixin:
             ticket.version = form.cleaned_data["version"]
         try:
             done = work(ticket, form)
-        except (DomainError, serializers.ValidationError) as exc:
+        except DomainError as exc:
             messages.error(request, _("%(action)s refused: %(reason)s") % {"action": label, "reason": error_text(exc)})
         else:
             messages.success(request, done)
@@ -213,15 +213,15 @@ class TicketPageMixin:
 
     def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
         probe = visible_tickets(request).filter(pk=object_id).only("kind").first() if object_id.isdigit() else None
-        spec = action_for(probe, name) if probe is not None else None
-        if probe is not None and spec is None:
+        spec = action_get(probe.kind, name) if probe is not None else None
+        if probe is not None and (spec is None or spec.system_only):
             messages.error(request, _("'%(name)s' is not an action of this ticket.") % {"name": name})
             return HttpResponseRedirect(ticket_url(object_id))
-        form_class = transition_form_class(spec.input) if spec is not None else VersionForm
+        form_class = transition_form_class(spec) if spec is not None else VersionForm
         actor = request_actor(request)
 
         def work(ticket: Ticket, form: forms.Form) -> str:
-            updated = run_action(ticket=ticket, actor=actor, name=name, data=transition_data(form))
+            updated = ticket_act(ticket=ticket, actor=actor, action=name, **transition_data(form))
             return _("%(action)s: ticket %(number)s is now %(state)s.") % {
                 "action": _transition_label(ticket, name),
                 "number": updated.number,
@@ -277,15 +277,8 @@ class TicketPageMixin:
 
 
 def _transition_label(ticket: Ticket, name: str) -> str:
-    method = getattr(model_for_kind(ticket.kind), name, None)
-    meta = getattr(method, "_django_fsm", None)
-    if meta is None:
-        return name
-    for transition in meta.transitions.values():
-        label = transition.custom.get("label")
-        if label:
-            return str(label)
-    return name
+    action = action_get(ticket.kind, name)
+    return str(action.label) if action is not None else name
 
 
 def _timeline_row(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:

@@ -175,7 +175,7 @@ def test_a_stale_page_gets_a_conflict_message_and_changes_nothing(ops_client):
 def test_a_ticket_handed_on_meanwhile_is_no_longer_in_the_queue(ops_client):
     t = ticket("return", "requested")
     version = ops_client.get(page_url(t)).context["ticket"].version
-    services.return_approve(ticket=ticket_reload(t), actor=Actor.staff(desk_user("operations")))
+    services.ticket_act(ticket=ticket_reload(t), actor=Actor.staff(desk_user("operations")), action="approve")
 
     response = ops_client.post(action_url(t, "reject"), {"reject-version": version, "reject-reason": "x"}, follow=True)
 

@@ -13,6 +13,7 @@ from tests.factories.orders import ShipmentFactory
 from tests.markers import requires_postgres
 from tickets.actors import Actor
 from tickets.models import Ticket
+from tickets.selectors import tickets_as_kinds
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def tickets(shop_a) -> list[Ticket]:
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC"])  # +08:00, and UTC written as Z
 def test_fast_rows_equal_drf_rendering(tickets, serializer_class, public, zone, settings):
     settings.TIME_ZONE = zone
-    loaded = selectors.tickets_as_kinds(tickets)
+    loaded = tickets_as_kinds(tickets)
     assert {t.kind for t in loaded} == {"return", "exchange", "complaint", "logistics"}
     context = {
         "actor_for": lambda t: Actor.for_buyer(t.buyer),
@@ -98,7 +99,7 @@ def test_lines_in_one_written_out_statement_equal_the_orm_reading(tickets):
         TicketLine.objects.create(
             ticket=tickets[0], order_line=OrderLineFactory(order=tickets[0].order, sku=sku), quantity=2
         )
-    loaded = selectors.tickets_as_kinds(tickets)
+    loaded = tickets_as_kinds(tickets)
     expected: dict[int, list] = {}
     for ticket_id, *shown in (
         TicketLine.objects.filter(ticket__in=tickets)

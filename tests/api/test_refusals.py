@@ -146,7 +146,7 @@ def test_a_ticket_changed_between_read_and_write_is_409(shop_a, monkeypatch, who
     def read_then_someone_else_writes(scope, number, **kwargs):
         copy = real(scope, number, **kwargs)
         current = type(copy).objects.get(pk=copy.pk)
-        services.return_reject(ticket=current, actor=Actor.staff(staff("operations").user), reason="先到")
+        services.ticket_act(ticket=current, actor=Actor.staff(staff("operations").user), action="reject", reason="先到")
         return copy
 
     monkeypatch.setattr(selectors, "ticket_in", read_then_someone_else_writes)

@@ -20,7 +20,7 @@ from tests.notifications.conftest import open_return, webhook_shop
 from tests.notifications.support import kefu_app_on
 from tickets.errors import NotPermitted
 from tickets.models import EventType, Ticket, TicketEvent
-from tickets.services import return_approve
+from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -66,7 +66,7 @@ def test_a_transition_that_fails_writes_no_notification(storefront) -> None:
     with pytest.raises(Boom):
         ticket_transition(ticket=ticket, actor=staff_actor("operations"), transition="approve", after=explode)
     with pytest.raises(NotPermitted):
-        return_approve(ticket=ticket, actor=buyer_actor(ticket))
+        ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="approve")
 
     assert Ticket.objects.get(pk=ticket.pk).state == "requested"
     assert not TicketEvent.objects.filter(ticket_id=ticket.pk, event_type=EventType.TRANSITION).exists()

@@ -21,7 +21,7 @@ from tests.markers import requires_postgres
 from tests.notifications.conftest import open_return, webhook_shop
 from tests.notifications.support import wait_until
 from tests.orders.concurrency import run_at_once
-from tickets.services import return_approve
+from tickets.services import ticket_act
 
 T0 = timezone.datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))
 
@@ -139,7 +139,7 @@ def test_a_delivery_in_progress_locks_only_its_own_outbox_row(storefront, no_bro
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '3s'")  # waiting for a lock fails the change instead of hanging
         try:
-            return_approve(ticket=ticket, actor=staff_actor("operations"))
+            ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("RESET lock_timeout")

@@ -14,7 +14,7 @@ from tests.factories.orders import BuyerFactory
 from tests.factories.tickets import order_with_line, staff_actor
 from tests.notifications.conftest import open_return, webhook_shop
 from tickets.models import Ticket
-from tickets.services import return_approve, return_reject
+from tickets.services import ticket_act
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_a_shop_set_to_english_gets_english_messages_with_the_reason() -> None:
     shop = webhook_shop(HOOK)
     ShopChannels.objects.create(shop=shop, language=Language.EN)
     ticket = open_return(shop)
-    ticket = return_reject(ticket=ticket, actor=staff_actor("operations"), reason="photos show wear")
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="reject", reason="photos show wear")
     row = buyer_message(ticket, Event.STATE_CHANGED)
     assert row.subject == f"{ticket.number}: {label(ticket, 'en')}"
     assert row.body.startswith(f"Ticket {ticket.number} (order {ticket.order.number}) is now {label(ticket, 'en')}.")
@@ -86,7 +86,7 @@ def test_an_inactive_template_falls_back_to_the_shipped_default() -> None:
 
 def test_rendering_uses_the_ticket_context_and_does_not_html_escape() -> None:
     ticket = open_return(webhook_shop(HOOK))
-    ticket = return_approve(ticket=ticket, actor=staff_actor("operations"), reason='<ok> & "go" it\'s')
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason='<ok> & "go" it\'s')
     row = buyer_message(ticket, Event.STATE_CHANGED)
     assert '说明：<ok> & "go" it\'s。' in row.body  # plain text for SMS, email, webhook: no &lt; or &#x27;
     subject, body = render(

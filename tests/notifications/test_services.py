@@ -22,7 +22,7 @@ from tests.factories.orders import BuyerFactory, ShopFactory
 from tests.factories.tickets import buyer_actor, order_with_line, staff_actor, ticket_build, user_create
 from tests.notifications.conftest import open_return, webhook_shop
 from tickets.models import Ticket, TicketEvent
-from tickets.services import return_approve, return_cancel, return_ship_back, ticket_assign, ticket_comment_add
+from tickets.services import ticket_act, ticket_assign, ticket_comment_add
 
 pytestmark = pytest.mark.django_db
 
@@ -108,10 +108,12 @@ def test_a_shop_without_a_webhook_url_gets_no_webhook() -> None:
 def test_a_state_change_tells_the_buyer_and_the_department_the_ticket_moves_to() -> None:
     robot("warehouse", Channel.WECOM, "https://robot.example.com/warehouse")
     ticket = open_return(webhook_shop(HOOK))
-    ticket = return_approve(ticket=ticket, actor=staff_actor("operations"))  # now waiting on the buyer
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")  # now waiting on the buyer
     assert sent_for(ticket, Event.STATE_CHANGED) == {(Audience.BUYER, Channel.WEBHOOK, HOOK)}
 
-    ticket = return_ship_back(ticket=ticket, actor=buyer_actor(ticket), carrier="SF", tracking_number="SF1234567890")
+    ticket = ticket_act(
+        ticket=ticket, actor=buyer_actor(ticket), action="ship_back", carrier="SF", tracking_number="SF1234567890"
+    )
     shipped = TicketEvent.objects.get(ticket_id=ticket.pk, transition="ship_back")
     rows = Notification.objects.filter(timeline_event=shipped)
     assert set(rows.values_list("audience", "channel", "recipient")) == {
@@ -122,7 +124,7 @@ def test_a_state_change_tells_the_buyer_and_the_department_the_ticket_moves_to()
 
 def test_an_ended_ticket_tells_the_buyer_it_is_closed() -> None:
     ticket = open_return(webhook_shop(HOOK))
-    ticket = return_cancel(ticket=ticket, actor=buyer_actor(ticket))
+    ticket = ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="cancel")
     assert sent_for(ticket, Event.CLOSED) == {(Audience.BUYER, Channel.WEBHOOK, HOOK)}
     assert sent_for(ticket, Event.STATE_CHANGED) == set()
 
@@ -192,7 +194,7 @@ def test_a_public_comment_goes_to_the_other_side_and_an_internal_note_to_nobody(
 def test_the_webhook_body_has_the_documented_fields_and_its_id_is_the_dedup_key() -> None:
     shop: Shop = webhook_shop(HOOK, code="tmall-flagship")
     ticket = open_return(shop)
-    ticket = return_approve(ticket=ticket, actor=staff_actor("operations"), reason="同意退货")
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="同意退货")
     row = Notification.objects.get(ticket=ticket, event=Event.STATE_CHANGED)
     event = row.timeline_event
     assert row.payload == {

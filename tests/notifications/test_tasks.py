@@ -19,7 +19,7 @@ from tests.factories.tickets import staff_actor
 from tests.markers import requires_postgres
 from tests.notifications.conftest import SECRET, open_return, webhook_shop
 from tests.notifications.support import signature_valid, wait_until, worker_thread
-from tickets.services import return_approve
+from tickets.services import ticket_act
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -35,7 +35,7 @@ def test_each_ticket_change_sends_exactly_one_signed_webhook(broker, storefront)
         created = Notification.objects.get(ticket=ticket)
         wait_until(lambda: sent(created.pk), timeout=20, what="the creation webhook")
 
-        ticket = return_approve(ticket=ticket, actor=staff_actor("operations"))
+        ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
         changed = Notification.objects.exclude(pk=created.pk).get(ticket=ticket)
         wait_until(lambda: sent(changed.pk), timeout=20, what="the state-change webhook")
 

@@ -24,7 +24,7 @@ from tests.routing.conftest import (
 from tickets.errors import NotPermitted
 from tickets.models import Ticket
 from tickets.selectors import ticket_list
-from tickets.services import complaint_acknowledge, return_pass_inspection
+from tickets.services import ticket_act
 
 pytestmark = pytest.mark.django_db
 
@@ -111,12 +111,12 @@ def test_the_assignee_stays_while_their_team_works_on_and_changes_at_a_hand_off(
     complaint = open_complaint()
     assert complaint.assignee == agent
 
-    complaint = complaint_acknowledge(ticket=complaint, actor=staff(agent))
+    complaint = ticket_act(ticket=complaint, actor=staff(agent), action="acknowledge")
     assert complaint.assignee == agent  # the colleague is emptier now, but the agent keeps their ticket
 
     packer = staff_member("warehouse", username="packer")
     received = ticket_build("return", "received", goods_received=True)
-    refund = return_pass_inspection(ticket=received, actor=staff(packer))
+    refund = ticket_act(ticket=received, actor=staff(packer), action="pass_inspection")
     assert (refund.department, refund.assignee.username) == ("operations", "colleague")
 
 
@@ -126,7 +126,7 @@ def test_every_automatic_assignment_is_on_the_timeline():
     received = ticket_build("return", "received", goods_received=True)
     assert received.assignee.username == "packer"
 
-    return_pass_inspection(ticket=received, actor=staff(received.assignee))
+    ticket_act(ticket=received, actor=staff(received.assignee), action="pass_inspection")
 
     last = assignment_events(received)[-1]
     assert (last.actor_kind, last.actor_name) == ("system", "routing")
@@ -266,6 +266,6 @@ def test_a_ticket_already_with_the_team_does_not_overflow_at_its_next_step(surge
     assert complaint.assignee == agent
     open_complaint(), open_complaint()  # the agent is full: these wait, the backlog reaches the threshold
 
-    complaint = complaint_acknowledge(ticket=complaint, actor=staff(agent))
+    complaint = ticket_act(ticket=complaint, actor=staff(agent), action="acknowledge")
 
     assert (complaint.department, complaint.assignee) == ("operations", agent)

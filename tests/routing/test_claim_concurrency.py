@@ -18,7 +18,7 @@ from tickets.actors import Actor
 from tickets.errors import TicketChanged, TransitionNotAllowed
 from tickets.models import EventType, ReturnTicket, TicketEvent
 from tickets.selectors import ticket_replayed_state
-from tickets.services import return_approve, return_open
+from tickets.services import return_open, ticket_act
 from tickets.types import LineRequest
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -38,7 +38,7 @@ def test_claims_and_approvals_of_one_ticket_at_once_never_deadlock(attempt: int)
     def act(i: int, copy: ReturnTicket):
         if i % 2:
             return ticket_claim(ticket=copy, actor=people[i])
-        return return_approve(ticket=copy, actor=people[i])
+        return ticket_act(ticket=copy, actor=people[i], action="approve")
 
     outcomes = race(6, prepare=lambda i: ReturnTicket.objects.get(pk=ticket.pk), act=act)
 

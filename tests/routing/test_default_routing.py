@@ -26,7 +26,7 @@ from tests.routing.conftest import (
     staff_member,
 )
 from tickets.models import Ticket, TicketEvent
-from tickets.services import return_approve, return_pass_inspection, return_receive, return_ship_back
+from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition
 from tickets.workflows import model_for_kind
 
@@ -170,7 +170,7 @@ def test_a_return_finds_each_team_by_itself_as_it_moves(clock):
     assert (ticket.department, ticket.assignee) == ("operations", agent)
 
     clock.shift(2 * H)
-    ticket = return_approve(ticket=ticket, actor=staff(agent))
+    ticket = ticket_act(ticket=ticket, actor=staff(agent), action="approve")
     assert (ticket.department, ticket.waiting_on, ticket.assignee, ticket.due_at) == (
         None,
         "buyer",
@@ -179,13 +179,15 @@ def test_a_return_finds_each_team_by_itself_as_it_moves(clock):
     )
 
     clock.shift(D)
-    ticket = return_ship_back(ticket=ticket, actor=actor_for("buyer", ticket), carrier="YTO", tracking_number="YT1")
+    ticket = ticket_act(
+        ticket=ticket, actor=actor_for("buyer", ticket), action="ship_back", carrier="YTO", tracking_number="YT1"
+    )
     assert (ticket.department, ticket.assignee, ticket.due_at) == ("warehouse", packer, T0 + 26 * H + 10 * D)
 
     clock.shift(2 * D)
-    ticket = return_receive(ticket=ticket, actor=staff(packer))
+    ticket = ticket_act(ticket=ticket, actor=staff(packer), action="receive")
     assert (ticket.department, ticket.assignee, ticket.due_at) == ("warehouse", packer, T0 + 74 * H + 24 * H)
 
     clock.shift(3 * H)
-    ticket = return_pass_inspection(ticket=ticket, actor=staff(packer))
+    ticket = ticket_act(ticket=ticket, actor=staff(packer), action="pass_inspection")
     assert (ticket.state, ticket.department, ticket.assignee) == ("refund_pending", "operations", agent)

@@ -19,7 +19,7 @@ from tests.factories.tickets import ticket_build
 from tests.routing.conftest import T0, department, open_complaint, open_exchange, open_return, order_for, reload
 from tickets.actors import Actor
 from tickets.models import Priority, Ticket
-from tickets.services import return_receive
+from tickets.services import ticket_act
 
 H = timedelta(hours=1)
 
@@ -109,7 +109,7 @@ def test_a_rule_for_one_state_routes_that_step_only(desk):
     assert open_return().department == "operations"
     in_transit = ticket_build("return", "return_in_transit")
     assert in_transit.department == "warehouse"
-    received = return_receive(ticket=in_transit, actor=Actor.integration("wms"))
+    received = ticket_act(ticket=in_transit, actor=Actor.integration("wms"), action="receive")
     assert received.department == "special-desk"
 
 

@@ -16,14 +16,7 @@ from tests.factories.tickets import ticket_build
 from tests.routing.conftest import T0, open_complaint, open_logistics, open_return, reload, staff, staff_member
 from tickets.actors import Actor
 from tickets.models import TicketEvent
-from tickets.services import (
-    complaint_acknowledge,
-    logistics_investigate,
-    return_approve,
-    return_pass_inspection,
-    return_receive,
-    return_ship_back,
-)
+from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition
 
 H = timedelta(hours=1)
@@ -47,7 +40,7 @@ def ended_step(ticket) -> TicketEvent:
 def test_a_step_done_before_its_deadline_is_met(clock, desk):
     ticket = open_return()
     clock.shift(47 * H)
-    return_approve(ticket=ticket, actor=desk["operations"])
+    ticket_act(ticket=ticket, actor=desk["operations"], action="approve")
 
     step = ended_step(ticket)
     assert (step.step_state, step.step_department, step.step_met) == ("requested", "operations", True)
@@ -57,7 +50,7 @@ def test_a_step_done_before_its_deadline_is_met(clock, desk):
 def test_a_step_done_after_its_deadline_is_breached(clock, desk):
     ticket = open_return()
     clock.shift(48 * H + S)  # nobody swept yet: the agent approves late
-    return_approve(ticket=ticket, actor=desk["operations"])
+    ticket_act(ticket=ticket, actor=desk["operations"], action="approve")
 
     assert (ended_step(ticket).step_met, ended_step(ticket).step_seconds) == (False, 48 * 3600 + 1)
 
@@ -68,7 +61,7 @@ def test_an_escalated_step_counts_as_breached_for_the_team_that_owned_it(clock, 
     sweep_due()
     assert reload(ticket).department == "supervisors"
 
-    return_pass_inspection(ticket=reload(ticket), actor=desk["warehouse"])
+    ticket_act(ticket=reload(ticket), actor=desk["warehouse"], action="pass_inspection")
 
     step = ended_step(ticket)
     assert (step.step_state, step.step_department, step.step_met) == ("received", "warehouse", False)
@@ -79,11 +72,13 @@ def test_an_escalated_step_counts_as_breached_for_the_team_that_owned_it(clock, 
 def test_ticket_sla_lists_each_step_with_its_owner_time_and_outcome(clock, desk):
     ticket = open_return()
     clock.shift(10 * H)
-    ticket = return_approve(ticket=ticket, actor=desk["operations"])  # met
+    ticket = ticket_act(ticket=ticket, actor=desk["operations"], action="approve")  # met
     clock.shift(3 * D)
-    ticket = return_ship_back(ticket=ticket, actor=Actor.for_buyer(ticket.buyer), carrier="YTO", tracking_number="1")
+    ticket = ticket_act(
+        ticket=ticket, actor=Actor.for_buyer(ticket.buyer), action="ship_back", carrier="YTO", tracking_number="1"
+    )
     clock.shift(11 * D)  # the warehouse confirms receipt a day late
-    ticket = return_receive(ticket=ticket, actor=desk["warehouse"])
+    ticket = ticket_act(ticket=ticket, actor=desk["warehouse"], action="receive")
     clock.shift(5 * H)
 
     figures = ticket_sla(ticket=reload(ticket))
@@ -120,18 +115,22 @@ def two_days(clock, desk):
     clock.shift(-30 * D)
     early = open_complaint()
     clock.shift(H)
-    complaint_acknowledge(ticket=early, actor=desk["operations"])  # outside the period
+    ticket_act(ticket=early, actor=desk["operations"], action="acknowledge")  # outside the period
     clock.shift(30 * D - H)
 
     returned, complaint, lost = open_return(), open_complaint(), open_logistics()
     clock.shift(H)
-    return_approve(ticket=returned, actor=desk["operations"])  # Mon 10:00, operations, met
+    ticket_act(ticket=returned, actor=desk["operations"], action="approve")  # Mon 10:00, operations, met
     clock.shift(2 * H)
-    complaint_acknowledge(ticket=complaint, actor=desk["operations"])  # Mon 12:00, operations, 3 h of 2: breached
+    ticket_act(
+        ticket=complaint, actor=desk["operations"], action="acknowledge"
+    )  # Mon 12:00, operations, 3 h of 2: breached
     clock.shift(12 * H)
-    logistics_investigate(ticket=lost, actor=desk["logistics"])  # Tue 00:00 Shanghai, logistics, 15 h of 24: met
+    ticket_act(
+        ticket=lost, actor=desk["logistics"], action="investigate"
+    )  # Tue 00:00 Shanghai, logistics, 15 h of 24: met
     clock.shift(10 * H)
-    return_approve(ticket=old, actor=desk["operations"])  # Tue 10:00, operations, 25 h of 48: met
+    ticket_act(ticket=old, actor=desk["operations"], action="approve")  # Tue 10:00, operations, 25 h of 48: met
     clock.shift(H)
 
 

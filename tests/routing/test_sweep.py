@@ -19,7 +19,7 @@ from routing.sweep import SWEEP_ACTOR, due_ticket_ids, sweep_due, ticket_process
 from tests.factories.tickets import ticket_build
 from tests.routing.conftest import T0, assignment_events, open_complaint, reload, staff, staff_member, sweep_events
 from tickets.models import EventType, Priority, Refund, TicketEvent
-from tickets.services import return_approve
+from tickets.services import ticket_act
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -255,7 +255,7 @@ def test_a_ticket_changed_after_the_sweep_found_it_is_left_alone(clock):
     now = timezone.now()
     assert (ticket.pk, "return") in due_ticket_ids(now=now, limit=10)
 
-    return_approve(ticket=ticket, actor=staff(agent))  # the agent was quicker: the clock moved on
+    ticket_act(ticket=ticket, actor=staff(agent), action="approve")  # the agent was quicker: the clock moved on
     outcome = ticket_process_due(ticket_id=ticket.pk, kind="return", now=now)
 
     assert outcome == "skipped"

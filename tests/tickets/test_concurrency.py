@@ -54,16 +54,7 @@ from tickets.models import (
     TicketLine,
 )
 from tickets.selectors import returnable_quantities, ticket_replayed_state
-from tickets.services import (
-    exchange_open,
-    logistics_open,
-    refund_reserve,
-    return_approve,
-    return_open,
-    return_pass_inspection,
-    return_receive,
-    return_ship_back,
-)
+from tickets.services import exchange_open, logistics_open, refund_reserve, return_open, ticket_act
 from tickets.services.engine import ticket_lock
 from tickets.types import LineRequest
 
@@ -118,7 +109,7 @@ def test_eight_people_approving_the_same_return_at_once_give_one_approval(refund
     outcomes = race(
         8,
         prepare=lambda i: ReturnTicket.objects.get(pk=ticket.pk),  # each its own copy, all at version 0
-        act=lambda i, copy: return_approve(ticket=copy, actor=approvers[i]),
+        act=lambda i, copy: ticket_act(ticket=copy, actor=approvers[i], action="approve"),
     )
 
     approved, refused = split(outcomes, TicketChanged, TransitionNotAllowed)
@@ -191,7 +182,7 @@ def test_refunds_that_together_exceed_the_paid_amount_stop_at_what_was_paid(
     outcomes = race(
         quantity,
         prepare=lambda i: ReturnTicket.objects.get(pk=tickets[i].pk),
-        act=lambda i, copy: return_approve(ticket=copy, actor=approvers[i]),
+        act=lambda i, copy: ticket_act(ticket=copy, actor=approvers[i], action="approve"),
     )
 
     approved, refused = split(outcomes, RefundExceedsPaid)
@@ -333,14 +324,16 @@ def test_opening_and_refunding_on_the_same_order_at_once_all_succeed() -> None:
         ticket = return_open(
             order=order, actor=buyer, lines=[LineRequest(sku=returned.sku, quantity=1)], reason_code="damaged"
         )
-        ticket = return_approve(ticket=ticket, actor=Actor.system())
-        ticket = return_ship_back(ticket=ticket, actor=buyer, carrier="SF", tracking_number=f"SF10000000{i}")
-        tickets.append(return_receive(ticket=ticket, actor=inspector))
+        ticket = ticket_act(ticket=ticket, actor=Actor.system(), action="approve")
+        ticket = ticket_act(
+            ticket=ticket, actor=buyer, action="ship_back", carrier="SF", tracking_number=f"SF10000000{i}"
+        )
+        tickets.append(ticket_act(ticket=ticket, actor=inspector, action="receive"))
     assert {t.state for t in tickets} == {"received"}
 
     def act(i: int, copy: ReturnTicket | None) -> Ticket:
         if copy is not None:
-            return return_pass_inspection(ticket=copy, actor=inspector)
+            return ticket_act(ticket=copy, actor=inspector, action="pass_inspection")
         return return_open(
             order=order, actor=buyer, lines=[LineRequest(sku=other.sku, quantity=1)], reason_code="damaged"
         )

@@ -22,7 +22,6 @@ say what was done and refused when it fails.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from kefu.core.errors import DomainError
 from kefu.core.vocabulary import STATES_BY_KIND
 from orders.models import Buyer, Order, OrderLine, Shipment
 from tests.factories.orders import OrderFactory, OrderLineFactory, ShipmentFactory
+from tickets.actions import action_get
 from tickets.actors import Actor
 from tickets.errors import TicketChanged
 from tickets.models import (
@@ -309,17 +309,16 @@ class TicketEngineMachine(RuleBasedStateMachine):
             "resolution": draw(data, RESOLUTIONS, plausible, "resolution"),
             "carrier_claim_number": draw(data, CLAIM_NUMBERS, plausible, "carrier_claim_number"),
         }
-        service = getattr(services, f"{fresh.kind}_{name}", None)
-        if service is None:  # run by the deadline sweep or the gateway (expire, auto_refund, complete_refund, …)
+        declared = action_get(fresh.kind, name)
+        if declared is None or declared.system_only:  # run by the deadline sweep or the gateway (expire, …)
 
             def action() -> Ticket:
                 return ticket_transition(ticket=copy, actor=actor, transition=name, reason=params["reason"])
         else:
-            accepted = inspect.signature(service).parameters
-            kwargs = {key: value for key, value in params.items() if key in accepted}
+            kwargs = {key: value for key, value in params.items() if key in declared.act.needs_by_name}
 
             def action() -> Ticket:
-                return service(ticket=copy, actor=actor, **kwargs)
+                return services.ticket_act(ticket=copy, actor=actor, action=name, **kwargs)
 
         outcome = self.attempt(f"{fresh.kind} {name}", action, must_refuse=stale)
         if stale and isinstance(outcome, TicketChanged):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -141,6 +142,12 @@ def transition_spec(ticket: Ticket, name: str) -> Any:
             transition=name,
         )
     return meta
+
+
+@functools.cache
+def _takes_reason(model: type[Ticket], name: str) -> bool:
+    """Whether the transition method checks the reason itself (a refusal must say why)."""
+    return "reason" in inspect.signature(getattr(model, name)).parameters
 
 
 def _check_may_run(ticket: Ticket, name: str, actor: Actor) -> None:
@@ -302,7 +309,7 @@ def ticket_transition(
 ) -> T:
     """Run one transition of the ticket's state machine as ``actor``; return the updated ticket.
 
-    ``params`` go to the transition method (a transition that needs a reason receives ``reason`` too).
+    ``params`` go to the transition method (a method with a ``reason`` parameter receives ``reason`` too).
     ``prepare`` runs after the checks, before the transition, and returns more params (e.g. a shipment it
     creates). Raises ``TransitionNotAllowed``/``TicketChanged`` (409), ``NotPermitted`` (403) or a
     validation error (400); then nothing is written.
@@ -311,7 +318,7 @@ def ticket_transition(
         locked: T = ticket_lock(ticket=ticket, check_version=check_version)  # type: ignore[assignment]
         _check_may_run(locked, transition, actor)
         kwargs = dict(params or {})
-        if "reason" in transition_spec(locked, transition).get_transition(locked.state).custom.get("needs", ()):
+        if _takes_reason(type(locked), transition):
             kwargs["reason"] = reason
         if prepare is not None:
             kwargs.update(prepare(locked))

@@ -23,7 +23,8 @@ from tickets.errors import InvalidAmount, RefundExceedsPaid
 from tickets.models import EventType, Kind, Priority, Refund, RefundStatus, ReturnTicket, Ticket, TicketLine
 from tickets.payments import GatewayError, RefundRequest, get_gateway
 from tickets.selectors import ticket_refundable_amount
-from tickets.services.engine import event_record, on_enter, ticket_transition
+from tickets.services.acting import ticket_act
+from tickets.services.engine import event_record, on_enter
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def _resolve_origin_logistics(ticket: Ticket, actor: Actor) -> None:
     """A refund opened for a lost parcel resolves that logistics ticket when it is paid."""
     origin = ticket.origin
     if origin is not None and origin.kind == Kind.LOGISTICS and origin.state == LogisticsState.REFUNDING:
-        ticket_transition(ticket=origin, actor=actor, transition="resolve", check_version=False)
+        ticket_act(ticket=origin, actor=actor, action="resolve", check_version=False)
 
 
 def refund_execute(*, refund_id: int) -> Refund:
@@ -149,11 +150,12 @@ def refund_execute(*, refund_id: int) -> Refund:
             ticket.state == ReturnState.REFUND_PENDING
             and not ticket.refunds.exclude(status=RefundStatus.SUCCEEDED).exists()
         ):
-            ticket_transition(
+            ticket_act(
                 ticket=ticket,
                 actor=Actor.system("payment gateway"),
-                transition="complete_refund",
-                payload={"refund": refund.idempotency_key, "reference": result.reference},
+                action="complete_refund",
+                refund=refund.idempotency_key,
+                reference=result.reference,
                 check_version=False,
             )
     return refund

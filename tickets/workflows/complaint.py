@@ -15,6 +15,7 @@ from kefu.core.vocabulary import ComplaintState as S
 from tickets.actors import Role
 from tickets.errors import require
 from tickets.models.base import Kind, Ticket
+from tickets.workflows.acts import REASON, RESOLUTION, Act
 from tickets.workflows.steps import BUYER, END, ESCALATE, Rule, Step, by, complaint_max_reopens, hours
 
 FIELD = "state"
@@ -81,7 +82,7 @@ class ComplaintTicket(Ticket):
         source=S.OPEN,
         target=S.ACKNOWLEDGED,
         permission=by(Role.OPERATIONS),
-        custom={"label": _("Acknowledge")},
+        custom=Act(_("Acknowledge"), needs=(REASON.optional(),), bulk=_("Acknowledge selected complaints")),
     )
     def acknowledge(self) -> None:
         pass
@@ -91,7 +92,11 @@ class ComplaintTicket(Ticket):
         source=S.ACKNOWLEDGED,
         target=S.INVESTIGATING,
         permission=by(Role.OPERATIONS),
-        custom={"label": _("Start investigating")},
+        custom=Act(
+            _("Start investigating"),
+            needs=(REASON.optional(),),
+            bulk=_("Start investigating selected complaints and logistics cases"),
+        ),
     )
     def investigate(self) -> None:
         pass
@@ -101,7 +106,7 @@ class ComplaintTicket(Ticket):
         source=[S.INVESTIGATING, S.ESCALATED],
         target=S.RESOLUTION_PROPOSED,
         permission=by(Role.OPERATIONS, Role.SUPERVISORS),
-        custom={"label": _("Propose a resolution"), "needs": ("resolution",)},
+        custom=Act(_("Propose a resolution"), needs=(RESOLUTION,), note="resolution"),
     )
     def propose_resolution(self, *, resolution: str) -> None:
         self.resolution = require(resolution, "resolution", gettext("The proposed resolution"))
@@ -111,7 +116,7 @@ class ComplaintTicket(Ticket):
         source=S.RESOLUTION_PROPOSED,
         target=S.CLOSED,
         permission=by(Role.BUYER),
-        custom={"label": _("Accept the resolution")},
+        custom=Act(_("Accept the resolution")),
     )
     def accept_resolution(self) -> None:
         pass
@@ -121,7 +126,7 @@ class ComplaintTicket(Ticket):
         source=S.RESOLUTION_PROPOSED,
         target=S.CLOSED,
         permission=by(Role.SYSTEM),
-        custom={"label": _("Close (buyer did not answer in time)")},
+        custom=Act(_("Close (buyer did not answer in time)"), needs=(REASON.optional(),), system_only=True),
     )
     def expire(self) -> None:
         pass
@@ -132,7 +137,7 @@ class ComplaintTicket(Ticket):
         target=S.INVESTIGATING,
         conditions=[can_reopen],
         permission=by(Role.BUYER),
-        custom={"label": _("Reopen"), "needs": ("reason",)},
+        custom=Act(_("Reopen"), needs=(REASON,)),
     )
     def reopen(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for reopening"))
@@ -143,7 +148,7 @@ class ComplaintTicket(Ticket):
         source=[S.OPEN, S.ACKNOWLEDGED, S.INVESTIGATING, S.RESOLUTION_PROPOSED],
         target=S.ESCALATED,
         permission=by(Role.BUYER, Role.OPERATIONS),
-        custom={"label": _("Escalate to supervisors")},
+        custom=Act(_("Escalate to supervisors"), needs=(REASON.optional(),)),
     )
     def escalate(self) -> None:
         pass
@@ -153,7 +158,7 @@ class ComplaintTicket(Ticket):
         source=[S.OPEN, S.ACKNOWLEDGED, S.INVESTIGATING, S.ESCALATED],
         target=S.CLOSED,
         permission=by(Role.SUPERVISORS),
-        custom={"label": _("Dismiss"), "needs": ("reason",)},
+        custom=Act(_("Dismiss"), needs=(REASON,)),
     )
     def dismiss(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for dismissing the complaint"))
@@ -163,7 +168,7 @@ class ComplaintTicket(Ticket):
         source=[S.OPEN, S.ACKNOWLEDGED, S.INVESTIGATING, S.ESCALATED, S.RESOLUTION_PROPOSED],
         target=S.CANCELLED,
         permission=by(Role.BUYER),
-        custom={"label": _("Withdraw")},
+        custom=Act(_("Withdraw"), needs=(REASON.optional(),)),
     )
     def cancel(self) -> None:
         pass

@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, transition
 
 from kefu.core.vocabulary import ExchangeState as S
-from orders.models import Shipment
+from orders.models import Shipment, ShipmentDirection
 from tickets.actors import Role
 from tickets.errors import require
 from tickets.models.base import Kind, Ticket
+from tickets.workflows.acts import DESCRIPTION, REASON, REPLACEMENT_SKU, SHIPPING, Act, LinkedRefund, Ship
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"
@@ -64,7 +65,11 @@ class ExchangeTicket(Ticket):
         source=S.REQUESTED,
         target=S.AWAITING_RETURN,
         permission=by(Role.OPERATIONS, Role.SYSTEM),
-        custom={"label": _("Approve")},
+        custom=Act(
+            _("Approve"),
+            needs=(REASON.optional(),),
+            bulk=_("Approve selected requests (returns, refund-only, exchanges)"),
+        ),
     )
     def approve(self) -> None:
         pass
@@ -74,7 +79,7 @@ class ExchangeTicket(Ticket):
         source=S.REQUESTED,
         target=S.REJECTED,
         permission=by(Role.OPERATIONS),
-        custom={"label": _("Reject"), "needs": ("reason",)},
+        custom=Act(_("Reject"), needs=(REASON,)),
     )
     def reject(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for the rejection"))
@@ -84,7 +89,7 @@ class ExchangeTicket(Ticket):
         source=S.REJECTED,
         target=S.REQUESTED,
         permission=by(Role.BUYER),
-        custom={"label": _("Modify request")},
+        custom=Act(_("Modify request"), needs=(REPLACEMENT_SKU, DESCRIPTION)),
     )
     def modify(self, *, replacement_sku: str | None = None, description: str | None = None) -> None:
         if replacement_sku is not None:
@@ -97,7 +102,7 @@ class ExchangeTicket(Ticket):
         source=S.REJECTED,
         target=S.ARBITRATION,
         permission=by(Role.BUYER),
-        custom={"label": _("Escalate to arbitration")},
+        custom=Act(_("Escalate to arbitration"), needs=(REASON.optional(),)),
     )
     def escalate(self) -> None:
         pass
@@ -107,7 +112,7 @@ class ExchangeTicket(Ticket):
         source=S.REJECTED,
         target=S.CLOSED,
         permission=by(Role.BUYER),
-        custom={"label": _("Accept the rejection")},
+        custom=Act(_("Accept the rejection")),
     )
     def accept_rejection(self) -> None:
         pass
@@ -117,7 +122,7 @@ class ExchangeTicket(Ticket):
         source=[S.REJECTED, S.AWAITING_RETURN],
         target=S.CLOSED,
         permission=by(Role.SYSTEM),
-        custom={"label": _("Close (buyer did not act in time)")},
+        custom=Act(_("Close (buyer did not act in time)"), needs=(REASON.optional(),), system_only=True),
     )
     def expire(self) -> None:
         pass
@@ -127,7 +132,7 @@ class ExchangeTicket(Ticket):
         source=S.AWAITING_RETURN,
         target=S.RETURN_IN_TRANSIT,
         permission=by(Role.BUYER, Role.OPERATIONS),
-        custom={"label": _("Give return tracking"), "needs": ("carrier", "tracking_number")},
+        custom=Act(_("Give return tracking"), needs=SHIPPING, prepare=Ship(ShipmentDirection.RETURN)),
     )
     def ship_back(self, *, shipment: Shipment) -> None:
         self.return_shipment = shipment
@@ -137,7 +142,7 @@ class ExchangeTicket(Ticket):
         source=S.RETURN_IN_TRANSIT,
         target=S.RECEIVED,
         permission=by(Role.WAREHOUSE, Role.INTEGRATION),
-        custom={"label": _("Mark parcel received")},
+        custom=Act(_("Mark parcel received"), bulk=_("Mark selected returns and exchanges received")),
     )
     def receive(self) -> None:
         self.goods_received = True
@@ -147,7 +152,7 @@ class ExchangeTicket(Ticket):
         source=S.RECEIVED,
         target=S.REPLACEMENT_PENDING,
         permission=by(Role.WAREHOUSE),
-        custom={"label": _("Inspection passed")},
+        custom=Act(_("Inspection passed"), bulk=_("Inspection passed for selected returns and exchanges")),
     )
     def pass_inspection(self) -> None:
         pass
@@ -157,7 +162,7 @@ class ExchangeTicket(Ticket):
         source=S.RECEIVED,
         target=S.REJECTED,
         permission=by(Role.WAREHOUSE),
-        custom={"label": _("Inspection failed"), "needs": ("reason",)},
+        custom=Act(_("Inspection failed"), needs=(REASON,)),
     )
     def fail_inspection(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason why the inspection failed"))
@@ -167,7 +172,7 @@ class ExchangeTicket(Ticket):
         source=S.REPLACEMENT_PENDING,
         target=S.REPLACEMENT_SHIPPED,
         permission=by(Role.WAREHOUSE),
-        custom={"label": _("Ship the replacement"), "needs": ("carrier", "tracking_number")},
+        custom=Act(_("Ship the replacement"), needs=SHIPPING, prepare=Ship(ShipmentDirection.REPLACEMENT)),
     )
     def ship_replacement(self, *, shipment: Shipment) -> None:
         self.replacement_shipment = shipment
@@ -177,7 +182,11 @@ class ExchangeTicket(Ticket):
         source=S.REPLACEMENT_PENDING,
         target=S.CLOSED,
         permission=by(Role.WAREHOUSE, Role.OPERATIONS),
-        custom={"label": _("Out of stock: convert to refund"), "needs": ("reason",)},
+        custom=Act(
+            _("Out of stock: convert to refund"),
+            needs=(REASON,),
+            after=LinkedRefund("out_of_stock", approved_by="exchange out of stock"),
+        ),
     )
     def convert_to_refund(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for converting the exchange into a refund"))
@@ -187,7 +196,7 @@ class ExchangeTicket(Ticket):
         source=S.REPLACEMENT_SHIPPED,
         target=S.COMPLETED,
         permission=by(Role.BUYER),
-        custom={"label": _("Confirm receipt of the replacement")},
+        custom=Act(_("Confirm receipt of the replacement")),
     )
     def confirm_receipt(self) -> None:
         pass
@@ -197,7 +206,7 @@ class ExchangeTicket(Ticket):
         source=S.REPLACEMENT_SHIPPED,
         target=S.COMPLETED,
         permission=by(Role.SYSTEM),
-        custom={"label": _("Complete automatically")},
+        custom=Act(_("Complete automatically"), needs=(REASON.optional(),), system_only=True),
     )
     def auto_complete(self) -> None:
         pass
@@ -210,7 +219,7 @@ class ExchangeTicket(Ticket):
             states=[S.AWAITING_RETURN, S.REPLACEMENT_PENDING],
         ),
         permission=by(Role.SUPERVISORS),
-        custom={"label": _("Arbitrate for the buyer")},
+        custom=Act(_("Arbitrate for the buyer"), needs=(REASON.optional(),)),
     )
     def uphold_buyer(self) -> None:
         pass
@@ -220,7 +229,7 @@ class ExchangeTicket(Ticket):
         source=S.ARBITRATION,
         target=S.CLOSED,
         permission=by(Role.SUPERVISORS),
-        custom={"label": _("Uphold the rejection"), "needs": ("reason",)},
+        custom=Act(_("Uphold the rejection"), needs=(REASON,)),
     )
     def uphold_rejection(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for upholding the rejection"))
@@ -230,7 +239,7 @@ class ExchangeTicket(Ticket):
         source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.ARBITRATION],
         target=S.CANCELLED,
         permission=by(Role.BUYER),
-        custom={"label": _("Cancel (withdraw)")},
+        custom=Act(_("Cancel (withdraw)"), needs=(REASON.optional(),)),
     )
     def cancel(self) -> None:
         pass

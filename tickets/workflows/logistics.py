@@ -14,10 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import transition
 
 from kefu.core.vocabulary import LogisticsState as S
-from orders.models import MONEY, Shipment
+from orders.models import MONEY, Shipment, ShipmentDirection
 from tickets.actors import Role
 from tickets.errors import InvalidAmount
 from tickets.models.base import Kind, Ticket
+from tickets.workflows.acts import AMOUNT, CLAIM_NUMBER, REASON, SHIPPING, Act, LinkedRefund, Ship
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"
@@ -85,7 +86,11 @@ class LogisticsTicket(Ticket):
         source=S.REPORTED,
         target=S.INVESTIGATING,
         permission=by(Role.LOGISTICS),
-        custom={"label": _("Investigate (open a carrier claim)")},
+        custom=Act(
+            _("Investigate (open a carrier claim)"),
+            needs=(CLAIM_NUMBER,),
+            bulk=_("Start investigating selected complaints and logistics cases"),
+        ),
     )
     def investigate(self, *, carrier_claim_number: str = "") -> None:
         self.carrier_claim_number = (carrier_claim_number or "").strip()
@@ -95,7 +100,7 @@ class LogisticsTicket(Ticket):
         source=S.INVESTIGATING,
         target=S.RESHIPPING,
         permission=by(Role.LOGISTICS),
-        custom={"label": _("Reship")},
+        custom=Act(_("Reship"), needs=(REASON.optional(),)),
     )
     def reship(self) -> None:
         self.outcome = Outcome.RESHIPPED
@@ -105,7 +110,7 @@ class LogisticsTicket(Ticket):
         source=S.RESHIPPING,
         target=S.RESHIPPED,
         permission=by(Role.WAREHOUSE),
-        custom={"label": _("Mark reshipped"), "needs": ("carrier", "tracking_number")},
+        custom=Act(_("Mark reshipped"), needs=SHIPPING, prepare=Ship(ShipmentDirection.OUTBOUND)),
     )
     def mark_reshipped(self, *, shipment: Shipment) -> None:
         self.reship_shipment = shipment
@@ -115,7 +120,7 @@ class LogisticsTicket(Ticket):
         source=S.INVESTIGATING,
         target=S.COMPENSATING,
         permission=by(Role.LOGISTICS, Role.OPERATIONS),
-        custom={"label": _("Compensate"), "needs": ("amount",)},
+        custom=Act(_("Compensate"), needs=(AMOUNT, REASON.optional())),
     )
     def compensate(self, *, amount: Decimal) -> None:
         if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
@@ -128,7 +133,11 @@ class LogisticsTicket(Ticket):
         source=S.INVESTIGATING,
         target=S.REFUNDING,
         permission=by(Role.LOGISTICS, Role.OPERATIONS),
-        custom={"label": _("Refund the buyer")},
+        custom=Act(
+            _("Refund the buyer"),
+            needs=(REASON.optional(),),
+            after=LinkedRefund("not_received", approved_by="logistics refund"),
+        ),
     )
     def refund(self) -> None:
         self.outcome = Outcome.REFUNDED
@@ -138,7 +147,7 @@ class LogisticsTicket(Ticket):
         source=S.INVESTIGATING,
         target=S.FOUND,
         permission=by(Role.LOGISTICS),
-        custom={"label": _("Parcel found (delivered after all)")},
+        custom=Act(_("Parcel found (delivered after all)"), needs=(REASON.optional(),)),
     )
     def mark_found(self) -> None:
         self.outcome = Outcome.FOUND
@@ -148,7 +157,7 @@ class LogisticsTicket(Ticket):
         source=[S.RESHIPPED, S.COMPENSATING, S.REFUNDING, S.FOUND],
         target=S.RESOLVED,
         permission=by(Role.LOGISTICS, Role.OPERATIONS, Role.SYSTEM),
-        custom={"label": _("Resolve")},
+        custom=Act(_("Resolve"), needs=(REASON.optional(),), bulk=_("Resolve selected logistics cases")),
     )
     def resolve(self) -> None:
         pass
@@ -158,7 +167,7 @@ class LogisticsTicket(Ticket):
         source=S.RESOLVED,
         target=S.CLOSED,
         permission=by(Role.BUYER),
-        custom={"label": _("Confirm the resolution")},
+        custom=Act(_("Confirm the resolution")),
     )
     def confirm(self) -> None:
         pass
@@ -168,7 +177,7 @@ class LogisticsTicket(Ticket):
         source=S.RESOLVED,
         target=S.CLOSED,
         permission=by(Role.SYSTEM),
-        custom={"label": _("Close (buyer did not answer in time)")},
+        custom=Act(_("Close (buyer did not answer in time)"), needs=(REASON.optional(),), system_only=True),
     )
     def expire(self) -> None:
         pass
@@ -178,7 +187,7 @@ class LogisticsTicket(Ticket):
         source=S.REPORTED,
         target=S.CANCELLED,
         permission=by(Role.BUYER),
-        custom={"label": _("Withdraw")},
+        custom=Act(_("Withdraw"), needs=(REASON.optional(),)),
     )
     def cancel(self) -> None:
         pass

@@ -15,10 +15,22 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, transition
 
 from kefu.core.vocabulary import ReturnState as S
-from orders.models import MONEY, Shipment
+from orders.models import MONEY, Shipment, ShipmentDirection
 from tickets.actors import Role
 from tickets.errors import InvalidAmount, require
 from tickets.models.base import Kind, Ticket
+from tickets.workflows.acts import (
+    AMOUNT,
+    DESCRIPTION,
+    GATEWAY_REFERENCE,
+    REASON,
+    REFUND_KEY,
+    REQUESTED_AMOUNT,
+    SHIPPING,
+    Act,
+    RefundCap,
+    Ship,
+)
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"
@@ -76,7 +88,11 @@ class ReturnTicket(Ticket):
         source=S.REQUESTED,
         target=GET_STATE(lambda self, **_: self._after_approval(), states=[S.AWAITING_RETURN, S.REFUND_PENDING]),
         permission=by(Role.OPERATIONS, Role.SYSTEM),
-        custom={"label": _("Approve")},
+        custom=Act(
+            _("Approve"),
+            needs=(REASON.optional(),),
+            bulk=_("Approve selected requests (returns, refund-only, exchanges)"),
+        ),
     )
     def approve(self) -> None:
         pass
@@ -86,7 +102,7 @@ class ReturnTicket(Ticket):
         source=S.REQUESTED,
         target=S.REJECTED,
         permission=by(Role.OPERATIONS),
-        custom={"label": _("Reject"), "needs": ("reason",)},
+        custom=Act(_("Reject"), needs=(REASON,)),
     )
     def reject(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for the rejection"))
@@ -97,7 +113,7 @@ class ReturnTicket(Ticket):
         source=S.REJECTED,
         target=S.REQUESTED,
         permission=by(Role.BUYER),
-        custom={"label": _("Modify request")},
+        custom=Act(_("Modify request"), needs=(REQUESTED_AMOUNT, DESCRIPTION), prepare=RefundCap("requested_amount")),
     )
     def modify(self, *, requested_amount: Decimal | None = None, description: str | None = None) -> None:
         if requested_amount is not None:
@@ -115,7 +131,7 @@ class ReturnTicket(Ticket):
         source=S.REJECTED,
         target=S.ARBITRATION,
         permission=by(Role.BUYER),
-        custom={"label": _("Escalate to arbitration")},
+        custom=Act(_("Escalate to arbitration"), needs=(REASON.optional(),)),
     )
     def escalate(self) -> None:
         pass
@@ -125,7 +141,7 @@ class ReturnTicket(Ticket):
         source=S.REJECTED,
         target=S.CLOSED,
         permission=by(Role.BUYER),
-        custom={"label": _("Accept the rejection")},
+        custom=Act(_("Accept the rejection")),
     )
     def accept_rejection(self) -> None:
         pass
@@ -135,7 +151,7 @@ class ReturnTicket(Ticket):
         source=[S.REJECTED, S.AWAITING_RETURN],
         target=S.CLOSED,
         permission=by(Role.SYSTEM),
-        custom={"label": _("Close (buyer did not act in time)")},
+        custom=Act(_("Close (buyer did not act in time)"), needs=(REASON.optional(),), system_only=True),
     )
     def expire(self) -> None:
         pass
@@ -146,7 +162,7 @@ class ReturnTicket(Ticket):
         source=S.AWAITING_RETURN,
         target=S.RETURN_IN_TRANSIT,
         permission=by(Role.BUYER, Role.OPERATIONS),
-        custom={"label": _("Give return tracking"), "needs": ("carrier", "tracking_number")},
+        custom=Act(_("Give return tracking"), needs=SHIPPING, prepare=Ship(ShipmentDirection.RETURN)),
     )
     def ship_back(self, *, shipment: Shipment) -> None:
         self.return_shipment = shipment
@@ -156,7 +172,7 @@ class ReturnTicket(Ticket):
         source=S.RETURN_IN_TRANSIT,
         target=S.RECEIVED,
         permission=by(Role.WAREHOUSE, Role.INTEGRATION),
-        custom={"label": _("Mark parcel received")},
+        custom=Act(_("Mark parcel received"), bulk=_("Mark selected returns and exchanges received")),
     )
     def receive(self) -> None:
         self.goods_received = True
@@ -166,7 +182,9 @@ class ReturnTicket(Ticket):
         source=S.RETURN_IN_TRANSIT,
         target=S.REFUND_PENDING,
         permission=by(Role.SYSTEM),
-        custom={"label": _("Refund automatically (receipt not confirmed in time)")},
+        custom=Act(
+            _("Refund automatically (receipt not confirmed in time)"), needs=(REASON.optional(),), system_only=True
+        ),
     )
     def auto_refund(self) -> None:
         self.approved_amount = self.requested_amount
@@ -177,7 +195,9 @@ class ReturnTicket(Ticket):
         source=S.RECEIVED,
         target=S.REFUND_PENDING,
         permission=by(Role.WAREHOUSE),
-        custom={"label": _("Inspection passed (full refund)")},
+        custom=Act(
+            _("Inspection passed (full refund)"), bulk=_("Inspection passed for selected returns and exchanges")
+        ),
     )
     def pass_inspection(self) -> None:
         self.approved_amount = self.requested_amount
@@ -187,7 +207,7 @@ class ReturnTicket(Ticket):
         source=S.RECEIVED,
         target=S.REFUND_PENDING,
         permission=by(Role.WAREHOUSE),
-        custom={"label": _("Inspection passed partly (partial refund)"), "needs": ("amount", "reason")},
+        custom=Act(_("Inspection passed partly (partial refund)"), needs=(AMOUNT, REASON)),
     )
     def pass_inspection_partly(self, *, amount: Decimal, reason: str) -> None:
         require(reason, "reason", gettext("A reason for the partial refund"))
@@ -204,7 +224,7 @@ class ReturnTicket(Ticket):
         source=S.RECEIVED,
         target=S.REJECTED,
         permission=by(Role.WAREHOUSE),
-        custom={"label": _("Inspection failed"), "needs": ("reason",)},
+        custom=Act(_("Inspection failed"), needs=(REASON,)),
     )
     def fail_inspection(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason why the inspection failed"))
@@ -217,7 +237,7 @@ class ReturnTicket(Ticket):
         # Only the payment path runs this (tickets.services.refunds.refund_execute), after the Refund row is
         # marked paid: a person clicking "paid" could leave the row pending and a later retry would pay twice.
         permission=by(Role.SYSTEM),
-        custom={"label": _("Refund paid")},
+        custom=Act(_("Refund paid"), needs=(REFUND_KEY, GATEWAY_REFERENCE), system_only=True),
     )
     def complete_refund(self) -> None:
         pass
@@ -228,7 +248,7 @@ class ReturnTicket(Ticket):
         source=S.ARBITRATION,
         target=GET_STATE(lambda self, **_: self._after_approval(), states=[S.AWAITING_RETURN, S.REFUND_PENDING]),
         permission=by(Role.SUPERVISORS),
-        custom={"label": _("Arbitrate for the buyer")},
+        custom=Act(_("Arbitrate for the buyer"), needs=(REASON.optional(),)),
     )
     def uphold_buyer(self) -> None:
         pass
@@ -238,7 +258,7 @@ class ReturnTicket(Ticket):
         source=S.ARBITRATION,
         target=S.CLOSED,
         permission=by(Role.SUPERVISORS),
-        custom={"label": _("Uphold the rejection"), "needs": ("reason",)},
+        custom=Act(_("Uphold the rejection"), needs=(REASON,)),
     )
     def uphold_rejection(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for upholding the rejection"))
@@ -248,7 +268,7 @@ class ReturnTicket(Ticket):
         source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.ARBITRATION],
         target=S.CANCELLED,
         permission=by(Role.BUYER),
-        custom={"label": _("Cancel (withdraw)")},
+        custom=Act(_("Cancel (withdraw)"), needs=(REASON.optional(),)),
     )
     def cancel(self) -> None:
         pass

@@ -209,24 +209,32 @@ class Demo:
         # awaiting_return: approved, the buyer must send the shoes back.
         order = self.order("demo-taobao", zhang, [("SHOE-RUN-42", 1)], delivered_days_ago=3)
         ticket = open_return(order, self.buyer(order), "SHOE-RUN-42", 1, "quality_problem", "鞋底开胶。")
-        svc.return_approve(ticket=ticket, actor=ops, reason="同意退货，请寄回。")
+        svc.ticket_act(ticket=ticket, actor=ops, action="approve", reason="同意退货，请寄回。")
 
         # return_in_transit: the buyer gave the carrier and tracking number.
         order = self.order("demo-taobao", lin, [("KETTLE-17", 1)], delivered_days_ago=2)
         ticket = open_return(order, self.buyer(order), "KETTLE-17", 1, "quality_problem", "烧水有异味。")
-        ticket = svc.return_approve(ticket=ticket, actor=ops)
-        svc.return_ship_back(
-            ticket=ticket, actor=self.buyer(order), carrier="YTO", tracking_number=self.tracking_number("YT")
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="approve")
+        svc.ticket_act(
+            ticket=ticket,
+            actor=self.buyer(order),
+            action="ship_back",
+            carrier="YTO",
+            tracking_number=self.tracking_number("YT"),
         )
 
         # received (earbuds) and refunded (refund only: one towel set missing) on the same order.
         order = self.order("demo-jd", wang, [("EARBUDS-BT", 1), ("TOWEL-SET3", 2)], delivered_days_ago=2, carrier="JD")
         ticket = open_return(order, self.buyer(order), "EARBUDS-BT", 1, "quality_problem", "左耳没有声音。")
-        ticket = svc.return_approve(ticket=ticket, actor=ops)
-        ticket = svc.return_ship_back(
-            ticket=ticket, actor=self.buyer(order), carrier="JD", tracking_number=self.tracking_number("JDV")
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="approve")
+        ticket = svc.ticket_act(
+            ticket=ticket,
+            actor=self.buyer(order),
+            action="ship_back",
+            carrier="JD",
+            tracking_number=self.tracking_number("JDV"),
         )
-        ticket = svc.return_receive(ticket=ticket, actor=wh)
+        ticket = svc.ticket_act(ticket=ticket, actor=wh, action="receive")
         refund = svc.return_open(
             order=order,
             actor=self.buyer(order),
@@ -235,31 +243,39 @@ class Demo:
             refund_only=True,
             description="少发了一套毛巾。",
         )
-        refund = svc.return_approve(ticket=refund, actor=ops, reason="核实少发，仅退款。")
+        refund = svc.ticket_act(ticket=refund, actor=ops, action="approve", reason="核实少发，仅退款。")
         self.pay_refunds(refund)
 
         # refund_pending: inspection passed partly; the worker pays it.
         order = self.order("demo-jd", li, [("LAMP-LED", 1)], delivered_days_ago=4, carrier="JD")
         ticket = open_return(order, self.buyer(order), "LAMP-LED", 1, "seven_days_no_reason", "")
-        ticket = svc.return_approve(ticket=ticket, actor=ops)
-        ticket = svc.return_ship_back(
-            ticket=ticket, actor=self.buyer(order), carrier="JD", tracking_number=self.tracking_number("JDV")
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="approve")
+        ticket = svc.ticket_act(
+            ticket=ticket,
+            actor=self.buyer(order),
+            action="ship_back",
+            carrier="JD",
+            tracking_number=self.tracking_number("JDV"),
         )
-        ticket = svc.return_receive(ticket=ticket, actor=wh)
-        svc.return_pass_inspection_partly(
-            ticket=ticket, actor=wh, amount=Decimal("150.00"), reason="底座有划痕，扣除 ¥39.00。"
+        ticket = svc.ticket_act(ticket=ticket, actor=wh, action="receive")
+        svc.ticket_act(
+            ticket=ticket,
+            actor=wh,
+            action="pass_inspection_partly",
+            amount=Decimal("150.00"),
+            reason="底座有划痕，扣除 ¥39.00。",
         )
 
         # rejected, then arbitration (rejected and escalated by the buyer), then cancelled.
         order = self.order("demo-own", chen, [("PILLOW-MF", 2)], delivered_days_ago=3)
         ticket = open_return(order, self.buyer(order), "PILLOW-MF", 1, "seven_days_no_reason", "太高了。")
-        svc.return_reject(ticket=ticket, actor=ops, reason="贴身用品已拆封使用，不支持七天无理由退货。")
+        svc.ticket_act(ticket=ticket, actor=ops, action="reject", reason="贴身用品已拆封使用，不支持七天无理由退货。")
         order = self.order("demo-own", zhao, [("SHOE-RUN-43", 1), ("MUG-BLUE", 2)], delivered_days_ago=2)
         ticket = open_return(order, self.buyer(order), "SHOE-RUN-43", 1, "not_as_described", "颜色和图片差别很大。")
-        ticket = svc.return_reject(ticket=ticket, actor=ops, reason="色差在允许范围内。")
-        svc.return_escalate(ticket=ticket, actor=self.buyer(order), reason="我有照片为证，申请平台介入。")
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="reject", reason="色差在允许范围内。")
+        svc.ticket_act(ticket=ticket, actor=self.buyer(order), action="escalate", reason="我有照片为证，申请平台介入。")
         ticket = open_return(order, self.buyer(order), "MUG-BLUE", 1, "seven_days_no_reason", "")
-        svc.return_cancel(ticket=ticket, actor=self.buyer(order), reason="买错了，又想要了。")
+        svc.ticket_act(ticket=ticket, actor=self.buyer(order), action="cancel", reason="买错了，又想要了。")
 
     def exchanges(self) -> None:
         ops, wh = self.staff["ops1"], self.staff["wh1"]
@@ -273,7 +289,7 @@ class Demo:
         order = self.order("demo-taobao", zhang, [("TEE-WHT-L", 2)], delivered_days_ago=1)
         open_exchange(order, self.buyer(order), "TEE-WHT-L", 1, "TEE-WHT-M", "大了一码。")
         ticket = open_exchange(order, self.buyer(order), "TEE-WHT-L", 1, "TEE-WHT-M", "两件都大了。")
-        svc.exchange_approve(ticket=ticket, actor=ops)
+        svc.ticket_act(ticket=ticket, actor=ops, action="approve")
 
         # replacement_pending and replacement_shipped.
         order = self.order("demo-own", chen, [("SHOE-RUN-42", 2)], delivered_days_ago=3)
@@ -281,30 +297,38 @@ class Demo:
             ticket = open_exchange(order, self.buyer(order), "SHOE-RUN-42", 1, "SHOE-RUN-43", "偏小，换大一码。")
             ticket = self.exchange_received(ticket, order, ops, wh)
             if ships:
-                svc.exchange_ship_replacement(
-                    ticket=ticket, actor=wh, carrier="SF", tracking_number=self.tracking_number("SF")
+                svc.ticket_act(
+                    ticket=ticket,
+                    actor=wh,
+                    action="ship_replacement",
+                    carrier="SF",
+                    tracking_number=self.tracking_number("SF"),
                 )
 
         # Out of stock: the exchange is closed and converted into a linked refund, paid at once.
         order = self.order("demo-jd", li, [("TEE-WHT-M", 1)], delivered_days_ago=2, carrier="JD")
         ticket = open_exchange(order, self.buyer(order), "TEE-WHT-M", 1, "TEE-WHT-L", "想换大一码。")
         ticket = self.exchange_received(ticket, order, ops, wh)
-        svc.exchange_convert_to_refund(ticket=ticket, actor=wh, reason="L 码缺货，转为退款。")
+        svc.ticket_act(ticket=ticket, actor=wh, action="convert_to_refund", reason="L 码缺货，转为退款。")
         self.pay_refunds(Ticket.objects.get(origin=ticket))
 
         # rejected: the buyer may modify the request, escalate it or accept.
         order = self.order("demo-jd", wang, [("RICE-COOKER", 1)], delivered_days_ago=4, carrier="JD")
         ticket = open_exchange(order, self.buyer(order), "RICE-COOKER", 1, "RICE-COOKER", "内胆有划痕，换新。")
-        svc.exchange_reject(ticket=ticket, actor=ops, reason="请先上传内胆划痕的照片。")
+        svc.ticket_act(ticket=ticket, actor=ops, action="reject", reason="请先上传内胆划痕的照片。")
 
     def exchange_received(self, ticket: Any, order: Order, ops: Actor, wh: Actor) -> Any:
         """approve → ship_back → receive → pass_inspection: the exchange waits for its replacement."""
-        ticket = svc.exchange_approve(ticket=ticket, actor=ops)
-        ticket = svc.exchange_ship_back(
-            ticket=ticket, actor=self.buyer(order), carrier="SF", tracking_number=self.tracking_number("SF")
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="approve")
+        ticket = svc.ticket_act(
+            ticket=ticket,
+            actor=self.buyer(order),
+            action="ship_back",
+            carrier="SF",
+            tracking_number=self.tracking_number("SF"),
         )
-        ticket = svc.exchange_receive(ticket=ticket, actor=wh)
-        return svc.exchange_pass_inspection(ticket=ticket, actor=wh)
+        ticket = svc.ticket_act(ticket=ticket, actor=wh, action="receive")
+        return svc.ticket_act(ticket=ticket, actor=wh, action="pass_inspection")
 
     def complaints(self) -> None:
         ops = self.staff["ops1"]
@@ -324,8 +348,8 @@ class Demo:
             lines=[LineRequest(sku="MUG-BLUE", quantity=2)],
             reason_code="quality_problem",
         )
-        ticket = svc.complaint_acknowledge(ticket=ticket, actor=ops)
-        ticket = svc.complaint_investigate(ticket=ticket, actor=ops)
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="acknowledge")
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="investigate")
         svc.ticket_comment_add(ticket=ticket, actor=ops, body="已联系工厂核查这一批次。", public=False)
 
         order = self.order("demo-own", ("own_sun_li", "孙丽"), [("RICE-COOKER", 1)], delivered_days_ago=2)
@@ -336,10 +360,13 @@ class Demo:
             severity=Severity.LOW,
             description="快递员没有送货上门。",
         )
-        ticket = svc.complaint_acknowledge(ticket=ticket, actor=ops)
-        ticket = svc.complaint_investigate(ticket=ticket, actor=ops)
-        svc.complaint_propose_resolution(
-            ticket=ticket, actor=ops, resolution="已向快递公司投诉，并补偿 10 元无门槛优惠券。"
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="acknowledge")
+        ticket = svc.ticket_act(ticket=ticket, actor=ops, action="investigate")
+        svc.ticket_act(
+            ticket=ticket,
+            actor=ops,
+            action="propose_resolution",
+            resolution="已向快递公司投诉，并补偿 10 元无门槛优惠券。",
         )
 
     def logistics(self) -> None:
@@ -362,7 +389,7 @@ class Demo:
         ticket = svc.logistics_open(
             order=order, actor=ops, exception_type=ExceptionType.LOST, shipment=order.shipments.get()
         )
-        ticket = svc.logistics_investigate(ticket=ticket, actor=lg, carrier_claim_number="JD-CLAIM-0001")
+        ticket = svc.ticket_act(ticket=ticket, actor=lg, action="investigate", carrier_claim_number="JD-CLAIM-0001")
         # compensating: delivered damaged, the buyer keeps it and gets compensation.
         order = self.order("demo-own", ("own_zheng_hao", "郑浩"), [("KETTLE-17", 1)], delivered_days_ago=1)
         ticket = svc.logistics_open(
@@ -372,8 +399,10 @@ class Demo:
             shipment=order.shipments.get(),
             description="外箱压坏，壶身有凹痕。",
         )
-        ticket = svc.logistics_investigate(ticket=ticket, actor=lg, carrier_claim_number="SF-CLAIM-0002")
-        svc.logistics_compensate(ticket=ticket, actor=lg, amount=Decimal("30.00"), reason="买家同意补偿，不退货。")
+        ticket = svc.ticket_act(ticket=ticket, actor=lg, action="investigate", carrier_claim_number="SF-CLAIM-0002")
+        svc.ticket_act(
+            ticket=ticket, actor=lg, action="compensate", amount=Decimal("30.00"), reason="买家同意补偿，不退货。"
+        )
         # refunding: lost for good; a linked refund-only return pays the buyer (the worker pays it).
         order = self.order(
             "demo-own", ("own_zhao_lei", "赵磊"), [("LAMP-LED", 1)], delivered_days_ago=None, last_scan_days_ago=8
@@ -381,8 +410,8 @@ class Demo:
         ticket = svc.logistics_open(
             order=order, actor=ops, exception_type=ExceptionType.LOST, shipment=order.shipments.get()
         )
-        ticket = svc.logistics_investigate(ticket=ticket, actor=lg, carrier_claim_number="SF-CLAIM-0003")
-        svc.logistics_refund(ticket=ticket, actor=lg, reason="快递确认丢件，先行退款。")
+        ticket = svc.ticket_act(ticket=ticket, actor=lg, action="investigate", carrier_claim_number="SF-CLAIM-0003")
+        svc.ticket_act(ticket=ticket, actor=lg, action="refund", reason="快递确认丢件，先行退款。")
 
 
 def open_return(order: Order, actor: Actor, sku: str, quantity: int, reason: str, text: str) -> Any:

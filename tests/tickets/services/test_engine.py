@@ -30,10 +30,9 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition
-from tickets.services.exchanges import exchange_convert_to_refund
 from tickets.services.opening import return_open, ticket_number
-from tickets.services.returns import return_approve, return_pass_inspection, return_pass_inspection_partly
 from tickets.types import LineRequest
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +44,7 @@ pytestmark = pytest.mark.django_db
 def test_acting_on_a_stale_copy_is_a_conflict_and_changes_nothing() -> None:
     ticket = ticket_build("return", "requested")
     mine, theirs = ticket_reload(ticket), ticket_reload(ticket)
-    return_approve(ticket=theirs, actor=staff_actor("operations"))
+    ticket_act(ticket=theirs, actor=staff_actor("operations"), action="approve")
 
     with pytest.raises(TicketChanged) as conflict:
         ticket_transition(ticket=mine, actor=staff_actor("operations"), transition="reject", reason="不符合条件")
@@ -63,15 +62,15 @@ def test_acting_on_a_stale_copy_is_a_conflict_and_changes_nothing() -> None:
 def test_two_approvals_of_the_same_copy_give_one_approval_and_one_conflict() -> None:
     ticket = ticket_build("return", "requested")
     copy = ticket_reload(ticket)
-    return_approve(ticket=ticket, actor=staff_actor("operations"))
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
     with pytest.raises(TicketChanged):
-        return_approve(ticket=copy, actor=staff_actor("operations"))
+        ticket_act(ticket=copy, actor=staff_actor("operations"), action="approve")
     assert TicketEvent.objects.filter(ticket=ticket, transition="approve").count() == 1
 
 
 def test_the_returned_ticket_is_current_and_may_act_again() -> None:
     ticket = ticket_build("return", "requested")
-    approved = return_approve(ticket=ticket, actor=staff_actor("operations"))
+    approved = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
     cancelled = ticket_transition(ticket=approved, actor=buyer_actor(ticket), transition="cancel")
     assert (cancelled.state, cancelled.version) == ("cancelled", 2)
 
@@ -105,7 +104,7 @@ def test_an_unknown_action_is_refused_by_name() -> None:
 
 def test_a_reason_given_to_any_transition_is_on_the_timeline() -> None:
     ticket = ticket_build("return", "requested")
-    return_approve(ticket=ticket, actor=staff_actor("operations"), reason="老客户, 直接同意")
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="老客户, 直接同意")
     assert TicketEvent.objects.get(ticket=ticket, transition="approve").reason == "老客户, 直接同意"
 
 
@@ -152,7 +151,9 @@ def assert_untouched(ticket: Ticket, *, state: str, line_refunded: Decimal = Dec
 def test_a_transition_refusing_its_input_writes_nothing(amount: Decimal) -> None:
     ticket = ticket_build("return", "received", goods_received=True)
     with pytest.raises(InvalidAmount):
-        return_pass_inspection_partly(ticket=ticket, actor=staff_actor("warehouse"), amount=amount, reason="划痕")
+        ticket_act(
+            ticket=ticket, actor=staff_actor("warehouse"), action="pass_inspection_partly", amount=amount, reason="划痕"
+        )
     assert_untouched(ticket, state="received")
     assert ticket_reload(ticket).approved_amount is None
 
@@ -164,7 +165,7 @@ def test_a_failure_after_the_state_was_saved_rolls_everything_back() -> None:
     ticket = ticket_build("return", "received", order=order, requested_amount=Decimal("100.00"), goods_received=True)
 
     with pytest.raises(RefundExceedsPaid):
-        return_pass_inspection(ticket=ticket, actor=staff_actor("warehouse"))
+        ticket_act(ticket=ticket, actor=staff_actor("warehouse"), action="pass_inspection")
 
     assert_untouched(ticket, state="received", line_refunded=Decimal("60.00"))
 
@@ -175,7 +176,7 @@ def test_a_failing_follow_up_rolls_back_the_transition_that_caused_it() -> None:
     exchange = ticket_build("exchange", "replacement_pending", goods_received=True)
 
     with pytest.raises(InvalidReason):
-        exchange_convert_to_refund(ticket=exchange, actor=staff_actor("warehouse"), reason="缺货")
+        ticket_act(ticket=exchange, actor=staff_actor("warehouse"), action="convert_to_refund", reason="缺货")
 
     assert_untouched(exchange, state="replacement_pending")
     assert not ReturnTicket.objects.exists()

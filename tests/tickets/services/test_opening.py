@@ -33,8 +33,8 @@ from tickets.errors import (
     QuantityNotReturnable,
 )
 from tickets.models import ExchangeTicket, ReturnTicket, Ticket, TicketEvent
+from tickets.services import ticket_act
 from tickets.services.opening import complaint_open, exchange_open, logistics_open, return_open
-from tickets.services.returns import return_cancel
 from tickets.types import LineRequest
 
 pytestmark = pytest.mark.django_db
@@ -217,7 +217,7 @@ def test_cancelling_through_the_service_releases_the_quantity() -> None:
     with pytest.raises(QuantityNotReturnable):
         open_return(order, 1)
 
-    return_cancel(ticket=first, actor=buyer_actor(order))
+    ticket_act(ticket=first, actor=buyer_actor(order), action="cancel")
 
     assert open_return(order, 1).state == "requested"
 

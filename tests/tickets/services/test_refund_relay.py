@@ -17,10 +17,10 @@ from tests.tickets.services.gateways import FLAKY, RECORDING, FlakyGateway, Reco
 from tickets.errors import NotPermitted
 from tickets.models import Refund, RefundStatus
 from tickets.payments import GatewayError
+from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition
 from tickets.services.opening import return_open
 from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute, refund_retry, refunds_relay
-from tickets.services.returns import return_approve
 from tickets.types import LineRequest
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def refund_pending_ticket():
         refund_only=True,
     )
     # The on-commit task is not run here: as if the broker had been down when the refund was reserved.
-    return return_approve(ticket=ticket, actor=staff_actor("operations"))
+    return ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
 
 
 def test_a_refund_whose_task_never_ran_is_paid_by_the_relay(settings: Settings) -> None:

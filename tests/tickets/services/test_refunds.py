@@ -26,16 +26,9 @@ from tests.tickets.services.gateways import FLAKY, RECORDING, FlakyGateway, Reco
 from tickets.errors import FieldRequired, InvalidAmount, RefundExceedsPaid
 from tickets.models import Priority, Refund, ReturnTicket, TicketEvent
 from tickets.payments import GatewayError
-from tickets.services.exchanges import exchange_convert_to_refund
-from tickets.services.logistics import logistics_refund
+from tickets.services import ticket_act
 from tickets.services.opening import return_open
 from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute
-from tickets.services.returns import (
-    return_approve,
-    return_modify,
-    return_pass_inspection,
-    return_pass_inspection_partly,
-)
 from tickets.types import LineRequest
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +60,9 @@ def open_refund_only(order: Order, quantity: int, amount: Decimal | None = None)
 
 
 def approved_refund_only(order: Order, quantity: int, amount: Decimal | None = None) -> ReturnTicket:
-    return return_approve(ticket=open_refund_only(order, quantity, amount), actor=staff_actor("operations"))
+    return ticket_act(
+        ticket=open_refund_only(order, quantity, amount), actor=staff_actor("operations"), action="approve"
+    )
 
 
 def line_refunded(order: Order) -> Decimal:
@@ -100,7 +95,7 @@ def test_a_second_ticket_on_the_same_line_may_ask_only_what_is_left() -> None:
     second = open_refund_only(order, 1)
 
     assert second.requested_amount == Decimal("49.99")
-    return_approve(ticket=second, actor=staff_actor("operations"))
+    ticket_act(ticket=second, actor=staff_actor("operations"), action="approve")
     assert line_refunded(order) == Decimal("99.99")
 
 
@@ -134,11 +129,11 @@ def test_an_amount_must_be_positive_and_in_fen(amount: Decimal) -> None:
 def test_a_modified_request_stays_within_what_is_left_and_in_fen(amount: Decimal, code: str) -> None:
     ticket = ticket_build("return", "rejected", order=order_with_line(quantity=2, paid_amount=Decimal("100.00")))
     with pytest.raises((RefundExceedsPaid, InvalidAmount)) as refused:
-        return_modify(ticket=ticket, actor=buyer_actor(ticket), requested_amount=amount)
+        ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="modify", requested_amount=amount)
     assert (refused.value.code, refused.value.field) == (code, "requested_amount")
     assert ticket_reload(ticket).state == "rejected"
 
-    modified = return_modify(ticket=ticket, actor=buyer_actor(ticket), requested_amount=Decimal("100.00"))
+    modified = ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="modify", requested_amount=Decimal("100.00"))
     assert (modified.state, modified.requested_amount) == ("requested", Decimal("100.00"))
 
 
@@ -169,7 +164,7 @@ def assert_nothing_reserved(ticket: ReturnTicket, order: Order) -> None:
 
 def test_reservation_takes_exactly_what_is_left(line_with_30_refunded: Order) -> None:
     ticket = inspected(line_with_30_refunded, Decimal("70.00"))
-    return_pass_inspection(ticket=ticket, actor=staff_actor("warehouse"))
+    ticket_act(ticket=ticket, actor=staff_actor("warehouse"), action="pass_inspection")
     assert Refund.objects.get(ticket=ticket).amount == Decimal("70.00")
     assert line_refunded(line_with_30_refunded) == Decimal("100.00")
 
@@ -177,7 +172,7 @@ def test_reservation_takes_exactly_what_is_left(line_with_30_refunded: Order) ->
 def test_reservation_refuses_one_fen_more_and_writes_nothing(line_with_30_refunded: Order) -> None:
     ticket = inspected(line_with_30_refunded, Decimal("70.01"))
     with pytest.raises(RefundExceedsPaid) as refused:
-        return_pass_inspection(ticket=ticket, actor=staff_actor("warehouse"))
+        ticket_act(ticket=ticket, actor=staff_actor("warehouse"), action="pass_inspection")
     assert refused.value.code == "refund_exceeds_paid"
     assert ticket.number in refused.value.message and "¥70.00" in refused.value.message
     assert_nothing_reserved(ticket, line_with_30_refunded)
@@ -196,14 +191,22 @@ def test_a_partial_refund_is_refused_above_what_is_left(
 ) -> None:
     ticket = inspected(line_with_30_refunded, Decimal("100.00"))
     with pytest.raises(error) as refused:
-        return_pass_inspection_partly(ticket=ticket, actor=staff_actor("warehouse"), amount=amount, reason="划痕")
+        ticket_act(
+            ticket=ticket, actor=staff_actor("warehouse"), action="pass_inspection_partly", amount=amount, reason="划痕"
+        )
     assert (refused.value.code, refused.value.field) == (code, "amount")
     assert_nothing_reserved(ticket, line_with_30_refunded)
 
 
 def test_a_partial_refund_of_exactly_what_is_left_is_reserved(line_with_30_refunded: Order) -> None:
     ticket = inspected(line_with_30_refunded, Decimal("100.00"))
-    return_pass_inspection_partly(ticket=ticket, actor=staff_actor("warehouse"), amount=Decimal("70.00"), reason="划痕")
+    ticket_act(
+        ticket=ticket,
+        actor=staff_actor("warehouse"),
+        action="pass_inspection_partly",
+        amount=Decimal("70.00"),
+        reason="划痕",
+    )
     assert ticket_reload(ticket).approved_amount == Refund.objects.get(ticket=ticket).amount == Decimal("70.00")
     assert TicketEvent.objects.get(ticket=ticket, transition="pass_inspection_partly").reason == "划痕"
 
@@ -327,7 +330,7 @@ def test_out_of_stock_turns_an_exchange_into_a_paid_refund(
     order = order_with_line(quantity=2, paid_amount=Decimal("100.00"), delivered_at=timezone.now() - timedelta(days=30))
     exchange = ticket_build("exchange", "replacement_pending", order=order, goods_received=True)
     with django_capture_on_commit_callbacks(execute=True):
-        exchange_convert_to_refund(ticket=exchange, actor=staff_actor("warehouse"), reason="M 码缺货")
+        ticket_act(ticket=exchange, actor=staff_actor("warehouse"), action="convert_to_refund", reason="M 码缺货")
 
     closed = ticket_reload(exchange)
     assert (closed.state, closed.waiting_on) == ("closed", "nobody")
@@ -352,7 +355,7 @@ def test_out_of_stock_turns_an_exchange_into_a_paid_refund(
 def test_converting_an_exchange_needs_a_reason_and_opens_nothing_without_one() -> None:
     exchange = ticket_build("exchange", "replacement_pending", goods_received=True)
     with pytest.raises(FieldRequired) as refused:
-        exchange_convert_to_refund(ticket=exchange, actor=staff_actor("operations"), reason=" ")
+        ticket_act(ticket=exchange, actor=staff_actor("operations"), action="convert_to_refund", reason=" ")
     assert refused.value.field == "reason"
     assert ticket_reload(exchange).state == "replacement_pending"
     assert not ReturnTicket.objects.exists()
@@ -365,7 +368,7 @@ def test_a_logistics_refund_is_paid_through_a_linked_return_which_resolves_it(
     order = order_with_line(quantity=1, paid_amount=Decimal("88.00"), undelivered=True)
     lost = ticket_build("logistics", "investigating", order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        logistics_refund(ticket=lost, actor=staff_actor("logistics"), reason="快递丢件")
+        ticket_act(ticket=lost, actor=staff_actor("logistics"), action="refund", reason="快递丢件")
 
     refund_ticket = ReturnTicket.objects.get(origin=lost)
     assert (refund_ticket.refund_only, refund_ticket.reason.code, refund_ticket.state) == (
@@ -386,7 +389,7 @@ def test_a_logistics_refund_is_paid_through_a_linked_return_which_resolves_it(
 
 def test_a_logistics_refund_stays_refunding_until_the_money_is_paid(recording_gateway: type[RecordingGateway]) -> None:
     lost = ticket_build("logistics", "investigating")
-    logistics_refund(ticket=lost, actor=staff_actor("operations"))
+    ticket_act(ticket=lost, actor=staff_actor("operations"), action="refund")
 
     assert ticket_reload(lost).state == "refunding"
     refund_ticket = ReturnTicket.objects.get(origin=lost)

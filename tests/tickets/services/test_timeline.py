@@ -23,15 +23,7 @@ from tests.markers import requires_postgres
 from tickets.errors import FieldRequired, NotPermitted, TicketChanged
 from tickets.models import AppendOnlyError, Attachment, TicketEvent
 from tickets.selectors import ticket_replayed_state, ticket_timeline
-from tickets.services.returns import (
-    return_approve,
-    return_escalate,
-    return_fail_inspection,
-    return_pass_inspection,
-    return_receive,
-    return_ship_back,
-    return_uphold_buyer,
-)
+from tickets.services import ticket_act
 from tickets.services.timeline import ticket_assign, ticket_comment_add, ticket_evidence_attach
 
 pytestmark = pytest.mark.django_db
@@ -78,12 +70,12 @@ def test_the_timeline_replays_to_the_current_state_after_every_step() -> None:
     ticket = ticket_build("return", "requested")
     operations, warehouse = staff_actor("operations"), staff_actor("warehouse")
     steps = [
-        lambda t: return_approve(ticket=t, actor=operations),
-        lambda t: return_ship_back(ticket=t, actor=buyer_actor(t), carrier="SF", tracking_number="SF9"),
-        lambda t: return_receive(ticket=t, actor=warehouse),
-        lambda t: return_fail_inspection(ticket=t, actor=warehouse, reason="人为损坏"),
-        lambda t: return_escalate(ticket=t, actor=buyer_actor(t)),
-        lambda t: return_uphold_buyer(ticket=t, actor=staff_actor("supervisors")),
+        lambda t: ticket_act(ticket=t, actor=operations, action="approve"),
+        lambda t: ticket_act(ticket=t, actor=buyer_actor(t), action="ship_back", carrier="SF", tracking_number="SF9"),
+        lambda t: ticket_act(ticket=t, actor=warehouse, action="receive"),
+        lambda t: ticket_act(ticket=t, actor=warehouse, action="fail_inspection", reason="人为损坏"),
+        lambda t: ticket_act(ticket=t, actor=buyer_actor(t), action="escalate"),
+        lambda t: ticket_act(ticket=t, actor=staff_actor("supervisors"), action="uphold_buyer"),
     ]
     assert ticket_replayed_state(ticket=ticket) == "requested"
     for step in steps:
@@ -96,7 +88,7 @@ def test_the_timeline_replays_to_the_current_state_after_every_step() -> None:
 
 def test_an_inconsistent_timeline_does_not_replay() -> None:
     ticket = ticket_build("return", "received", goods_received=True)
-    return_pass_inspection(ticket=ticket, actor=staff_actor("warehouse"))
+    ticket_act(ticket=ticket, actor=staff_actor("warehouse"), action="pass_inspection")
     TicketEvent.objects.create(
         ticket=ticket,
         event_type="transition",
@@ -261,7 +253,7 @@ def test_assignment_and_unassignment_are_on_the_timeline() -> None:
 def test_assigning_from_a_stale_copy_is_refused() -> None:
     ticket = ticket_build("return", "requested")
     stale = ticket_reload(ticket)
-    return_approve(ticket=ticket, actor=system_actor())
+    ticket_act(ticket=ticket, actor=system_actor(), action="approve")
 
     with pytest.raises(TicketChanged):
         ticket_assign(ticket=stale, actor=staff_actor("supervisors"), assignee=user_create())

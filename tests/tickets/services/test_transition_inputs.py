@@ -5,8 +5,6 @@ A missing input is refused naming the field, and nothing is written: no state ch
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kefu.core.errors import Conflict
@@ -15,11 +13,8 @@ from tests.factories.orders import ShipmentFactory
 from tests.factories.tickets import actor_for, buyer_actor, staff_actor, ticket_build, ticket_reload
 from tickets.errors import FieldRequired, NotPermitted, TransitionNotAllowed
 from tickets.models import TicketEvent
-from tickets.services.complaints import complaint_dismiss
+from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition
-from tickets.services.exchanges import exchange_ship_back, exchange_ship_replacement
-from tickets.services.logistics import logistics_mark_reshipped
-from tickets.services.returns import return_ship_back
 
 pytestmark = pytest.mark.django_db
 
@@ -59,33 +54,32 @@ def test_the_reason_of_a_refusal_is_on_the_timeline(kind: str, state: str, trans
 def test_the_dismiss_service_passes_the_reason() -> None:
     ticket = ticket_build("complaint", "escalated")
     with pytest.raises(FieldRequired):
-        complaint_dismiss(ticket=ticket, actor=staff_actor("supervisors"), reason=" ")
-    assert complaint_dismiss(ticket=ticket, actor=staff_actor("supervisors"), reason="重复投诉").state == "closed"
+        ticket_act(ticket=ticket, actor=staff_actor("supervisors"), action="dismiss", reason=" ")
+    assert (
+        ticket_act(ticket=ticket, actor=staff_actor("supervisors"), action="dismiss", reason="重复投诉").state
+        == "closed"
+    )
 
 
 # -- a parcel needs a carrier and a tracking number ---------------------------------------------------------
 
 SHIPPING = [
-    pytest.param("return", "awaiting_return", return_ship_back, "buyer", "return", "return_shipment", id="return"),
-    pytest.param(
-        "exchange", "awaiting_return", exchange_ship_back, "buyer", "return", "return_shipment", id="exchange back"
-    ),
+    pytest.param("return", "awaiting_return", "ship_back", "buyer", "return", "return_shipment", id="return"),
+    pytest.param("exchange", "awaiting_return", "ship_back", "buyer", "return", "return_shipment", id="exchange back"),
     pytest.param(
         "exchange",
         "replacement_pending",
-        exchange_ship_replacement,
+        "ship_replacement",
         "warehouse",
         "replacement",
         "replacement_shipment",
         id="replacement",
     ),
-    pytest.param(
-        "logistics", "reshipping", logistics_mark_reshipped, "warehouse", "outbound", "reship_shipment", id="reship"
-    ),
+    pytest.param("logistics", "reshipping", "mark_reshipped", "warehouse", "outbound", "reship_shipment", id="reship"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "state", "service", "role", "direction", "link"), SHIPPING)
+@pytest.mark.parametrize(("kind", "state", "action", "role", "direction", "link"), SHIPPING)
 @pytest.mark.parametrize(
     ("carrier", "tracking_number", "field"),
     [
@@ -99,7 +93,7 @@ SHIPPING = [
 def test_a_parcel_without_carrier_or_tracking_number_is_refused(
     kind: str,
     state: str,
-    service: Any,
+    action: str,
     role: str,
     direction: str,
     link: str,
@@ -109,19 +103,27 @@ def test_a_parcel_without_carrier_or_tracking_number_is_refused(
 ) -> None:
     ticket = ticket_build(kind, state)
     with pytest.raises(FieldRequired) as refused:
-        service(ticket=ticket, actor=actor_for(role, ticket), carrier=carrier, tracking_number=tracking_number)
+        ticket_act(
+            ticket=ticket,
+            actor=actor_for(role, ticket),
+            action=action,
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
     assert (refused.value.code, refused.value.field) == ("field_required", field)
     assert not Shipment.objects.exists()
     stored = ticket_reload(ticket)
     assert (stored.state, stored.version, getattr(stored, f"{link}_id")) == (state, ticket.version, None)
 
 
-@pytest.mark.parametrize(("kind", "state", "service", "role", "direction", "link"), SHIPPING)
+@pytest.mark.parametrize(("kind", "state", "action", "role", "direction", "link"), SHIPPING)
 def test_a_parcel_is_recorded_with_the_transition(
-    kind: str, state: str, service: Any, role: str, direction: str, link: str
+    kind: str, state: str, action: str, role: str, direction: str, link: str
 ) -> None:
     ticket = ticket_build(kind, state)
-    service(ticket=ticket, actor=actor_for(role, ticket), carrier=" YTO ", tracking_number=" YT1234567890 ")
+    ticket_act(
+        ticket=ticket, actor=actor_for(role, ticket), action=action, carrier=" YTO ", tracking_number=" YT1234567890 "
+    )
 
     shipment = Shipment.objects.get()
     assert (shipment.order_id, shipment.direction, shipment.carrier, shipment.tracking_number) == (
@@ -143,7 +145,9 @@ def test_a_parcel_is_recorded_with_the_transition(
 def test_no_parcel_is_recorded_when_the_transition_is_refused(state: str, who: str, error: type[Exception]) -> None:
     ticket = ticket_build("return", state)
     with pytest.raises(error):
-        return_ship_back(ticket=ticket, actor=actor_for(who, ticket), carrier="YTO", tracking_number="YT1")
+        ticket_act(
+            ticket=ticket, actor=actor_for(who, ticket), action="ship_back", carrier="YTO", tracking_number="YT1"
+        )
     assert not Shipment.objects.exists()
     assert ticket_reload(ticket).state == state
 
@@ -152,7 +156,7 @@ def test_a_tracking_number_of_another_order_is_refused_and_nothing_changes() -> 
     ShipmentFactory(carrier="YTO", tracking_number="YT1")
     ticket = ticket_build("return", "awaiting_return")
     with pytest.raises(Conflict) as refused:
-        return_ship_back(ticket=ticket, actor=buyer_actor(ticket), carrier="YTO", tracking_number="YT1")
+        ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="ship_back", carrier="YTO", tracking_number="YT1")
     assert (refused.value.code, refused.value.field) == ("tracking_number_in_use", "tracking_number")
     stored = ticket_reload(ticket)
     assert (stored.state, stored.return_shipment_id) == ("awaiting_return", None)

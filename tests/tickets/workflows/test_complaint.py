@@ -25,12 +25,7 @@ from tests.tickets.workflows.matrix import (
 )
 from tickets.errors import FieldRequired, TransitionNotAllowed
 from tickets.models import ComplaintTicket, TicketEvent
-from tickets.services.complaints import (
-    complaint_accept_resolution,
-    complaint_investigate,
-    complaint_propose_resolution,
-    complaint_reopen,
-)
+from tickets.services import ticket_act
 from tickets.workflows.steps import hours
 
 COMPLAINT = Table(
@@ -123,10 +118,10 @@ def _reopen_until_refused(ticket: ComplaintTicket) -> tuple[int, TransitionNotAl
     agent, customer = staff_actor("operations"), buyer_actor(ticket)
     reopens = 0
     while True:
-        ticket = complaint_propose_resolution(ticket=ticket, actor=agent, resolution="补发配件")
-        ticket = complaint_accept_resolution(ticket=ticket, actor=customer)
+        ticket = ticket_act(ticket=ticket, actor=agent, action="propose_resolution", resolution="补发配件")
+        ticket = ticket_act(ticket=ticket, actor=customer, action="accept_resolution")
         try:
-            ticket = complaint_reopen(ticket=ticket, actor=customer, reason="配件也是坏的")
+            ticket = ticket_act(ticket=ticket, actor=customer, action="reopen", reason="配件也是坏的")
         except TransitionNotAllowed as refused:
             return reopens, refused
         reopens += 1
@@ -162,14 +157,14 @@ def test_the_reopen_limit_is_a_setting(settings: Settings) -> None:
 def test_reopening_from_a_proposed_resolution_counts_too() -> None:
     ticket = ticket_build("complaint", "resolution_proposed", reopen_count=2)
     with translation.override("en"), pytest.raises(TransitionNotAllowed, match="the limit"):
-        complaint_reopen(ticket=ticket, actor=buyer_actor(ticket), reason="还是不满意")
+        ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="reopen", reason="还是不满意")
     assert ticket_reload(ticket).state == "resolution_proposed"
 
 
 def test_a_reopen_needs_a_reason() -> None:
     ticket = ticket_build("complaint", "closed")
     with pytest.raises(FieldRequired) as refused:
-        complaint_reopen(ticket=ticket, actor=buyer_actor(ticket), reason="  ")
+        ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="reopen", reason="  ")
     assert (refused.value.code, refused.value.field) == ("field_required", "reason")
     stored = ticket_reload(ticket)
     assert (stored.state, stored.reopen_count, stored.version) == ("closed", 0, ticket.version)
@@ -177,12 +172,14 @@ def test_a_reopen_needs_a_reason() -> None:
 
 def test_reopening_restarts_the_investigation_clock_and_clears_closed_at() -> None:
     ticket = ticket_build("complaint", "acknowledged")
-    ticket = complaint_investigate(ticket=ticket, actor=staff_actor("operations"))
-    ticket = complaint_propose_resolution(ticket=ticket, actor=staff_actor("operations"), resolution="退款 20 元")
-    ticket = complaint_accept_resolution(ticket=ticket, actor=buyer_actor(ticket))
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="investigate")
+    ticket = ticket_act(
+        ticket=ticket, actor=staff_actor("operations"), action="propose_resolution", resolution="退款 20 元"
+    )
+    ticket = ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="accept_resolution")
     assert ticket.closed_at is not None
 
-    ticket = complaint_reopen(ticket=ticket, actor=buyer_actor(ticket), reason="没收到退款")
+    ticket = ticket_act(ticket=ticket, actor=buyer_actor(ticket), action="reopen", reason="没收到退款")
 
     stored = ticket_reload(ticket)
     assert (stored.state, stored.department, stored.closed_at) == ("investigating", "operations", None)

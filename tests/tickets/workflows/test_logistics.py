@@ -25,7 +25,7 @@ from tests.tickets.workflows.matrix import (
 )
 from tickets.errors import InvalidAmount
 from tickets.models import LogisticsTicket, TicketEvent
-from tickets.services.logistics import logistics_compensate, logistics_investigate
+from tickets.services import ticket_act
 from tickets.workflows.steps import days, hours
 
 LOGISTICS = Table(
@@ -115,7 +115,9 @@ def test_each_way_out_of_the_investigation_records_its_outcome(move: Move, outco
 
 def test_the_investigation_keeps_the_carrier_claim_number() -> None:
     ticket = ticket_build("logistics", "reported")
-    logistics_investigate(ticket=ticket, actor=staff_actor("logistics"), carrier_claim_number="  SF-CLAIM-77  ")
+    ticket_act(
+        ticket=ticket, actor=staff_actor("logistics"), action="investigate", carrier_claim_number="  SF-CLAIM-77  "
+    )
     assert ticket_reload(ticket).carrier_claim_number == "SF-CLAIM-77"
     assert TicketEvent.objects.get(ticket=ticket, transition="investigate").payload["carrier_claim_number"]
 
@@ -124,7 +126,7 @@ def test_the_investigation_keeps_the_carrier_claim_number() -> None:
 def test_a_compensation_must_be_above_zero_and_in_fen(amount: Decimal | None) -> None:
     ticket = ticket_build("logistics", "investigating")
     with pytest.raises(InvalidAmount) as refused:
-        logistics_compensate(ticket=ticket, actor=staff_actor("logistics"), amount=amount)  # type: ignore[arg-type]
+        ticket_act(ticket=ticket, actor=staff_actor("logistics"), action="compensate", amount=amount)  # type: ignore[arg-type]
     assert refused.value.field == "amount"
     stored = ticket_reload(ticket)
     assert (stored.state, stored.compensation_amount, stored.version) == ("investigating", None, ticket.version)
@@ -132,6 +134,8 @@ def test_a_compensation_must_be_above_zero_and_in_fen(amount: Decimal | None) ->
 
 def test_a_compensation_is_stored_with_its_amount() -> None:
     ticket = ticket_build("logistics", "investigating")
-    logistics_compensate(ticket=ticket, actor=staff_actor("operations"), amount=Decimal("25.50"), reason="丢件赔付")
+    ticket_act(
+        ticket=ticket, actor=staff_actor("operations"), action="compensate", amount=Decimal("25.50"), reason="丢件赔付"
+    )
     stored = ticket_reload(ticket)
     assert (stored.state, stored.compensation_amount) == ("compensating", Decimal("25.50"))

@@ -2,7 +2,8 @@
 
 Everything is read from the code: the states from ``kefu.core.vocabulary``, the transitions from
 django-fsm (``Model._meta.get_field("state").get_all_transitions(Model)``), who acts from each transition's
-``permission=by(...)``, labels and required fields from its ``custom=``, and the owner, deadline and
+``permission=by(...)``, labels and inputs from its declaration (``custom=Act(...)``, read through the
+catalogue ``tickets.actions``, as the API and the admin read it), and the owner, deadline and
 due action of each state from the kind's ``STEPS`` table. docs/state-machines/*.dot and the tables in
 docs/state-machines.md are this command's output; tests/tickets/test_commands.py fails when they drift.
 
@@ -27,9 +28,10 @@ from django.utils import translation
 from django_fsm import State
 
 from kefu.core.vocabulary import STATES_BY_KIND
-from tickets.actors import Role
+from tickets.actions import action_get
 from tickets.models import Kind, Ticket
 from tickets.workflows import model_for_kind
+from tickets.workflows.acts import Need
 from tickets.workflows.steps import BUYER, ESCALATE, Step
 
 FORMATS = ("dot", "md")
@@ -73,14 +75,6 @@ class Machine:
     edges: tuple[Edge, ...]
 
 
-def _roles(permission: Any) -> tuple[str, ...]:
-    """Who may run a transition, in ``Role`` order; ``()`` when it has no ``by(...)`` permission."""
-    roles = getattr(permission, "roles", None)
-    if roles is None:
-        return ()
-    return tuple(role for role in Role.values if role in roles)
-
-
 def _condition_name(condition: Any, model: type[Ticket]) -> str:
     """A condition's name as the workflow module calls it (``can_reopen``), else its function name."""
     module = sys.modules.get(model.__module__)
@@ -119,16 +113,19 @@ def machine_for(kind: str) -> Machine:
         else:
             targets = (str(target if target is not None else transition.source),)
             dynamic = False
+        action = action_get(kind, transition.name)
+        if action is None:
+            raise CommandError(f"{model.__name__}.{transition.name} is not in the catalogue (tickets.actions).")
         for source in _sources(str(transition.source), targets, states):
             for to in targets:
                 edges.append(
                     Edge(
                         name=transition.name,
-                        label=str(transition.custom.get("label", transition.name)),
+                        label=str(action.label),
                         source=source,
                         target=to,
-                        roles=_roles(transition.permission),
-                        needs=tuple(transition.custom.get("needs", ())),
+                        roles=action.roles,
+                        needs=tuple(need_text(need) for need in action.needs),
                         conditions=tuple(_condition_name(c, model) for c in transition.conditions),
                         dynamic=dynamic,
                         targets=targets,
@@ -153,6 +150,11 @@ def machine_for(kind: str) -> Machine:
         steps=steps,
         edges=tuple(edges),
     )
+
+
+def need_text(need: Need) -> str:
+    """``reason`` (required) or ``reason?`` (optional), as the graph and the tables show an input."""
+    return need.name if need.required else f"{need.name}?"
 
 
 def duration_text(delta: timedelta) -> str:
@@ -274,7 +276,7 @@ def render_md(machine: Machine) -> str:
         )
     out += [
         "",
-        "| transition | label | from | to | who acts | required fields | conditions |",
+        "| transition | label | from | to | who acts | needs (`?` optional) | conditions |",
         "|---|---|---|---|---|---|---|",
     ]
     # One row per transition and target set; its sources are listed together.
