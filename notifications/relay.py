@@ -158,17 +158,3 @@ def relay_pending(*, limit: int = 500, batch: int = RELAY_BATCH, now: datetime |
             _record(attempted)
         done += len(attempted)
     return result
-
-
-def notification_resend(*, notification: Notification) -> Notification:
-    """Put a dead-lettered (or sent) message back in the outbox with fresh attempts; keeps its dedup key."""
-    from notifications.services import hand_to_relay
-
-    with transaction.atomic():
-        locked = Notification.objects.select_for_update().get(pk=notification.pk)
-        locked.status = Status.PENDING
-        locked.attempts = 0
-        locked.next_attempt_at = timezone.now()
-        locked.save(update_fields=["status", "attempts", "next_attempt_at"])
-        transaction.on_commit(lambda: hand_to_relay([locked.pk]), robust=True)
-    return locked
