@@ -1,7 +1,8 @@
 """The notification outbox, message templates, and where each audience is reached.
 
-A ``Notification`` row is written in the same transaction as the ticket change it tells about (from the
-timeline choke point, tickets.services.engine.event_record), so a rolled-back change sends nothing and a
+A ``Notification`` row is written in the same transaction as the ticket change it tells about (by the
+subscriber of the ticket core's ``tickets.signals.ticket_event_recorded``, which the timeline choke point
+tickets.services.engine.event_record sends inside that transaction), so a rolled-back change sends nothing and a
 committed one is always sent: the relay (notifications.relay) delivers pending rows, retries with
 backoff, and dead-letters after ``KEFU_NOTIFY_MAX_ATTEMPTS``.
 """

@@ -1,35 +1,32 @@
-"""Turning a timeline event into outbox rows, in the transaction that wrote the event.
+"""Turning a timeline event into outbox rows, in the transaction that wrote the event; resending a message.
 
-``notifications_enqueue_for_event`` is called by ``tickets.services.engine.event_record`` for every timeline
-entry: it decides the notification event (created, state changed, closed, assigned, warning, breached,
-public comment), the recipients per audience and channel, renders each message, and inserts the rows.
-After commit it hands the ids to the relay task; if the broker is down that hand-off fails quietly and the
-periodic relay picks the rows up later: delivery never depends on one message reaching the broker.
+``notifications_enqueue_for_event`` subscribes to the ticket core's domain event
+``tickets.signals.ticket_event_recorded`` (connected in ``NotificationsConfig.ready``), which
+``tickets.services.engine.event_record`` sends for every timeline entry inside the change's transaction: it
+decides the notification event (created, state changed, closed, assigned, warning, breached, public comment),
+the recipients per audience and channel, renders each message, and inserts the rows. After the commit the ids
+go to ``deliver_notifications_task`` (notifications.publishing: off the request, never raising); if the broker
+is down that hand-off fails quietly and the periodic relay picks the rows up later: delivery never depends on
+one message reaching the broker.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from notifications.config import notification_config, staff_emails
-from notifications.models import Audience, Channel, Event, Notification, ShopChannels
+from notifications.models import Audience, Channel, Event, Notification, ShopChannels, Status
+from notifications.publishing import publish_on_commit
 from notifications.rendering import local_time, render
+from notifications.tasks import deliver_notifications_task
 from tickets.models import Department, Ticket, TicketEvent, WaitingOn
-
-if TYPE_CHECKING:
-    from celery import Celery
-    from kombu.connection import ConnectionPool
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -171,7 +168,8 @@ def dedup_key_for(event: TicketEvent, recipient: Recipient) -> str:
 
 
 def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> list[Notification]:
-    """Write the outbox rows for one timeline entry (caller's transaction) and hand them over on commit."""
+    """Write the outbox rows for one timeline entry (caller's transaction) and hand them to the delivery task
+    once it commits."""
     notification_event = notification_event_for(event, ticket)
     if notification_event is None:
         return []
@@ -210,7 +208,7 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
     ids = [n.pk for n in created if n.pk is not None] or list(
         Notification.objects.filter(dedup_key__in=[r.dedup_key for r in rows]).values_list("pk", flat=True)
     )
-    transaction.on_commit(lambda: hand_to_relay(ids), robust=True)
+    publish_on_commit(deliver_notifications_task, ids)
     return created
 
 
@@ -224,58 +222,19 @@ def _unique(recipients: Iterable[Recipient]) -> list[Recipient]:
     return result
 
 
-# How long handing a message to the broker may hold up a committed change before it is left to the
-# periodic relay (connect and socket timeout of the publishing connections).
-PUBLISH_TIMEOUT_SECONDS = 1.0
-
-_publish_pools: dict[str, ConnectionPool] = {}
-_publish_pools_lock = threading.Lock()
+def notification_event_received(sender: type, *, event: TicketEvent, ticket: Ticket, **kwargs: Any) -> None:
+    """The receiver of ``tickets.signals.ticket_event_recorded``: runs in the change's transaction, so the outbox
+    rows commit or roll back with the change, and an error here rolls the change back."""
+    notifications_enqueue_for_event(event=event, ticket=ticket)
 
 
-def _publish_pool(app: Celery) -> ConnectionPool:
-    """Broker connections for ``hand_to_relay`` that give up at once when the broker is down.
-
-    Celery's own pool retries connecting for ``broker_connection_timeout`` (about 6 s with its retry
-    intervals) on every ``apply_async``, even with ``retry=False``: 200 ticket changes during a Redis outage
-    would each wait 6 s after their commit. These connections try once, with short socket timeouts.
-    One pool per broker URL (tests point the app at another broker).
-    """
-    url = app.conf.broker_write_url
-    with _publish_pools_lock:
-        pool = _publish_pools.get(url)
-        if pool is None:
-            connection = app.connection_for_write(
-                url,
-                connect_timeout=PUBLISH_TIMEOUT_SECONDS,
-                transport_options={
-                    "max_retries": 0,
-                    "socket_connect_timeout": PUBLISH_TIMEOUT_SECONDS,
-                    "socket_timeout": PUBLISH_TIMEOUT_SECONDS,
-                },
-            )
-            pool = _publish_pools[url] = connection.Pool(limit=app.conf.broker_pool_limit)
-        return pool
-
-
-def hand_to_relay(ids: list[int], *, countdown: float | None = None) -> bool:
-    """Queue delivery (now, or in ``countdown`` seconds). Never raises, and never waits long for the broker:
-    a broker that is down only delays delivery to the periodic relay. Returns whether all were queued.
-    """
-    from notifications.tasks import deliver_notification_task
-
-    if not ids:
-        return True
-    app = deliver_notification_task.app
-    try:
-        if app.conf.task_always_eager:  # no broker: the task runs right here (demo and some tests)
-            for pk in ids:
-                deliver_notification_task.apply_async((pk,), countdown=countdown)
-            return True
-        with _publish_pool(app).acquire(block=True, timeout=PUBLISH_TIMEOUT_SECONDS) as connection:
-            producer = app.amqp.Producer(connection, auto_declare=False)
-            for pk in ids:
-                deliver_notification_task.apply_async((pk,), countdown=countdown, retry=False, producer=producer)
-    except Exception as exc:  # the broker is down or unreachable: the periodic relay will deliver
-        logger.warning("notifications: could not queue %s (%s); the periodic relay will deliver them", ids, exc)
-        return False
-    return True
+def notification_resend(*, notification: Notification) -> Notification:
+    """Put a dead-lettered (or sent) message back in the outbox with fresh attempts; keeps its dedup key."""
+    with transaction.atomic():
+        locked = Notification.objects.select_for_update().get(pk=notification.pk)
+        locked.status = Status.PENDING
+        locked.attempts = 0
+        locked.next_attempt_at = timezone.now()
+        locked.save(update_fields=["status", "attempts", "next_attempt_at"])
+        publish_on_commit(deliver_notifications_task, [locked.pk])
+    return locked

@@ -1,33 +1,43 @@
-"""Celery tasks of the notification relay. They take ids, are idempotent, and acknowledge late."""
+"""Celery tasks of the notification relay. They take ids, are idempotent, and acknowledge late.
+
+Imports the relay (delivery) and publishing, never ``notifications.services``: the services hand their rows
+over to ``deliver_notifications_task`` (through ``notifications.publishing``), so they import this module.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from celery import shared_task
 from django.utils import timezone
 
 from notifications.models import Notification, Status
+from notifications.publishing import publish
 from notifications.relay import notification_deliver, relay_pending
-from notifications.services import hand_to_relay
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def deliver_notification_task(notification_id: int) -> str:
-    """Deliver one notification now; on failure schedule the next attempt at its backoff time.
+def deliver_notifications_task(notification_ids: list[int]) -> dict[str, int]:
+    """Deliver the notifications now, one after the other; schedule each failed one again at its backoff time.
 
-    The database row is the source of truth: if this re-scheduling message is lost, the periodic relay
-    still sends the row when it is due.
+    The database row is the source of truth: a message naming rows that are gone, sent or held by another
+    worker skips them, and if a re-scheduling message is lost, the periodic relay still sends the row when it
+    is due. Returns how many were "sent", "failed", "dead" and "skipped".
     """
-    outcome = notification_deliver(notification_id=notification_id)
-    if outcome == "failed":
-        due = (
-            Notification.objects.filter(pk=notification_id, status=Status.PENDING)
-            .values_list("next_attempt_at", flat=True)
-            .first()
-        )
-        if due is not None:
-            # Broker trouble only logs: the periodic relay takes over.
-            hand_to_relay([notification_id], countdown=max(0.0, (due - timezone.now()).total_seconds()))
-    return outcome
+    outcomes: Counter[str] = Counter()
+    for pk in notification_ids:
+        outcome = notification_deliver(notification_id=pk)
+        outcomes[outcome] += 1
+        if outcome == "failed":
+            due = (
+                Notification.objects.filter(pk=pk, status=Status.PENDING)
+                .values_list("next_attempt_at", flat=True)
+                .first()
+            )
+            if due is not None:
+                # Broker trouble only logs: the periodic relay takes over.
+                publish(deliver_notifications_task, [pk], countdown=max(0.0, (due - timezone.now()).total_seconds()))
+    return dict(outcomes)
 
 
 @shared_task(acks_late=True, ignore_result=True)

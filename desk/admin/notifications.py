@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from notifications.models import DepartmentRobot, Notification, ShopChannels, Status, Template
-from notifications.relay import notification_resend
+from notifications.services import notification_resend
 
 
 @admin.register(Notification)

@@ -44,13 +44,20 @@ def signed_headers(
     }
 
 
+def shop_of(notification: Notification) -> tuple[str, str]:
+    """The code and webhook secret of the notification's shop: read with the row where the relay took it
+    (notifications.relay.SHOP_COLUMNS), else through its ticket."""
+    if hasattr(notification, "shop_webhook_secret"):
+        return notification.shop_code, notification.shop_webhook_secret
+    shop = notification.ticket.shop
+    return shop.code, shop.webhook_secret
+
+
 class WebhookSender:
     def send(self, notification: Notification) -> None:
-        shop = notification.ticket.shop
-        if not shop.webhook_secret:
-            raise DeliveryError(f"Shop {shop.code} has no webhook secret; refusing to send unsigned webhooks.")
+        code, secret = shop_of(notification)
+        if not secret:
+            raise DeliveryError(f"Shop {code} has no webhook secret; refusing to send unsigned webhooks.")
         body = body_bytes(notification.payload)
-        headers = signed_headers(
-            secret=shop.webhook_secret, body=body, event=notification.event, dedup_key=notification.dedup_key
-        )
+        headers = signed_headers(secret=secret, body=body, event=notification.event, dedup_key=notification.dedup_key)
         post(notification.recipient, data=body, headers=headers)

@@ -32,7 +32,7 @@ class Boom(Exception):
 
 @pytest.fixture(autouse=True)
 def delivered_on_commit() -> Iterator[None]:
-    """Celery in eager mode: ``hand_to_relay`` delivers right after the commit, in this thread."""
+    """Celery in eager mode: ``deliver_notifications_task`` runs right after the commit, in this thread."""
     with kefu_app_on("memory://"):
         celery_app.conf.task_always_eager = True  # restored by kefu_app_on
         yield

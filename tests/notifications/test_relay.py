@@ -15,7 +15,8 @@ from django.db import connection
 from django.utils import timezone
 
 from notifications.models import Notification, Status
-from notifications.relay import backoff_seconds, notification_deliver, notification_resend, relay_pending
+from notifications.relay import backoff_seconds, notification_deliver, relay_pending
+from notifications.services import notification_resend
 from tests.factories.tickets import staff_actor
 from tests.markers import requires_postgres
 from tests.notifications.conftest import open_return, webhook_shop

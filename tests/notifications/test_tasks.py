@@ -1,6 +1,6 @@
 """Delivery by a real Celery worker (a thread of this process) on a private Redis, to a real HTTP server.
 
-A ticket change commits its outbox rows; on commit ``hand_to_relay`` publishes ``deliver_notification_task``,
+A ticket change commits its outbox rows; after the commit ``deliver_notifications_task`` is published,
 the worker delivers, and a failure makes the task re-publish itself at the backoff time. The storefront
 counts and times what arrives. ``transaction=True``: the worker thread has its own database connection and
 only sees committed rows. PostgreSQL (the worker and the test share the database from two connections).

@@ -8,7 +8,8 @@ admin, Celery tasks and commands run. In one ``transaction.atomic()`` it:
 2. checks the transition exists from the current state, the actor may run it, and its rules hold;
 3. runs the django-fsm transition (in memory), applies the new step's owner and clock;
 4. saves with ``ConcurrentTransitionMixin`` (the UPDATE also matches the old state) and bumps ``version``;
-5. writes the timeline event, then runs the kind's entry hooks (a refund reserved on entering
+5. writes the timeline event (``event_record``, which publishes ``tickets.signals.ticket_event_recorded``:
+   the notification outbox subscribes to it), then runs the kind's entry hooks (a refund reserved on entering
    ``refund_pending``) and the caller's ``after`` callback, still inside the transaction.
 
 Lock order, everywhere: ticket row first, then order lines ordered by primary key, then routing's
@@ -35,6 +36,7 @@ from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
 from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
 from tickets.selectors import rows_known_of
+from tickets.signals import ticket_event_recorded
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import BUYER, Rule
 
@@ -252,11 +254,10 @@ def event_record(
     at: datetime | None = None,
     step: Mapping[str, Any] | None = None,
 ) -> TicketEvent:
-    """Append one entry to the ticket's timeline (caller holds the transaction), and write the
-    notifications it causes to the outbox in the same transaction (notifications.services).
+    """Append one entry to the ticket's timeline (caller holds the transaction) and publish it as the domain
+    event ``ticket_event_recorded`` (tickets.signals): its receivers (the notification outbox) write in the same
+    transaction, and one that raises rolls the change back.
     """
-    from notifications.services import notifications_enqueue_for_event
-
     event = TicketEvent.objects.create(
         **(step or {}),
         ticket_id=ticket.pk,
@@ -275,7 +276,7 @@ def event_record(
     known = rows_known_of(ticket, "events")
     if known is not None:
         known.append(event)
-    notifications_enqueue_for_event(event=event, ticket=ticket)
+    ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=ticket)
     return event
 
 
