@@ -38,7 +38,7 @@ from orders.types import BuyerData, LineData, OrderData, ShipmentData
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import Attachment, Ticket
-from tickets.selectors import returnable_quantities, tickets_as_kinds
+from tickets.selectors import returnable_quantities
 
 
 class StorefrontApi(APIView):
@@ -49,9 +49,7 @@ class StorefrontApi(APIView):
         return self.request.user.shop
 
     def ticket(self, number: str) -> Ticket:
-        return selectors.ticket_in(
-            selectors.storefront_scope(shop=self.shop), number, related=selectors.STOREFRONT_RELATED, shop=self.shop
-        )
+        return selectors.storefront_ticket(shop=self.shop, number=number)
 
     def ticket_body(self, ticket: Ticket) -> dict:
         lines, events = selectors.answer_rows(ticket, public_only=True)
@@ -189,12 +187,7 @@ class TicketListApi(StorefrontApi):
             tickets = filtered.qs
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets, request, view=self)
-        loaded = tickets_as_kinds(
-            page,
-            related=selectors.STOREFRONT_RELATED,
-            deferred=selectors.STOREFRONT_DEFERRED,
-            shop=self.shop,
-        )
+        loaded = selectors.storefront_page_tickets(page, shop=self.shop)
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),
             "lines": selectors.lines_by_ticket(loaded),

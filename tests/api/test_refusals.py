@@ -141,15 +141,17 @@ def test_an_unknown_action_is_refused(shop_a):
 def test_a_ticket_changed_between_read_and_write_is_409(shop_a, monkeypatch, who):
     """Someone else's change lands after the view read the ticket: the stale write is refused."""
     ticket = shop_a.ticket("return", "requested")
-    real = selectors.ticket_in
+    # The storefront reads its tickets with storefront_ticket, staff with ticket_in.
+    reader = "storefront_ticket" if who == "buyer" else "ticket_in"
+    real = getattr(selectors, reader)
 
-    def read_then_someone_else_writes(scope, number, **kwargs):
-        copy = real(scope, number, **kwargs)
+    def read_then_someone_else_writes(*args, **kwargs):
+        copy = real(*args, **kwargs)
         current = type(copy).objects.get(pk=copy.pk)
         services.ticket_act(ticket=current, actor=Actor.staff(staff("operations").user), action="reject", reason="先到")
         return copy
 
-    monkeypatch.setattr(selectors, "ticket_in", read_then_someone_else_writes)
+    monkeypatch.setattr(selectors, reader, read_then_someone_else_writes)
     action = "cancel" if who == "buyer" else "approve"
     body = assert_error(post(shop_a, ticket, action, who), 409, "ticket_changed")
     assert "请刷新后重试" in body["message"]  # "reload it and try again", in the API's default language (zh-hans)

@@ -83,3 +83,36 @@ def test_composing_inside_a_transaction_sends_nothing_but_the_statement():
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         assert quantity.rows(pk=line.pk) == [(2,)]
     assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def test_instances_carry_their_select_related_objects_like_the_queryset():
+    """``instances`` builds what iterating the queryset builds: the main model, its joined objects (no query when
+    they are read), converted values and annotations. Pins the Django internals kefu.core.prepared relies on."""
+    from django.db.models import Value
+
+    def build(order_id):
+        return (
+            OrderLine.objects.select_related("order", "order__buyer")
+            .filter(order_id=order_id)
+            .order_by("pk")
+            .annotate(tag=Value("x"))
+        )
+
+    lines = PreparedQuery(build, order_id=-7_000_003)
+    order = OrderFactory()
+    for sku in ("A", "B"):
+        OrderLineFactory(order=order, sku=sku, quantity=2)
+    got = lines.instances(order_id=order.pk)
+    expected = list(build(order.pk))
+    with CaptureQueriesContext(connection) as queries:
+        seen = [
+            (line.pk, line.sku, line.unit_price, line.tag, line.order.number, line.order.paid_at, line.order.buyer.pk)
+            for line in got
+        ]
+    assert len(queries) == 0  # the joined objects came with the rows
+    assert seen == [
+        (line.pk, line.sku, line.unit_price, line.tag, line.order.number, line.order.paid_at, line.order.buyer.pk)
+        for line in expected
+    ]
+    assert all(line._state.adding is False and line._state.db == "default" for line in got)
+    assert lines.instances(order_id=order.pk + 1000) == []
