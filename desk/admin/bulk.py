@@ -23,9 +23,9 @@ from api.selectors import tickets_as_kinds
 from desk.admin.access import request_actor
 from desk.admin.forms import staff_users
 from kefu.core.errors import DomainError
-from routing.services import ticket_claim, ticket_reassign
 from tickets.actors import Actor
 from tickets.models import Ticket
+from tickets.services.assignment import ticket_claim, ticket_reassign
 
 # "Select all N tickets" applies an action to the whole filtered list; past this it is refused (one service
 # call per ticket in the request).

@@ -6,6 +6,7 @@ imports it so every process has them.
 """
 
 from tickets.services import refunds  # noqa: F401  (registers on_enter hooks)
+from tickets.services.assignment import ticket_assign, ticket_claim, ticket_reassign
 from tickets.services.complaints import (
     complaint_accept_resolution,
     complaint_acknowledge,
@@ -62,7 +63,7 @@ from tickets.services.returns import (
     return_uphold_buyer,
     return_uphold_rejection,
 )
-from tickets.services.timeline import ticket_assign, ticket_comment_add, ticket_evidence_attach
+from tickets.services.timeline import ticket_comment_add, ticket_evidence_attach
 
 __all__ = [
     "complaint_accept_resolution",
@@ -117,8 +118,10 @@ __all__ = [
     "return_uphold_buyer",
     "return_uphold_rejection",
     "ticket_assign",
+    "ticket_claim",
     "ticket_comment_add",
     "ticket_evidence_attach",
     "ticket_lock",
+    "ticket_reassign",
     "ticket_transition",
 ]

@@ -1,5 +1,7 @@
 """The deadline sweep: acts on every ticket whose clock ran out, exactly once, through the services.
 
+Run by the beat task ``tickets.tasks.sweep_deadlines_task``.
+
 Due tickets are found through the partial index on ``Ticket.due_at`` (``ticket_due_idx``). Each is
 processed in its own transaction after ``SELECT … FOR UPDATE SKIP LOCKED`` with the due condition repeated:
 a ticket another sweep holds is skipped, and one that changed meanwhile (its clock moved) no longer
@@ -18,14 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from kefu.core.errors import DomainError
-from orders.models import Shipment, ShipmentDirection, ShipmentStatus
 from routing.services import assignee_pick
 from tickets.actors import Actor
-from tickets.models import EventType, LogisticsTicket, Priority, Ticket
+from tickets.models import EventType, Priority, Ticket
+from tickets.selectors import ticket_workload
 from tickets.services.engine import assignment_record, event_record, ticket_transition
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import ESCALATE
@@ -72,7 +73,7 @@ def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime 
     ticket.priority = min(Priority.URGENT, ticket.priority + 10)
     if ticket.department != ESCALATION_DEPARTMENT:
         ticket.department = ESCALATION_DEPARTMENT
-        ticket.assignee = assignee_pick(ESCALATION_DEPARTMENT)
+        ticket.assignee = assignee_pick(ESCALATION_DEPARTMENT, workload=ticket_workload)
     ticket.due_at = now + ESCALATION_RECHECK if ticket.escalation_level < MAX_ESCALATIONS else None
     ticket.warn_at = None
     ticket.version += 1
@@ -224,46 +225,3 @@ def sweep_due(*, now: datetime | None = None, batch: int = 500, max_batches: int
         if acted_in_batch == 0:
             break  # everything left is held by another sweep
     return result
-
-
-def stalled_shipments(*, now: datetime, hours: float) -> list[Shipment]:
-    """Outbound parcels with no tracking event for ``hours`` and no stalled-parcel ticket yet."""
-    cutoff = now - timedelta(hours=hours)
-    already = LogisticsTicket.objects.filter(exception_type="stalled", shipment__isnull=False).values("shipment_id")
-    return list(
-        Shipment.objects.filter(
-            direction=ShipmentDirection.OUTBOUND,
-            delivered_at__isnull=True,
-            status__in=[ShipmentStatus.PENDING, ShipmentStatus.IN_TRANSIT],
-        )
-        .filter(Q(last_event_at__lt=cutoff) | Q(last_event_at__isnull=True, shipped_at__lt=cutoff))
-        .exclude(pk__in=already)
-        .select_related("order")
-        .order_by("pk")
-    )
-
-
-def stalled_parcels_open_tickets(*, now: datetime | None = None, hours: float = 72) -> int:
-    """Open one logistics ticket (type stalled) per stalled parcel; the buyer hears before they ask."""
-    from django.db import IntegrityError
-
-    from tickets.errors import StalledParcelReported
-    from tickets.services.opening import logistics_open
-
-    now = now or timezone.now()
-    opened = 0
-    for shipment in stalled_shipments(now=now, hours=hours):
-        try:
-            with transaction.atomic():
-                logistics_open(
-                    order=shipment.order,
-                    actor=Actor.system("stalled parcel watch"),
-                    exception_type="stalled",
-                    shipment=shipment,
-                    description=f"No tracking update from {shipment.carrier} {shipment.tracking_number} "
-                    f"for {hours:g} hours.",
-                )
-            opened += 1
-        except (IntegrityError, StalledParcelReported):  # another worker opened it first (one per shipment)
-            continue
-    return opened

@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from orders.models import OrderLine, Shipment
 from routing.models import DeadlinePolicy
-from routing.sweep import SWEEP_ACTOR, due_ticket_ids, sweep_due, ticket_process_due
+from tests.factories.desk import T0, assignment_events, open_complaint, reload, staff, staff_member, sweep_events
 from tests.factories.tickets import ticket_build
-from tests.routing.conftest import T0, assignment_events, open_complaint, reload, staff, staff_member, sweep_events
 from tickets.models import EventType, Priority, Refund, TicketEvent
 from tickets.services import return_approve
+from tickets.services.deadlines import SWEEP_ACTOR, due_ticket_ids, sweep_due, ticket_process_due
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -321,7 +321,7 @@ def test_an_escalated_ticket_gets_no_more_warnings(clock):
 
 
 def test_a_ticket_that_breaks_the_sweep_is_moved_aside_and_the_others_are_still_acted_on(clock, monkeypatch):
-    import routing.sweep as sweep_module
+    import tickets.services.deadlines as sweep_module
 
     broken = ticket_build("return", "requested")
     fine = ticket_build("return", "requested")
