@@ -177,31 +177,74 @@ def assignee_pick(code: str, *, workload: Workload) -> AbstractBaseUser | None:
     on-duty snapshot (routing.config.departments_on_duty) without a query. None when nobody can take it: the
     ticket then waits, visibly unassigned, in the department's queue.
     """
-    department = routing_config.get().departments.get(code)
-    if department is None or code not in departments_on_duty.get():
-        return None
-    members = list(
-        # of=self: the members' rows only, not their user accounts (a login writes last_login there).
-        StaffMember.objects.select_for_update(of=("self",))
-        .filter(departments=department.pk, on_duty=True, user__is_active=True)
-        .select_related("user")
-        .order_by("pk")
-    )
-    if not members:
-        return None
-    counts = workload.open_ticket_counts([m.user_id for m in members])
-    free = [m for m in members if counts.get(m.user_id, 0) < m.max_open_tickets]
-    if not free:
-        return None
-    if department.strategy == AssignmentStrategy.ROUND_ROBIN:
-        # The rotation's position changes with every assignment: read it, never from the snapshot.
-        last = Department.objects.filter(pk=department.pk).values_list("last_assigned_id", flat=True).first()
-        after = [m for m in free if last is not None and m.user_id > last]
-        chosen = min(after or free, key=lambda m: m.user_id)
-    else:
-        chosen = min(free, key=lambda m: (counts.get(m.user_id, 0), m.user_id))
-    Department.objects.filter(pk=department.pk).update(last_assigned=chosen.user)
-    return chosen.user
+    picker = AssigneePicker(code, workload=workload)
+    chosen = picker.pick()
+    picker.close()
+    return chosen
+
+
+class AssigneePicker:
+    """Successive picks in one department within one transaction, as successive ``assignee_pick`` calls would
+    make them (the deadline sweep escalating a chunk of tickets to supervisors).
+
+    The members are locked and their load read once, at the first pick; each pick counts towards the next
+    (the ticket it is for is assigned in the same transaction); ``close()`` writes the rotation's position
+    once, after the last pick. Locks: as ``assignee_pick``, so the caller locks its tickets first.
+    """
+
+    def __init__(self, code: str, *, workload: Workload) -> None:
+        self.code = code
+        self.workload = workload
+        self._members: list[StaffMember] | None = None
+        self._counts: dict[int, int] = {}
+        self._last: int | None = None
+        self._chosen: AbstractBaseUser | None = None
+
+    def _load(self, department: Department) -> list[StaffMember]:
+        members = list(
+            # of=self: the members' rows only, not their user accounts (a login writes last_login there).
+            StaffMember.objects.select_for_update(of=("self",))
+            .filter(departments=department.pk, on_duty=True, user__is_active=True)
+            .select_related("user")
+            .order_by("pk")
+        )
+        if members:
+            self._counts = self.workload.open_ticket_counts([m.user_id for m in members])
+        return members
+
+    def pick(self) -> AbstractBaseUser | None:
+        department = routing_config.get().departments.get(self.code)
+        if department is None or self.code not in departments_on_duty.get():
+            return None
+        first = self._members is None
+        if self._members is None:
+            self._members = self._load(department)
+        counts = self._counts
+        free = [m for m in self._members if counts.get(m.user_id, 0) < m.max_open_tickets]
+        if not free:
+            return None
+        if department.strategy == AssignmentStrategy.ROUND_ROBIN:
+            if first:
+                # The rotation's position changes with every assignment: read it, never from the snapshot.
+                self._last = (
+                    Department.objects.filter(pk=department.pk).values_list("last_assigned_id", flat=True).first()
+                )
+            last = self._last
+            after = [m for m in free if last is not None and m.user_id > last]
+            chosen = min(after or free, key=lambda m: m.user_id)
+        else:
+            chosen = min(free, key=lambda m: (counts.get(m.user_id, 0), m.user_id))
+        counts[chosen.user_id] = counts.get(chosen.user_id, 0) + 1
+        self._last = chosen.user_id
+        self._chosen = chosen.user
+        return chosen.user
+
+    def close(self) -> None:
+        """Write the rotation's position (the last member picked), once; nothing when nobody was picked."""
+        if self._chosen is not None:
+            department = routing_config.get().departments[self.code]
+            Department.objects.filter(pk=department.pk).update(last_assigned=self._chosen)
+            self._chosen = None
 
 
 def staff_member_departments(user: AbstractBaseUser) -> frozenset[str]:

@@ -323,6 +323,7 @@ def ticket_transition(
     after: Callable[[T], None] | None = None,
     payload: Mapping[str, Any] | None = None,
     check_version: bool = True,
+    held: bool = False,
 ) -> T:
     """Run one transition of the ticket's state machine as ``actor``; return the updated ticket.
 
@@ -330,9 +331,15 @@ def ticket_transition(
     ``prepare`` runs after the checks, before the transition, and returns more params (e.g. a shipment it
     creates). Raises ``TransitionNotAllowed``/``TicketChanged`` (409), ``NotPermitted`` (403) or a
     validation error (400); then nothing is written.
+
+    ``held``: the caller read ``ticket`` under its row lock in its current transaction (the deadline sweep), so
+    it is neither locked nor read again, and no savepoint is taken: a refusal leaves the caller's transaction
+    to be rolled back (``atomic`` does it when the error leaves it), which then has written nothing of this.
     """
-    with transaction.atomic():
-        locked: T = ticket_lock(ticket=ticket, check_version=check_version)  # type: ignore[assignment]
+    with transaction.atomic(savepoint=not held):
+        locked: T = (
+            copy.copy(ticket) if held else ticket_lock(ticket=ticket, check_version=check_version)  # type: ignore[assignment]
+        )
         _check_may_run(locked, transition, actor)
         kwargs = dict(params or {})
         if "reason" in transition_spec(locked, transition).get_transition(locked.state).custom.get("needs", ()):
