@@ -343,7 +343,7 @@ def test_a_ticket_that_breaks_the_sweep_is_moved_aside_and_the_others_are_still_
 
 
 # Committed transactions, as in a worker: inside a test's transaction every atomic block would add a savepoint.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_sweep_sends_three_statements_per_transition_and_two_per_escalation(clock):
     """What the sweep costs the database (docs/performance.md, "Deadline sweep"), counted exactly.
 
