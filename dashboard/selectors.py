@@ -6,7 +6,7 @@ top SKUs), so the page runs the same queries at 10 tickets and at 1,000,000. The
 
 - open tickets: ``ticket_open_idx``, partial on ``closed_at IS NULL`` over (kind, state, department,
   step_due_at): an index-only scan of the open tickets, closed history never read;
-- SLA and step times: ``routing.sla.sla_summary`` over ``ticket_event_step_idx`` (the timeline entries that
+- SLA and step times: ``dashboard.sla.sla_summary`` over ``ticket_event_step_idx`` (the timeline entries that
   ended a step, by time), which holds every column the GROUP BY reads: an index-only scan of the period;
 - volume per day: ``ticket_created_kind_idx`` (created_at, kind): an index-only range scan of the period;
 - top reasons: the period's return and exchange tickets by ``created_at``, joined to their lines and SKUs.
@@ -25,8 +25,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from dashboard.sla import sla_summary
 from routing.models import Department
-from routing.sla import sla_summary
 from tickets.models import Kind, ReasonCode, Ticket, TicketLine
 
 PERIODS = (7, 30)

@@ -131,7 +131,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Deadlines live in the database; beat only wakes the sweep up (exactly one beat process in production).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-deadlines": {
-        "task": "routing.tasks.sweep_deadlines_task",
+        "task": "tickets.tasks.sweep_deadlines_task",
         "schedule": env.float("KEFU_SWEEP_INTERVAL_SECONDS", default=60.0),
         "options": {"expires": 300},
     },
@@ -146,7 +146,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 600},
     },
     "stalled-parcels": {
-        "task": "routing.tasks.open_stalled_parcel_tickets_task",
+        "task": "tickets.tasks.open_stalled_parcel_tickets_task",
         "schedule": env.float("KEFU_STALLED_CHECK_INTERVAL_SECONDS", default=900.0),
         "options": {"expires": 1800},
     },

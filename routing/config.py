@@ -10,6 +10,12 @@ from django.conf import settings
 from kefu.core.config_cache import ConfigSnapshot
 from routing.models import DeadlinePolicy, Department, RoutingRule, StaffMember
 
+# Facts of a ticket that cost its reader something (its shop's channel and its buyer's tier live in other rows,
+# its reason's code in another snapshot): see RoutingConfig.facts_wanted.
+CHANNEL = "channel"
+BUYER_TIER = "buyer_tier"
+REASON_CODE = "reason_code"
+
 
 @dataclass(frozen=True)
 class RoutingConfig:
@@ -17,6 +23,9 @@ class RoutingConfig:
     # Active policies no routing rule names, by (kind, state): a rule's policy applies only through it.
     policies: dict[tuple[str, str], tuple[DeadlinePolicy, ...]]
     departments: dict[str, Department]  # by code, with the backup pool joined
+    # CHANNEL / BUYER_TIER / REASON_CODE when an active rule or policy matches on them
+    # (routing.services.facts_wanted): the ticket engine reads a ticket's shop, buyer or reason only then.
+    facts_wanted: frozenset[str]
 
 
 def _load() -> RoutingConfig:
@@ -31,10 +40,18 @@ def _load() -> RoutingConfig:
         if policy.pk not in named:
             policies[(policy.kind, policy.state)].append(policy)
     departments = {d.code: d for d in Department.objects.select_related("backup")}
+    wanted: set[str] = set()
+    if any(rule.channel for rule in rules) or any(p.channel for found in policies.values() for p in found):
+        wanted.add(CHANNEL)
+    if any(rule.buyer_tier for rule in rules):
+        wanted.add(BUYER_TIER)
+    if any(rule.reason_codes for rule in rules):
+        wanted.add(REASON_CODE)
     return RoutingConfig(
         rules=rules,
         policies={key: tuple(found) for key, found in policies.items()},
         departments=departments,
+        facts_wanted=frozenset(wanted),
     )
 
 

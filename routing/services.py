@@ -1,31 +1,61 @@
-"""Who handles a ticket's step, with which clock, and which person in the team.
+"""Who handles a ticket's step, with which clock, and which person in the team: from facts, not from tickets.
 
-``step_route`` is called by the ticket engine (tickets.services.engine.step_apply) for every new step,
-inside the transition's transaction: it evaluates the routing rules (first match wins, by position), the
-deadline policies (rule's policy, then shop, channel, global, then the kind's default), overflow to a
-backup pool, and picks an assignee. ``ticket_claim`` and ``ticket_reassign`` are the people's use cases.
+Routing sits below tickets (docs/architecture.md): it imports nothing of them. The ticket engine
+(tickets.services.engine.step_apply) describes the ticket in a :class:`TicketFacts` and hands over the
+step's default owner and deadline and a :class:`Workload` (its reads of the ticket table); ``step_route``
+evaluates the routing rules (first match wins, by position), the deadline policies (rule's policy, then
+shop, channel, global, then the step's default), overflow to a backup pool; ``assignee_pick`` picks the
+person. Claim and reassignment are ticket use cases (tickets.services.assignment).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Count
-from django.utils.translation import gettext as _
 
-from kefu.core.errors import Conflict, ValidationFailed
+from kefu.core.vocabulary import BUYER
 from routing.config import departments_on_duty, routing_config
 from routing.models import AssignmentStrategy, DeadlinePolicy, Department, RoutingRule, StaffMember
-from tickets.actors import Actor, ActorKind
-from tickets.errors import NotPermitted
-from tickets.models import Ticket
-from tickets.workflows.steps import BUYER, Step
 
 DEFAULT_WARN_PERCENT = 80
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What rules and policies match on, for a ticket entering ``state``.
+
+    ``department`` is the department holding the ticket before this step (None: nobody yet). ``channel``,
+    ``buyer_tier`` and ``reason_code`` may be None when :func:`facts_wanted` does not name them (no active rule
+    or policy looks at them): the caller is spared reading the shop, the buyer or the reason. ``amount`` is what
+    the buyer asks for (a refund, a compensation), None when the kind has no amount.
+    """
+
+    kind: str
+    state: str
+    shop_id: int
+    department: str | None = None
+    reason_code: str | None = None
+    complaint_category: str | None = None
+    channel: str | None = None
+    buyer_tier: str | None = None
+    amount: Decimal | None = None
+
+
+class Workload(Protocol):
+    """How much open work departments and people hold: the ticket engine's reads of its table."""
+
+    def unassigned_backlog(self, department: str) -> int:
+        """Open tickets of ``department`` nobody is assigned to (what overflow compares with its threshold)."""
+        ...
+
+    def open_ticket_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        """Open tickets assigned to each of ``user_ids`` (absent: none); what the members' caps are checked with."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -36,63 +66,61 @@ class Route:
     warn_percent: int
 
 
-def _ticket_amount(ticket: Ticket) -> Decimal | None:
-    amount = getattr(ticket, "requested_amount", None)
-    if amount is None:
-        amount = getattr(ticket, "compensation_amount", None)
-    return amount
+def facts_wanted() -> frozenset[str]:
+    """Which of the facts that cost their reader something (routing.config's ``CHANNEL``, ``BUYER_TIER``,
+    ``REASON_CODE``) an active rule or policy matches on; from the configuration snapshot, no query."""
+    return routing_config.get().facts_wanted
 
 
-def rule_matches(rule: RoutingRule, ticket: Ticket, state: str) -> bool:
-    """Whether every non-empty match field of ``rule`` holds for ``ticket`` entering ``state``."""
-    if rule.kind and rule.kind != ticket.kind:
+def rule_matches(rule: RoutingRule, facts: TicketFacts) -> bool:
+    """Whether every non-empty match field of ``rule`` holds for the ticket ``facts`` describe."""
+    if rule.kind and rule.kind != facts.kind:
         return False
-    if rule.state and rule.state != state:
+    if rule.state and rule.state != facts.state:
         return False
-    if rule.reason_codes and ticket.reason_code not in rule.reason_codes:
+    if rule.reason_codes and facts.reason_code not in rule.reason_codes:
         return False
-    if rule.complaint_categories and getattr(ticket, "category", None) not in rule.complaint_categories:
+    if rule.complaint_categories and facts.complaint_category not in rule.complaint_categories:
         return False
-    if rule.shop_id and rule.shop_id != ticket.shop_id:
+    if rule.shop_id and rule.shop_id != facts.shop_id:
         return False
-    if rule.channel and rule.channel != ticket.shop.channel:
+    if rule.channel and rule.channel != facts.channel:
         return False
-    if rule.buyer_tier and rule.buyer_tier != ticket.buyer.tier:
+    if rule.buyer_tier and rule.buyer_tier != facts.buyer_tier:
         return False
     if rule.min_amount is not None or rule.max_amount is not None:
-        amount = _ticket_amount(ticket)
-        if amount is None:
+        if facts.amount is None:
             return False
-        if rule.min_amount is not None and amount < rule.min_amount:
+        if rule.min_amount is not None and facts.amount < rule.min_amount:
             return False
-        if rule.max_amount is not None and amount > rule.max_amount:
+        if rule.max_amount is not None and facts.amount > rule.max_amount:
             return False
     return True
 
 
-def rule_first_match(ticket: Ticket, state: str) -> RoutingRule | None:
+def rule_first_match(facts: TicketFacts) -> RoutingRule | None:
     for rule in routing_config.get().rules:
-        if rule_matches(rule, ticket, state):
+        if rule_matches(rule, facts):
             return rule
     return None
 
 
-def policy_for(ticket: Ticket, state: str, rule: RoutingRule | None) -> DeadlinePolicy | None:
+def policy_for(facts: TicketFacts, rule: RoutingRule | None) -> DeadlinePolicy | None:
     """The deadline policy in force: the rule's own (for this kind and state), else shop, channel, global."""
     if rule is not None and rule.deadline_policy is not None:
         policy = rule.deadline_policy
-        if policy.active and policy.kind == ticket.kind and policy.state == state:
+        if policy.active and policy.kind == facts.kind and policy.state == facts.state:
             return policy
     # A policy a routing rule names is that rule's lane (e.g. a VIP fast lane): it never applies to others.
     best: DeadlinePolicy | None = None
     best_rank = 99
-    for policy in routing_config.get().policies.get((ticket.kind, state), ()):
+    for policy in routing_config.get().policies.get((facts.kind, facts.state), ()):
         if policy.shop_id:
-            if policy.shop_id != ticket.shop_id:
+            if policy.shop_id != facts.shop_id:
                 continue
             rank = 0
         elif policy.channel:
-            if policy.channel != ticket.shop.channel:
+            if policy.channel != facts.channel:
                 continue
             rank = 1
         else:
@@ -102,21 +130,26 @@ def policy_for(ticket: Ticket, state: str, rule: RoutingRule | None) -> Deadline
     return best
 
 
-def step_route(ticket: Ticket, state: str, step: Step) -> Route:
-    """Department, priority and clock for ``ticket`` entering ``state`` (whose default is ``step``)."""
-    if not step.owner:
+def step_route(facts: TicketFacts, *, owner: str, deadline: timedelta | None, workload: Workload) -> Route:
+    """Department, priority and clock for the ticket entering ``facts.state``.
+
+    ``owner`` and ``deadline`` are the step's defaults (its kind's ``STEPS`` table): a department's code,
+    :data:`~kefu.core.vocabulary.BUYER` while the buyer must act, or ``""`` in an end state (no owner, no clock).
+    """
+    if not owner:
         return Route(department=None, priority=None, deadline=None, warn_percent=DEFAULT_WARN_PERCENT)
-    rule = rule_first_match(ticket, state)
-    department = None if step.owner == BUYER else step.owner
+    rule = rule_first_match(facts)
+    department = None if owner == BUYER else owner
     if department and rule is not None and rule.department is not None:
         department = rule.department.code
-    policy = policy_for(ticket, state, rule)
-    deadline = policy.duration if policy is not None else step.deadline
+    policy = policy_for(facts, rule)
+    if policy is not None:
+        deadline = policy.duration
     warn = policy.warn_at_percent if policy is not None else DEFAULT_WARN_PERCENT
     # Surge overflow is for work new to the team: a ticket the team already holds stays with it (and with
     # its assignee, see tickets.services.engine.step_apply) when it moves to the team's next step.
-    if department and department != ticket.department:
-        department = _overflow(department)
+    if department and department != facts.department:
+        department = _overflow(department, workload)
     return Route(
         department=department,
         priority=rule.priority if rule is not None else None,
@@ -125,30 +158,17 @@ def step_route(ticket: Ticket, state: str, step: Step) -> Route:
     )
 
 
-def unassigned_backlog(code: str) -> int:
-    return Ticket.objects.filter(department=code, assignee__isnull=True, closed_at__isnull=True).count()
-
-
-def _overflow(code: str) -> str:
+def _overflow(code: str, workload: Workload) -> str:
     """Surge mode: past its threshold of unassigned open tickets, a department's new work goes to its backup."""
     department = routing_config.get().departments.get(code)
     if department is None or department.overflow_threshold is None or department.backup is None:
         return code
-    if unassigned_backlog(code) >= department.overflow_threshold:
+    if workload.unassigned_backlog(code) >= department.overflow_threshold:
         return department.backup.code
     return code
 
 
-def open_ticket_counts(user_ids: list[int]) -> dict[int, int]:
-    rows = (
-        Ticket.objects.filter(assignee_id__in=user_ids, closed_at__isnull=True)
-        .values("assignee_id")
-        .annotate(n=Count("pk"))
-    )
-    return {row["assignee_id"]: row["n"] for row in rows}
-
-
-def assignee_pick(code: str) -> AbstractBaseUser | None:
+def assignee_pick(code: str, *, workload: Workload) -> AbstractBaseUser | None:
     """An on-duty member of the department under their cap: fewest open tickets, or next in rotation.
 
     Locks the candidates' ``StaffMember`` rows (ordered by pk) for the transaction, so two tickets routed
@@ -157,31 +177,74 @@ def assignee_pick(code: str) -> AbstractBaseUser | None:
     on-duty snapshot (routing.config.departments_on_duty) without a query. None when nobody can take it: the
     ticket then waits, visibly unassigned, in the department's queue.
     """
-    department = routing_config.get().departments.get(code)
-    if department is None or code not in departments_on_duty.get():
-        return None
-    members = list(
-        # of=self: the members' rows only, not their user accounts (a login writes last_login there).
-        StaffMember.objects.select_for_update(of=("self",))
-        .filter(departments=department.pk, on_duty=True, user__is_active=True)
-        .select_related("user")
-        .order_by("pk")
-    )
-    if not members:
-        return None
-    counts = open_ticket_counts([m.user_id for m in members])
-    free = [m for m in members if counts.get(m.user_id, 0) < m.max_open_tickets]
-    if not free:
-        return None
-    if department.strategy == AssignmentStrategy.ROUND_ROBIN:
-        # The rotation's position changes with every assignment: read it, never from the snapshot.
-        last = Department.objects.filter(pk=department.pk).values_list("last_assigned_id", flat=True).first()
-        after = [m for m in free if last is not None and m.user_id > last]
-        chosen = min(after or free, key=lambda m: m.user_id)
-    else:
-        chosen = min(free, key=lambda m: (counts.get(m.user_id, 0), m.user_id))
-    Department.objects.filter(pk=department.pk).update(last_assigned=chosen.user)
-    return chosen.user
+    picker = AssigneePicker(code, workload=workload)
+    chosen = picker.pick()
+    picker.close()
+    return chosen
+
+
+class AssigneePicker:
+    """Successive picks in one department within one transaction, as successive ``assignee_pick`` calls would
+    make them (the deadline sweep escalating a chunk of tickets to supervisors).
+
+    The members are locked and their load read once, at the first pick; each pick counts towards the next
+    (the ticket it is for is assigned in the same transaction); ``close()`` writes the rotation's position
+    once, after the last pick. Locks: as ``assignee_pick``, so the caller locks its tickets first.
+    """
+
+    def __init__(self, code: str, *, workload: Workload) -> None:
+        self.code = code
+        self.workload = workload
+        self._members: list[StaffMember] | None = None
+        self._counts: dict[int, int] = {}
+        self._last: int | None = None
+        self._chosen: AbstractBaseUser | None = None
+
+    def _load(self, department: Department) -> list[StaffMember]:
+        members = list(
+            # of=self: the members' rows only, not their user accounts (a login writes last_login there).
+            StaffMember.objects.select_for_update(of=("self",))
+            .filter(departments=department.pk, on_duty=True, user__is_active=True)
+            .select_related("user")
+            .order_by("pk")
+        )
+        if members:
+            self._counts = self.workload.open_ticket_counts([m.user_id for m in members])
+        return members
+
+    def pick(self) -> AbstractBaseUser | None:
+        department = routing_config.get().departments.get(self.code)
+        if department is None or self.code not in departments_on_duty.get():
+            return None
+        first = self._members is None
+        if self._members is None:
+            self._members = self._load(department)
+        counts = self._counts
+        free = [m for m in self._members if counts.get(m.user_id, 0) < m.max_open_tickets]
+        if not free:
+            return None
+        if department.strategy == AssignmentStrategy.ROUND_ROBIN:
+            if first:
+                # The rotation's position changes with every assignment: read it, never from the snapshot.
+                self._last = (
+                    Department.objects.filter(pk=department.pk).values_list("last_assigned_id", flat=True).first()
+                )
+            last = self._last
+            after = [m for m in free if last is not None and m.user_id > last]
+            chosen = min(after or free, key=lambda m: m.user_id)
+        else:
+            chosen = min(free, key=lambda m: (counts.get(m.user_id, 0), m.user_id))
+        counts[chosen.user_id] = counts.get(chosen.user_id, 0) + 1
+        self._last = chosen.user_id
+        self._chosen = chosen.user
+        return chosen.user
+
+    def close(self) -> None:
+        """Write the rotation's position (the last member picked), once; nothing when nobody was picked."""
+        if self._chosen is not None:
+            department = routing_config.get().departments[self.code]
+            Department.objects.filter(pk=department.pk).update(last_assigned=self._chosen)
+            self._chosen = None
 
 
 def staff_member_departments(user: AbstractBaseUser) -> frozenset[str]:
@@ -189,54 +252,6 @@ def staff_member_departments(user: AbstractBaseUser) -> frozenset[str]:
     if member is None:
         return frozenset()
     return frozenset(member.departments.values_list("code", flat=True))
-
-
-def ticket_claim(*, ticket: Ticket, actor: Actor) -> Ticket:
-    """A staff member takes an unassigned ticket of their department's queue."""
-    from tickets.services.engine import ticket_lock
-    from tickets.services.timeline import ticket_assign
-
-    if actor.kind != ActorKind.STAFF or actor.user is None:
-        raise NotPermitted(_("Only staff can claim tickets."))
-    if not actor.is_supervisor and ticket.department not in actor.departments:
-        raise NotPermitted(
-            _("Ticket %(number)s is in the %(department)s queue, not yours.")
-            % {"number": ticket.number, "department": ticket.department}
-        )
-    with transaction.atomic():
-        # The same rows (common and kind's) as every change locks, in the same statement: a claim and a
-        # transition on one ticket queue on one lock instead of each holding half of the other's.
-        current = ticket_lock(ticket=ticket, check_version=False)
-        if current.closed_at is not None:
-            raise Conflict(
-                _("Ticket %(number)s is closed; there is nothing to claim.") % {"number": ticket.number},
-                code="ticket_closed",
-            )
-        if current.assignee_id is not None and current.assignee_id != actor.user.pk:
-            raise Conflict(
-                _("Ticket %(number)s was already claimed by %(assignee)s.")
-                % {"number": ticket.number, "assignee": current.assignee},
-                code="already_claimed",
-            )
-        return ticket_assign(ticket=ticket, actor=actor, assignee=actor.user)
-
-
-def ticket_reassign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser | None) -> Ticket:
-    """A supervisor gives the ticket to someone (a member of its department), or back to the queue."""
-    from tickets.services.timeline import ticket_assign
-
-    if not actor.is_supervisor:
-        raise NotPermitted(_("Only supervisors can reassign tickets."))
-    if assignee is not None:
-        member_of = staff_member_departments(assignee)
-        if ticket.department and ticket.department not in member_of and "supervisors" not in member_of:
-            raise ValidationFailed(
-                _("%(user)s is not a member of the %(department)s department.")
-                % {"user": assignee.get_username(), "department": ticket.department},
-                code="not_a_member",
-                field="assignee",
-            )
-    return ticket_assign(ticket=ticket, actor=actor, assignee=assignee)
 
 
 def staff_set_on_duty(*, user: AbstractBaseUser, on_duty: bool) -> StaffMember:

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 from django.utils import translation
 
 from tests import markers, ordering
@@ -48,3 +49,13 @@ def redis_url() -> str:
     url = markers.redis_url()
     assert url is not None
     return url
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """The engine's clock (``timezone.now()``) frozen at ``tests.factories.desk.T0``; ``clock.shift(delta)`` moves
+    it. Shared by the routing, assignment, deadline and SLA tests."""
+    from tests.factories.desk import T0
+
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller

@@ -1,7 +1,7 @@
 """Racing threads on PostgreSQL: each with its own connection, all released at one moment by a barrier.
 
 Used by the race tests of the engine (tests/tickets/test_concurrency.py), of routing's claim
-(tests/routing/test_claim_concurrency.py) and of concurrent sweeps (tests/routing/test_sweep_concurrency.py).
+(tests/tickets/test_claim_concurrency.py) and of concurrent sweeps (tests/tickets/test_deadlines_concurrency.py).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from routing.models import StaffMember
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
@@ -49,8 +51,6 @@ def staff_departments(user: AbstractBaseUser) -> frozenset[str]:
         return frozenset({Role.SUPERVISORS.value})
     if not user.pk:
         return frozenset()
-    from routing.models import StaffMember
-
     codes = set(
         StaffMember.departments.through.objects.filter(staffmember__user=user).values_list(
             "department__code", flat=True

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from django.db.models import DateTimeField, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from kefu.core.prepared import PreparedQuery
@@ -168,3 +168,25 @@ def tickets_as_kinds(
                 obj.shop = shop
             loaded[obj.pk] = obj
     return [loaded[pk] for pk, _kind in keys if pk in loaded]
+
+
+class TicketWorkload:
+    """routing.services.Workload over the ticket table: what routing's overflow and assignment weigh.
+
+    The counts per member go through ``ticket_assignee_open_idx``; the backlog through ``ticket_queue_idx``.
+    Called inside the routing transaction (routing.services.assignee_pick holds the members' row locks).
+    """
+
+    def unassigned_backlog(self, department: str) -> int:
+        return Ticket.objects.filter(department=department, assignee__isnull=True, closed_at__isnull=True).count()
+
+    def open_ticket_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        rows = (
+            Ticket.objects.filter(assignee_id__in=user_ids, closed_at__isnull=True)
+            .values("assignee_id")
+            .annotate(n=Count("pk"))
+        )
+        return {row["assignee_id"]: row["n"] for row in rows}
+
+
+ticket_workload = TicketWorkload()

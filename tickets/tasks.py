@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from tickets.payments import GatewayError
+from tickets.services.deadlines import sweep_due
 from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute, refunds_relay
+from tickets.services.stalled_parcels import stalled_parcels_open_tickets
 
 
 @shared_task(
@@ -26,3 +29,40 @@ def execute_refund_task(self, refund_id: int) -> None:  # noqa: ARG001 - bound f
 def relay_pending_refunds_task() -> int:
     """Beat: pay refunds left pending (their task was never queued, or was lost)."""
     return refunds_relay()
+
+
+def _sweep_deadlines() -> dict:
+    result = sweep_due()
+    return {
+        "transitioned": result.transitioned,
+        "escalated": result.escalated,
+        "warned": result.warned,
+        "skipped": result.skipped,
+        "errors": len(result.errors),
+    }
+
+
+def _open_stalled_parcel_tickets() -> int:
+    return stalled_parcels_open_tickets(hours=settings.KEFU_STALLED_PARCEL_HOURS)
+
+
+@shared_task(acks_late=True)
+def sweep_deadlines_task() -> dict:
+    """Beat: warnings and due tickets. Safe to run on several workers at once (SKIP LOCKED), and idempotent."""
+    return _sweep_deadlines()
+
+
+@shared_task(acks_late=True)
+def open_stalled_parcel_tickets_task() -> int:
+    """Beat: one logistics ticket per parcel without a tracking event for KEFU_STALLED_PARCEL_HOURS."""
+    return _open_stalled_parcel_tickets()
+
+
+# The names these two tasks had while they lived in routing/tasks.py. A beat that still runs the old code, or a
+# message it queued before the deploy (they expire after 5 and 30 minutes), names them so: registered here, a
+# worker runs them instead of dropping them as unknown. Schedules stored under the old names were renamed by
+# routing/migrations/0004; remove these two once every beat runs this code.
+sweep_deadlines_legacy_task = shared_task(name="routing.tasks.sweep_deadlines_task", acks_late=True)(_sweep_deadlines)
+open_stalled_parcel_tickets_legacy_task = shared_task(
+    name="routing.tasks.open_stalled_parcel_tickets_task", acks_late=True
+)(_open_stalled_parcel_tickets)

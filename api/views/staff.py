@@ -25,11 +25,11 @@ from api.auth import IsStaff
 from api.idempotency import idempotent
 from api.pagination import QueueCursorPagination
 from api.schema import ERRORS, IDEMPOTENCY_HEADER, StaffTransitionInSerializer, action_parameter
-from routing.services import ticket_claim, ticket_reassign
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import Ticket
 from tickets.selectors import staff_scope, staff_tickets, tickets_as_kinds
+from tickets.services.assignment import ticket_claim, ticket_reassign
 
 
 class StaffApi(APIView):

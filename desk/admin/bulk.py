@@ -20,12 +20,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from desk.admin.access import request_actor
 from desk.admin.forms import staff_users
 from kefu.core.errors import DomainError
-from routing.services import ticket_claim, ticket_reassign
 from tickets.actions import bulk_actions
 from tickets.actors import Actor
 from tickets.models import Ticket
 from tickets.selectors import tickets_as_kinds
 from tickets.services import ticket_act
+from tickets.services.assignment import ticket_claim, ticket_reassign
 
 # "Select all N tickets" applies an action to the whole filtered list; past this it is refused (one service
 # call per ticket in the request).

@@ -90,7 +90,7 @@ class ReassignForm(VersionForm):
         super().__init__(*args, **kwargs)
         users = staff_users()
         if department:
-            # Members of the ticket's department, and supervisors (routing.services.ticket_reassign's rule).
+            # Members of the ticket's department, and supervisors (tickets.services.assignment.ticket_reassign's rule).
             users = users.filter(staff_member__departments__code__in=[department, "supervisors"]).distinct()
         self.fields["assignee"].queryset = users
 

@@ -77,7 +77,7 @@ class DepartmentAdmin(admin.ModelAdmin):
             .annotate(
                 member_count=Count("members", distinct=True),
                 on_duty_count=Count("members", filter=Q(members__on_duty=True), distinct=True),
-                # What overflow compares with its threshold (routing.services.unassigned_backlog).
+                # What overflow compares with its threshold (tickets.selectors.TicketWorkload.unassigned_backlog).
                 unassigned_open=_count(
                     Ticket.objects.filter(department=OuterRef("code"), assignee__isnull=True, closed_at__isnull=True)
                 ),
@@ -167,7 +167,8 @@ class StaffMemberAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .select_related("user")
             .prefetch_related("departments")
-            # Counted like routing.services.open_ticket_counts, which checks the cap (ticket_assignee_open_idx).
+            # Counted like tickets.selectors.TicketWorkload.open_ticket_counts, which checks the cap
+            # (ticket_assignee_open_idx).
             .annotate(open_tickets=_count(Ticket.objects.filter(assignee=OuterRef("user"), closed_at__isnull=True)))
         )
 

@@ -3,7 +3,7 @@ comments, the timeline, evidence, the order and the notifications sent.
 
 Every button posts to its own admin URL, which loads the ticket from the user's scope, sets the version the
 page was rendered with and calls the service (``tickets.services.ticket_act`` for transitions, as the API does;
-``routing.services`` for claim and reassign; ``ticket_comment_add``). The engine refuses a stale version
+``tickets.services.assignment`` for claim and reassign; ``ticket_comment_add``). The engine refuses a stale version
 (``TicketChanged``), so a page someone else changed meanwhile cannot act on what it no longer shows. Every
 refusal becomes a message on the page it came from, never an error page.
 """
@@ -29,11 +29,11 @@ from desk.admin.filters import department_names
 from desk.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
 from kefu.core.errors import DomainError
 from notifications.models import Notification
-from routing.services import ticket_claim, ticket_reassign
 from tickets import services
 from tickets.actions import action_get, available_actions
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
 from tickets.services import ticket_act
+from tickets.services.assignment import ticket_claim, ticket_reassign
 from tickets.workflows import model_for_kind, state_label
 
 

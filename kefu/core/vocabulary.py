@@ -1,5 +1,6 @@
 """The words every app shares, declared once: ticket kinds and each kind's states (under the names
-integrations see, SPEC "Ticket kinds and their state machines"), priorities and the default departments.
+integrations see, SPEC "Ticket kinds and their state machines"), priorities, the default departments and
+the buyer as a step's owner.
 
 Kept apart from the state machines so the ticket table's check constraint and choices, routing rules and
 deadline policies, notification templates and the dashboards can all name them without importing tickets.
@@ -32,6 +33,11 @@ class Department(models.TextChoices):
     WAREHOUSE = "warehouse", _("Warehouse")
     LOGISTICS = "logistics", _("Logistics")
     SUPERVISORS = "supervisors", _("Supervisors")
+
+
+# A step's owner while the buyer must act next: no department holds the ticket, the clock still runs
+# (the kinds' STEPS tables, routing.services.step_route).
+BUYER = "buyer"
 
 
 class ReturnState(models.TextChoices):

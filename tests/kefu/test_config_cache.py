@@ -190,6 +190,7 @@ def test_assignment_follows_duty_and_skips_the_lock_where_nobody_is_on_duty(cloc
     from routing.config import departments_on_duty
     from routing.models import StaffMember
     from routing.services import assignee_pick, staff_set_on_duty
+    from tickets.selectors import ticket_workload
 
     desk, _ = Department.objects.get_or_create(code="desk", defaults={"name": "Desk"})
     user = get_user_model().objects.create_user("mei")
@@ -198,7 +199,7 @@ def test_assignment_follows_duty_and_skips_the_lock_where_nobody_is_on_duty(cloc
 
     def pick():
         with transaction.atomic():
-            return assignee_pick("desk")
+            return assignee_pick("desk", workload=ticket_workload)
 
     assert pick() is None
     with CaptureQueriesContext(connection) as queries:

@@ -17,12 +17,12 @@ from notifications.models import Audience, Channel, DepartmentRobot, Event, Noti
 from notifications.services import dedup_key_for, recipients_for
 from orders.models import Shop
 from routing.models import Department, StaffMember
-from routing.sweep import sweep_due, sweep_warnings
 from tests.factories.orders import BuyerFactory, ShopFactory
 from tests.factories.tickets import buyer_actor, order_with_line, staff_actor, ticket_build, user_create
 from tests.notifications.conftest import open_return, webhook_shop
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_act, ticket_assign, ticket_comment_add
+from tickets.services.deadlines import sweep_due, sweep_warnings
 
 pytestmark = pytest.mark.django_db
 

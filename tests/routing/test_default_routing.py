@@ -14,8 +14,7 @@ import pytest
 from django.utils.dateparse import parse_datetime
 
 from kefu.core.vocabulary import STATES_BY_KIND
-from tests.factories.tickets import actor_for, ticket_build, transition_inputs
-from tests.routing.conftest import (
+from tests.factories.desk import (
     T0,
     open_complaint,
     open_exchange,
@@ -25,6 +24,7 @@ from tests.routing.conftest import (
     staff,
     staff_member,
 )
+from tests.factories.tickets import actor_for, ticket_build, transition_inputs
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition

@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 
 from routing.models import DeadlinePolicy, RoutingRule
+from tests.factories.desk import T0, department, open_complaint, open_exchange, open_return, order_for, reload
 from tests.factories.orders import ShopFactory
 from tests.factories.tickets import ticket_build
-from tests.routing.conftest import T0, department, open_complaint, open_exchange, open_return, order_for, reload
 from tickets.actors import Actor
 from tickets.models import Priority, Ticket
 from tickets.services import ticket_act

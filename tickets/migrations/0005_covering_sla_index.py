@@ -1,7 +1,7 @@
 """The SLA index covers what the SLA GROUP BY queries read (docs/performance.md "Dashboard").
 
 ``ticket_event_step_idx`` (the timeline entries that ended a step, by time) also holds department, state, met,
-duration and id: ``routing.sla.sla_summary`` (the dashboard's SLA figures) reads those, and went to the table
+duration and id: ``dashboard.sla.sla_summary`` (the dashboard's SLA figures) reads those, and went to the table
 for each of the period's steps. Same name and leading columns, so every query that used it still does.
 
 On PostgreSQL the new index is built concurrently before the old one is dropped (under a temporary name, then

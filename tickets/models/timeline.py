@@ -75,7 +75,7 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="ticket_event_timeline_idx"),
-            # SLA figures (routing.sla.sla_summary, the dashboard): the steps that ended in a period, with every
+            # SLA figures (dashboard.sla.sla_summary): the steps that ended in a period, with every
             # column those GROUP BY queries read, so they are answered from the index alone.
             models.Index(
                 fields=["created_at", "step_department", "step_state", "step_met", "step_seconds", "id"],

@@ -36,10 +36,14 @@ T = TypeVar("T", bound=Ticket)
 FEN = Decimal("0.01")
 
 
-def ticket_act(*, ticket: T, actor: Actor, action: str, check_version: bool = True, **inputs: Any) -> T:
+def ticket_act(
+    *, ticket: T, actor: Actor, action: str, check_version: bool = True, held: bool = False, **inputs: Any
+) -> T:
     """Run the declared ``action`` of ``ticket`` as ``actor`` with ``inputs``; return the updated ticket.
 
-    ``check_version=False`` acts on the ticket as it is now (the sweep, the payment task, a linked ticket).
+    ``check_version=False`` acts on the ticket as it is now (the sweep, the payment task, a linked ticket);
+    ``held=True`` says the caller's transaction already holds the ticket's lock on this copy (the sweep, which
+    reads due tickets under their locks): the engine neither reads nor locks it again.
     Raises what ``engine.ticket_transition`` raises, and the input refusals above; then nothing is written.
     """
     declared = action_get(ticket.kind, action)
@@ -64,6 +68,7 @@ def ticket_act(*, ticket: T, actor: Actor, action: str, check_version: bool = Tr
         after=_after(declared.after, actor, values),
         payload=payload or None,
         check_version=check_version,
+        held=held,
     )
 
 

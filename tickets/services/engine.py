@@ -32,10 +32,12 @@ from django_fsm import ConcurrentTransition
 
 from kefu.core.prepared import PreparedQuery
 from orders.models import OrderLine
+from routing.config import BUYER_TIER, CHANNEL, REASON_CODE
+from routing.services import TicketFacts, assignee_pick, facts_wanted, step_route
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
 from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
-from tickets.selectors import rows_known_of
+from tickets.selectors import rows_known_of, ticket_workload
 from tickets.signals import ticket_event_recorded
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import BUYER, Rule
@@ -186,17 +188,39 @@ def _check_may_run(ticket: Ticket, name: str, actor: Actor) -> None:
             raise TransitionNotAllowed(message, transition=name, current_state=state)
 
 
+def route_facts(ticket: Ticket) -> TicketFacts:
+    """What routing matches on for the ticket entering its current state (before ``step_apply`` moves it).
+
+    The shop's channel, the buyer's tier and the reason's code are read only when an active rule or policy looks
+    at them (routing.services.facts_wanted): otherwise routing a step reads none of those rows.
+    """
+    wanted = facts_wanted()
+    amount = getattr(ticket, "requested_amount", None)
+    if amount is None:
+        amount = getattr(ticket, "compensation_amount", None)
+    return TicketFacts(
+        kind=ticket.kind,
+        state=ticket.state,
+        shop_id=ticket.shop_id,
+        department=ticket.department,
+        reason_code=ticket.reason_code if REASON_CODE in wanted else None,
+        complaint_category=getattr(ticket, "category", None),
+        channel=ticket.shop.channel if CHANNEL in wanted else None,
+        buyer_tier=ticket.buyer.tier if BUYER_TIER in wanted else None,
+        amount=amount,
+    )
+
+
 def step_apply(ticket: Ticket, *, now: datetime) -> None:
     """Set who must act, who of them, and the clock for the ticket's current state (in memory).
 
     Routing rules, deadline policies, overflow and assignment come from routing.services.step_route and
-    assignee_pick (which locks the candidates' rows). The assignee is kept while the same department goes
-    on working the ticket; a hand-off to another department picks someone there (or nobody).
+    assignee_pick (which locks the candidates' rows), given the ticket's facts and the ticket table's workload.
+    The assignee is kept while the same department goes on working the ticket; a hand-off to another department
+    picks someone there (or nobody).
     """
-    from routing.services import assignee_pick, step_route
-
     step = ticket.STEPS[ticket.state]
-    route = step_route(ticket, ticket.state, step)
+    route = step_route(route_facts(ticket), owner=step.owner, deadline=step.deadline, workload=ticket_workload)
     previous_department = ticket.department
     ticket.department = route.department
     ticket.step_department = route.department or ""
@@ -222,7 +246,7 @@ def step_apply(ticket: Ticket, *, now: datetime) -> None:
     if ticket.department is None:
         ticket.assignee = None
     elif ticket.department != previous_department or ticket.assignee_id is None:
-        ticket.assignee = assignee_pick(ticket.department)
+        ticket.assignee = assignee_pick(ticket.department, workload=ticket_workload)
 
 
 def step_figures(ticket: Ticket, *, now: datetime) -> dict[str, Any]:
@@ -307,6 +331,7 @@ def ticket_transition(
     after: Callable[[T], None] | None = None,
     payload: Mapping[str, Any] | None = None,
     check_version: bool = True,
+    held: bool = False,
 ) -> T:
     """Run one transition of the ticket's state machine as ``actor``; return the updated ticket.
 
@@ -314,9 +339,15 @@ def ticket_transition(
     ``prepare`` runs after the checks, before the transition, and returns more params (e.g. a shipment it
     creates). Raises ``TransitionNotAllowed``/``TicketChanged`` (409), ``NotPermitted`` (403) or a
     validation error (400); then nothing is written.
+
+    ``held``: the caller read ``ticket`` under its row lock in its current transaction (the deadline sweep), so
+    it is neither locked nor read again, and no savepoint is taken: a refusal leaves the caller's transaction
+    to be rolled back (``atomic`` does it when the error leaves it), which then has written nothing of this.
     """
-    with transaction.atomic():
-        locked: T = ticket_lock(ticket=ticket, check_version=check_version)  # type: ignore[assignment]
+    with transaction.atomic(savepoint=not held):
+        locked: T = (
+            copy.copy(ticket) if held else ticket_lock(ticket=ticket, check_version=check_version)  # type: ignore[assignment]
+        )
         _check_may_run(locked, transition, actor)
         kwargs = dict(params or {})
         if _takes_reason(type(locked), transition):

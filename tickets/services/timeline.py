@@ -1,19 +1,17 @@
-"""Comments, evidence and assignment: changes that are not transitions but are on the timeline."""
+"""Comments and evidence: changes that are not transitions but are on the timeline (assignment: assignment.py)."""
 
 from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.actors import Actor, ActorKind
 from tickets.errors import FieldRequired, NotPermitted, ValidationFailed
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
-from tickets.services.engine import event_record, ticket_lock
+from tickets.services.engine import event_record
 
 MAX_COMMENT_LENGTH = 5000
 EVIDENCE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "video/mp4"})
@@ -91,30 +89,3 @@ def ticket_evidence_attach(
             attachment.file.delete(save=False)
             raise
     return attachment
-
-
-def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser | None) -> Ticket:
-    """Give the ticket to a staff member (or take it away with None), recorded on the timeline.
-
-    Only staff and the system assign (routing.services checks who among staff: claim, supervisors' reassign).
-    """
-    if actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
-        raise NotPermitted(_("%(actor)s may not assign tickets.") % {"actor": actor.name})
-    with transaction.atomic():
-        locked = ticket_lock(ticket=ticket)
-        previous = locked.assignee
-        locked.assignee = assignee
-        locked.version += 1
-        locked.updated_at = timezone.now()
-        locked.save(update_fields=["assignee", "version", "updated_at"])
-        event_record(
-            ticket=locked,
-            actor=actor,
-            event_type=EventType.ASSIGNMENT,
-            public=False,
-            payload={
-                "assignee": assignee.get_username() if assignee else None,
-                "previous": previous.get_username() if previous else None,
-            },
-        )
-    return locked

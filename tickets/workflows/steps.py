@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from kefu.core.vocabulary import BUYER as BUYER  # the STEPS tables name it from here
 from tickets.actors import Actor, ActorKind, Role
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
 # ``on_due`` value meaning "the clock is an internal SLA: escalate" rather than a transition name.
 ESCALATE = "escalate"
-
-BUYER = "buyer"
 
 
 @dataclass(frozen=True)

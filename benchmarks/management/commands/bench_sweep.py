@@ -8,10 +8,11 @@ generate_series`` into ``tickets_ticket`` and one into ``tickets_returnticket``)
 kind's ``STEPS``, of which ``--due-percent`` % are overdue now, the other open ones due later and the ended
 ones without a clock; then ``ANALYZE``. It measures, with the code the beat task runs:
 
-(a) finding the due tickets: ``routing.sweep.due_ticket_ids`` (one sweep batch, and all of them), the median
-    of ``--repeat`` runs, and the query's ``EXPLAIN (ANALYZE, BUFFERS)``: an index scan on ``ticket_due_idx``;
-(b) working them off: ``routing.sweep.sweep_due`` called in this process (one worker) until ``--process``
-    due tickets were acted on, in tickets per second.
+(a) finding the due tickets: ``tickets.services.deadlines.due_ticket_ids`` (one sweep batch, and all of them),
+    the median of ``--repeat`` runs, and the query's ``EXPLAIN (ANALYZE, BUFFERS)``: an index scan on
+    ``ticket_due_idx``;
+(b) working them off: ``tickets.services.deadlines.sweep_due`` called in this process (one worker) until
+    ``--process`` due tickets were acted on, in tickets per second.
 
 The due tickets are in states whose ``on_due`` is an automatic transition (``requested`` → approve,
 ``rejected``/``awaiting_return`` → expire) or an escalation (``received``, ``refund_pending``,
@@ -48,8 +49,8 @@ from django.utils import timezone
 from kefu.core.vocabulary import ReturnState
 from orders.models import Buyer, Channel, Order, OrderLine, OrderStatus, Shop
 from routing.models import Department, StaffMember
-from routing.sweep import SWEEP_ACTOR, SweepResult, due_ticket_ids, sweep_due
 from tickets.models import EventType, ReasonCode, ReturnTicket, Ticket, TicketEvent, WaitingOn
+from tickets.services.deadlines import SWEEP_ACTOR, SweepResult, due_ticket_ids, sweep_due
 from tickets.workflows.steps import BUYER
 
 MAX_WITHOUT_POSTGRES = 20_000

@@ -16,7 +16,7 @@ from tests.factories.orders import ShopFactory
 from tests.factories.tickets import order_with_line, staff_actor
 from tickets.actors import Actor
 from tickets.models import Ticket, TicketEvent
-from tickets.services import return_approve, return_open
+from tickets.services import return_open, ticket_act
 from tickets.signals import ticket_event_recorded
 from tickets.types import LineRequest
 
@@ -50,7 +50,7 @@ def open_return_on(order) -> Ticket:
 
 def test_every_timeline_entry_is_published_with_the_ticket_after_the_change(heard) -> None:
     ticket = open_return_on(order_with_line())
-    ticket = return_approve(ticket=ticket, actor=staff_actor("operations"))
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
     written = list(TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("pk").values_list("event_type", flat=True))
     assert [type_ for type_, _, _ in heard] == written
     assert ("created", "requested", "saved") in heard
@@ -66,7 +66,7 @@ def test_a_subscriber_that_fails_rolls_the_change_back_with_its_outbox_rows() ->
     ticket_event_recorded.connect(fail, sender=TicketEvent, dispatch_uid="test-fail")
     try:
         with pytest.raises(Boom):
-            return_approve(ticket=ticket, actor=staff_actor("operations"))
+            ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
         with pytest.raises(Boom):
             open_return_on(order_with_line(shop=order.shop))
     finally:

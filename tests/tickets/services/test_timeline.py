@@ -24,7 +24,8 @@ from tickets.errors import FieldRequired, NotPermitted, TicketChanged
 from tickets.models import AppendOnlyError, Attachment, TicketEvent
 from tickets.selectors import ticket_replayed_state, ticket_timeline
 from tickets.services import ticket_act
-from tickets.services.timeline import ticket_assign, ticket_comment_add, ticket_evidence_attach
+from tickets.services.assignment import ticket_assign
+from tickets.services.timeline import ticket_comment_add, ticket_evidence_attach
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +264,7 @@ def test_assigning_from_a_stale_copy_is_refused() -> None:
 def test_a_buyer_cannot_assign_a_ticket() -> None:
     from tests.factories.tickets import buyer_actor, ticket_build
     from tickets.errors import NotPermitted
-    from tickets.services.timeline import ticket_assign
+    from tickets.services.assignment import ticket_assign
 
     ticket = ticket_build("return", "requested")
     with pytest.raises(NotPermitted):

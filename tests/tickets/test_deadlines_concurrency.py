@@ -1,5 +1,5 @@
 """Several sweeps at the same moment (two beats, or workers picking up the same task) act on each due ticket
-exactly once: ``SELECT … FOR UPDATE SKIP LOCKED`` with the due condition repeated (routing.sweep).
+exactly once: ``SELECT … FOR UPDATE SKIP LOCKED`` with the due condition repeated (tickets.services.deadlines).
 
 Real threads, each with its own PostgreSQL connection, released together by a barrier (tests/racing.py).
 PostgreSQL only (SQLite has no row locks and serialises writers, so nothing would race): skipped
@@ -18,12 +18,12 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from routing.sweep import SWEEP_ACTOR, SweepResult, sweep_due
 from tests import markers
+from tests.factories.desk import staff_member
 from tests.factories.tickets import ticket_build
 from tests.racing import race
-from tests.routing.conftest import staff_member
 from tickets.models import EventType, Ticket, TicketEvent
+from tickets.services.deadlines import SWEEP_ACTOR, SweepResult, sweep_due
 
 # serialized_rollback: departments and reason codes (data migrations) come back after each flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -1,6 +1,6 @@
 """Claims and transitions of one ticket at the same moment, on PostgreSQL: they lock the same rows in the same
-statement (routing.services.ticket_claim through tickets.services.engine.ticket_lock), so they queue instead of
-deadlocking. Before, a claim locked the common ticket row alone and then both rows, while a transition locked
+statement (tickets.services.assignment.ticket_claim through tickets.services.engine.ticket_lock), so they queue
+instead of deadlocking. Before, a claim locked the common ticket row alone and then both rows, while a transition locked
 both rows at once: each could hold the half the other waited for ("deadlock detected")."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 from kefu.core.errors import Conflict
-from routing.services import ticket_claim
 from tests.factories.orders import OrderLineFactory
 from tests.markers import requires_postgres
 from tests.racing import race, split, staff
@@ -19,6 +18,7 @@ from tickets.errors import TicketChanged, TransitionNotAllowed
 from tickets.models import EventType, ReturnTicket, TicketEvent
 from tickets.selectors import ticket_replayed_state
 from tickets.services import return_open, ticket_act
+from tickets.services.assignment import ticket_claim
 from tickets.types import LineRequest
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from routing.sweep import SWEEP_ACTOR
 from tickets.models import EventType, ReturnTicket, Ticket, TicketEvent
+from tickets.services.deadlines import SWEEP_ACTOR
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,13 @@
 """The deadline sweep: acts on every ticket whose clock ran out, exactly once, through the services.
 
-Due tickets are found through the partial index on ``Ticket.due_at`` (``ticket_due_idx``). Each is
-processed in its own transaction after ``SELECT … FOR UPDATE SKIP LOCKED`` with the due condition repeated:
-a ticket another sweep holds is skipped, and one that changed meanwhile (its clock moved) no longer
-matches, so two sweeps or two workers never act on a ticket twice.
+Run by the beat task ``tickets.tasks.sweep_deadlines_task``.
+
+Due tickets are found through the partial index on ``Ticket.due_at`` (``ticket_due_idx``). They are locked
+with ``SELECT … FOR UPDATE SKIP LOCKED`` and the due condition repeated: a ticket another sweep holds is
+skipped, and one that changed meanwhile (its clock moved) no longer matches, so two sweeps or two workers
+never act on a ticket twice. Escalations are made a chunk at a time (``tickets_escalate_due``: one
+transaction, the supervisors' rows locked once); every automatic transition in a transaction of its own
+(``ticket_process_due``), which reads the ticket once, under its lock.
 
 For a platform timeout the kind's ``on_due`` transition runs as the system (``requested`` 48 h → approve,
 ``awaiting_return`` 7 d → expire, ``return_in_transit`` 10 d → auto_refund, …). For an internal SLA, or
@@ -14,6 +18,7 @@ supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` t
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,10 +27,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kefu.core.errors import DomainError
-from orders.models import Shipment, ShipmentDirection, ShipmentStatus
-from routing.services import assignee_pick
+from routing.services import AssigneePicker, assignee_pick
 from tickets.actors import Actor
-from tickets.models import EventType, LogisticsTicket, Priority, Ticket
+from tickets.models import EventType, Priority, Ticket
+from tickets.selectors import ticket_workload
 from tickets.services.acting import ticket_act
 from tickets.services.engine import assignment_record, event_record
 from tickets.workflows import model_for_kind
@@ -38,6 +43,9 @@ ESCALATION_RECHECK = timedelta(hours=24)
 MAX_ESCALATIONS = 3
 ESCALATION_DEPARTMENT = "supervisors"
 FAILURE_RETRY = timedelta(hours=1)
+# Escalations acted on in one transaction (their rows locked together, supervisors' rows once): commits and
+# the choice of supervisor shared by this many tickets. Automatic transitions each take a transaction of their own.
+ESCALATION_CHUNK = 100
 
 
 @dataclass
@@ -59,11 +67,19 @@ def due_ticket_ids(*, now: datetime, limit: int) -> list[tuple[int, str]]:
     return list(Ticket.objects.filter(due_at__lte=now).order_by("due_at").values_list("pk", "kind")[:limit])
 
 
-def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime | None = None) -> Ticket:
+def ticket_escalate(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    reason: str,
+    now: datetime | None = None,
+    assignees: AssigneePicker | None = None,
+) -> Ticket:
     """Escalate a locked ticket: breached, priority one level up, routed to supervisors, re-checked later.
 
     The caller holds the ticket's row lock. The step's own figures (``step_due_at``, ``step_department``)
-    stay, so SLA reports count the step as breached for the department that owned it.
+    stay, so SLA reports count the step as breached for the department that owned it. ``assignees``: the
+    supervisors picker of a chunk of escalations in one transaction (else one ``assignee_pick``).
     """
     now = now or timezone.now()
     previous_department = ticket.department
@@ -73,7 +89,10 @@ def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime 
     ticket.priority = min(Priority.URGENT, ticket.priority + 10)
     if ticket.department != ESCALATION_DEPARTMENT:
         ticket.department = ESCALATION_DEPARTMENT
-        ticket.assignee = assignee_pick(ESCALATION_DEPARTMENT)
+        if assignees is not None:
+            ticket.assignee = assignees.pick()
+        else:
+            ticket.assignee = assignee_pick(ESCALATION_DEPARTMENT, workload=ticket_workload)
     ticket.due_at = now + ESCALATION_RECHECK if ticket.escalation_level < MAX_ESCALATIONS else None
     ticket.warn_at = None
     ticket.version += 1
@@ -130,43 +149,110 @@ def _replacement_delivered_long_enough(ticket: Ticket, now: datetime) -> datetim
 DUE_CHECKS = {("exchange", "replacement_shipped"): _replacement_delivered_long_enough}
 
 
+def _locked_due(model: type[Ticket], pks: Sequence[int], now: datetime, *only: Q) -> list[Ticket]:
+    """The tickets of ``pks`` still due at ``now`` that no other transaction holds, locked (``SKIP LOCKED``), with
+    what acting on them reads joined in (shop and buyer for the notifications, the assignee for the timeline).
+
+    The due condition is repeated under the lock: a ticket another sweep acted on meanwhile has another
+    ``due_at`` and is left out. Only the ticket's own rows are locked (``of``), never its shop, buyer or user.
+    """
+    of = ("self", *(link.name for link in model._meta.parents.values()))
+    return list(
+        model.objects.select_for_update(skip_locked=True, of=of)
+        .select_related("shop", "buyer", "assignee")
+        .filter(*only, pk__in=pks, due_at__lte=now)
+        .order_by("pk")
+    )
+
+
+def _overdue(ticket: Ticket, now: datetime) -> str:
+    return f"{ticket.state_label()} was due at {timezone.localtime(ticket.step_due_at or now):%Y-%m-%d %H:%M}"
+
+
+def _transitions_on_due(ticket: Ticket) -> bool:
+    """Whether the ticket's clock runs an automatic transition (a platform timeout not yet escalated)."""
+    on_due = ticket.STEPS[ticket.state].on_due
+    return bool(on_due) and on_due != ESCALATE and ticket.escalation_level == 0
+
+
 def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
-    """Act on one due ticket if it is still due and nobody else holds it. Returns what happened."""
+    """Act on one due ticket if it is still due and nobody else holds it. Returns what happened.
+
+    One transaction: lock and read, transition (``held``: the row is not read again), commit. A refused
+    automatic transition rolls that transaction back (nothing of it is written) and the ticket is escalated in
+    a second one, if it is still due and free then.
+    """
     model = model_for_kind(kind)
     actor = Actor.system(SWEEP_ACTOR)
     with transaction.atomic():
-        ticket = model.objects.select_for_update(skip_locked=True).filter(pk=ticket_id, due_at__lte=now).first()
-        if ticket is None:
+        found = _locked_due(model, [ticket_id], now)
+        if not found:
             return "skipped"
-        step = ticket.STEPS[ticket.state]
+        ticket = found[0]
         check = DUE_CHECKS.get((ticket.kind, ticket.state))
         later = check(ticket, now) if check is not None else None
         if later is not None:
             type(ticket).objects.filter(pk=ticket.pk).update(due_at=later)
             return "postponed"
-        overdue = f"{ticket.state_label()} was due at {timezone.localtime(ticket.step_due_at or now):%Y-%m-%d %H:%M}"
-        if step.on_due and step.on_due != ESCALATE and ticket.escalation_level == 0:
-            try:
-                with transaction.atomic():
-                    ticket_act(
-                        ticket=ticket,
-                        actor=actor,
-                        action=step.on_due,
-                        reason=f"Deadline passed ({overdue}): {step.on_due} automatically.",
-                        check_version=False,
-                    )
-                return "transitioned"
-            except DomainError as exc:
-                logger.warning("sweep: %s %s refused for %s: %s", step.on_due, ticket.number, kind, exc)
-                ticket_escalate(
-                    ticket=ticket,
-                    actor=actor,
-                    now=now,
-                    reason=f"Deadline passed ({overdue}) but '{step.on_due}' was refused: {exc.message}",
-                )
-                return "escalated"
-        ticket_escalate(ticket=ticket, actor=actor, reason=f"SLA breached: {overdue}.", now=now)
+        if not _transitions_on_due(ticket):
+            ticket_escalate(ticket=ticket, actor=actor, reason=f"SLA breached: {_overdue(ticket, now)}.", now=now)
+            return "escalated"
+        on_due = ticket.STEPS[ticket.state].on_due
+        try:
+            ticket_act(
+                ticket=ticket,
+                actor=actor,
+                action=on_due,
+                reason=f"Deadline passed ({_overdue(ticket, now)}): {on_due} automatically.",
+                check_version=False,
+                held=True,
+            )
+            return "transitioned"
+        except DomainError as exc:
+            refused = exc
+            transaction.set_rollback(True)  # the transition's writes, if any, go; the row lock with them
+    logger.warning("sweep: %s %s refused for %s: %s", on_due, ticket.number, kind, refused)
+    with transaction.atomic():
+        found = _locked_due(model, [ticket_id], now)
+        if not found:
+            return "skipped"
+        ticket = found[0]
+        ticket_escalate(
+            ticket=ticket,
+            actor=actor,
+            now=now,
+            reason=f"Deadline passed ({_overdue(ticket, now)}) but '{on_due}' was refused: {refused.message}",
+        )
         return "escalated"
+
+
+def tickets_escalate_due(*, kind: str, ticket_ids: Sequence[int], now: datetime) -> list[int]:
+    """Escalate, in one transaction, those of ``ticket_ids`` (of one kind) whose clock is an internal SLA or
+    that were escalated before; returns their ids. The others (automatic transitions, postponements, tickets
+    another sweep holds) are left to ``ticket_process_due``.
+
+    Locks: the tickets first (``SKIP LOCKED``, so no wait), then the supervisors' rows once for all of them
+    (routing.services.AssigneePicker): the engine's order. Any error rolls the whole chunk back and returns
+    no id: the caller then takes the tickets one by one.
+    """
+    model = model_for_kind(kind)
+    escalating = [state for state, step in model.STEPS.items() if step.on_due == ESCALATE]
+    checked = [state for (of_kind, state) in DUE_CHECKS if of_kind == kind]
+    actor = Actor.system(SWEEP_ACTOR)
+    try:
+        with transaction.atomic():
+            tickets = _locked_due(
+                model, ticket_ids, now, (Q(escalation_level__gt=0) | Q(state__in=escalating)) & ~Q(state__in=checked)
+            )
+            picker = AssigneePicker(ESCALATION_DEPARTMENT, workload=ticket_workload)
+            for ticket in tickets:
+                reason = f"SLA breached: {_overdue(ticket, now)}."
+                ticket_escalate(ticket=ticket, actor=actor, reason=reason, now=now, assignees=picker)
+            picker.close()
+    except Exception:  # one broken ticket must not stop the others: they are taken one by one
+        logger.exception("sweep: escalating %s %s tickets together failed; one by one instead", len(ticket_ids), kind)
+        return []
+    return [ticket.pk for ticket in tickets]
 
 
 def sweep_warnings(*, now: datetime | None = None, limit: int = 1000) -> int:
@@ -203,7 +289,20 @@ def sweep_due(*, now: datetime | None = None, batch: int = 500, max_batches: int
         if not ids:
             break
         acted_in_batch = 0
+        by_kind: dict[str, list[int]] = {}
         for ticket_id, kind in ids:
+            by_kind.setdefault(kind, []).append(ticket_id)
+        escalated: set[int] = set()
+        for kind, pks in by_kind.items():
+            for start in range(0, len(pks), ESCALATION_CHUNK):
+                escalated.update(
+                    tickets_escalate_due(kind=kind, ticket_ids=pks[start : start + ESCALATION_CHUNK], now=now)
+                )
+        result.escalated += len(escalated)
+        acted_in_batch += len(escalated)
+        for ticket_id, kind in ids:
+            if ticket_id in escalated:
+                continue
             try:
                 outcome = ticket_process_due(ticket_id=ticket_id, kind=kind, now=now)
             except Exception as exc:  # one broken ticket must not stop the sweep for the others
@@ -225,46 +324,3 @@ def sweep_due(*, now: datetime | None = None, batch: int = 500, max_batches: int
         if acted_in_batch == 0:
             break  # everything left is held by another sweep
     return result
-
-
-def stalled_shipments(*, now: datetime, hours: float) -> list[Shipment]:
-    """Outbound parcels with no tracking event for ``hours`` and no stalled-parcel ticket yet."""
-    cutoff = now - timedelta(hours=hours)
-    already = LogisticsTicket.objects.filter(exception_type="stalled", shipment__isnull=False).values("shipment_id")
-    return list(
-        Shipment.objects.filter(
-            direction=ShipmentDirection.OUTBOUND,
-            delivered_at__isnull=True,
-            status__in=[ShipmentStatus.PENDING, ShipmentStatus.IN_TRANSIT],
-        )
-        .filter(Q(last_event_at__lt=cutoff) | Q(last_event_at__isnull=True, shipped_at__lt=cutoff))
-        .exclude(pk__in=already)
-        .select_related("order")
-        .order_by("pk")
-    )
-
-
-def stalled_parcels_open_tickets(*, now: datetime | None = None, hours: float = 72) -> int:
-    """Open one logistics ticket (type stalled) per stalled parcel; the buyer hears before they ask."""
-    from django.db import IntegrityError
-
-    from tickets.errors import StalledParcelReported
-    from tickets.services.opening import logistics_open
-
-    now = now or timezone.now()
-    opened = 0
-    for shipment in stalled_shipments(now=now, hours=hours):
-        try:
-            with transaction.atomic():
-                logistics_open(
-                    order=shipment.order,
-                    actor=Actor.system("stalled parcel watch"),
-                    exception_type="stalled",
-                    shipment=shipment,
-                    description=f"No tracking update from {shipment.carrier} {shipment.tracking_number} "
-                    f"for {hours:g} hours.",
-                )
-            opened += 1
-        except (IntegrityError, StalledParcelReported):  # another worker opened it first (one per shipment)
-            continue
-    return opened

@@ -26,14 +26,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from kefu.celery import app as kefu_app
-from routing.sweep import SWEEP_ACTOR
-from routing.tasks import sweep_deadlines_task
 from tests import markers
+from tests.factories.desk import reload
 from tests.factories.tickets import ticket_build
-from tests.routing.conftest import reload
 from tickets.models import TicketEvent
+from tickets.services.deadlines import SWEEP_ACTOR
+from tickets.tasks import sweep_deadlines_task
 
-TASK = "routing.tasks.sweep_deadlines_task"
+TASK = "tickets.tasks.sweep_deadlines_task"
 SPARE_REDIS = "redis://127.0.0.1:6379/5"
 
 
@@ -43,7 +43,13 @@ def test_beat_schedules_the_sweep_task():
     assert 0 < float(entries[0]["schedule"]) <= 300  # a due ticket waits minutes at most, not hours
     assert TASK in kefu_app.tasks  # the worker of `make run` knows it
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "routing.tasks.open_stalled_parcel_tickets_task" in scheduled
+    assert "tickets.tasks.open_stalled_parcel_tickets_task" in scheduled
+
+
+def test_the_names_the_tasks_had_in_routing_still_run_them():
+    """A message queued under the old names before the deploy is run, not dropped as an unknown task."""
+    assert kefu_app.tasks["routing.tasks.sweep_deadlines_task"].run is not None
+    assert "routing.tasks.open_stalled_parcel_tickets_task" in kefu_app.tasks
 
 
 @pytest.fixture
@@ -59,7 +65,7 @@ def redis_url() -> str:
 @pytest.fixture
 def worker(redis_url: str) -> Iterator[Celery]:
     """A Celery worker thread consuming a queue of this test's own, on Redis, with results kept in Redis."""
-    queue = f"kefu-test-routing-{uuid.uuid4().hex[:12]}"
+    queue = f"kefu-test-sweep-{uuid.uuid4().hex[:12]}"
     previous_current, previous_default = celery_state.get_current_app(), celery_state.default_app
     app = Celery("kefu-test-worker", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -11,15 +11,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from orders.models import OrderLine, Shipment
 from routing.models import DeadlinePolicy
-from routing.sweep import SWEEP_ACTOR, due_ticket_ids, sweep_due, ticket_process_due
+from tests.factories.desk import T0, assignment_events, open_complaint, reload, staff, staff_member, sweep_events
 from tests.factories.tickets import ticket_build
-from tests.routing.conftest import T0, assignment_events, open_complaint, reload, staff, staff_member, sweep_events
-from tickets.models import EventType, Priority, Refund, TicketEvent
+from tickets.models import EventType, Priority, Refund, Ticket, TicketEvent
 from tickets.services import ticket_act
+from tickets.services.deadlines import SWEEP_ACTOR, due_ticket_ids, sweep_due, ticket_process_due
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -321,7 +322,7 @@ def test_an_escalated_ticket_gets_no_more_warnings(clock):
 
 
 def test_a_ticket_that_breaks_the_sweep_is_moved_aside_and_the_others_are_still_acted_on(clock, monkeypatch):
-    import routing.sweep as sweep_module
+    import tickets.services.deadlines as sweep_module
 
     broken = ticket_build("return", "requested")
     fine = ticket_build("return", "requested")
@@ -339,3 +340,40 @@ def test_a_ticket_that_breaks_the_sweep_is_moved_aside_and_the_others_are_still_
     assert (result.transitioned, len(result.errors)) == (1, 1)
     assert reload(fine).state == "awaiting_return"
     assert reload(broken).due_at == timezone.now() + timedelta(hours=1)  # looked at again in an hour
+
+
+# Committed transactions, as in a worker: inside a test's transaction every atomic block would add a savepoint.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_sweep_sends_three_statements_per_transition_and_two_per_escalation(clock):
+    """What the sweep costs the database (docs/performance.md, "Deadline sweep"), counted exactly.
+
+    Per automatic transition, in a transaction of its own: the lock (which reads the ticket with its shop, buyer
+    and assignee), the UPDATE, the timeline INSERT. Per escalation, a chunk at a time: the UPDATE and the
+    timeline INSERT, plus one lock for the chunk and the supervisors' rows and load once. Around them: the
+    warnings' and the due tickets' lookups, and the empty lookup that ends the sweep. The shop notifies nobody
+    and nobody is on duty among the supervisors, so no outbox row and no assignment is written.
+    """
+    for _ in range(3):
+        ticket_build("return", "requested")  # 48 h, then approved
+        ticket_build("return", "received")  # 24 h internal SLA, then escalated
+    staff_member("supervisors", on_duty=False)
+    Ticket.objects.update(warn_at=None)  # warnings are another part of the sweep
+    clock.shift(48 * H + S)
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        if not sql.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: transaction control, as COMMIT (not counted)
+            statements.append(sql)
+        return execute(sql, params, many, context)
+
+    from kefu.core.config_cache import _snapshots
+
+    for snapshot in _snapshots:  # the configuration a running worker holds already
+        snapshot.get()
+    with connection.execute_wrapper(count):
+        result = sweep_due()
+
+    assert (result.transitioned, result.escalated, result.errors) == (3, 3, [])
+    lookups = 3  # warnings due, tickets due, tickets due again (none left)
+    assert len(statements) == lookups + 3 * 3 + (1 + 3 * 2), "\n".join(statements)  # 2.7 per ticket
+    assert not [sql for sql in statements if "SAVEPOINT" in sql]

@@ -1,4 +1,6 @@
-"""Helpers of the routing tests: staff on the desk, a frozen clock, tickets opened as a buyer would.
+"""Staff on the desk and tickets opened as a buyer would: the helpers of the routing, assignment, deadline and
+SLA tests (tests/routing, tests/tickets, tests/dashboard). Their frozen clock is the ``clock`` fixture
+(tests/conftest.py), starting at :data:`T0`.
 
 Departments operations / warehouse / logistics / supervisors come from migration routing/0002; backup pools
 and rule targets a test needs are made with :func:`department`.
@@ -6,34 +8,24 @@ and rule targets a test needs are made with :func:`department`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-import time_machine
 from django.contrib.auth.models import AbstractBaseUser
 
 from orders.models import Order, Shop
 from routing.models import Department, StaffMember
-from routing.sweep import SWEEP_ACTOR
 from tests.factories.tickets import order_with_line, user_create
 from tickets.actors import Actor
 from tickets.models import EventType, Ticket, TicketEvent
 from tickets.services import complaint_open, exchange_open, logistics_open, return_open
+from tickets.services.deadlines import SWEEP_ACTOR
 from tickets.types import LineRequest
 
 # A Monday morning in the shops' time zone; every clock-driven test starts here.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    """The engine's clock (``timezone.now()``) frozen at :data:`T0`; ``clock.shift(delta)`` moves it."""
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def department(code: str, **fields: Any) -> Department:

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from orders.models import ShipmentDirection, ShipmentStatus
 from orders.shipments import shipment_record_event
-from routing.sweep import stalled_parcels_open_tickets
-from routing.tasks import open_stalled_parcel_tickets_task
+from tests.factories.desk import T0
 from tests.factories.orders import ShipmentFactory
 from tests.factories.tickets import order_with_line
-from tests.routing.conftest import T0
 from tickets.models import EventType, LogisticsTicket, TicketEvent
+from tickets.services.stalled_parcels import stalled_parcels_open_tickets
+from tickets.tasks import open_stalled_parcel_tickets_task
 
 H = timedelta(hours=1)
 

@@ -10,13 +10,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from routing.sla import sla_summary, ticket_sla
-from routing.sweep import sweep_due
+from dashboard.sla import sla_summary, ticket_sla
+from tests.factories.desk import T0, open_complaint, open_logistics, open_return, reload, staff, staff_member
 from tests.factories.tickets import ticket_build
-from tests.routing.conftest import T0, open_complaint, open_logistics, open_return, reload, staff, staff_member
 from tickets.actors import Actor
 from tickets.models import TicketEvent
 from tickets.services import ticket_act
+from tickets.services.deadlines import sweep_due
 from tickets.services.engine import ticket_transition
 
 H = timedelta(hours=1)
