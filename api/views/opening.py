@@ -6,13 +6,13 @@ up in the key's shop (another shop's order is 404), honours Idempotency-Key and 
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api import selectors
 from api import serializers as s
 from api import ticket_output as out
 from api.idempotency import idempotent
@@ -42,9 +42,7 @@ class _OpenApi(StorefrontApi):
     input_serializer: type = s.ReturnOpenSerializer
 
     def order(self, number: str) -> Order:
-        order = get_object_or_404(Order.objects.select_related("buyer"), shop=self.shop, number=number)
-        order.shop = self.shop  # the key's shop, already loaded
-        return order
+        return selectors.storefront_order(shop=self.shop, number=number)
 
     def open(self, order, data) -> Ticket:
         raise NotImplementedError
