@@ -18,10 +18,11 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from kefu.core.known_rows import rows_known_of
 from kefu.core.prepared import PreparedQuery
 from orders.models import Order, OrderLine, Shop
 from tickets.models import Ticket, TicketEvent, TicketLine
-from tickets.selectors import KIND_RELATED, STAFF_RELATED, rows_known_of, tickets_as_kinds
+from tickets.selectors import KIND_RELATED, STAFF_RELATED, tickets_as_kinds
 from tickets.workflows import model_for_kind, model_for_number
 
 # What each caller's answer shows (the reason comes from the reason-code snapshot, the storefront's shop from

@@ -55,21 +55,6 @@ def ticket_replayed_state(*, ticket: Ticket) -> str | None:
     return state
 
 
-def rows_known(ticket: Ticket, relation: str, rows: list) -> None:
-    """Keep ``rows`` as the ticket's ``relation`` (``lines``, ``events``) the way ``prefetch_related`` leaves it:
-    a ticket just made knows all of its rows, so reading them back for the answer takes no query."""
-    queryset = getattr(ticket, relation).all()
-    queryset._result_cache = rows
-    queryset._prefetch_done = True
-    ticket._prefetched_objects_cache = {**getattr(ticket, "_prefetched_objects_cache", {}), relation: queryset}
-
-
-def rows_known_of(ticket: Ticket, relation: str) -> list | None:
-    """The ticket's ``relation`` rows if they are known (prefetched or kept by ``rows_known``), else None."""
-    known = getattr(ticket, "_prefetched_objects_cache", {}).get(relation)
-    return None if known is None else known._result_cache
-
-
 # What returns and exchanges not released hold of an order's lines, as (order line id, quantity) rows: read by
 # every opening of a return or an exchange, so composed once (kefu.core.prepared).
 _held_rows = PreparedQuery(

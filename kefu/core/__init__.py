@@ -6,6 +6,9 @@ pyproject.toml, ``lint-imports``, enforces it).
 - ``errors``: the domain errors every service raises and every interface translates (API, admin, tasks).
 - ``config_cache``: per-process snapshots of configuration tables, invalidated on save (signals) and across
   processes through a generation number in the cache.
-- ``prepared``: server-side prepared statements for the few hot queries (PostgreSQL); the one place that
-  relies on Django's query compiler internals, pinned by tests/kefu/test_prepared.py.
+- ``prepared``: statements composed once per process for the few hot queries (their SQL is still the
+  queryset's; ``instances`` also builds the select_related objects); relies on Django's query compiler
+  internals, pinned by tests/kefu/test_prepared.py.
+- ``known_rows``: rows an object already knows (a ticket's lines and timeline just written), kept where
+  ``prefetch_related`` keeps them; relies on Django's prefetch cache, pinned by tests/kefu/test_known_rows.py.
 """

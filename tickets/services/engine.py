@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
+from kefu.core.known_rows import rows_known_of
 from kefu.core.prepared import PreparedQuery
 from orders.models import OrderLine
 from routing.config import BUYER_TIER, CHANNEL, REASON_CODE
@@ -37,7 +38,7 @@ from routing.services import TicketFacts, assignee_pick, facts_wanted, step_rout
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
 from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
-from tickets.selectors import rows_known_of, ticket_workload
+from tickets.selectors import ticket_workload
 from tickets.signals import ticket_event_recorded
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import BUYER, Rule

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.core.known_rows import rows_known
 from orders.models import Order, OrderLine, Shipment
 from tickets.actors import Actor
 from tickets.errors import (
@@ -33,7 +34,7 @@ from tickets.models import (
     Ticket,
     TicketLine,
 )
-from tickets.selectors import rows_known, ticket_refundable_amount
+from tickets.selectors import ticket_refundable_amount
 from tickets.services.eligibility import (
     lines_resolve,
     opener_check,
