@@ -22,7 +22,7 @@ RELEASED_STATES = ("closed", "cancelled")
 
 def ticket_get(*, pk: int | None = None, number: str | None = None) -> Ticket:
     """The ticket as its kind's subclass, with what its page shows joined in."""
-    lookup = {"pk": pk} if pk is not None else {"number": number}
+    lookup: dict[str, int | str | None] = {"pk": pk} if pk is not None else {"number": number}
     base = Ticket.objects.filter(**lookup).values_list("kind", flat=True).first()
     if base is None:
         raise TicketNotFound(f"Ticket {number or pk} does not exist.")
@@ -61,7 +61,9 @@ def rows_known(ticket: Ticket, relation: str, rows: list) -> None:
     queryset = getattr(ticket, relation).all()
     queryset._result_cache = rows
     queryset._prefetch_done = True
-    ticket._prefetched_objects_cache = {**getattr(ticket, "_prefetched_objects_cache", {}), relation: queryset}
+    # Django's prefetch cache: set by prefetch_related, not declared on Model.
+    known = {**getattr(ticket, "_prefetched_objects_cache", {}), relation: queryset}
+    ticket._prefetched_objects_cache = known  # type: ignore[attr-defined]
 
 
 def rows_known_of(ticket: Ticket, relation: str) -> list | None:
