@@ -36,7 +36,9 @@ def serializer_field(need: Need) -> serializers.Field:
         common.update({"allow_null": True} if need.default is None else {"allow_blank": True})
     if need.type == NeedType.MONEY:
         return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), **common)
-    return serializers.CharField(max_length=need.max_length, **common)
+    if need.max_length is not None:
+        common["max_length"] = need.max_length
+    return serializers.CharField(**common)
 
 
 @functools.cache

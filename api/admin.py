@@ -30,10 +30,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     autocomplete_fields = ["shop"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["shop", "name"]
-        return ["shop", "name", "key_prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+            return ("shop", "name")
+        return ("shop", "name", "key_prefix", "created_at", "created_by", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:

@@ -7,7 +7,7 @@ request's Accept-Language (zh-hans or en; LocaleMiddleware). Codes are listed in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
@@ -45,9 +45,15 @@ def error_body(code: str, message: str, field: str | None = None, errors: list |
     return {"code": code, "message": message, "field": field, "errors": errors or []}
 
 
-def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+class ErrorItem(TypedDict):
+    field: str | None
+    code: str | None
+    message: str
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[ErrorItem]:
     """DRF's nested validation errors as a flat list of {field, code, message}."""
-    found: list[dict[str, str]] = []
+    found: list[ErrorItem] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
             if isinstance(key, int):  # DRF reports a list serializer's errors by item index: {0: {...}}
@@ -85,7 +91,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
-        first = errors[0] if errors else {"field": None, "message": _("Invalid input.")}
+        first: ErrorItem = errors[0] if errors else {"field": None, "code": "invalid", "message": _("Invalid input.")}
         message = f"{first['field']}: {first['message']}" if first.get("field") else first["message"]
         response.data = error_body("invalid", message, first.get("field"), errors)
         response.status_code = status.HTTP_400_BAD_REQUEST

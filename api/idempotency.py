@@ -38,7 +38,9 @@ MAX_KEY_LENGTH = 255
 
 def fingerprint(request: Request) -> str:
     raw = request._request.body if not request.content_type.startswith("multipart/") else b""
-    return hashlib.sha256(b"\n".join([request.method.encode(), request.get_full_path().encode(), raw])).hexdigest()
+    return hashlib.sha256(
+        b"\n".join([(request.method or "").encode(), request.get_full_path().encode(), raw])
+    ).hexdigest()
 
 
 def _replay(record: IdempotencyRecord) -> Response:

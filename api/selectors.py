@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.http import Http404
 
 from kefu.core.known_rows import rows_known_of
@@ -98,10 +98,13 @@ def lines_by_ticket(tickets: Sequence[Ticket]) -> dict[int, list[ShownLine]]:
     return found
 
 
-def _col(model: type, name: str) -> str:
+def _col(model: type[Model], name: str) -> str:
     """A model field's column, quoted, for the written-out statements below (names from the models: a renamed
     column breaks them loudly; only names are put in, every value is a parameter)."""
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{name} has no column")
+    return connection.ops.quote_name(field.column)
 
 
 def _lines_from(ticket_condition: str) -> str:
@@ -245,7 +248,7 @@ class ShownEvent:
     public: bool
 
 
-def answer_rows(ticket: Ticket, *, public_only: bool) -> tuple[list[ShownLine], list[TicketEvent | ShownEvent]]:
+def answer_rows(ticket: Ticket, *, public_only: bool) -> tuple[list[ShownLine], Sequence[TicketEvent | ShownEvent]]:
     """The lines and the timeline (``public_only``: the buyer's) of the answer about ``ticket``, as they are now:
     an answer after a change reads them after it.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypedDict
 
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -14,7 +15,16 @@ from orders.models import BuyerTier, OrderStatus, ShipmentStatus
 from tickets.workflows.complaint import ComplaintCategory, Severity
 from tickets.workflows.logistics import ExceptionType
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.00")}
+
+class _Money(TypedDict):
+    max_digits: int
+    decimal_places: int
+    min_value: Decimal
+
+
+# ``Serializer(many=True, max_length=...)`` hands max_length to its ListSerializer (DRF 3.14+); drf-stubs do not
+# know it, hence the ``type: ignore[call-arg]`` on those fields.
+MONEY: _Money = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.00")}
 
 
 class ErrorItemSerializer(serializers.Serializer):
@@ -29,7 +39,10 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable error code, e.g. transition_not_allowed.")
     message = serializers.CharField(help_text="Human message in zh-hans or en (Accept-Language).")
     field = serializers.CharField(allow_null=True, help_text="The input field at fault, for 400s.")
-    errors = ErrorItemSerializer(many=True, help_text="Every invalid field of a validation error.")
+    # A declared field, moved into _declared_fields by DRF's metaclass: Serializer.errors stays the property.
+    errors = ErrorItemSerializer(  # type: ignore[assignment]
+        many=True, help_text="Every invalid field of a validation error."
+    )
 
 
 # -- orders --------------------------------------------------------------------------------------------
@@ -79,8 +92,8 @@ class OrderInSerializer(serializers.Serializer):
     paid_at = MomentField()
     delivered_at = MomentField(required=False, allow_null=True, default=None)
     buyer = BuyerInSerializer()
-    lines = LineInSerializer(many=True, allow_empty=False, max_length=500)
-    shipments = ShipmentInSerializer(many=True, required=False, default=list, max_length=50)
+    lines = LineInSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
+    shipments = ShipmentInSerializer(many=True, required=False, default=list, max_length=50)  # type: ignore[call-arg]
 
 
 class ShipmentOutSerializer(serializers.Serializer):
@@ -131,7 +144,7 @@ class _OpenBase(serializers.Serializer):
 
 
 class ReturnOpenSerializer(_OpenBase):
-    lines = TicketLineInSerializer(many=True, allow_empty=False, max_length=100)
+    lines = TicketLineInSerializer(many=True, allow_empty=False, max_length=100)  # type: ignore[call-arg]
     reason = serializers.CharField(max_length=64, help_text="A reason code, e.g. seven_days_no_reason.")
     refund_only = serializers.BooleanField(required=False, default=False)
     requested_amount = serializers.DecimalField(
@@ -146,7 +159,7 @@ class ReturnOpenSerializer(_OpenBase):
 
 
 class ExchangeOpenSerializer(_OpenBase):
-    lines = TicketLineInSerializer(many=True, allow_empty=False, max_length=100)
+    lines = TicketLineInSerializer(many=True, allow_empty=False, max_length=100)  # type: ignore[call-arg]
     reason = serializers.CharField(max_length=64)
     replacement_sku = serializers.CharField(max_length=64)
     replacement_name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
@@ -156,7 +169,7 @@ class ComplaintOpenSerializer(_OpenBase):
     category = serializers.ChoiceField(choices=ComplaintCategory.choices)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False, default=Severity.MEDIUM)
     description = serializers.CharField(max_length=5000)
-    lines = TicketLineInSerializer(many=True, required=False, default=list, max_length=100)
+    lines = TicketLineInSerializer(many=True, required=False, default=list, max_length=100)  # type: ignore[call-arg]
     reason = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
@@ -165,7 +178,7 @@ class LogisticsOpenSerializer(_OpenBase):
     tracking_number = serializers.CharField(
         max_length=64, required=False, allow_blank=True, default="", help_text="The order's shipment concerned."
     )
-    lines = TicketLineInSerializer(many=True, required=False, default=list, max_length=100)
+    lines = TicketLineInSerializer(many=True, required=False, default=list, max_length=100)  # type: ignore[call-arg]
 
 
 # -- tickets: actions -----------------------------------------------------------------------------------

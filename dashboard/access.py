@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from tickets.actors import Actor
 
 
-def may_view_dashboard(user: AbstractBaseUser | AnonymousUser) -> bool:
+def may_view_dashboard(user: User | AnonymousUser) -> bool:
     """Active staff who are supervisors: members of the supervisors department (or group), or superusers.
 
     Two queries for a non-superuser (their departments and groups), none for a superuser.
     """
-    if not (user.is_authenticated and user.is_active and getattr(user, "is_staff", False)):
+    if not isinstance(user, User) or not (user.is_authenticated and user.is_active and user.is_staff):
         return False
     return Actor.staff(user).is_supervisor

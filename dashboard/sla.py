@@ -28,7 +28,7 @@ GROUPS = {
 class StepFigure:
     state: str
     department: str
-    started_at: datetime
+    started_at: datetime | None  # the column is nullable
     ended_at: datetime | None
     due_at: datetime | None
     seconds: int

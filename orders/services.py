@@ -35,7 +35,7 @@ from orders.validation import (
 
 # Statuses an order moves through in this order. A sync never moves an order back along it: a tracking
 # feed may have marked the order delivered before the storefront's next sync says so.
-_ORDER_PROGRESS = {
+_ORDER_PROGRESS: dict[str, int] = {
     OrderStatus.PAID: 0,
     OrderStatus.SHIPPED: 1,
     OrderStatus.DELIVERED: 2,

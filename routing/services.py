@@ -16,7 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from kefu.core.vocabulary import BUYER
 from routing.config import departments_on_duty, routing_config
@@ -168,7 +168,7 @@ def _overflow(code: str, workload: Workload) -> str:
     return code
 
 
-def assignee_pick(code: str, *, workload: Workload) -> AbstractBaseUser | None:
+def assignee_pick(code: str, *, workload: Workload) -> User | None:
     """An on-duty member of the department under their cap: fewest open tickets, or next in rotation.
 
     Locks the candidates' ``StaffMember`` rows (ordered by pk) for the transaction, so two tickets routed
@@ -198,7 +198,7 @@ class AssigneePicker:
         self._members: list[StaffMember] | None = None
         self._counts: dict[int, int] = {}
         self._last: int | None = None
-        self._chosen: AbstractBaseUser | None = None
+        self._chosen: User | None = None
 
     def _load(self, department: Department) -> list[StaffMember]:
         members = list(
@@ -212,7 +212,7 @@ class AssigneePicker:
             self._counts = self.workload.open_ticket_counts([m.user_id for m in members])
         return members
 
-    def pick(self) -> AbstractBaseUser | None:
+    def pick(self) -> User | None:
         department = routing_config.get().departments.get(self.code)
         if department is None or self.code not in departments_on_duty.get():
             return None
@@ -247,14 +247,14 @@ class AssigneePicker:
             self._chosen = None
 
 
-def staff_member_departments(user: AbstractBaseUser) -> frozenset[str]:
+def staff_member_departments(user: User) -> frozenset[str]:
     member = StaffMember.objects.filter(user=user).first()
     if member is None:
         return frozenset()
     return frozenset(member.departments.values_list("code", flat=True))
 
 
-def staff_set_on_duty(*, user: AbstractBaseUser, on_duty: bool) -> StaffMember:
+def staff_set_on_duty(*, user: User, on_duty: bool) -> StaffMember:
     member, _created = StaffMember.objects.get_or_create(user=user)
     if member.on_duty != on_duty:
         member.on_duty = on_duty

@@ -89,7 +89,7 @@ def _roles(permission: Any) -> tuple[str, ...]:
 def _read(kind: str) -> dict[str, Action]:
     model = model_for_kind(kind)
     grouped: dict[str, list[Any]] = {}
-    for transition in model._meta.get_field("state").get_all_transitions(model):  # type: ignore[attr-defined]
+    for transition in model._meta.get_field("state").get_all_transitions(model):
         grouped.setdefault(transition.name, []).append(transition)
     found = {}
     for name, transitions in grouped.items():
@@ -163,7 +163,8 @@ def available_actions(ticket: Ticket, actor: Actor) -> list[Action]:
     """The actions ``actor`` may run on ``ticket`` now (its state, the actor's role and the rules allow them);
     system-only ones are never offered."""
     found = []
-    for transition in ticket.get_available_user_state_transitions(actor):
+    # django-fsm adds get_available_user_<field>_transitions per FSM field when the class is prepared.
+    for transition in ticket.get_available_user_state_transitions(actor):  # type: ignore[attr-defined]
         action = action_get(ticket.kind, transition.name)
         if action is not None and not action.system_only:
             found.append(action)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from routing.models import StaffMember
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from orders.models import Buyer
 
@@ -42,7 +42,7 @@ class Role(models.TextChoices):
 DEPARTMENT_ROLES = frozenset({Role.OPERATIONS, Role.WAREHOUSE, Role.LOGISTICS, Role.SUPERVISORS})
 
 
-def staff_departments(user: AbstractBaseUser) -> frozenset[str]:
+def staff_departments(user: User) -> frozenset[str]:
     """The departments a staff user works in: their ``routing.StaffMember`` departments, and the Django
     groups named after a default department's code (the admin's permission groups). Superusers count as
     supervisors.
@@ -64,12 +64,12 @@ def staff_departments(user: AbstractBaseUser) -> frozenset[str]:
 class Actor:
     kind: ActorKind
     name: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     buyer: Buyer | None = None
     departments: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def staff(cls, user: AbstractBaseUser, *, departments: frozenset[str] | None = None) -> Actor:
+    def staff(cls, user: User, *, departments: frozenset[str] | None = None) -> Actor:
         return cls(
             kind=ActorKind.STAFF,
             name=user.get_username(),

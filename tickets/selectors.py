@@ -22,7 +22,7 @@ RELEASED_STATES = ("closed", "cancelled")
 
 def ticket_get(*, pk: int | None = None, number: str | None = None) -> Ticket:
     """The ticket as its kind's subclass, with what its page shows joined in."""
-    lookup = {"pk": pk} if pk is not None else {"number": number}
+    lookup: dict[str, int | str | None] = {"pk": pk} if pk is not None else {"number": number}
     base = Ticket.objects.filter(**lookup).values_list("kind", flat=True).first()
     if base is None:
         raise TicketNotFound(f"Ticket {number or pk} does not exist.")

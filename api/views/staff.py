@@ -7,6 +7,7 @@ transitions a user may run is the state machine's decision (the actor's departme
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -38,7 +39,10 @@ class StaffApi(APIView):
     @property
     def actor(self) -> Actor:
         if not hasattr(self, "_actor"):
-            self._actor = Actor.staff(self.request.user)
+            user = self.request.user
+            if not isinstance(user, User):  # IsStaff admits only authenticated staff users
+                raise TypeError(f"A staff view serves a staff user, not {type(user).__name__}")
+            self._actor = Actor.staff(user)
         return self._actor
 
     def scope(self):
@@ -101,6 +105,8 @@ class StaffQueueApi(StaffApi):
             raise ValidationError(tickets.errors)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets.qs, request, view=self)
+        if page is None:  # only without a page size, and the cursor pagination has one
+            raise TypeError("QueueCursorPagination has no page size")
         loaded = tickets_as_kinds(page)
         context = {"actor_for": lambda t: self.actor, "lines": selectors.lines_by_ticket(loaded), "public": False}
         return paginator.get_paginated_response(out.StaffTicketOutSerializer(loaded, many=True, context=context).data)

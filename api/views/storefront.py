@@ -28,11 +28,12 @@ from api import selectors
 from api import serializers as s
 from api import ticket_output as out
 from api.actions import run_action
-from api.auth import IsStorefront
+from api.auth import IsStorefront, StorefrontClient
 from api.idempotency import idempotent
 from api.pagination import TicketCursorPagination
 from api.schema import ERRORS, IDEMPOTENCY_HEADER, BuyerActionInSerializer, action_parameter
 from api.uploads import check_upload
+from orders.models import Shop
 from orders.services import order_upsert
 from orders.types import BuyerData, LineData, OrderData, ShipmentData
 from tickets import services
@@ -45,8 +46,11 @@ class StorefrontApi(APIView):
     permission_classes = [IsStorefront]
 
     @property
-    def shop(self):
-        return self.request.user.shop
+    def shop(self) -> Shop:
+        client = self.request.user
+        if not isinstance(client, StorefrontClient):  # IsStorefront admits nothing else
+            raise TypeError(f"A storefront view serves a StorefrontClient, not {type(client).__name__}")
+        return client.shop
 
     def ticket(self, number: str) -> Ticket:
         return selectors.storefront_ticket(shop=self.shop, number=number)
@@ -187,6 +191,8 @@ class TicketListApi(StorefrontApi):
             tickets = filtered.qs
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tickets, request, view=self)
+        if page is None:  # only without a page size, and the cursor pagination has one
+            raise TypeError("TicketCursorPagination has no page size")
         loaded = selectors.storefront_page_tickets(page, shop=self.shop)
         context = {
             "actor_for": lambda t: Actor.for_buyer(t.buyer),

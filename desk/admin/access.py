@@ -13,6 +13,8 @@ comments). The ticket's own form is never editable: every change goes through th
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from tickets.actors import Actor
@@ -26,7 +28,10 @@ def request_actor(request: HttpRequest) -> Actor:
     """The logged-in staff user as an actor, computed once per request (two queries for the departments)."""
     actor = getattr(request, "_kefu_actor", None)
     if actor is None:
-        actor = Actor.staff(request.user)
+        user = request.user
+        if not isinstance(user, User):  # the admin lets in only logged-in staff
+            raise PermissionDenied
+        actor = Actor.staff(user)
         request._kefu_actor = actor  # type: ignore[attr-defined]
     return actor
 

@@ -84,10 +84,14 @@ def run_per_ticket(request: HttpRequest, queryset: QuerySet[Ticket], *, label: s
         )
 
 
-def transition_action(name: str, description: Any) -> Callable[..., None]:
+# A bulk action of the ticket list, as ModelAdmin.actions takes it.
+BulkAction = Callable[["admin.ModelAdmin[Ticket]", HttpRequest, QuerySet[Ticket]], None]
+
+
+def transition_action(name: str, description: Any) -> BulkAction:
     """A bulk action running transition ``name`` (no required input) on every selected ticket."""
 
-    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    def action(modeladmin: admin.ModelAdmin[Ticket], request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
         run_per_ticket(
             request,
             queryset,
@@ -137,4 +141,4 @@ def bulk_unassign(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
     )
 
 
-BULK_ACTIONS = [bulk_claim, bulk_assign, bulk_unassign, *TRANSITION_ACTIONS]
+BULK_ACTIONS: list[BulkAction] = [bulk_claim, bulk_assign, bulk_unassign, *TRANSITION_ACTIONS]

@@ -31,7 +31,8 @@ class ReasonCodeForm(forms.ModelForm):
     SYSTEM_REASONS = {"out_of_stock": Kind.RETURN, "not_received": Kind.RETURN}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns
         code = self.instance.code if self.instance.pk else data.get("code")
         needed = self.SYSTEM_REASONS.get(code or "")
         if needed and (not data.get("active") or needed not in (data.get("kinds") or [])):

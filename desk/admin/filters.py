@@ -86,7 +86,7 @@ class AssigneeFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         value = self.value()
         if value == self.ME:
-            return queryset.filter(assignee=request.user)
+            return queryset.filter(assignee_id=request.user.pk)
         if value == self.NOBODY:
             return queryset.filter(assignee__isnull=True)
         if value and value.isdigit():

@@ -92,7 +92,10 @@ class ReassignForm(VersionForm):
         if department:
             # Members of the ticket's department, and supervisors (tickets.services.assignment.ticket_reassign's rule).
             users = users.filter(staff_member__departments__code__in=[department, "supervisors"]).distinct()
-        self.fields["assignee"].queryset = users
+        field = self.fields["assignee"]
+        if not isinstance(field, forms.ModelChoiceField):
+            raise TypeError("assignee is declared as a ModelChoiceField above")
+        field.queryset = users
 
 
 class CommentForm(forms.Form):

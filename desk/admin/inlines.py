@@ -27,7 +27,7 @@ class ReadOnlyMixin:
 
 class TicketLineInline(ReadOnlyMixin, admin.TabularInline):
     model = TicketLine
-    fields = ["sku", "name", "quantity", "ordered", "paid_share", "refunded_amount"]
+    fields = ("sku", "name", "quantity", "ordered", "paid_share", "refunded_amount")
     readonly_fields = fields
     extra = 0
     verbose_name_plural = _("items this ticket is about")
@@ -57,7 +57,7 @@ class TicketLineInline(ReadOnlyMixin, admin.TabularInline):
 
 class RefundInline(ReadOnlyMixin, admin.TabularInline):
     model = Refund
-    fields = ["idempotency_key", "amount", "status", "attempts", "gateway_reference", "created_at", "completed_at"]
+    fields = ("idempotency_key", "amount", "status", "attempts", "gateway_reference", "created_at", "completed_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True

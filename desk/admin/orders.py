@@ -96,14 +96,14 @@ class BuyerAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 class OrderLineInline(ReadOnlyMixin, admin.TabularInline):
     model = OrderLine
-    fields = ["sku", "name", "quantity", "unit_price", "paid_amount", "refunded_amount"]
+    fields = ("sku", "name", "quantity", "unit_price", "paid_amount", "refunded_amount")
     readonly_fields = fields
     extra = 0
 
 
 class ShipmentInline(ReadOnlyMixin, admin.TabularInline):
     model = Shipment
-    fields = ["direction", "carrier", "tracking_number", "status", "shipped_at", "delivered_at", "last_event_at"]
+    fields = ("direction", "carrier", "tracking_number", "status", "shipped_at", "delivered_at", "last_event_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -122,7 +122,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 class TrackingEventInline(ReadOnlyMixin, admin.TabularInline):
     model = TrackingEvent
-    fields = ["occurred_at", "status", "location", "description", "event_id"]
+    fields = ("occurred_at", "status", "location", "description", "event_id")
     readonly_fields = fields
     extra = 0
 

@@ -33,8 +33,10 @@ class TicketPaginator(Paginator):
     count_kind = CountKind.EXACT
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
-        queryset: QuerySet = self.object_list
+    def count(self) -> int:
+        queryset = self.object_list
+        if not isinstance(queryset, QuerySet):
+            raise TypeError(f"TicketPaginator pages a queryset, not {type(queryset).__name__}")
         if not queryset.query.where:
             estimate = self._table_estimate(queryset)
             if estimate is not None and estimate > COUNT_CAP:

@@ -8,13 +8,14 @@ their counts in the list query itself, so a page costs the same few queries what
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.groups import department_groups_sync
@@ -23,6 +24,19 @@ from routing.models import DeadlinePolicy, Department, RoutingRule, StaffMember
 from tickets.models import ComplaintCategory, Kind, ReasonCode, Ticket
 from tickets.models import Department as TicketDepartment
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _DepartmentCounts(TypedDict):
+    member_count: int
+    on_duty_count: int
+    unassigned_open: int
+
+
+class _MemberCounts(TypedDict):
+    open_tickets: int
+
 
 def _count(queryset: QuerySet) -> Coalesce:
     """A correlated COUNT of ``queryset`` as an annotation (0 when it has no rows)."""
@@ -30,10 +44,10 @@ def _count(queryset: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def state_choices(*, blank: str | None) -> list[tuple[str, Any]]:
+def state_choices(*, blank: str | Promise | None) -> list[tuple[str | Promise, Any]]:
     """Every kind's states, grouped by kind (a state name shared by two kinds is listed under each)."""
     kinds = dict(Kind.choices)
-    grouped: list[tuple[str, Any]] = [("", blank)] if blank is not None else [("", "---------")]
+    grouped: list[tuple[str | Promise, Any]] = [("", blank)] if blank is not None else [("", "---------")]
     for kind, states in STATES_BY_KIND.items():
         grouped.append((kinds[kind], [(value, f"{label} ({value})") for value, label in states.choices]))
     return grouped
@@ -103,15 +117,15 @@ class DepartmentAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("members"), ordering="member_count")
-    def member_count(self, obj: Department) -> int:
+    def member_count(self, obj: WithAnnotations[Department, _DepartmentCounts]) -> int:
         return obj.member_count
 
     @admin.display(description=_("on duty"), ordering="on_duty_count")
-    def on_duty_count(self, obj: Department) -> int:
+    def on_duty_count(self, obj: WithAnnotations[Department, _DepartmentCounts]) -> int:
         return obj.on_duty_count
 
     @admin.display(description=_("unassigned open tickets"), ordering="unassigned_open")
-    def unassigned_open(self, obj: Department) -> int:
+    def unassigned_open(self, obj: WithAnnotations[Department, _DepartmentCounts]) -> int:
         return obj.unassigned_open
 
 
@@ -181,7 +195,7 @@ class StaffMemberAdmin(admin.ModelAdmin):
         return ", ".join(d.name for d in obj.departments.all())
 
     @admin.display(description=_("open tickets"), ordering="open_tickets")
-    def open_tickets(self, obj: StaffMember) -> int:
+    def open_tickets(self, obj: WithAnnotations[StaffMember, _MemberCounts]) -> int:
         return obj.open_tickets
 
 
@@ -212,7 +226,10 @@ class RoutingRuleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason_codes"].choices = [(r.code, f"{r} ({r.code})") for r in ReasonCode.objects.all()]
+        field = self.fields["reason_codes"]
+        if not isinstance(field, forms.ChoiceField):
+            raise TypeError("reason_codes is declared as a MultipleChoiceField above")
+        field.choices = [(r.code, f"{r} ({r.code})") for r in ReasonCode.objects.all()]
 
 
 @admin.register(RoutingRule)
@@ -269,7 +286,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
             parts.append(_("category %(codes)s") % {"codes": ", ".join(obj.complaint_categories)})
         if obj.channel:
             parts.append(obj.get_channel_display())
-        if obj.shop_id:
+        if obj.shop is not None:  # no query when shop_id is None
             parts.append(obj.shop.name)
         if obj.min_amount is not None or obj.max_amount is not None:
             parts.append(

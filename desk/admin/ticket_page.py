@@ -11,7 +11,7 @@ refusal becomes a message on the page it came from, never an error page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -36,16 +36,19 @@ from tickets.services import ticket_act
 from tickets.services.assignment import ticket_claim, ticket_reassign
 from tickets.workflows import model_for_kind, state_label
 
+if TYPE_CHECKING:
+    from django.template.response import _TemplateForResponseT
+
 
 def ticket_url(ticket_or_pk: Ticket | int | str) -> str:
     pk = ticket_or_pk.pk if isinstance(ticket_or_pk, Ticket) else ticket_or_pk
-    return reverse("admin:tickets_ticket_change", args=[quote(pk)])
+    return reverse("admin:tickets_ticket_change", args=[quote(str(pk))])
 
 
 class TicketPageMixin:
     """The ticket page's context and its POST endpoints, for ``TicketAdmin``."""
 
-    change_form_template = "admin/tickets/ticket/change_form.html"
+    change_form_template: ClassVar[_TemplateForResponseT | None] = "admin/tickets/ticket/change_form.html"
 
     # -- loading, within the user's scope --------------------------------------------------------------
 
@@ -296,5 +299,6 @@ def _form_errors(form: forms.Form) -> str:
     parts = []
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
-        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        text = " ".join(str(error) for error in errors)
+        parts.append(f"{label}: {text}" if label else text)
     return "; ".join(parts)

@@ -41,6 +41,7 @@ from desk.admin.inlines import RefundInline, TicketLineInline
 from desk.admin.paging import TicketPaginator
 from desk.admin.search import ticket_search
 from desk.admin.ticket_page import TicketPageMixin
+from tickets.actions import act_of
 from tickets.models import Ticket
 from tickets.workflows import model_for_kind
 
@@ -98,7 +99,7 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
     )
     list_select_related = ["shop", "order", "buyer", "assignee"]
     # Most urgent first: the step deadline (overdue on top), then priority; tickets without a clock last.
-    ordering = [F("step_due_at").asc(nulls_last=True), "-priority", "pk"]
+    ordering = [F("step_due_at").asc(nulls_last=True), "-priority", "pk"]  # type: ignore[list-item]  # stubs: str only
     sortable_by = ["ticket_title", "state_label", "priority", "due"]
     show_full_result_count = False
     # Facet counts would count every filter choice over the whole table on each page view.
@@ -199,8 +200,8 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
         """The transitions the state machine allows from here and who may run them."""
         model = model_for_kind(obj.kind)
         rows = [
-            (str(t.custom.get("label", t.name)), t.name, ", ".join(sorted(getattr(t.permission, "roles", ()))))
-            for t in model._meta.get_field("state").get_all_transitions(model)  # type: ignore[attr-defined]
+            (str(act_of(t).label), t.name, ", ".join(sorted(getattr(t.permission, "roles", ()))))
+            for t in model._meta.get_field("state").get_all_transitions(model)
             if t.source in (obj.state, "*", "+")
         ]
         if not rows:

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # not in the stubs
 
 M = TypeVar("M", bound=Model)
 
@@ -33,7 +33,7 @@ class PreparedQuery(Generic[M]):
     statement uses (e.g. ``order_id=-7_301_001``; a positive integer field needs a positive one).
     """
 
-    def __init__(self, build: Callable[..., QuerySet[M]], **placeholders: Any) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M, Any]], **placeholders: Any) -> None:
         self._build = build
         self._placeholders = placeholders
         self._composed: tuple[type[M], str, tuple[Any, ...], dict[str, int]] | None = None

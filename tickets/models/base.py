@@ -172,8 +172,8 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             return None
         from tickets.config import reason_codes
 
-        reason = reason_codes.get().by_id.get(self.reason_id)
-        return reason.code if reason is not None else self.reason.code
+        reason = reason_codes.get().by_id.get(self.reason_id) or self.reason  # not in the snapshot: read it
+        return reason.code if reason is not None else None
 
 
 @functools.cache

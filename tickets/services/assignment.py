@@ -7,7 +7,7 @@ and writes an ``assignment`` entry on the timeline.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from tickets.models import EventType, Ticket
 from tickets.services.engine import event_record, ticket_lock
 
 
-def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser | None) -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: User | None) -> Ticket:
     """Give the ticket to a staff member (or take it away with None), recorded on the timeline.
 
     Only staff and the system assign (who among staff: ``ticket_claim``, supervisors' ``ticket_reassign``).
@@ -74,7 +74,7 @@ def ticket_claim(*, ticket: Ticket, actor: Actor) -> Ticket:
         return ticket_assign(ticket=ticket, actor=actor, assignee=actor.user)
 
 
-def ticket_reassign(*, ticket: Ticket, actor: Actor, assignee: AbstractBaseUser | None) -> Ticket:
+def ticket_reassign(*, ticket: Ticket, actor: Actor, assignee: User | None) -> Ticket:
     """A supervisor gives the ticket to someone (a member of its department), or back to the queue."""
     if not actor.is_supervisor:
         raise NotPermitted(_("Only supervisors can reassign tickets."))

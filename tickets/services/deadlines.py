@@ -169,10 +169,10 @@ def _overdue(ticket: Ticket, now: datetime) -> str:
     return f"{ticket.state_label()} was due at {timezone.localtime(ticket.step_due_at or now):%Y-%m-%d %H:%M}"
 
 
-def _transitions_on_due(ticket: Ticket) -> bool:
-    """Whether the ticket's clock runs an automatic transition (a platform timeout not yet escalated)."""
+def _transition_on_due(ticket: Ticket) -> str | None:
+    """The automatic transition the ticket's clock runs (a platform timeout not yet escalated), else None."""
     on_due = ticket.STEPS[ticket.state].on_due
-    return bool(on_due) and on_due != ESCALATE and ticket.escalation_level == 0
+    return on_due if on_due and on_due != ESCALATE and ticket.escalation_level == 0 else None
 
 
 def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
@@ -194,10 +194,10 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
         if later is not None:
             type(ticket).objects.filter(pk=ticket.pk).update(due_at=later)
             return "postponed"
-        if not _transitions_on_due(ticket):
+        on_due = _transition_on_due(ticket)
+        if on_due is None:
             ticket_escalate(ticket=ticket, actor=actor, reason=f"SLA breached: {_overdue(ticket, now)}.", now=now)
             return "escalated"
-        on_due = ticket.STEPS[ticket.state].on_due
         try:
             ticket_act(
                 ticket=ticket,

@@ -100,7 +100,7 @@ def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
 
 
 @functools.cache
-def _locked_version(model: type[Ticket]) -> PreparedQuery:
+def _locked_version(model: type[Ticket]) -> PreparedQuery[Ticket]:
     """The version of a ticket of ``model``'s kind, read under the lock of every change made on a current copy:
     composed once per kind (kefu.core.prepared). By primary key, at most one row: no ORDER BY and LIMIT."""
     return PreparedQuery(

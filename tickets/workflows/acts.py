@@ -27,14 +27,18 @@ carrier and tracking number) are for the effects and the timeline.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
+from django_fsm import State
+from django_fsm import transition as fsm_transition
 
 from orders.models import ShipmentDirection
+from tickets.workflows.steps import Permission, Rule
 
 
 class NeedType(StrEnum):
@@ -137,3 +141,33 @@ class Act:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs_by_name", {need.name: need for need in self.needs})
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def transition(
+    *,
+    field: str,
+    source: str | Sequence[str],
+    target: str | State,
+    permission: Permission,
+    custom: Act,
+    conditions: list[Rule[Any]] | None = None,
+) -> Callable[[Method], Method]:
+    """django-fsm's ``@transition``, typed for kefu's declarations: ``permission=by(...)``, ``custom=Act(...)``.
+
+    django-fsm stores ``permission``, ``conditions`` and ``custom`` as given and calls the first two with the
+    ticket (and the actor kefu passes as "user"); its annotations name a plain model, a Django user and a
+    dict, so the three are handed over unchecked here, once, instead of at every declaration. The decorated
+    method keeps its own signature for the type checker.
+    """
+    decorate: Callable[[Method], Method] = fsm_transition(
+        field=field,
+        source=source,
+        target=target,
+        conditions=conditions,  # type: ignore[arg-type]  # a Rule takes the ticket, fsm annotates Model
+        permission=permission,  # type: ignore[arg-type]  # takes (ticket, Actor), fsm annotates a Django user
+        custom=custom,  # type: ignore[arg-type]  # fsm annotates dict; it keeps the object, catalogue reads Act
+    )
+    return decorate

@@ -9,13 +9,12 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm import transition
 
 from kefu.core.vocabulary import ComplaintState as S
 from tickets.actors import Role
 from tickets.errors import require
 from tickets.models.base import Kind, Ticket
-from tickets.workflows.acts import REASON, RESOLUTION, Act
+from tickets.workflows.acts import REASON, RESOLUTION, Act, transition
 from tickets.workflows.steps import BUYER, END, ESCALATE, Rule, Step, by, complaint_max_reopens, hours
 
 FIELD = "state"
@@ -36,14 +35,19 @@ class Severity(models.IntegerChoices):
     CRITICAL = 4, _("Critical")
 
 
-can_reopen = Rule(
-    lambda t: t.reopen_count < complaint_max_reopens(),
+def _under_reopen_limit(ticket: ComplaintTicket) -> bool:
+    return ticket.reopen_count < complaint_max_reopens()
+
+
+def _reopen_limit_message(ticket: ComplaintTicket) -> str:
     # Formatted when the rule refuses, in the language active then (the request's).
-    lambda t: (
-        gettext("Complaint %(number)s was already reopened %(count)s times (the limit).")
-        % {"number": t.number, "count": t.reopen_count}
-    ),
-)
+    return gettext("Complaint %(number)s was already reopened %(count)s times (the limit).") % {
+        "number": ticket.number,
+        "count": ticket.reopen_count,
+    }
+
+
+can_reopen = Rule(_under_reopen_limit, _reopen_limit_message)
 
 
 class ComplaintTicket(Ticket):

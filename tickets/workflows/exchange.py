@@ -9,14 +9,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm import GET_STATE, transition
+from django_fsm import GET_STATE
 
 from kefu.core.vocabulary import ExchangeState as S
 from orders.models import Shipment, ShipmentDirection
 from tickets.actors import Role
 from tickets.errors import require
 from tickets.models.base import Kind, Ticket
-from tickets.workflows.acts import DESCRIPTION, REASON, REPLACEMENT_SKU, SHIPPING, Act, LinkedRefund, Ship
+from tickets.workflows.acts import DESCRIPTION, REASON, REPLACEMENT_SKU, SHIPPING, Act, LinkedRefund, Ship, transition
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"

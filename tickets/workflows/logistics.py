@@ -11,14 +11,13 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm import transition
 
 from kefu.core.vocabulary import LogisticsState as S
 from orders.models import MONEY, Shipment, ShipmentDirection
 from tickets.actors import Role
 from tickets.errors import InvalidAmount
 from tickets.models.base import Kind, Ticket
-from tickets.workflows.acts import AMOUNT, CLAIM_NUMBER, REASON, SHIPPING, Act, LinkedRefund, Ship
+from tickets.workflows.acts import AMOUNT, CLAIM_NUMBER, REASON, SHIPPING, Act, LinkedRefund, Ship, transition
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 
 FIELD = "state"

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm import GET_STATE, transition
+from django_fsm import GET_STATE
 
 from kefu.core.vocabulary import ReturnState as S
 from orders.models import MONEY, Shipment, ShipmentDirection
@@ -30,6 +30,7 @@ from tickets.workflows.acts import (
     Act,
     RefundCap,
     Ship,
+    transition,
 )
 from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
 

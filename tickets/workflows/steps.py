@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from django.conf import settings
 
@@ -73,15 +73,18 @@ def by(*roles: Role) -> Permission:
     return Permission(*roles)
 
 
-class Rule:
+TicketT = TypeVar("TicketT", bound="Ticket")
+
+
+class Rule(Generic[TicketT]):
     """django-fsm ``conditions=`` entry with the message shown when it does not hold."""
 
-    def __init__(self, check: Callable[[Ticket], bool], message: Callable[[Ticket], str]) -> None:
+    def __init__(self, check: Callable[[TicketT], bool], message: Callable[[TicketT], str]) -> None:
         self.check = check
         self.message = message
         self.__name__ = getattr(check, "__name__", "rule")
 
-    def __call__(self, ticket: Ticket) -> bool:
+    def __call__(self, ticket: TicketT) -> bool:
         return bool(self.check(ticket))
 
 

@@ -29,6 +29,7 @@ database that already holds tickets needs ``--yes``. docs/performance.md ("Dashb
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import statistics
@@ -45,7 +46,7 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from benchmarks.management.commands.bench_sweep import ticket_tables
+from benchmarks.management.commands.bench_sweep import postgres_connection, ticket_tables
 from dashboard import selectors
 from orders.models import Buyer, Channel, Order, Shop
 from tickets.models import ReasonCode, Ticket
@@ -178,7 +179,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\nEXPLAIN (ANALYZE, BUFFERS) of {t.name}:\n{plans[t.name]}")
         heaviest = max(timed, key=lambda t: t.median_ms)
         # compose_sql, not cursor.mogrify: server-side binding cursors (kefu's default on PostgreSQL) have none.
-        sql = connection.ops.compose_sql(heaviest.sql, heaviest.params)
+        sql = postgres_connection().ops.compose_sql(heaviest.sql, heaviest.params)
         self.stdout.write(f"\nThe heaviest query is {heaviest.name}: {heaviest.median_ms:.1f} ms.\nIts SQL:\n{sql}")
         self.stdout.write("\n| measure | value |\n|---|---|")
         for label, value in rows:
@@ -194,7 +195,7 @@ class Command(BaseCommand):
     # -- setup and cleanup -----------------------------------------------------------------------------
 
     def _database(self) -> str:
-        major, minor = divmod(connection.pg_version, 10000)
+        major, minor = divmod(postgres_connection().pg_version, 10000)
         return f"PostgreSQL {major}.{minor} ({connection.settings_dict['NAME']}), {os.cpu_count() or 0} CPUs"
 
     def _load(self) -> str:
@@ -561,7 +562,7 @@ class Command(BaseCommand):
         for days in (7, 30):
             url = f"/admin/dashboard/?days={days}"
             with override_settings(STORAGES=storages):
-                response, statements = executed(lambda url=url: client.get(url, secure=True))
+                response, statements = executed(functools.partial(client.get, url, secure=True))
                 if response.status_code != 200:
                     rows.append((f"whole page, {days} days", f"not measured: {url} answered {response.status_code}"))
                     continue

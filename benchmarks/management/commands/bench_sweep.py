@@ -36,12 +36,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -52,6 +52,20 @@ from routing.models import Department, StaffMember
 from tickets.models import EventType, ReasonCode, ReturnTicket, Ticket, TicketEvent, WaitingOn
 from tickets.services.deadlines import SWEEP_ACTOR, SweepResult, due_ticket_ids, sweep_due
 from tickets.workflows.steps import BUYER
+
+if TYPE_CHECKING:
+    from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
+
+
+def postgres_connection() -> PostgresWrapper:
+    """The default connection, which must be PostgreSQL's (its version, its SQL composition)."""
+    from django.db.backends.postgresql.base import DatabaseWrapper  # imports psycopg: PostgreSQL runs only
+
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    if not isinstance(wrapper, DatabaseWrapper):
+        raise CommandError(f"This needs PostgreSQL, not {wrapper.vendor}.")
+    return wrapper
+
 
 MAX_WITHOUT_POSTGRES = 20_000
 BENCH_CODE = "bench-sweep"
@@ -292,9 +306,9 @@ class Command(BaseCommand):
     def _database(self) -> str:
         cpus = os.cpu_count() or 0
         if connection.vendor == "postgresql":
-            major, minor = divmod(connection.pg_version, 10000)
+            major, minor = divmod(postgres_connection().pg_version, 10000)
             return f"PostgreSQL {major}.{minor} ({connection.settings_dict['NAME']}), {cpus} CPUs"
-        version = getattr(connection.Database, "sqlite_version", "")
+        version = getattr(getattr(connection, "Database", None), "sqlite_version", "")
         return f"{connection.vendor} {version}, {cpus} CPUs"
 
     def _load(self) -> str:

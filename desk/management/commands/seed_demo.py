@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -93,7 +93,7 @@ CATALOG = {
 class Demo:
     """Builds the demo data set; one instance per run, inside one transaction."""
 
-    def __init__(self, *, users: dict[str, AbstractBaseUser]) -> None:
+    def __init__(self, *, users: dict[str, User]) -> None:
         self.now = timezone.now()
         self.users = users
         self.staff = {name: Actor.staff(user) for name, user in users.items()}
@@ -455,7 +455,7 @@ def _phone(external_id: str) -> str:
 # -- logins -----------------------------------------------------------------------------------------------
 
 
-def users_ensure() -> dict[str, AbstractBaseUser]:
+def users_ensure() -> dict[str, User]:
     """The superuser admin/admin and one staff member per department (idempotent).
 
     Each staff user is in the Django group named after their department (admin permissions) and is an
@@ -472,7 +472,7 @@ def users_ensure() -> dict[str, AbstractBaseUser]:
     # The groups and their permissions are the accounts app's (its migration made them; a flushed test
     # database has none, so they are made sure of here too).
     groups_ensure()
-    users: dict[str, AbstractBaseUser] = {DEMO_USERNAME: admin}
+    users: dict[str, User] = {DEMO_USERNAME: admin}
     for username, role in STAFF.items():
         group = Group.objects.get(name=role.value)
         user, created = user_model.objects.get_or_create(

@@ -100,7 +100,7 @@ def machine_for(kind: str) -> Machine:
     states = tuple(str(value) for value in choices.values)
     field = model._meta.get_field("state")
     edges: list[Edge] = []
-    for transition in field.get_all_transitions(model):  # type: ignore[attr-defined]
+    for transition in field.get_all_transitions(model):
         target = transition.target
         if isinstance(target, State):
             targets = tuple(str(s) for s in target.allowed_states)
