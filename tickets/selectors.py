@@ -72,7 +72,7 @@ def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None
     """Per order line id, how many items can still be asked back (returns and exchanges not released).
 
     ``lines`` are the order's lines when the caller has them (e.g. locked), else they are read. Opening reads
-    this after locking the lines, in a statement of its own (see tickets.services.eligibility.order_lines_locked).
+    this after locking the lines, in a statement of its own (see tickets.locks.order_lines_locked).
     """
     lines = list(order.lines.all() if lines is None else lines)
     taken: dict[int, int] = defaultdict(int)

@@ -1,5 +1,5 @@
 """Claims and transitions of one ticket at the same moment, on PostgreSQL: they lock the same rows in the same
-statement (tickets.services.assignment.ticket_claim through tickets.services.engine.ticket_lock), so they queue
+statement (tickets.services.assignment.ticket_claim through tickets.locks.ticket_lock), so they queue
 instead of deadlocking. Before, a claim locked the common ticket row alone and then both rows, while a transition locked
 both rows at once: each could hold the half the other waited for ("deadlock detected")."""
 

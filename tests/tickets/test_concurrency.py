@@ -43,6 +43,7 @@ from tickets.errors import (
     TicketChanged,
     TransitionNotAllowed,
 )
+from tickets.locks import ticket_lock
 from tickets.models import (
     EventType,
     LogisticsTicket,
@@ -55,7 +56,6 @@ from tickets.models import (
 )
 from tickets.selectors import returnable_quantities, ticket_replayed_state
 from tickets.services import exchange_open, logistics_open, refund_reserve, return_open, ticket_act
-from tickets.services.engine import ticket_lock
 from tickets.types import LineRequest
 
 # serialized_rollback: the rows data migrations ship (reason codes, departments) come back after each flush.

@@ -8,10 +8,11 @@ Importing this package registers the engine's entry hooks (refund reservation); 
 imports it so every process has them.
 """
 
+from tickets.locks import ticket_lock
 from tickets.services import refunds  # noqa: F401  (registers on_enter hooks)
 from tickets.services.acting import ticket_act
 from tickets.services.assignment import ticket_assign, ticket_claim, ticket_reassign
-from tickets.services.engine import ticket_lock, ticket_transition
+from tickets.services.engine import ticket_transition
 from tickets.services.opening import complaint_open, exchange_open, logistics_open, return_open
 from tickets.services.refunds import refund_execute, refund_reserve
 from tickets.services.timeline import ticket_comment_add, ticket_evidence_attach

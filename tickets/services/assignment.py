@@ -1,7 +1,7 @@
 """Who works a ticket: a staff member claims it, a supervisor reassigns it, staff or the system assign it.
 
 Routing (routing.services) picks an assignee when a step starts; these are the people's use cases. Each
-locks the ticket's rows the way every change does (tickets.services.engine.ticket_lock), bumps ``version``
+locks the ticket's rows the way every change does (tickets.locks.ticket_lock), bumps ``version``
 and writes an ``assignment`` entry on the timeline.
 """
 
@@ -16,8 +16,9 @@ from kefu.core.errors import Conflict, ValidationFailed
 from routing.services import staff_member_departments
 from tickets.actors import Actor, ActorKind
 from tickets.errors import NotPermitted
+from tickets.locks import ticket_lock
 from tickets.models import EventType, Ticket
-from tickets.services.engine import event_record, ticket_lock
+from tickets.services.engine import event_record
 
 
 def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: User | None) -> Ticket:

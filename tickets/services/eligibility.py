@@ -12,30 +12,14 @@ from collections.abc import Sequence
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.core.prepared import PreparedQuery
 from orders.models import Order, OrderLine
 from tickets.actors import Actor, ActorKind
 from tickets.config import reason_codes
 from tickets.errors import InvalidLines, InvalidReason, NotPermitted, OutsideReturnWindow, QuantityNotReturnable
+from tickets.locks import order_lines_locked
 from tickets.models import ReasonCode
 from tickets.selectors import returnable_quantities
 from tickets.types import LineRequest
-
-# Every opening locks its order's lines: composed once (kefu.core.prepared), not on each opening.
-_locked_lines = PreparedQuery(
-    lambda order_id: OrderLine.objects.select_for_update().filter(order_id=order_id).order_by("pk"),
-    order_id=-7_301_001,
-)
-
-
-def order_lines_locked(order: Order) -> dict[str, OrderLine]:
-    """The order's lines by SKU, locked (ordered by pk) for the transaction.
-
-    What other tickets hold of them must be read after this statement, not in it: under READ COMMITTED a
-    statement that waited for the lock still reads everything else as it was when it began, so the tickets
-    the lock holder just committed would be missed (six requests for the last item made six tickets).
-    """
-    return {line.sku: line for line in _locked_lines.objects(order_id=order.pk)}
 
 
 def lines_resolve(

@@ -31,16 +31,14 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from kefu.core.known_rows import rows_known_of
-from kefu.core.prepared import PreparedQuery
-from orders.models import OrderLine
 from routing.config import BUYER_TIER, CHANNEL, REASON_CODE
 from routing.services import TicketFacts, assignee_pick, facts_wanted, step_route
 from tickets.actors import Actor, ActorKind
-from tickets.errors import NotPermitted, TicketChanged, TicketNotFound, TransitionNotAllowed
+from tickets.errors import NotPermitted, TicketChanged, TransitionNotAllowed
+from tickets.locks import order_lines_lock, ticket_lock
 from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
 from tickets.selectors import ticket_workload
 from tickets.signals import ticket_event_recorded
-from tickets.workflows import model_for_kind
 from tickets.workflows.steps import BUYER, Rule
 
 T = TypeVar("T", bound=Ticket)
@@ -60,80 +58,9 @@ def on_enter(kind: str, state: str) -> Callable[[EntryHook], EntryHook]:
     return register
 
 
-def ticket_lock(*, ticket: Ticket, check_version: bool = True) -> Ticket:
-    """Return the ticket as its kind, locked for the rest of the transaction.
-
-    Must run inside ``transaction.atomic()``. With ``check_version`` the caller's copy must be current.
-
-    Every write to a ticket's columns that matters to a transition bumps ``version`` (transitions, assignment,
-    escalation, a failed refund's priority). So when the caller's copy is of the ticket's kind and its version
-    is the locked row's, the row is not read again: the lock takes the version only, and the caller gets an
-    independent copy of its own (a refused transition leaves the caller's object as it was). Otherwise — an
-    older version (refused), no version check (the sweep, refunds: they act on what is there now) — the row is
-    read under the lock.
-    """
-    model = model_for_kind(ticket.kind)
-    if check_version and type(ticket) is model:
-        # The kind's row joined: the same rows locked as the full read below takes (the common and the kind's),
-        # so two transactions on one ticket always queue on the same locks (no deadlock between the two forms).
-        current = _locked_version(model).rows(pk=ticket.pk)
-        if not current:
-            raise TicketNotFound(_("Ticket %(id)s does not exist.") % {"id": ticket.pk})
-        if current[0][0] == ticket.version:
-            return copy.copy(ticket)
-    try:
-        locked = model.objects.select_for_update().get(pk=ticket.pk)
-    except model.DoesNotExist as exc:
-        raise TicketNotFound(_("Ticket %(id)s does not exist.") % {"id": ticket.pk}) from exc
-    _carry_relations(ticket, locked)
-    if check_version and locked.version != ticket.version:
-        raise TicketChanged(
-            _(
-                "Ticket %(number)s was changed by someone else since you opened it (now %(state)s); "
-                "reload it and try again."
-            )
-            % {"number": locked.number, "state": locked.state_label()},
-            current_state=locked.state,
-            current_version=locked.version,
-        )
-    return locked
-
-
-@functools.cache
-def _locked_version(model: type[Ticket]) -> PreparedQuery[Ticket]:
-    """The version of a ticket of ``model``'s kind, read under the lock of every change made on a current copy:
-    composed once per kind (kefu.core.prepared). By primary key, at most one row: no ORDER BY and LIMIT."""
-    return PreparedQuery(
-        lambda pk: model.objects.select_for_update().filter(pk=pk).values_list("version"), pk=-7_301_002
-    )
-
-
-# Relations a locked copy takes over from the caller's copy when they point at the same rows: the shop, order
-# and buyer never change, and the assignee only through a service that sets the new one on the locked copy.
-_CARRIED = ("shop", "order", "buyer", "assignee")
-
-
-def _carry_relations(ticket: Ticket, locked: Ticket) -> None:
-    for name in _CARRIED:
-        field = Ticket._meta.get_field(name)
-        if field.is_cached(ticket) and getattr(ticket, field.attname) == getattr(locked, field.attname):
-            field.set_cached_value(locked, field.get_cached_value(ticket))
-
-
 def _stored_values(ticket: Ticket) -> dict[str, Any]:
     """The ticket's column values (its kind's table and the common one), by field name."""
     return {f.name: getattr(ticket, f.attname) for f in ticket._meta.concrete_fields if not f.primary_key}
-
-
-def order_lines_lock(*, ticket: Ticket) -> None:
-    """Lock all lines of the ticket's order (ordered by pk) for the rest of the transaction.
-
-    Entry hooks and ``after`` callbacks lock order lines (a refund reserved, a linked ticket opened), and
-    ``step_apply`` locks routing's department and staff rows; opening a ticket locks the lines first, then
-    routes. So a transition that will touch the lines takes them before routing does, in the same order
-    as opening: otherwise an approval into ``refund_pending`` and an opening on the same order deadlock.
-    """
-    list(OrderLine.objects.select_for_update().filter(order_id=ticket.order_id).order_by("pk").values_list("pk"))
 
 
 def transition_spec(ticket: Ticket, name: str) -> Any:

@@ -22,6 +22,7 @@ from tickets.errors import (
     StalledParcelReported,
     require,
 )
+from tickets.locks import order_lines_locked
 from tickets.models import (
     ComplaintTicket,
     EventType,
@@ -38,7 +39,6 @@ from tickets.selectors import ticket_refundable_amount
 from tickets.services.eligibility import (
     lines_resolve,
     opener_check,
-    order_lines_locked,
     reason_resolve,
     return_window_check,
 )
