@@ -17,16 +17,18 @@ supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` t
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from kefu.core.errors import DomainError
+from kefu.core.prepared import PreparedQuery
 from routing.services import AssigneePicker, assignee_pick
 from tickets.actors import Actor
 from tickets.models import EventType, Priority, Ticket
@@ -165,6 +167,30 @@ def _locked_due(model: type[Ticket], pks: Sequence[int], now: datetime, *only: Q
     )
 
 
+@functools.cache
+def _locked_due_one(model: type[Ticket]) -> PreparedQuery[Ticket]:
+    """``_locked_due`` for one ticket, the statement every due transition starts with: composed once per kind
+    (kefu.core.prepared; composing it with its three joins cost about 2 ms of the sweep's 3 ms per ticket)."""
+    of = ("self", *(link.name for link in model._meta.parents.values()))
+    return PreparedQuery(
+        lambda pk, now: (
+            model.objects.select_for_update(skip_locked=True, of=of)
+            .select_related("shop", "buyer", "assignee")
+            .filter(pk=pk, due_at__lte=now)
+        ),
+        pk=-7_301_201,
+        now=datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC),
+    )
+
+
+def _locked_due_ticket(model: type[Ticket], pk: int, now: datetime) -> list[Ticket]:
+    """``_locked_due`` for one ticket: composed once on PostgreSQL (elsewhere the backend adapts the time to text,
+    which a stand-in cannot mark, and there are no row locks to take anyway)."""
+    if connection.vendor == "postgresql":
+        return _locked_due_one(model).instances(pk=pk, now=now)
+    return _locked_due(model, [pk], now)
+
+
 def _overdue(ticket: Ticket, now: datetime) -> str:
     return f"{ticket.state_label()} was due at {timezone.localtime(ticket.step_due_at or now):%Y-%m-%d %H:%M}"
 
@@ -185,7 +211,7 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
     model = model_for_kind(kind)
     actor = Actor.system(SWEEP_ACTOR)
     with transaction.atomic():
-        found = _locked_due(model, [ticket_id], now)
+        found = _locked_due_ticket(model, ticket_id, now)
         if not found:
             return "skipped"
         ticket = found[0]
@@ -213,7 +239,7 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
             transaction.set_rollback(True)  # the transition's writes, if any, go; the row lock with them
     logger.warning("sweep: %s %s refused for %s: %s", on_due, ticket.number, kind, refused)
     with transaction.atomic():
-        found = _locked_due(model, [ticket_id], now)
+        found = _locked_due_ticket(model, ticket_id, now)
         if not found:
             return "skipped"
         ticket = found[0]
