@@ -8,8 +8,10 @@ process and within ``KEFU_API_KEY_CACHE_SECONDS`` by the others (api/key_cache.p
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -85,10 +87,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext(
-                "%(count)d API key revoked: requests with it are refused from now on.",
-                "%(count)d API keys revoked: requests with them are refused from now on.",
+                "%(count)d API key revoked: requests with it are refused within %(seconds)d seconds at the latest "
+                "(servers keep a verified key that long).",
+                "%(count)d API keys revoked: requests with them are refused within %(seconds)d seconds at the latest "
+                "(servers keep a verified key that long).",
                 revoked,
             )
-            % {"count": revoked},
+            % {"count": revoked, "seconds": math.ceil(settings.KEFU_API_KEY_CACHE_SECONDS)},
             messages.SUCCESS,
         )
