@@ -7,27 +7,14 @@ queries to ``client.shop``, so another shop's objects are simply not found (404)
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions, permissions
 
+from api.clients import StorefrontClient
 from api.key_cache import verified_keys
 from api.models import KEY_PREFIX, ApiKey, hash_secret
-from orders.models import Shop
-
-
-@dataclass(frozen=True)
-class StorefrontClient:
-    shop: Shop
-    api_key: ApiKey
-    is_authenticated: bool = True
-    is_staff: bool = False
-
-    @property
-    def pk(self) -> str:
-        return f"key:{self.api_key.pk}"
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -2,7 +2,7 @@
 
 Every storefront request presents its API key; reading the key and its shop and comparing the secret's hash
 took about 1 ms of the request (a query). A key verified once is kept here, per process, with the shop and key
-objects the request's :class:`~api.auth.StorefrontClient` holds:
+objects the request's :class:`~api.clients.StorefrontClient` holds:
 
 - keyed by the SHA-256 of the full presented key, never the key itself; a key with the right prefix and a wrong
   secret hashes elsewhere, misses, and is checked against the database (and refused) as before;
@@ -37,7 +37,7 @@ from django.utils import timezone
 from api.models import ApiKey
 
 if TYPE_CHECKING:
-    from api.auth import StorefrontClient
+    from api.clients import StorefrontClient
 
 MAX_ENTRIES = 4096
 LAST_USED_EVERY_SECONDS = 60

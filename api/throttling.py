@@ -2,7 +2,7 @@
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from api.auth import StorefrontClient
+from api.clients import StorefrontClient
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):

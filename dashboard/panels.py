@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 
 from dashboard import selectors
 from dashboard.charts import WIDE, ColumnChart, HBarChart, Part, Row, column_chart, duration_text, hbar_chart
-from kefu.core.vocabulary import all_state_choices
+from kefu.core.vocabulary import all_state_choices, state_label
 from tickets.models import Kind
-from tickets.workflows import state_label
 
 DepartmentLabel = Callable[[str | None], str]
 

@@ -22,7 +22,8 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from notifications.channels import DeliveryError, sender_for
+from notifications.channels import DeliveryError
+from notifications.channels.senders import sender_for
 from notifications.models import Notification, Status
 
 logger = logging.getLogger(__name__)

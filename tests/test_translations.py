@@ -22,11 +22,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from kefu.core.vocabulary import state_label
 from routing.models import Department, StaffMember
 from tests.api.conftest import assert_error, storefront, url
 from tests.factories.tickets import ticket_build, user_create
 from tickets.models import Ticket, TicketEvent
-from tickets.workflows import state_label
 
 PO = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")

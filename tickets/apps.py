@@ -8,6 +8,9 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets import services  # noqa: F401  (registers the engine's entry hooks)
-        from tickets.config import reason_codes
+        from tickets.models.reasons import reason_codes
+        from tickets.signals import refund_ready
+        from tickets.tasks import refund_ready_received
 
         reason_codes.connect()
+        refund_ready.connect(refund_ready_received, dispatch_uid="tickets.tasks.refund_ready_received")

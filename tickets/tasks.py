@@ -25,6 +25,11 @@ def execute_refund_task(self, refund_id: int) -> None:  # noqa: ARG001 - bound f
     refund_execute(refund_id=refund_id)
 
 
+def refund_ready_received(*, refund_id: int, **_kwargs: object) -> None:
+    """``tickets.signals.refund_ready``, after the reservation's commit: queue the payment."""
+    execute_refund_task.delay(refund_id)
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def relay_pending_refunds_task() -> int:
     """Beat: pay refunds left pending (their task was never queued, or was lost)."""

@@ -28,7 +28,8 @@ from api import selectors
 from api import serializers as s
 from api import ticket_output as out
 from api.actions import run_action
-from api.auth import IsStorefront, StorefrontClient
+from api.auth import IsStorefront
+from api.clients import StorefrontClient
 from api.idempotency import idempotent
 from api.pagination import TicketCursorPagination
 from api.schema import ERRORS, IDEMPOTENCY_HEADER, BuyerActionInSerializer, action_parameter

@@ -11,8 +11,8 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core.vocabulary import state_label
 from tickets.models import Ticket, WaitingOn
-from tickets.workflows import state_label
 
 
 class StateGroup:

@@ -28,13 +28,14 @@ from desk.admin.display import due_display, is_overdue, state_badge
 from desk.admin.filters import department_names
 from desk.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
 from kefu.core.errors import DomainError
+from kefu.core.vocabulary import state_label
 from notifications.models import Notification
 from tickets import services
 from tickets.actions import action_get, available_actions
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
 from tickets.services import ticket_act
 from tickets.services.assignment import ticket_claim, ticket_reassign
-from tickets.workflows import model_for_kind, state_label
+from tickets.workflows import model_for_kind
 
 if TYPE_CHECKING:
     from django.template.response import _TemplateForResponseT

@@ -7,9 +7,13 @@ deadline policies, notification templates and the dashboards can all name them w
 Adding a state here needs a migration (the constraint) and a row in the kind's ``STEPS`` table.
 """
 
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+
 from django.db import models
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class Kind(models.TextChoices):
@@ -38,6 +42,27 @@ class Department(models.TextChoices):
 # A step's owner while the buyer must act next: no department holds the ticket, the clock still runs
 # (the kinds' STEPS tables, routing.services.step_route).
 BUYER = "buyer"
+
+
+# ``on_due`` value meaning "the clock is an internal SLA: escalate" rather than a transition name.
+ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One state's routing and clock.
+
+    ``owner`` is the department that must act (a ``Department`` value), ``"buyer"`` while waiting on the
+    buyer, or ``""`` in an end state. ``on_due`` is the transition the system runs when ``deadline`` has
+    passed (a platform timeout) or ``ESCALATE`` for an internal SLA.
+    """
+
+    owner: str
+    deadline: timedelta | None = None
+    on_due: str | None = None
+
+
+END = Step(owner="")
 
 
 class ReturnState(models.TextChoices):
@@ -104,3 +129,16 @@ def all_state_choices() -> list[tuple[str, str]]:
         for value, label in states.choices:
             seen.setdefault(value, label)
     return sorted(seen.items())
+
+
+def state_label(kind: str, state: str) -> str:
+    """The state's label in the active language (the state's code if the kind has no such state)."""
+    return _state_label(kind, state, get_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _state_label(kind: str, state: str, language: str | None) -> str:
+    try:
+        return str(STATES_BY_KIND[kind](state).label)  # translated in ``language``, the active one
+    except ValueError:
+        return state

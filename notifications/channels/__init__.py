@@ -1,7 +1,8 @@
 """Delivery channels, each behind one interface: ``send(notification)`` raises ``DeliveryError`` on failure.
 
 A channel must be safe to call again for the same notification (the relay delivers at least once); the
-receiver de-duplicates with ``notification.dedup_key``, which every channel passes on where it can.
+receiver de-duplicates with ``notification.dedup_key``, which every channel passes on where it can. The
+channels by name are in ``notifications.channels.senders``.
 """
 
 from __future__ import annotations
@@ -18,19 +19,3 @@ class DeliveryError(Exception):
 
 class Sender(Protocol):
     def send(self, notification: Notification) -> None: ...
-
-
-def sender_for(channel: str) -> Sender:
-    from notifications.channels.email import EmailSender
-    from notifications.channels.robots import DingTalkSender, WeComSender
-    from notifications.channels.sms import SmsSender
-    from notifications.channels.webhook import WebhookSender
-
-    senders: dict[str, type] = {
-        "webhook": WebhookSender,
-        "email": EmailSender,
-        "sms": SmsSender,
-        "wecom": WeComSender,
-        "dingtalk": DingTalkSender,
-    }
-    return senders[channel]()

@@ -12,7 +12,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework import exceptions
 
-from api.auth import ApiKeyAuthentication, StorefrontClient
+from api.auth import ApiKeyAuthentication
+from api.clients import StorefrontClient
 from api.key_cache import VerifiedKeys, verified_keys
 from api.models import ApiKey
 from tests.api.conftest import storefront_client, url

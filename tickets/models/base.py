@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -19,11 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin
 
-from kefu.core.vocabulary import STATES_BY_KIND, Department, Kind, Priority, all_state_choices
+from kefu.core.vocabulary import STATES_BY_KIND, Department, Kind, Priority, Step, all_state_choices, state_label
 from orders.models import MONEY, ZERO, Buyer, Order, OrderLine, Shop
-
-if TYPE_CHECKING:
-    from tickets.workflows.steps import Step
+from tickets.models.reasons import ReasonCode, reason_codes
 
 
 class WaitingOn(models.TextChoices):
@@ -156,13 +154,11 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         """This ticket as its kind's subclass (one query when called on a base ``Ticket``)."""
         if self.KIND:
             return self
-        from tickets.workflows import model_for_kind
-
-        return model_for_kind(self.kind).objects.get(pk=self.pk)
+        # Multi-table inheritance names the kind's row after its model: ReturnTicket is ``returnticket``.
+        kind: Ticket = getattr(self, f"{self.kind}ticket")
+        return kind
 
     def state_label(self) -> str:
-        from tickets.workflows import state_label
-
         return state_label(self.kind, self.state)
 
     @property
@@ -170,8 +166,6 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         """The reason's code, from the process's reason-code snapshot (no query)."""
         if self.reason_id is None:
             return None
-        from tickets.config import reason_codes
-
         reason = reason_codes.get().by_id.get(self.reason_id) or self.reason  # not in the snapshot: read it
         return reason.code if reason is not None else None
 
@@ -217,32 +211,6 @@ class TicketLine(models.Model):
             return line.paid_amount
         share = line.paid_amount * Decimal(self.quantity) / Decimal(line.quantity)
         return share.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-class ReasonCode(models.Model):
-    """Why a buyer asks (七天无理由, quality problem, …). Shipped as defaults by a data migration."""
-
-    code = models.SlugField(_("code"), max_length=64, unique=True)
-    label_zh = models.CharField(_("label (Chinese)"), max_length=100)
-    label_en = models.CharField(_("label (English)"), max_length=100)
-    kinds = models.JSONField(
-        _("ticket kinds"), default=list, help_text=_("The ticket kinds this reason may be chosen for.")
-    )
-    active = models.BooleanField(_("active"), default=True)
-    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=100)
-
-    class Meta:
-        verbose_name = _("reason code")
-        verbose_name_plural = _("reason codes")
-        ordering = ["sort_order", "code"]
-
-    def __str__(self) -> str:
-        from django.utils.translation import get_language
-
-        return self.label_en if (get_language() or "").startswith("en") else self.label_zh
-
-    def allows(self, kind: str) -> bool:
-        return self.active and kind in self.kinds
 
 
 class RefundStatus(models.TextChoices):

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
 from tickets.actors import Actor, ActorKind
-from tickets.config import reason_codes
 from tickets.errors import InvalidLines, InvalidReason, NotPermitted, OutsideReturnWindow, QuantityNotReturnable
 from tickets.locks import order_lines_locked
 from tickets.models import ReasonCode
+from tickets.models.reasons import reason_codes
 from tickets.selectors import returnable_quantities
 from tickets.types import LineRequest
 

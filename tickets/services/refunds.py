@@ -25,6 +25,7 @@ from tickets.payments import GatewayError, RefundRequest, get_gateway
 from tickets.selectors import ticket_refundable_amount
 from tickets.services.acting import ticket_act
 from tickets.services.engine import event_record, on_enter
+from tickets.signals import refund_ready
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +91,9 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
         event_type=EventType.REFUND,
         payload={"refund": refund.idempotency_key, "amount": amount, "allocations": allocations, "status": "reserved"},
     )
-    from tickets.tasks import execute_refund_task
-
     # robust: the reservation has committed; a broker that is down must not turn the caller's committed change
     # into an error. The refund then waits in refund_pending, whose SLA escalates it (no relay retries it yet).
-    transaction.on_commit(lambda: execute_refund_task.delay(refund.pk), robust=True)
+    transaction.on_commit(lambda: _announce_ready(refund.pk), robust=True)
     return refund
 
 
@@ -204,10 +203,13 @@ def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
             public=False,
             payload={"refund": locked.idempotency_key, "status": "retry"},
         )
-        from tickets.tasks import execute_refund_task
-
-        transaction.on_commit(lambda: execute_refund_task.delay(locked.pk), robust=True)
+        transaction.on_commit(lambda: _announce_ready(locked.pk), robust=True)
     return locked
+
+
+def _announce_ready(refund_id: int) -> None:
+    """After the commit: the refund is there to be paid (``tickets.tasks`` queues its payment task)."""
+    refund_ready.send(sender=Refund, refund_id=refund_id)
 
 
 def refunds_relay(*, older_than_seconds: float = 120, limit: int = 200) -> int:

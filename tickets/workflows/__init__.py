@@ -10,7 +10,7 @@ import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tickets.models import Ticket
+    from tickets.models.base import Ticket
 
 
 @functools.cache
@@ -33,20 +33,3 @@ def model_for_number(number: str) -> type[Ticket] | None:
         if number.startswith(model.NUMBER_PREFIX):
             return model
     return None
-
-
-def state_label(kind: str, state: str) -> str:
-    """The state's label in the active language (the state's code if the kind has no such state)."""
-    from django.utils.translation import get_language
-
-    return _state_label(kind, state, get_language())
-
-
-@functools.lru_cache(maxsize=1024)
-def _state_label(kind: str, state: str, language: str | None) -> str:
-    from kefu.core.vocabulary import STATES_BY_KIND
-
-    try:
-        return str(STATES_BY_KIND[kind](state).label)  # translated in ``language``, the active one
-    except ValueError:
-        return state

@@ -7,37 +7,20 @@ in the database (issue 3) override owner and deadline per shop, channel and rule
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from django.conf import settings
 
-from kefu.core.vocabulary import BUYER as BUYER  # the STEPS tables name it from here
+# The STEPS tables name these from here; they are declared with the rest of the vocabulary.
+from kefu.core.vocabulary import BUYER as BUYER
+from kefu.core.vocabulary import END as END
+from kefu.core.vocabulary import ESCALATE as ESCALATE
+from kefu.core.vocabulary import Step as Step
 from tickets.actors import Actor, ActorKind, Role
 
 if TYPE_CHECKING:
-    from tickets.models import Ticket
-
-# ``on_due`` value meaning "the clock is an internal SLA: escalate" rather than a transition name.
-ESCALATE = "escalate"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One state's routing and clock.
-
-    ``owner`` is the department that must act (a ``Department`` value), ``"buyer"`` while waiting on the
-    buyer, or ``""`` in an end state. ``on_due`` is the transition the system runs when ``deadline`` has
-    passed (a platform timeout) or ``ESCALATE`` for an internal SLA.
-    """
-
-    owner: str
-    deadline: timedelta | None = None
-    on_due: str | None = None
-
-
-END = Step(owner="")
+    from tickets.models.base import Ticket
 
 
 def hours(n: float) -> timedelta:
