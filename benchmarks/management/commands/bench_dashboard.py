@@ -30,7 +30,6 @@ database that already holds tickets needs ``--yes``. docs/performance.md ("Dashb
 from __future__ import annotations
 
 import functools
-import os
 import re
 import statistics
 import time
@@ -46,7 +45,15 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from benchmarks.management.commands.bench_sweep import postgres_connection, ticket_tables
+from benchmarks.scratch import (
+    database_description,
+    explain,
+    machine_load,
+    postgres_connection,
+    tables_empty,
+    tables_refuse_unless,
+    ticket_tables,
+)
 from dashboard import selectors
 from orders.models import Buyer, Channel, Order, Shop
 from tickets.models import ReasonCode, Ticket
@@ -141,7 +148,7 @@ class Command(BaseCommand):
         if n < 1 or repeat < 1 or options["history_days"] < 1 or options["open_days"] <= 0:
             raise CommandError("--tickets, --repeat, --history-days and --open-days must be positive.")
         tables = ticket_tables()
-        rows: list[tuple[str, str]] = [("database", self._database()), ("load average before", self._load())]
+        rows: list[tuple[str, str]] = [("database", database_description()), ("load average before", machine_load())]
         now = timezone.now()
         if options["reuse"]:
             shop = Shop.objects.filter(code=BENCH_CODE).first()
@@ -150,7 +157,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--reuse: no tickets of a shop {BENCH_CODE} here; run without --reuse first.")
             rows += self._describe(n=n, now=now, generated=None)
         else:
-            self._empty_first(tables, yes=options["yes"])
+            tables_refuse_unless("bench_dashboard", tables, yes=options["yes"])
+            tables_empty(tables)
+            self._fixture_delete(Shop.objects.filter(code=BENCH_CODE).first())
             started = time.perf_counter()
             shop = self._generate(
                 n=n, now=now, history_days=options["history_days"], open_days=options["open_days"], seed=options["seed"]
@@ -159,7 +168,7 @@ class Command(BaseCommand):
 
         queries = self._queries(now)
         timed = [self._time(q, repeat=repeat) for q in queries]
-        plans = {t.name: self._explain(t.sql, t.params) for t in timed}
+        plans = {t.name: explain(t.sql, t.params) for t in timed}
         before = self._time_with_indexes_before(queries, repeat=max(1, min(repeat, 3)))
         for t in timed:
             rows.append(
@@ -173,7 +182,7 @@ class Command(BaseCommand):
             )
         rows.append(("queries, all together", f"{sum(t.median_ms for t in timed):.1f} ms (sum of the medians)"))
         rows += self._time_page(repeat=repeat)
-        rows.append(("load average after", self._load()))
+        rows.append(("load average after", machine_load()))
 
         for t in timed:
             self.stdout.write(f"\nEXPLAIN (ANALYZE, BUFFERS) of {t.name}:\n{plans[t.name]}")
@@ -188,38 +197,11 @@ class Command(BaseCommand):
         if options["keep"]:
             self.stdout.write(f"\n--keep: the generated rows stay (shop {BENCH_CODE}); the next run needs --yes.")
         else:
-            self._empty(tables)
+            tables_empty(tables)
             self._fixture_delete(shop)
             self.stdout.write("\nCleaned up: the ticket tables are empty again and the benchmark's orders are gone.")
 
     # -- setup and cleanup -----------------------------------------------------------------------------
-
-    def _database(self) -> str:
-        major, minor = divmod(postgres_connection().pg_version, 10000)
-        return f"PostgreSQL {major}.{minor} ({connection.settings_dict['NAME']}), {os.cpu_count() or 0} CPUs"
-
-    def _load(self) -> str:
-        """The machine's 1/5/15-minute load: other work on the same cores slows every figure down."""
-        try:
-            return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-        except OSError:
-            return "unknown"
-
-    def _empty_first(self, tables: list[str], *, yes: bool) -> None:
-        if Ticket.objects.exists() and not yes:
-            raise CommandError(
-                f"Database {connection.settings_dict['NAME']} already holds tickets. bench_dashboard EMPTIES "
-                f"{', '.join(tables)}: run it against a scratch database (DATABASE_URL=…/kefu_bench), or pass "
-                "--yes if these rows may go."
-            )
-        self._empty(tables)
-        self._fixture_delete(Shop.objects.filter(code=BENCH_CODE).first())
-
-    def _empty(self, tables: list[str]) -> None:
-        with transaction.atomic():
-            connection.check_constraints()  # deferred checks pending in an enclosing transaction refuse TRUNCATE
-            with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
     def _fixture_delete(self, shop: Shop | None) -> None:
         if shop is None:
@@ -508,11 +490,6 @@ class Command(BaseCommand):
         rows = len(result.by_state) + len(result.by_department) if hasattr(result, "by_state") else len(result)
         sql, params = statements[0]
         return Timed(query.name, statistics.median(times), min(times), max(times), rows, sql, params, len(statements))
-
-    def _explain(self, sql: str, params: Any) -> str:
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-            return "\n".join(row[0] for row in cursor.fetchall())
 
     def _indexes(self, plan: str) -> list[str]:
         found = re.findall(r"(Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)", plan)

@@ -28,7 +28,6 @@ tickets, generated row by row in Python. docs/performance.md ("Deadline sweep") 
 from __future__ import annotations
 
 import inspect
-import os
 import random
 import statistics
 import time
@@ -36,36 +35,29 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from benchmarks.scratch import (
+    database_description,
+    explain,
+    machine_load,
+    tables_empty,
+    tables_refuse_unless,
+    ticket_tables,
+)
 from kefu.core.vocabulary import ReturnState
 from orders.models import Buyer, Channel, Order, OrderLine, OrderStatus, Shop
 from routing.models import Department, StaffMember
 from tickets.models import EventType, ReasonCode, ReturnTicket, Ticket, TicketEvent, WaitingOn
 from tickets.services.deadlines import SWEEP_ACTOR, SweepResult, due_ticket_ids, sweep_due
 from tickets.workflows.steps import BUYER
-
-if TYPE_CHECKING:
-    from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
-
-
-def postgres_connection() -> PostgresWrapper:
-    """The default connection, which must be PostgreSQL's (its version, its SQL composition)."""
-    from django.db.backends.postgresql.base import DatabaseWrapper  # imports psycopg: PostgreSQL runs only
-
-    wrapper = connections[DEFAULT_DB_ALIAS]
-    if not isinstance(wrapper, DatabaseWrapper):
-        raise CommandError(f"This needs PostgreSQL, not {wrapper.vendor}.")
-    return wrapper
-
 
 MAX_WITHOUT_POSTGRES = 20_000
 BENCH_CODE = "bench-sweep"
@@ -141,24 +133,6 @@ class Fixture:
     reason_id: int | None
 
 
-def ticket_tables() -> list[str]:
-    """``tickets_ticket`` and every table referencing it, directly or through another: what TRUNCATE … CASCADE
-    empties, listed so the same set can be deleted where TRUNCATE does not exist (SQLite).
-    """
-    found: list[type[models.Model]] = [Ticket]
-    changed = True
-    while changed:
-        changed = False
-        for model in apps.get_models(include_auto_created=True):
-            if model in found or model._meta.proxy or not model._meta.managed:
-                continue
-            if any(f.is_relation and f.related_model in found for f in model._meta.concrete_fields):
-                found.append(model)
-                changed = True
-    existing = set(connection.introspection.table_names())
-    return [m._meta.db_table for m in found if m._meta.db_table in existing]
-
-
 class Command(BaseCommand):
     help = (
         "Benchmark of the deadline sweep: generates N return tickets (1 %% due by default) in a scratch "
@@ -200,11 +174,17 @@ class Command(BaseCommand):
         due = max(1, round(n * percent / 100))
         process = min(options["process"], due)
         tables = ticket_tables()
-        self._empty_first(tables, yes=options["yes"])
+        if tables_refuse_unless("bench_sweep", tables, yes=options["yes"]):
+            self.stderr.write(
+                self.style.WARNING(
+                    f"WARNING: --yes given: emptying {', '.join(tables)} of {connection.settings_dict['NAME']}."
+                )
+            )
+        tables_empty(tables)
 
         rows: list[tuple[str, str]] = [
-            ("database", self._database()),
-            ("load average before", self._load()),
+            ("database", database_description()),
+            ("load average before", machine_load()),
             ("tickets created", f"{n:,}"),
         ]
         fixture = self._fixture()
@@ -241,7 +221,7 @@ class Command(BaseCommand):
                     f"{1000 * min(times):.1f}, max {1000 * max(times):.1f}; {repeat} runs), {found:,} rows",
                 )
             )
-            plans.append((label, self._explain(sql)))
+            plans.append((label, explain(sql)))
         index_scan = all("ticket_due_idx" in plan for _, plan in plans)
         rows.append(
             (
@@ -284,10 +264,10 @@ class Command(BaseCommand):
             for error in result.errors[:5]:
                 self.stderr.write(f"sweep error: {error}")
 
-        rows.append(("load average after", self._load()))
-        explain = "EXPLAIN (ANALYZE, BUFFERS)" if postgres else "EXPLAIN QUERY PLAN"
+        rows.append(("load average after", machine_load()))
+        how = "EXPLAIN (ANALYZE, BUFFERS)" if postgres else "EXPLAIN QUERY PLAN"
         for label, plan in plans:
-            self.stdout.write(f"\n{explain} of due_ticket_ids, {label}:\n{plan}")
+            self.stdout.write(f"\n{how} of due_ticket_ids, {label}:\n{plan}")
         self.stdout.write("\n| measure | value |\n|---|---|")
         for label, value in rows:
             self.stdout.write(f"| {label} | {value} |")
@@ -297,61 +277,11 @@ class Command(BaseCommand):
         if options["keep"]:
             self.stdout.write(f"\n--keep: the generated rows stay (shop {BENCH_CODE}); the next run needs --yes.")
         else:
-            self._empty(tables)
+            tables_empty(tables)
             self._fixture_delete()
             self.stdout.write("\nCleaned up: the ticket tables are empty again and the benchmark's order is gone.")
 
     # -- setup and cleanup -----------------------------------------------------------------------------
-
-    def _database(self) -> str:
-        cpus = os.cpu_count() or 0
-        if connection.vendor == "postgresql":
-            major, minor = divmod(postgres_connection().pg_version, 10000)
-            return f"PostgreSQL {major}.{minor} ({connection.settings_dict['NAME']}), {cpus} CPUs"
-        version = getattr(getattr(connection, "Database", None), "sqlite_version", "")
-        return f"{connection.vendor} {version}, {cpus} CPUs"
-
-    def _load(self) -> str:
-        """The machine's 1/5/15-minute load: other work on the same cores slows every figure down."""
-        try:
-            return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-        except OSError:
-            return "unknown"
-
-    def _empty_first(self, tables: list[str], *, yes: bool) -> None:
-        # Table names come from the models, not from input.
-        probe = " UNION ALL ".join(
-            f"SELECT 1 FROM (SELECT 1 FROM {t} LIMIT 1) AS t{i}"  # noqa: S608
-            for i, t in enumerate(tables)
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(probe)
-            holds_rows = cursor.fetchone() is not None
-        if holds_rows and not yes:
-            raise CommandError(
-                f"Database {connection.settings_dict['NAME']} already holds tickets. bench_sweep EMPTIES "
-                f"{', '.join(tables)}: run it against a scratch database (DATABASE_URL=…/kefu_bench), or pass "
-                "--yes if these rows may go."
-            )
-        if holds_rows:
-            self.stderr.write(
-                self.style.WARNING(
-                    f"WARNING: --yes given: emptying {', '.join(tables)} of {connection.settings_dict['NAME']}."
-                )
-            )
-        self._empty(tables)
-
-    def _empty(self, tables: list[str]) -> None:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Deferred foreign-key checks still pending in an enclosing transaction would refuse TRUNCATE.
-                connection.check_constraints()
-                with connection.cursor() as cursor:
-                    cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
-            else:
-                with connection.cursor() as cursor:  # foreign keys are checked at commit, so any order works
-                    for table in tables:
-                        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (table names from the models)
 
     def _fixture(self) -> Fixture:
         """One shop, buyer, order and line every generated ticket concerns; two on-duty supervisors."""
@@ -525,14 +455,6 @@ class Command(BaseCommand):
             due_ticket_ids(now=now, limit=limit)
             times.append(time.perf_counter() - started)
         return found, times, sql
-
-    def _explain(self, sql: str) -> str:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-                return "\n".join(row[0] for row in cursor.fetchall())
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
-            return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
     def _time_process(self, *, now: datetime, target: int) -> tuple[SweepResult, Timing]:
         """``sweep_due`` one batch at a time (as the beat task runs it) until ``target`` tickets were acted on."""
