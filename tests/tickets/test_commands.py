@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_fsm import State
 
-from desk.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SHOP_CODES, DEMO_USERNAME, STAFF, STAFF_PASSWORD
+from desk.demo.setup import DEMO_PASSWORD, DEMO_SHOP_CODES, DEMO_USERNAME, STAFF, STAFF_PASSWORD
 from kefu.core.vocabulary import STATES_BY_KIND
 from orders.models import Order, Shop
 from tickets.management.commands.graph_transitions import md_begin, md_end

@@ -1,0 +1,2 @@
+"""The demo data of ``manage.py seed_demo``: the shops, staff and catalogue (``setup``) and the tickets of every
+kind in various states, made through the services (``scenarios``)."""
