@@ -247,6 +247,3 @@ def generate_children() -> None:
     """  # noqa: S608 (only placeholders are formatted in)
     with connection.cursor() as cursor:
         cursor.execute(sql, [False, AMOUNT, *APPROVED_STATES, AMOUNT, *GOODS_BACK_STATES])
-
-
-# -- measuring -------------------------------------------------------------------------------------

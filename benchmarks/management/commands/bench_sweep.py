@@ -220,7 +220,7 @@ class Command(BaseCommand):
             fixture_delete()
             self.stdout.write("\nCleaned up: the ticket tables are empty again and the benchmark's order is gone.")
 
-    # -- setup and cleanup -----------------------------------------------------------------------------
+    # -- measuring -------------------------------------------------------------------------------------
 
     def _time_find(self, *, now: datetime, limit: int, repeat: int) -> tuple[int, list[float], str]:
         """Runs of the sweep's own query; the first (untimed) warms the cache and gives its SQL."""
