@@ -23,7 +23,7 @@ from kefu.core.prepared import PreparedQuery
 from orders.models import Order, OrderLine, Shop
 from tickets.models import Ticket, TicketEvent, TicketLine
 from tickets.selectors import KIND_RELATED, STAFF_RELATED, tickets_as_kinds
-from tickets.workflows import model_for_kind, model_for_number
+from tickets.workflows import model_for_number
 
 # What each caller's answer shows (the reason comes from the reason-code snapshot, the storefront's shop from
 # its API key): fewer joins, cheaper to plan and to read.
@@ -188,18 +188,15 @@ def _storefront_kind_rows(model: type[Ticket]) -> PreparedQuery[Ticket]:
 
 def storefront_page_tickets(rows: Sequence[dict], *, shop: Shop) -> list[Ticket]:
     """A storefront list's page (rows of ``storefront_page``) as its kinds, in order: on PostgreSQL one statement
-    per kind present, composed once per kind; elsewhere ``tickets_as_kinds``."""
-    if connection.vendor != "postgresql":
-        return tickets_as_kinds(rows, related=STOREFRONT_RELATED, deferred=STOREFRONT_DEFERRED, shop=shop)
-    ids_by_kind: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        ids_by_kind[row["kind"]].append(row["id"])
-    loaded: dict[int, Ticket] = {}
-    for kind, ids in ids_by_kind.items():
-        for ticket in _storefront_kind_rows(model_for_kind(kind)).instances(ids=ids):
-            ticket.shop = shop
-            loaded[ticket.pk] = ticket
-    return [loaded[row["id"]] for row in rows if row["id"] in loaded]
+    per kind present, composed once per kind; elsewhere the ORM's."""
+    postgres = connection.vendor == "postgresql"
+    return tickets_as_kinds(
+        rows,
+        related=STOREFRONT_RELATED,
+        deferred=STOREFRONT_DEFERRED,
+        shop=shop,
+        read=(lambda model, ids: _storefront_kind_rows(model).instances(ids=ids)) if postgres else None,
+    )
 
 
 def ticket_in(scope: Q, number: str, *, related: Sequence[str] = STAFF_RELATED, shop: Shop | None = None) -> Ticket:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from django.db.models import Count, DateTimeField, Q, QuerySet, Value
@@ -135,11 +135,14 @@ def tickets_as_kinds(
     related: Sequence[str] = STAFF_RELATED,
     deferred: Sequence[str] = (),
     shop: Shop | None = None,
+    read: Callable[[type[Ticket], list[int]], Iterable[Ticket]] | None = None,
 ) -> list[Ticket]:
     """The same tickets, same order, loaded as their kinds (one query per kind present).
 
     ``tickets`` are tickets or rows with their ``id`` and ``kind``. With ``shop`` (the storefront's, which every
     ticket belongs to) the shop is attached, not joined; ``deferred`` columns of the joined rows are not read.
+    ``read(model, ids)``, when given, reads one kind's tickets instead of the queryset built here (a statement
+    composed once, for instance).
     """
     keys = [(t["id"], t["kind"]) if isinstance(t, dict) else (t.pk, t.kind) for t in tickets]
     ids_by_kind: dict[str, list[int]] = defaultdict(list)
@@ -148,7 +151,12 @@ def tickets_as_kinds(
     loaded: dict[int, Ticket] = {}
     for kind, ids in ids_by_kind.items():
         model = model_for_kind(kind)
-        for obj in model.objects.select_related(*related, *KIND_RELATED[kind]).defer(*deferred).filter(pk__in=ids):
+        found = (
+            read(model, ids)
+            if read is not None
+            else model.objects.select_related(*related, *KIND_RELATED[kind]).defer(*deferred).filter(pk__in=ids)
+        )
+        for obj in found:
             if shop is not None:
                 obj.shop = shop
             loaded[obj.pk] = obj
