@@ -195,11 +195,22 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 
 # --- Logging --------------------------------------------------------------------------------------------
+# LOG_FORMAT=json writes one JSON object per line (python-json-logger) for a log shipper; plain by default.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain"}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -286,3 +297,34 @@ KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", def
 KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
 KEFU_NOTIFY_HTTP_TIMEOUT = env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
 KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")
+
+# --- Observability (docs/operations.md) -------------------------------------------------------------------
+# /healthz: how long a result is kept per process, and the ages above which beat and the relay count as behind.
+KEFU_HEALTH_CACHE_SECONDS = env.float("KEFU_HEALTH_CACHE_SECONDS", default=5.0)
+KEFU_HEALTH_BEAT_MAX_AGE_SECONDS = env.float("KEFU_HEALTH_BEAT_MAX_AGE_SECONDS", default=600.0)
+KEFU_HEALTH_RELAY_MAX_AGE_SECONDS = env.float("KEFU_HEALTH_RELAY_MAX_AGE_SECONDS", default=300.0)
+# /metrics (Prometheus) is served, and django-prometheus's request figures are kept, only when a token is set.
+KEFU_METRICS_TOKEN = env.str("KEFU_METRICS_TOKEN", default="")
+if KEFU_METRICS_TOKEN:
+    INSTALLED_APPS.append("django_prometheus")
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+# Error reporting to Sentry (or a compatible service such as GlitchTip), off unless SENTRY_DSN is set. No
+# personal data is sent (send_default_pii off): buyers' names, phones and addresses stay here.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )

@@ -5,7 +5,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dashboard.health import health_view
+from dashboard.metrics import metrics_view
+
 urlpatterns = [
+    # Operations (docs/operations.md): a cheap unauthenticated probe, and Prometheus's scrape (bearer token).
+    path("healthz", health_view, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # Before the admin's URLs, whose catch-all would take "dashboard/" for an app label.
     path("admin/dashboard/", include("dashboard.urls")),
     # The language switcher in the admin's header posts here (django.views.i18n.set_language).
