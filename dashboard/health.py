@@ -1,7 +1,8 @@
 """``/healthz``: is this web process able to serve, and is the machinery behind it keeping up?
 
-Cheap and unauthenticated, for a load balancer or an uptime probe; the details (each check, its figure and
-why it failed) only to logged-in staff, because they tell an attacker which dependency is down.
+Cheap and unauthenticated, for a load balancer or an uptime probe (``HealthProbeMiddleware``); the details
+(each check, its figure and why it failed) only to logged-in staff at ``/admin/healthz/``, because they tell an
+attacker which dependency is down.
 
 - ``database``: ``SELECT 1``. The one dependency a request truly needs: when it fails the answer is 503.
 - ``cache``: a write and a read of one key. kefu only *helps* itself with the cache (throttles, the API key
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,7 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max, Min
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from notifications.models import Notification, Status
@@ -163,15 +165,9 @@ def forget() -> None:
         _last = None
 
 
-def health_view(request: HttpRequest) -> JsonResponse:
-    """``GET /healthz``: 200 ``{"status": "ok"|"degraded"}`` while the database answers, else 503 ``"down"``.
-
-    Logged-in staff also get each check (``checks``) and when it was run.
-    """
-    health = current_health()
+def _answer(health: Health, *, details: bool) -> JsonResponse:
     body: dict[str, Any] = {"status": health.status}
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.is_staff:
+    if details:
         body["checked_at"] = health.checked_at.isoformat()
         body["checks"] = {check.name: check.as_dict() for check in health.checks}
     response = JsonResponse(body, status=503 if health.status == DOWN else 200)
@@ -179,3 +175,25 @@ def health_view(request: HttpRequest) -> JsonResponse:
     if health.status == DOWN:
         response["Retry-After"] = "10"
     return response
+
+
+class HealthProbeMiddleware:
+    """Answers ``GET /healthz`` first, before host validation, the HTTPS redirect, sessions and the database
+    work of the other middleware: a load balancer probes by address, over plain HTTP, without cookies.
+
+    200 ``{"status": "ok"|"degraded"}`` while the database answers, else 503 ``{"status": "down"}``. Nothing
+    more: the details are at ``/admin/healthz/``, for staff.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
+            return _answer(current_health(), details=False)
+        return self.get_response(request)
+
+
+def health_details_view(request: HttpRequest) -> JsonResponse:
+    """``/admin/healthz/`` (staff, through the admin's login): each check, its figure and why it failed."""
+    return _answer(current_health(), details=True)

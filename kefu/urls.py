@@ -5,12 +5,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from dashboard.health import health_view
+from dashboard.health import health_details_view
 from dashboard.metrics import metrics_view
 
 urlpatterns = [
-    # Operations (docs/operations.md): a cheap unauthenticated probe, and Prometheus's scrape (bearer token).
-    path("healthz", health_view, name="healthz"),
+    # Operations (docs/operations.md): /healthz is answered by dashboard.health.HealthProbeMiddleware; its
+    # details are for staff. Prometheus scrapes /metrics with a bearer token.
+    path("admin/healthz/", admin.site.admin_view(health_details_view), name="healthz-details"),
     path("metrics", metrics_view, name="metrics"),
     # Before the admin's URLs, whose catch-all would take "dashboard/" for an app label.
     path("admin/dashboard/", include("dashboard.urls")),

@@ -49,7 +49,8 @@ def test_all_well_says_ok_and_nothing_more_to_strangers(client) -> None:
 def test_staff_see_each_check(client) -> None:
     beat_ran(timedelta(seconds=30))
     client.force_login(user_create(is_staff=True))
-    body = client.get("/healthz").json()
+    assert client.get("/healthz").json() == {"status": "ok"}  # the probe never has more
+    body = client.get("/admin/healthz/").json()
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"database", "cache", "broker", "beat", "relay"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
@@ -63,7 +64,7 @@ def test_a_silent_beat_degrades_but_still_serves(client) -> None:
     assert response.json() == {"status": "degraded"}
     client.force_login(user_create(is_staff=True))
     health.forget()
-    beat = client.get("/healthz").json()["checks"]["beat"]
+    beat = client.get("/admin/healthz/").json()["checks"]["beat"]
     assert beat["status"] == "degraded" and beat["seconds"] > 1100
 
 
@@ -83,10 +84,26 @@ def test_an_old_relay_backlog_degrades(client) -> None:
         next_attempt_at=timezone.now() - timedelta(minutes=30),
     )
     client.force_login(user_create(is_staff=True))
-    body = client.get("/healthz").json()
+    body = client.get("/admin/healthz/").json()
     assert body["status"] == "degraded"
     assert body["checks"]["relay"]["status"] == "degraded"
     assert body["checks"]["relay"]["seconds"] >= 1800
+
+
+def test_strangers_get_no_details_and_logged_out_staff_pages_ask_for_a_login(client) -> None:
+    response = client.get("/admin/healthz/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    client.force_login(user_create(is_staff=False))
+    assert client.get("/admin/healthz/").status_code == 302
+
+
+@override_settings(ALLOWED_HOSTS=["kefu.example.com"], SECURE_SSL_REDIRECT=True)
+def test_a_load_balancer_probes_by_address_over_plain_http(client) -> None:
+    beat_ran(timedelta(seconds=10))
+    response = client.get("/healthz", HTTP_HOST="10.0.3.7:8000")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert client.get("/admin/", HTTP_HOST="10.0.3.7:8000").status_code == 400  # everything else checks the host
 
 
 def test_the_result_is_kept_for_a_few_seconds(client, django_assert_num_queries) -> None:
@@ -103,16 +120,16 @@ def test_the_cache_down_degrades_and_never_fails_the_probe(client) -> None:
         caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis.url}}
         with override_settings(CACHES=caches):
             health.forget()
-            assert client.get("/healthz").json()["checks"]["cache"]["status"] == "ok"
+            assert client.get("/admin/healthz/").json()["checks"]["cache"]["status"] == "ok"
             redis.stop()
             health.forget()
-            response = client.get("/healthz")
+            response = client.get("/admin/healthz/")
             assert response.status_code == 200
             assert response.json()["status"] == "degraded"
             assert "ConnectionError" in response.json()["checks"]["cache"]["detail"]
             redis.start()
             health.forget()
-            assert client.get("/healthz").json()["checks"]["cache"]["status"] == "ok"
+            assert client.get("/admin/healthz/").json()["checks"]["cache"]["status"] == "ok"
 
 
 @requires_postgres
