@@ -105,6 +105,9 @@ class RequestGuardMiddleware:
             response: HttpResponse = JsonResponse(error_body(code, message), status=status)
         else:
             response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+        # Set here: a 413 leaves before CommonMiddleware would, and a client still sending its body reads the
+        # answer by its length (the server may hold the connection open to discard what follows).
+        response["Content-Length"] = str(len(response.content))
         return response
 
 
