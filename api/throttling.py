@@ -60,6 +60,9 @@ def window_peek(key: str, period: int) -> tuple[int, float]:
 class WindowRateThrottle(SimpleRateThrottle):
     """A DRF rate throttle counted with :func:`window_count` (atomic) instead of a list of timestamps."""
 
+    num_requests: int  # set by SimpleRateThrottle.__init__ from the rate
+    duration: int
+
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
             return True
@@ -135,4 +138,3 @@ def credentials_guard(request, *, kind: str, prefix: str) -> Iterator[None]:
         for key in keys:
             window_count(key, period)
         raise
-

@@ -101,7 +101,10 @@ class _Outage:
             self.down_until = 0.0
             calls, self.failed_calls = self.failed_calls, 0
         logger.warning(
-            "The cache at %s answers again after %.0f s; %d calls were answered without it", self.location, seconds, calls
+            "The cache at %s answers again after %.0f s; %d calls were answered without it",
+            self.location,
+            seconds,
+            calls,
         )
 
 
@@ -152,11 +155,11 @@ def _zero(*args: Any, **kwargs: Any) -> int:
     return 0
 
 
-def _empty(*args: Any, **kwargs: Any) -> dict:
+def _empty(*args: Any, **kwargs: Any) -> dict[str, Any]:
     return {}
 
 
-def _all_keys_failed(data: dict, *args: Any, **kwargs: Any) -> list:
+def _all_keys_failed(data: dict[str, Any], *args: Any, **kwargs: Any) -> list[str]:
     return list(data)
 
 

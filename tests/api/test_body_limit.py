@@ -103,9 +103,13 @@ def test_a_body_within_the_limit_is_read_as_before(live_server, settings):
     path, key = _evidence_path(live_server)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2000
     body = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + png + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
     with _connect(live_server) as sock:
         sock.sendall(_headers(path, len(body), key) + body)
         status, _headers_, answer = _response(sock)

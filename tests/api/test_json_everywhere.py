@@ -47,9 +47,7 @@ def test_ordinary_nesting_still_parses(shop_a):
     assert response.status_code == 201, response.content
 
 
-@pytest.mark.parametrize(
-    ("language", "message"), [("en", "Not found."), ("zh-hans", "未找到。")]
-)
+@pytest.mark.parametrize(("language", "message"), [("en", "Not found."), ("zh-hans", "未找到。")])
 def test_a_path_under_api_outside_v1_is_a_json_404(client, language, message):
     response = client.get("/api/v2/tickets/", HTTP_ACCEPT_LANGUAGE=language)
     assert assert_error(response, 404, "not_found")["message"] == message

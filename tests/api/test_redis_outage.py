@@ -127,7 +127,6 @@ def test_redis_stopped_and_restarted_during_200_writes_no_500_nothing_lost_nothi
 
     with private_redis() as redis, kefu_app_on(redis.url), gunicorn(redis.url) as base:
         with worker_process(redis.url, "outage"):
-
             phases = {"stopped": False, "restarted": False}
 
             def write(session: requests.Session) -> None:

@@ -164,7 +164,9 @@ def test_a_transition_on_a_ticket_another_agent_just_moved_on_is_409_not_404(sho
     assert first.client.post(approve, {}, format="json").status_code == 200
     reject = url("staff-ticket-transition", number=ticket.number, transition="reject")
     body = assert_error(
-        second.client.post(reject, {"reason": "不符合"}, format="json", HTTP_ACCEPT_LANGUAGE="en"), 409, "ticket_changed"
+        second.client.post(reject, {"reason": "不符合"}, format="json", HTTP_ACCEPT_LANGUAGE="en"),
+        409,
+        "ticket_changed",
     )
     assert ticket.number in body["message"] and "Awaiting return" in body["message"]
     comment = url("staff-ticket-comment", number=ticket.number)
