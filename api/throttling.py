@@ -50,11 +50,13 @@ def window_count(key: str, period: int) -> tuple[int, float]:
         return 1, left
 
 
-def window_peek(key: str, period: int) -> tuple[int, float]:
-    """The current window's count for ``key`` without counting (0 when none or the cache is unavailable)."""
+def window_peek(keys: list[str], period: int) -> tuple[int, float]:
+    """The highest current-window count of ``keys`` without counting, in one cache call (0 when none, or when
+    the cache is unavailable), and the seconds left in the window."""
     now = time.time()
     window = int(now // period)
-    return int(cache.get(f"{key}:{window}") or 0), (window + 1) * period - now
+    counts = cache.get_many([f"{key}:{window}" for key in keys])
+    return max((int(count) for count in counts.values()), default=0), (window + 1) * period - now
 
 
 class WindowRateThrottle(SimpleRateThrottle):
@@ -125,13 +127,12 @@ def credentials_guard(request, *, kind: str, prefix: str) -> Iterator[None]:
     limit = settings.KEFU_AUTH_FAILURE_LIMIT
     period = settings.KEFU_AUTH_FAILURE_WINDOW_SECONDS
     keys = _failure_keys(request, kind, prefix)
-    for key in keys:
-        count, left = window_peek(key, period)
-        if count >= limit:
-            raise exceptions.Throttled(
-                wait=left,
-                detail=_("Too many failed attempts with invalid credentials; try again later."),
-            )
+    count, left = window_peek(keys, period)
+    if count >= limit:
+        raise exceptions.Throttled(
+            wait=left,
+            detail=_("Too many failed attempts with invalid credentials; try again later."),
+        )
     try:
         yield
     except exceptions.AuthenticationFailed:
