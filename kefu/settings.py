@@ -284,5 +284,18 @@ KEFU_PAYMENT_GATEWAY = env.str("KEFU_PAYMENT_GATEWAY", default="tickets.payments
 KEFU_NOTIFY_MAX_ATTEMPTS = env.int("KEFU_NOTIFY_MAX_ATTEMPTS", default=8)
 KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", default=30.0)
 KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
-KEFU_NOTIFY_HTTP_TIMEOUT = env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
 KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")
+
+# --- Outgoing requests (kefu.core.outbound: webhooks, robots, SMS; docs/notifications.md) -------------------
+# Loopback and private networks as targets: for local development only (`make run`, the tests); cloud metadata
+# addresses stay refused. `check --deploy` warns when it is on.
+KEFU_OUTBOUND_ALLOW_PRIVATE = env.bool("KEFU_OUTBOUND_ALLOW_PRIVATE", default=False)
+# Networks (CIDR, comma-separated) allowed although not public: an operator's own internal receiver.
+KEFU_OUTBOUND_ALLOW_NETWORKS = env.list("KEFU_OUTBOUND_ALLOW_NETWORKS", default=[])
+# One total deadline per request: connect, TLS, sending and the whole answer (KEFU_NOTIFY_HTTP_TIMEOUT, its
+# former name, is still read).
+KEFU_OUTBOUND_DEADLINE_SECONDS = env.float(
+    "KEFU_OUTBOUND_DEADLINE_SECONDS", default=env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
+)
+# An answer's body is read up to this many bytes; a larger one is a failed attempt.
+KEFU_OUTBOUND_MAX_BODY_BYTES = env.int("KEFU_OUTBOUND_MAX_BODY_BYTES", default=64 * 1024)
