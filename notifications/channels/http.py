@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.utils.translation import gettext as _
+
 from kefu.core import outbound
-from notifications.channels import DeliveryError
+from notifications.channels import DeliveryError, PermanentDeliveryError
 
 USER_AGENT = "kefu-notifications/1"  # documented for receivers (docs/notifications.md)
 
@@ -18,6 +20,10 @@ def post(url: str, *, data: bytes, headers: Mapping[str, str]) -> outbound.Outbo
     """POST and return the 2xx response; anything else is a DeliveryError."""
     try:
         response = outbound.post(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
+    except outbound.BlockedTarget as exc:
+        # Refused again at send time (the URL was checked when saved; DNS may have changed since): the
+        # receiver's answer is never asked for, and sending again will not help.
+        raise PermanentDeliveryError(_("Refused target: %(reason)s") % {"reason": exc}) from exc
     except outbound.OutboundError as exc:
         raise DeliveryError(str(exc)) from exc
     if not response.ok:
