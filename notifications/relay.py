@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from kefu.core.outbound import mask_secrets
 from notifications.channels import DeliveryError
 from notifications.channels.senders import sender_for
 from notifications.models import Notification, Status
@@ -35,7 +36,12 @@ OUTCOME_FIELDS = ["attempts", "status", "sent_at", "last_error", "next_attempt_a
 RELAY_BATCH = 50
 RELAY_BATCH_SECONDS = 5.0
 # Read with each row: what notifications.channels.webhook signs with (see webhook.shop_of).
-SHOP_COLUMNS = {"shop_code": F("ticket__shop__code"), "shop_webhook_secret": F("ticket__shop__webhook_secret")}
+SHOP_COLUMNS = {
+    "shop_code": F("ticket__shop__code"),
+    "shop_webhook_secret": F("ticket__shop__webhook_secret"),
+    "shop_webhook_secret_previous": F("ticket__shop__webhook_secret_previous"),
+    "shop_webhook_secret_previous_until": F("ticket__shop__webhook_secret_previous_until"),
+}
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -84,10 +90,16 @@ def _attempt(notification: Notification) -> str:
             # not roll back the batch and with it the record of the messages already sent.
             logger.exception("notification %s: %s failed unexpectedly", notification.pk, notification.channel)
             exc = DeliveryError(f"{type(exc).__name__}: {exc}")
-        notification.last_error = str(exc)[:2000]
-        if notification.attempts >= settings.KEFU_NOTIFY_MAX_ATTEMPTS:
+        notification.last_error = mask_secrets(str(exc))[:2000]  # a robot's token never reaches the log
+        # A permanent failure (a refused target, a number the SMS provider rejects) is not retried.
+        if exc.permanent or notification.attempts >= settings.KEFU_NOTIFY_MAX_ATTEMPTS:
             notification.status = Status.DEAD
-            logger.error("notification %s dead after %s attempts: %s", notification.pk, notification.attempts, exc)
+            logger.error(
+                "notification %s dead after %s attempts: %s",
+                notification.pk,
+                notification.attempts,
+                notification.last_error,
+            )
             return "dead"
         notification.next_attempt_at = timezone.now() + timedelta(seconds=backoff_seconds(notification.attempts))
         return "failed"
