@@ -46,7 +46,8 @@ def token(user) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the departments and routing rules the data migrations made are back after a flush.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_whole_return_walkthrough_runs_as_written(live_server, tmp_path, settings) -> None:
     for program in ("curl", "jq"):
         markers.require(

@@ -46,7 +46,8 @@ def counts(cursor) -> tuple[int, int, int, int]:
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the departments and routing rules the data migrations made are back after a flush.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_backup_then_restore_as_documented_gives_back_every_ticket_and_file(tmp_path, settings) -> None:
     for program in ("pg_dump", "pg_restore", "psql"):
         markers.require(None if shutil.which(program) else f"needs {program} (Debian package postgresql-client)")
