@@ -286,3 +286,11 @@ KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", def
 KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
 KEFU_NOTIFY_HTTP_TIMEOUT = env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
 KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")
+
+# --- Notification relay: leases and delivery order (notifications.leasing; docs/notifications.md) -----------
+# How long a claimed outbox row is the claiming worker's: longer than one send may take (the HTTP deadline)
+# plus the relay's 5 s batch; a worker that dies mid-send leaves its rows to others after this.
+KEFU_NOTIFY_LEASE_SECONDS = env.float("KEFU_NOTIFY_LEASE_SECONDS", default=60.0)
+# A pending message holds back the later messages of its ticket to the same recipient; once it has been failing
+# for this long (or is dead-lettered) they go without it.
+KEFU_NOTIFY_ORDER_HOLD_SECONDS = env.float("KEFU_NOTIFY_ORDER_HOLD_SECONDS", default=900.0)

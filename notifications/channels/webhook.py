@@ -46,7 +46,7 @@ def signed_headers(
 
 def shop_of(notification: Notification) -> tuple[str, str]:
     """The code and webhook secret of the notification's shop: read with the row where the relay took it
-    (notifications.relay.SHOP_COLUMNS), else through its ticket."""
+    (notifications.leasing.SHOP_COLUMNS), else through its ticket."""
     if hasattr(notification, "shop_code") and hasattr(notification, "shop_webhook_secret"):  # set together
         return notification.shop_code, notification.shop_webhook_secret
     shop = notification.ticket.shop

@@ -7,7 +7,8 @@
   stop and start again on the same port. The shared Redis on 6379 is never touched.
 - :func:`kefu_app_on`: the kefu Celery app pointed at a broker URL for the duration (restored afterwards).
 - :func:`worker_thread`: a real Celery worker (``celery.contrib.testing.worker.start_worker``) in a thread.
-- :func:`worker_process`: ``celery -A kefu worker`` in a subprocess on the test database, for SIGKILL.
+- :func:`worker_process`: ``celery -A kefu worker`` in a subprocess on the test database, for SIGKILL and for
+  several workers delivering at once.
 """
 
 from __future__ import annotations
@@ -308,9 +309,10 @@ def database_url_for_subprocess() -> str:
 class WorkerProcess:
     """``celery -A kefu worker --pool solo`` in a subprocess on the test database and the given broker."""
 
-    def __init__(self, broker_url: str, name: str) -> None:
+    def __init__(self, broker_url: str, name: str, env: dict[str, str] | None = None) -> None:
         env = {
             **os.environ,
+            **(env or {}),
             "DATABASE_URL": database_url_for_subprocess(),
             "CELERY_BROKER_URL": broker_url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -356,8 +358,9 @@ class WorkerProcess:
 
 
 @contextmanager
-def worker_process(broker_url: str, name: str) -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(broker_url, name)
+def worker_process(broker_url: str, name: str, env: dict[str, str] | None = None) -> Iterator[WorkerProcess]:
+    """A worker process; ``env`` adds environment variables (settings read from the environment)."""
+    worker = WorkerProcess(broker_url, name, env)
     try:
         yield worker
     finally:
