@@ -90,6 +90,9 @@ class Storefront:
     always_fail: bool = False
     delay: float = 0.0  # seconds before answering every request
     hold_first: threading.Event | None = None  # the very first request waits for this (at most 60 s)
+    # Per request: (status, seconds to wait before answering), from the parsed body and how many requests with
+    # its X-Kefu-Delivery came before it; when set it decides instead of fail_first / always_fail / delay.
+    behave: Callable[[dict[str, Any], int], tuple[int, float]] | None = None
     answer: dict[str, Any] = field(default_factory=lambda: {"ok": True})
     hits: list[Hit] = field(default_factory=list)
     url: str = ""
@@ -110,12 +113,15 @@ class Storefront:
                 self.overlaps.append(key)
             self._in_flight[key] += 1
             status = 500 if self.always_fail or earlier < self.fail_first else 200
+            delay = self.delay
+            if self.behave is not None:
+                status, delay = self.behave(json.loads(body or b"{}"), earlier)
             self.hits.append(Hit(arrived, handler.path, dict(handler.headers.items()), body, status))
         try:
             if first and self.hold_first is not None:
                 self.hold_first.wait(60)
-            if self.delay:
-                time.sleep(self.delay)
+            if delay:
+                time.sleep(delay)
             reply = json.dumps(self.answer if status == 200 else {"error": "try again"}).encode()
             handler.send_response(status)
             handler.send_header("Content-Type", "application/json")
