@@ -363,6 +363,13 @@ class WorkerProcess:
                 self.kill()
 
 
+def workers_answering(count: int, *, timeout: float = 180) -> None:
+    """Wait until ``count`` workers answer a broadcast ping on the kefu app's broker (they consume tasks)."""
+    wait_until(
+        lambda: len(celery_app.control.ping(timeout=0.5)) >= count, timeout=timeout, what=f"{count} workers to answer"
+    )
+
+
 @contextmanager
 def worker_process(broker_url: str, name: str, env: dict[str, str] | None = None) -> Iterator[WorkerProcess]:
     """A worker process; ``env`` adds environment variables (settings read from the environment)."""

@@ -10,6 +10,7 @@ process. PostgreSQL for the workers (other processes on the test database).
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
 from contextlib import ExitStack
 from datetime import timedelta
@@ -25,12 +26,17 @@ from notifications.tasks import deliver_notifications_task
 from tests.factories.tickets import buyer_actor, staff_actor
 from tests.markers import requires_postgres
 from tests.notifications.conftest import open_return, webhook_shop
-from tests.notifications.support import wait_until, worker_process
+from tests.notifications.support import wait_until, worker_process, workers_answering
 from tickets.services import ticket_act, ticket_comment_add
 
 T0 = timezone.datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))
 TICKETS = 6
 WORKERS = 3
+
+
+def paced(value: Any) -> Any:
+    time.sleep(0.05)
+    return value
 
 
 def slow_or_failing(body: dict[str, Any], earlier: int) -> tuple[int, float]:
@@ -54,17 +60,19 @@ def test_each_tickets_webhooks_arrive_in_order_with_several_workers_and_a_receiv
     with ExitStack() as workers:
         for n in range(WORKERS):
             workers.enter_context(worker_process(broker.url, f"order-{n}", env=env))
+        workers_answering(WORKERS)
+        # Each round changes every ticket once, so a ticket's next message follows its previous one closely, and
+        # each change is its own task message (the publisher merges only what is queued at the same moment).
         tickets = [open_return(shop) for _ in range(TICKETS)]
         staff, buyers = staff_actor("operations"), [buyer_actor(t) for t in tickets]
-        # Each round changes every ticket once, so a ticket's next message follows its previous one closely.
-        tickets = [ticket_act(ticket=t, actor=staff, action="approve") for t in tickets]
+        tickets = [paced(ticket_act(ticket=t, actor=staff, action="approve")) for t in tickets]
         tickets = [
-            ticket_act(ticket=t, actor=b, action="ship_back", carrier="SF", tracking_number=f"SF{t.pk:010d}")
+            paced(ticket_act(ticket=t, actor=b, action="ship_back", carrier="SF", tracking_number=f"SF{t.pk:010d}"))
             for t, b in zip(tickets, buyers, strict=True)
         ]
         for n in range(3):
             for t in tickets:
-                ticket_comment_add(ticket=t, actor=staff, body=f"进度 {n}")
+                paced(ticket_comment_add(ticket=t, actor=staff, body=f"进度 {n}"))
         outbox = Notification.objects.filter(ticket__shop=shop)
         assert outbox.count() == TICKETS * 6
         wait_until(lambda: not outbox.exclude(status=Status.SENT).exists(), timeout=180, what="every message sent")
