@@ -284,8 +284,34 @@ KEFU_PAYMENT_GATEWAY = env.str("KEFU_PAYMENT_GATEWAY", default="tickets.payments
 KEFU_NOTIFY_MAX_ATTEMPTS = env.int("KEFU_NOTIFY_MAX_ATTEMPTS", default=8)
 KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", default=30.0)
 KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
-KEFU_NOTIFY_HTTP_TIMEOUT = env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
+# The SMS provider: notifications.channels.sms_aliyun.AliyunSmsProvider in production; the default console
+# provider only logs (development).
 KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")
+# Aliyun SMS (dysmsapi SendSms): a RAM user's access key, the approved signature and template (one variable,
+# named by KEFU_SMS_ALIYUN_TEMPLATE_PARAM, receives the message), the endpoint.
+KEFU_SMS_ALIYUN_ACCESS_KEY_ID = env.str("KEFU_SMS_ALIYUN_ACCESS_KEY_ID", default="")
+KEFU_SMS_ALIYUN_ACCESS_KEY_SECRET = env.str("KEFU_SMS_ALIYUN_ACCESS_KEY_SECRET", default="")
+KEFU_SMS_ALIYUN_SIGN_NAME = env.str("KEFU_SMS_ALIYUN_SIGN_NAME", default="")
+KEFU_SMS_ALIYUN_TEMPLATE_CODE = env.str("KEFU_SMS_ALIYUN_TEMPLATE_CODE", default="")
+KEFU_SMS_ALIYUN_TEMPLATE_PARAM = env.str("KEFU_SMS_ALIYUN_TEMPLATE_PARAM", default="content")
+KEFU_SMS_ALIYUN_ENDPOINT = env.str("KEFU_SMS_ALIYUN_ENDPOINT", default="https://dysmsapi.aliyuncs.com/")
+KEFU_SMS_ALIYUN_REGION = env.str("KEFU_SMS_ALIYUN_REGION", default="cn-hangzhou")
+
+# --- Outgoing requests (kefu.core.outbound: webhooks, robots, SMS; docs/notifications.md) -------------------
+# Loopback and private networks as targets: for local development only (`make run`, the tests); cloud metadata
+# addresses stay refused. `check --deploy` warns when it is on.
+KEFU_OUTBOUND_ALLOW_PRIVATE = env.bool("KEFU_OUTBOUND_ALLOW_PRIVATE", default=False)
+# Networks (CIDR, comma-separated) allowed although not public: an operator's own internal receiver.
+KEFU_OUTBOUND_ALLOW_NETWORKS = env.list("KEFU_OUTBOUND_ALLOW_NETWORKS", default=[])
+# One total deadline per request: connect, TLS, sending and the whole answer (KEFU_NOTIFY_HTTP_TIMEOUT, its
+# former name, is still read).
+KEFU_OUTBOUND_DEADLINE_SECONDS = env.float(
+    "KEFU_OUTBOUND_DEADLINE_SECONDS", default=env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
+)
+# An answer's body is read up to this many bytes; a larger one is a failed attempt.
+KEFU_OUTBOUND_MAX_BODY_BYTES = env.int("KEFU_OUTBOUND_MAX_BODY_BYTES", default=64 * 1024)
+# After "rotate webhook secret", webhooks carry signatures with the new and the old secret for this long.
+KEFU_WEBHOOK_SECRET_OVERLAP_HOURS = env.float("KEFU_WEBHOOK_SECRET_OVERLAP_HOURS", default=72.0)
 
 # --- Notification relay: leases and delivery order (notifications.leasing; docs/notifications.md) -----------
 # How long a claimed outbox row is the claiming worker's: longer than one send may take (the HTTP deadline)

@@ -46,7 +46,12 @@ from django.utils import timezone
 from notifications.models import Notification, Status
 
 # Read with each row: what notifications.channels.webhook signs with (see webhook.shop_of).
-SHOP_COLUMNS = {"shop_code": F("ticket__shop__code"), "shop_webhook_secret": F("ticket__shop__webhook_secret")}
+SHOP_COLUMNS = {
+    "shop_code": F("ticket__shop__code"),
+    "shop_webhook_secret": F("ticket__shop__webhook_secret"),
+    "shop_webhook_secret_previous": F("ticket__shop__webhook_secret_previous"),
+    "shop_webhook_secret_previous_until": F("ticket__shop__webhook_secret_previous_until"),
+}
 # Clears the lease (with every outcome, and when a claimed row is given back unsent).
 RELEASED = {"lease_owner": "", "leased_until": None}
 

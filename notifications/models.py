@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core.outbound import mask_url
 from orders.models import Shop
 from routing.models import Department
 from tickets.models import Ticket, TicketEvent
@@ -175,4 +176,4 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_event_display()} → {self.recipient} ({self.get_channel_display()})"
+        return f"{self.get_event_display()} → {mask_url(self.recipient)} ({self.get_channel_display()})"

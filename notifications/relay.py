@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from kefu.core.outbound import mask_secrets
 from notifications.channels import DeliveryError
 from notifications.channels.senders import sender_for
 from notifications.leasing import Queue, claim_batch, claim_one, queue_of, record
@@ -42,7 +43,7 @@ def backoff_seconds(attempts: int) -> float:
 
 def send_deadline() -> float:
     """The longest one send may take (the outgoing request's total deadline)."""
-    return float(getattr(settings, "KEFU_OUTBOUND_DEADLINE_SECONDS", None) or settings.KEFU_NOTIFY_HTTP_TIMEOUT)
+    return float(settings.KEFU_OUTBOUND_DEADLINE_SECONDS)
 
 
 def _attempt(notification: Notification) -> str:
@@ -56,10 +57,16 @@ def _attempt(notification: Notification) -> str:
             # not roll back the batch and with it the record of the messages already sent.
             logger.exception("notification %s: %s failed unexpectedly", notification.pk, notification.channel)
             exc = DeliveryError(f"{type(exc).__name__}: {exc}")
-        notification.last_error = str(exc)[:2000]
-        if notification.attempts >= settings.KEFU_NOTIFY_MAX_ATTEMPTS:
+        notification.last_error = mask_secrets(str(exc))[:2000]  # a robot's token never reaches the log
+        # A permanent failure (a refused target, a number the SMS provider rejects) is not retried.
+        if exc.permanent or notification.attempts >= settings.KEFU_NOTIFY_MAX_ATTEMPTS:
             notification.status = Status.DEAD
-            logger.error("notification %s dead after %s attempts: %s", notification.pk, notification.attempts, exc)
+            logger.error(
+                "notification %s dead after %s attempts: %s",
+                notification.pk,
+                notification.attempts,
+                notification.last_error,
+            )
             return "dead"
         notification.next_attempt_at = timezone.now() + timedelta(seconds=backoff_seconds(notification.attempts))
         return "failed"

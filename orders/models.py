@@ -36,6 +36,14 @@ class Channel(models.TextChoices):
     OWN = "own", _("Own shop")
 
 
+def webhook_secrets_at(current: str, previous: str, previous_until: datetime | None, now: datetime | None) -> list[str]:
+    """What a webhook is signed with: ``current`` and, until ``previous_until``, ``previous`` (rotation overlap)."""
+    secrets = [current] if current else []
+    if previous and previous_until is not None and previous_until > (now or timezone.now()):
+        secrets.append(previous)
+    return secrets
+
+
 class Shop(models.Model):
     code = models.SlugField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -47,6 +55,14 @@ class Shop(models.Model):
     )
     webhook_url = models.URLField(_("storefront webhook URL"), blank=True)
     webhook_secret = models.CharField(_("webhook signing secret"), max_length=128, blank=True)
+    # After a rotation (orders.services.shop_webhook_secret_rotate) webhooks carry a second signature, with the
+    # secret before it, until ``webhook_secret_previous_until``: the storefront has that long to switch.
+    webhook_secret_previous = models.CharField(
+        _("previous webhook signing secret"), max_length=128, blank=True, editable=False
+    )
+    webhook_secret_previous_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -60,6 +76,12 @@ class Shop(models.Model):
     # Webhooks are signed with this secret (notifications.channels.webhook), which refuses to send unsigned ones.
     MIN_SECRET_LENGTH = 16
     MAX_RETURN_WINDOW_DAYS = 365
+
+    def webhook_secrets(self, now: datetime | None = None) -> list[str]:
+        """The secrets webhooks are signed with now: the current one, and the previous one during its overlap."""
+        return webhook_secrets_at(
+            self.webhook_secret, self.webhook_secret_previous, self.webhook_secret_previous_until, now
+        )
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}

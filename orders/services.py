@@ -11,10 +11,14 @@ Every function runs in one transaction: a refusal (a ``kefu.core.errors.DomainEr
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kefu.core.errors import Conflict
@@ -274,3 +278,33 @@ def _shipments_plan_apply(*, order: Order, plan: _ShipmentsPlan) -> bool:
     for index, shipment in plan.create:
         shipment_insert(shipment=shipment, field=f"shipments[{index}].tracking_number")
     return bool(plan.create or plan.update)
+
+
+# -- storefront webhook secret --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RotatedSecret:
+    shop: Shop
+    secret: str  # the new secret, shown once to whoever rotated it
+    previous_until: datetime
+
+
+@transaction.atomic
+def shop_webhook_secret_rotate(*, shop_id: int, now: datetime | None = None) -> RotatedSecret:
+    """Give the shop a new random webhook secret; the old one keeps signing too (a second signature in
+    ``X-Kefu-Signature``) for ``KEFU_WEBHOOK_SECRET_OVERLAP_HOURS``, so the storefront can switch meanwhile.
+
+    Locks the shop's row. Rotating again during an overlap ends the earlier overlap: only the secret just
+    replaced stays valid alongside the new one.
+    """
+    now = now or timezone.now()
+    shop = Shop.objects.select_for_update().get(pk=shop_id)
+    secret = secrets.token_urlsafe(32)
+    previous_until = now + timedelta(hours=settings.KEFU_WEBHOOK_SECRET_OVERLAP_HOURS)
+    if shop.webhook_secret:
+        shop.webhook_secret_previous = shop.webhook_secret
+        shop.webhook_secret_previous_until = previous_until
+    shop.webhook_secret = secret
+    shop.save(update_fields=["webhook_secret", "webhook_secret_previous", "webhook_secret_previous_until"])
+    return RotatedSecret(shop=shop, secret=secret, previous_until=previous_until)

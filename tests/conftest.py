@@ -1,10 +1,12 @@
 """Fixtures shared by every test. Keep this file small: fixtures for one app live beside that app's tests."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
 import time_machine
 from django.utils import translation
+from pytest_django import Settings
 
 from tests import markers, ordering
 
@@ -12,6 +14,17 @@ from tests import markers, ordering
 pytest_runtest_setup = markers.pytest_runtest_setup
 # Transactional tests with serialized_rollback run before the other transactional tests (see tests/ordering.py).
 pytest_collection_modifyitems = ordering.pytest_collection_modifyitems
+
+# The tests' receivers (storefronts, robots, the SMS simulator) listen on 127.0.0.1: outgoing requests may go to
+# loopback and private addresses, here and in the worker processes tests start (they inherit the environment).
+# The SSRF tests (tests/kefu/outbound/) switch it off again.
+os.environ["KEFU_OUTBOUND_ALLOW_PRIVATE"] = "true"
+
+
+@pytest.fixture(autouse=True)
+def _private_receivers_allowed(settings: Settings) -> None:
+    """KEFU_OUTBOUND_ALLOW_PRIVATE on in this process too (the settings were read before this file)."""
+    settings.KEFU_OUTBOUND_ALLOW_PRIVATE = True
 
 
 @pytest.fixture(autouse=True)

@@ -3,30 +3,45 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kefu.core.outbound import mask_secrets, mask_url
+from kefu.core.outbound.validators import validate_outbound_url
 from notifications.models import DepartmentRobot, Notification, ShopChannels, Status, Template
 from notifications.services import notification_resend
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "ticket", "event", "channel", "recipient", "status", "attempts", "last_error_short")
+    list_display = (
+        "created_at",
+        "ticket",
+        "event",
+        "channel",
+        "masked_recipient",
+        "status",
+        "attempts",
+        "last_error_short",
+    )
     list_filter = ("status", "channel", "event", "audience", "created_at")
     search_fields = ("ticket__number", "recipient", "dedup_key")
     list_select_related = ("ticket",)
     show_full_result_count = False
     date_hierarchy = "created_at"
     actions = ["resend"]
-    readonly_fields = [f.name for f in Notification._meta.fields]
+    # The recipient (a robot's URL carries its token) and the last error are shown masked.
+    readonly_fields = [
+        "masked_recipient" if f.name == "recipient" else "masked_last_error" if f.name == "last_error" else f.name
+        for f in Notification._meta.fields
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -34,9 +49,17 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
         return False
 
+    @admin.display(description=_("recipient"))
+    def masked_recipient(self, obj: Notification) -> str:
+        return mask_url(obj.recipient)
+
     @admin.display(description=_("last error"))
     def last_error_short(self, obj: Notification) -> str:
-        return obj.last_error[:80]
+        return mask_secrets(obj.last_error)[:80]
+
+    @admin.display(description=_("last error"))
+    def masked_last_error(self, obj: Notification) -> str:
+        return mask_secrets(obj.last_error)
 
     @admin.action(description=_("Resend selected dead-lettered messages"), permissions=["change"])
     def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
@@ -142,9 +165,55 @@ class ShopChannelsAdmin(admin.ModelAdmin):
     list_select_related = ("shop",)
 
 
+class DepartmentRobotForm(forms.ModelForm):
+    """The robot's URL carries its token (WeCom ``key=``, DingTalk ``access_token=``): the form shows it masked,
+    and a masked URL sent back unchanged keeps the stored one. The DingTalk secret is write-only (empty keeps
+    it). A URL kefu would not send to is refused, saying why (kefu.core.outbound's rules)."""
+
+    # Robot webhooks carry ticket details: a URL typed without a scheme is https.
+    url = forms.URLField(label=_("webhook URL"), max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        label=_("signing secret (DingTalk)"),
+        required=False,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Not shown again once saved; leave empty to keep it."),
+    )
+    clear_secret = forms.BooleanField(label=_("remove the signing secret"), required=False)
+
+    class Meta:
+        model = DepartmentRobot
+        fields = ["department", "channel", "url", "secret", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.url:
+            self.initial["url"] = mask_url(self.instance.url)
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data.get("url", "")
+        stored = self.instance.url if self.instance.pk else ""
+        if stored and url == mask_url(stored):
+            return stored  # the masked URL came back unchanged: the token stays
+        validate_outbound_url(url)
+        return url
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("clear_secret"):
+            cleaned["secret"] = ""
+        elif not cleaned.get("secret"):
+            cleaned["secret"] = self.instance.secret
+        return cleaned
+
+
 @admin.register(DepartmentRobot)
 class DepartmentRobotAdmin(admin.ModelAdmin):
-    list_display = ("department", "channel", "url", "active")
+    form = DepartmentRobotForm
+    fields = ["department", "channel", "url", "secret", "clear_secret", "active"]
+    list_display = ("department", "channel", "masked_url", "active")
     list_filter = ("channel", "active")
-    # Robot webhooks carry ticket details: a URL typed without a scheme is https.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description=_("webhook URL"))
+    def masked_url(self, obj: DepartmentRobot) -> str:
+        return mask_url(obj.url)

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.db import models
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core.outbound.validators import validate_outbound_url
 from orders.models import Buyer, Order, OrderLine, Shipment, Shop, TrackingEvent
+from orders.services import shop_webhook_secret_rotate
 
 
 class ReadOnlyMixin:
@@ -33,13 +38,45 @@ class ReadOnlyMixin:
         return False
 
 
+class ShopForm(forms.ModelForm):
+    """The webhook URL is refused when kefu would not send to it (kefu.core.outbound's rules, the reason
+    shown); the signing secret is write-only: never shown again, left empty to keep it."""
+
+    # Storefront webhooks are signed and must not travel in clear: a URL typed without a scheme is https.
+    webhook_url = forms.URLField(
+        label=_("storefront webhook URL"), required=False, max_length=200, assume_scheme="https"
+    )
+    webhook_secret = forms.CharField(
+        label=_("webhook signing secret"),
+        required=False,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "Not shown again once saved. Leave empty to keep the current secret; the action “Rotate webhook "
+            "secret” makes a new random one and keeps the old one valid for a while."
+        ),
+    )
+
+    class Meta:
+        model = Shop
+        fields = ["name", "code", "channel", "return_window_days", "webhook_url", "webhook_secret"]
+
+    def clean_webhook_url(self) -> str:
+        url: str = self.cleaned_data.get("webhook_url", "")
+        validate_outbound_url(url)
+        return url
+
+    def clean_webhook_secret(self) -> str:
+        secret: str = self.cleaned_data.get("webhook_secret", "")
+        return secret or self.instance.webhook_secret
+
+
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
+    form = ShopForm
     list_display = ["name", "code", "channel", "return_window_days", "created_at"]
     list_filter = ["channel"]
     search_fields = ["name", "code"]
-    # Storefront webhooks are signed and must not travel in clear: a URL typed without a scheme is https.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "code", "channel"]}),
         (_("After-sales"), {"fields": ["return_window_days"]}),
@@ -56,6 +93,28 @@ class ShopAdmin(admin.ModelAdmin):
         (_("API keys"), {"fields": ["api_key_links"]}),
     ]
     readonly_fields = ["api_key_links"]
+    actions = ["rotate_webhook_secret"]
+
+    @admin.action(description=_("Rotate webhook secret (the old one stays valid for a while)"), permissions=["change"])
+    def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet[Shop]) -> None:
+        """A new secret per selected shop, shown once in a message (as an API key is); the storefront must
+        take it before the overlap ends (KEFU_WEBHOOK_SECRET_OVERLAP_HOURS)."""
+        for shop_id in queryset.order_by("pk").values_list("pk", flat=True):
+            rotated = shop_webhook_secret_rotate(shop_id=shop_id)
+            self.message_user(
+                request,
+                gettext(
+                    "The new webhook secret of %(shop)s is %(secret)s — copy it now into the storefront's "
+                    "configuration: it will not be shown again. Until %(until)s webhooks are signed with the new "
+                    "and the previous secret, so the storefront can switch meanwhile."
+                )
+                % {
+                    "shop": rotated.shop,
+                    "secret": rotated.secret,
+                    "until": timezone.localtime(rotated.previous_until).strftime("%Y-%m-%d %H:%M"),
+                },
+                messages.WARNING,
+            )
 
     @admin.display(description=_("storefront API keys"))
     def api_key_links(self, obj: Shop) -> str:

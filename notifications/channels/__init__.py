@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 class DeliveryError(Exception):
     """The message did not reach its receiver this time (retried with backoff, then dead-lettered)."""
 
+    # True when sending again cannot help (a refused target, a number the provider rejects): dead at once.
+    permanent = False
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The message can never reach its receiver as addressed: the relay dead-letters it without retrying."""
+
+    permanent = True
+
 
 class Sender(Protocol):
     def send(self, notification: Notification) -> None: ...

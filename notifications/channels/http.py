@@ -1,32 +1,31 @@
-"""The one HTTP client every outgoing webhook uses: a pooled ``requests.Session`` per thread."""
+"""POST for the HTTP channels (webhook, robots) through kefu's one guarded client, ``kefu.core.outbound``.
+
+A refused target (SSRF rules), a timeout (total deadline), an over-long answer or a status outside 200-299 is a
+DeliveryError whose message holds the status and a short, sanitized excerpt of the answer, never more.
+"""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 
-import requests
-from django.conf import settings
+from django.utils.translation import gettext as _
 
-from notifications.channels import DeliveryError
+from kefu.core import outbound
+from notifications.channels import DeliveryError, PermanentDeliveryError
 
-_local = threading.local()
-
-
-def session() -> requests.Session:
-    s = getattr(_local, "session", None)
-    if s is None:
-        s = requests.Session()
-        s.headers["User-Agent"] = "kefu-notifications/1"
-        _local.session = s
-    return s
+USER_AGENT = "kefu-notifications/1"  # documented for receivers (docs/notifications.md)
 
 
-def post(url: str, *, data: bytes, headers: dict[str, str]) -> requests.Response:
-    """POST and return the response; a connection error, a timeout or a non-2xx status is a DeliveryError."""
+def post(url: str, *, data: bytes, headers: Mapping[str, str]) -> outbound.OutboundResponse:
+    """POST and return the 2xx response; anything else is a DeliveryError."""
     try:
-        response = session().post(url, data=data, headers=headers, timeout=settings.KEFU_NOTIFY_HTTP_TIMEOUT)
-    except requests.RequestException as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-    if not 200 <= response.status_code < 300:
-        raise DeliveryError(f"HTTP {response.status_code}: {response.text[:300]}")
+        response = outbound.post(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
+    except outbound.BlockedTarget as exc:
+        # Refused again at send time (the URL was checked when saved; DNS may have changed since): the
+        # receiver's answer is never asked for, and sending again will not help.
+        raise PermanentDeliveryError(_("Refused target: %(reason)s") % {"reason": exc}) from exc
+    except outbound.OutboundError as exc:
+        raise DeliveryError(str(exc)) from exc
+    if not response.ok:
+        raise DeliveryError(f"HTTP {response.status}: {response.excerpt()}")
     return response

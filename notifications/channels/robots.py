@@ -10,6 +10,8 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING
 
+from kefu.core.outbound import OutboundResponse
+from kefu.core.outbound.masking import sanitize
 from notifications.channels import DeliveryError
 from notifications.channels.http import post
 
@@ -22,15 +24,21 @@ def _text(notification: Notification) -> bytes:
     return json.dumps({"msgtype": "text", "text": {"content": content}}, ensure_ascii=False).encode()
 
 
-def _check_errcode(response_json: dict) -> None:
-    if response_json.get("errcode", 0) != 0:
-        raise DeliveryError(f"robot answered errcode {response_json.get('errcode')}: {response_json.get('errmsg')}")
+def _check_errcode(response: OutboundResponse) -> None:
+    """A robot answers HTTP 200 with ``errcode`` other than 0 when it refuses (bad key, rate limit, …)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return
+    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+        errmsg = sanitize(str(answer.get("errmsg", "")), 160)
+        raise DeliveryError(f"robot answered errcode {sanitize(str(answer.get('errcode')), 20)}: {errmsg}")
 
 
 class WeComSender:
     def send(self, notification: Notification) -> None:
         response = post(notification.recipient, data=_text(notification), headers={"Content-Type": "application/json"})
-        _check_errcode(_json(response))
+        _check_errcode(response)
 
 
 def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int | None = None) -> str:
@@ -50,11 +58,4 @@ class DingTalkSender:
         if robot is not None:
             url = dingtalk_signed_url(url, robot.secret)
         response = post(url, data=_text(notification), headers={"Content-Type": "application/json"})
-        _check_errcode(_json(response))
-
-
-def _json(response) -> dict:
-    try:
-        return response.json()
-    except ValueError:
-        return {}
+        _check_errcode(response)

@@ -1,7 +1,9 @@
-"""SMS through a provider interface. The default provider writes to the log (no SMS leaves the machine).
+"""SMS through a provider interface: Aliyun SMS (``notifications.channels.sms_aliyun``) in production, the
+console provider (it only logs, numbers masked) for development.
 
-A real provider (Aliyun SMS, Tencent Cloud SMS) lives outside the merchant's walls: implement
-:class:`SmsProvider` and set ``KEFU_SMS_PROVIDER`` to its dotted path.
+``KEFU_SMS_PROVIDER`` is the dotted path of the provider class; another provider (Tencent Cloud SMS, …)
+implements :class:`SmsProvider`, sends through ``kefu.core.outbound`` and raises ``DeliveryError`` (retried)
+or ``PermanentDeliveryError`` (dead at once) when the provider refuses.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from kefu.core.outbound import mask_secrets
 from notifications.channels import DeliveryError
 
 if TYPE_CHECKING:
@@ -20,14 +23,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger("kefu.sms")
 
 
+def mask_phone(phone: str) -> str:
+    """A phone number as logs may show it: ``13812345678`` → ``138****5678``."""
+    if len(phone) < 7:
+        return "****"
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
 class SmsProvider(Protocol):
     def send(self, *, phone: str, text: str, dedup_key: str) -> None:
         """Send or raise DeliveryError."""
 
 
 class ConsoleSmsProvider:
+    """Development only: writes the message to the log (logger ``kefu.sms``), the number masked."""
+
     def send(self, *, phone: str, text: str, dedup_key: str) -> None:
-        logger.info("SMS to %s [%s]: %s", phone, dedup_key, text)
+        logger.info("SMS to %s [%s]: %s", mask_phone(phone), dedup_key, text)
 
 
 class SmsSender:
@@ -38,4 +50,4 @@ class SmsSender:
         except DeliveryError:
             raise
         except Exception as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(mask_secrets(f"{type(exc).__name__}: {exc}")) from exc

@@ -53,8 +53,9 @@ def test_a_provider_error_is_a_failed_attempt_and_the_retry_sends_it(provider, s
     assert (row.status, row.attempts, len(provider.sent)) == (Status.SENT, 2, 1)
 
 
-def test_the_default_console_provider_only_logs(caplog) -> None:
+def test_the_default_console_provider_only_logs_with_the_number_masked(caplog) -> None:
     row = sms_row()
     with caplog.at_level(logging.INFO, logger="kefu.sms"):
         assert notification_deliver(notification_id=row.pk) == "sent"
-    assert f"SMS to 13912345678 [{row.dedup_key}]: {row.body}" in caplog.messages
+    assert f"SMS to 139****5678 [{row.dedup_key}]: {row.body}" in caplog.messages
+    assert "13912345678" not in caplog.text
