@@ -3,17 +3,17 @@
 Sending a message may take as long as the outgoing request's total deadline; no transaction is open and no
 row lock is held meanwhile:
 
-1. **Claim** (one short transaction): the due rows that may go now are read with ``SELECT … FOR UPDATE SKIP
-   LOCKED`` (the outbox rows only) and one UPDATE sets their ``lease_owner`` (a token of this claim) and
-   ``leased_until`` (now + ``KEFU_NOTIFY_LEASE_SECONDS``); commit. The row locks last for these two statements;
-   after the commit the lease keeps other workers away: a leased row is not due until its lease expires.
+1. **Claim** (one short transaction, one statement): ``UPDATE … SET lease_owner = <token of this claim>,
+   next_attempt_at = now + KEFU_NOTIFY_LEASE_SECONDS WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING
+   …``; commit. The row locks last for that statement; after the commit the lease keeps other workers away:
+   a leased row is not due until its lease ends (``next_attempt_at`` is the lease's end while it is leased).
 2. **Send**, outside any transaction (``notifications.relay``).
 3. **Record** (another short transaction): the outcome is written, and the lease cleared, only on the rows
-   whose ``lease_owner`` is still this claim's. A lease that expired while its worker was stuck lets another
+   whose ``lease_owner`` is still this claim's. A lease that ended while its worker was stuck lets another
    worker take the row and send it again (with the same de-duplication key, so the receiver drops the
    duplicate); the first worker's late outcome then changes nothing.
 
-A worker killed while sending leaves its rows leased: they are due again when the lease expires.
+A worker killed while sending leaves its rows leased: they are due again when the lease ends.
 
 **Delivery order.** The messages of one ticket to one recipient over one channel (a *queue*: the same
 ``ticket``, ``channel`` and ``recipient``) go out in the order of the changes, which is the order of their ids
@@ -39,11 +39,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications.models import Notification, Status
+from orders.models import Shop
+from tickets.models import Ticket
 
 # Read with each row: what notifications.channels.webhook signs with (see webhook.shop_of).
 SHOP_COLUMNS = {
@@ -52,8 +54,6 @@ SHOP_COLUMNS = {
     "shop_webhook_secret_previous": F("ticket__shop__webhook_secret_previous"),
     "shop_webhook_secret_previous_until": F("ticket__shop__webhook_secret_previous_until"),
 }
-# Clears the lease (with every outcome, and when a claimed row is given back unsent).
-RELEASED = {"lease_owner": "", "leased_until": None}
 
 Queue = tuple[int, str, str]  # (ticket id, channel, recipient)
 
@@ -71,7 +71,8 @@ class Lease:
     """One claim's hold on its rows: the owner token written on them, and when the hold ends."""
 
     owner: str
-    ends: float  # time.monotonic() when leased_until passes
+    ends: float  # time.monotonic() when the lease ends
+    due: datetime  # when the claimed rows were due (at the latest): a row given back is due from then again
 
     def seconds_left(self) -> float:
         return self.ends - time.monotonic()
@@ -92,48 +93,84 @@ def commit_without_waiting_for_the_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def holding_back(now: datetime) -> Q:
-    """Pending messages that hold back the later messages of their queue (see the module's docstring)."""
-    hold = timedelta(seconds=settings.KEFU_NOTIFY_ORDER_HOLD_SECONDS)
-    return Q(status=Status.PENDING) & (Q(failing_since__isnull=True) | Q(failing_since__gt=now - hold))
+def _claim_sql(*, one: bool) -> str:
+    """The claim statement: lease the due rows that may go now, oldest id first, and return them with what the
+    webhook signs with (``SHOP_COLUMNS``) and the id of the message before each in its queue (``previous``).
 
-
-def _earlier_in_queue(now: datetime) -> QuerySet[Notification]:
-    """The pending messages of the outer row's queue before it that hold it back (the queue index)."""
-    return Notification.objects.filter(
-        holding_back(now),
-        ticket_id=OuterRef("ticket_id"),
-        channel=OuterRef("channel"),
-        recipient=OuterRef("recipient"),
-        pk__lt=OuterRef("pk"),
-    )
-
-
-def _due(now: datetime) -> QuerySet[Notification]:
-    """Pending rows due at ``now`` and not leased (or whose lease has expired), locked as they are read; rows
-    another worker is claiming are skipped.
-
-    of=("self",): lock the outbox row only. Without it PostgreSQL also locks the joined ticket and shop rows.
-    The shop's code and webhook secret come as two columns of the row (``SHOP_COLUMNS``) instead of the ticket
-    and shop as model instances: building those took a third of the relay's own time per message.
+    A due row is left out when an earlier message of its queue holds it back and is not due (waiting for its
+    retry, or leased by another worker), so such rows never fill a batch. One another relay is claiming at
+    this very moment (skipped by SKIP LOCKED) is seen through ``previous`` (``_in_line``).
+    Written in SQL because the ORM cannot UPDATE … RETURNING; PostgreSQL and SQLite (≥ 3.35) both run it.
     """
-    return (
-        Notification.objects.select_for_update(skip_locked=True, of=("self",))
-        .annotate(**SHOP_COLUMNS)
-        .filter(status=Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+    n = Notification._meta.db_table
+    tickets = Ticket._meta.db_table
+    shops = Shop._meta.db_table
+
+    def before_in_queue(row: str) -> str:  # the messages of ``row``'s queue before it that hold it back
+        return (
+            f"e.ticket_id = {row}.ticket_id AND e.channel = {row}.channel AND e.recipient = {row}.recipient"
+            f" AND e.id < {row}.id AND e.status = 'pending'"
+            " AND (e.failing_since IS NULL OR e.failing_since > %(hold_since)s)"
+        )
+
+    def shop(column: str) -> str:
+        return f"(SELECT s.{column} FROM {tickets} t JOIN {shops} s ON s.id = t.shop_id WHERE t.id = {n}.ticket_id)"  # noqa: S608
+
+    # A batch leaves out rows behind a message that is not due (waiting for its retry, or leased by another
+    # worker), and takes the others with the earlier messages of their queue; one message waits behind any.
+    waiting_on = "" if one else "AND e.next_attempt_at > %(now)s"
+    lock = " FOR UPDATE OF c SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    # RETURNING names the updated table itself (SQLite allows no alias there).
+    returning = ", ".join(
+        [f"{n}.{field.column}" for field in Notification._meta.concrete_fields]
+        + [f"{shop(expression.name.split('__')[-1])} AS {name}" for name, expression in SHOP_COLUMNS.items()]
+        + [f"(SELECT max(e.id) FROM {n} e WHERE {before_in_queue(n)}) AS previous"]  # noqa: S608
     )
+    return f"""
+        WITH due AS (
+            SELECT c.id FROM {n} c
+            WHERE c.status = 'pending' AND c.next_attempt_at <= %(now)s {"AND c.id = %(id)s" if one else ""}
+              AND NOT EXISTS (SELECT 1 FROM {n} e WHERE {before_in_queue("c")} {waiting_on})
+            ORDER BY c.id LIMIT %(limit)s{lock}
+        )
+        UPDATE {n} SET lease_owner = %(owner)s, next_attempt_at = %(until)s
+        WHERE id IN (SELECT id FROM due)
+        RETURNING {returning}
+    """  # noqa: S608 - table and column names from the models, values as parameters
 
 
-def _lease(rows: list[Notification]) -> Lease:
-    """Lease the locked ``rows`` to a new owner (inside the claim's transaction)."""
+def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> tuple[list[Notification], Lease]:
+    """Run the claim statement and commit; rows out of line (see ``_in_line``) are given back at once."""
     seconds = settings.KEFU_NOTIFY_LEASE_SECONDS
-    lease = Lease(owner=_lease_token(), ends=time.monotonic() + seconds)
-    commit_without_waiting_for_the_disk()
-    Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
-        lease_owner=lease.owner, leased_until=timezone.now() + timedelta(seconds=seconds)
-    )
-    return lease
+    lease = Lease(owner=_lease_token(), ends=time.monotonic() + seconds, due=now)
+    at = connection.ops.adapt_datetimefield_value  # as the ORM passes a datetime (SQLite: UTC text)
+    params = {
+        "now": at(now),
+        "hold_since": at(now - timedelta(seconds=settings.KEFU_NOTIFY_ORDER_HOLD_SECONDS)),
+        "limit": limit,
+        "owner": lease.owner,
+        "until": at(timezone.now() + timedelta(seconds=seconds)),
+        "id": notification_id,
+    }
+    with transaction.atomic():
+        commit_without_waiting_for_the_disk()
+        rows = sorted(
+            Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk
+        )
+        in_line = _in_line(rows)
+        if len(in_line) < len(rows):
+            give_back(lease=lease, rows=[row for row in rows if row not in in_line])
+    return in_line, lease
+
+
+def _in_line(rows: list[Notification]) -> list[Notification]:
+    """``rows`` (by id) without those behind an earlier message of their queue that this claim does not hold
+    (``previous``: one another relay is claiming at the same moment, or one out of line itself)."""
+    taken: set[int] = set()
+    for row in rows:
+        if row.previous is None or row.previous in taken:
+            taken.add(row.pk)
+    return [row for row in rows if row.pk in taken]
 
 
 def claim_one(*, notification_id: int, now: datetime) -> tuple[str, Notification | None, Lease | None]:
@@ -141,46 +178,29 @@ def claim_one(*, notification_id: int, now: datetime) -> tuple[str, Notification
     (not pending, not due, leased or being claimed by another worker), or ("waiting", None, None) (an earlier
     message of its queue is still pending: that one's delivery hands this one on, see ``next_in_line``).
     """
-    with transaction.atomic():
-        row = _due(now).annotate(waiting=Exists(_earlier_in_queue(now))).filter(pk=notification_id).first()
-        if row is None:
-            return "skipped", None, None
-        if row.waiting:
-            return "waiting", None, None
-        return "claimed", row, _lease([row])
+    rows, lease = _claim(limit=1, now=now, notification_id=notification_id)
+    if rows:
+        return "claimed", rows[0], lease
+    due = Notification.objects.filter(
+        pk=notification_id, status=Status.PENDING, next_attempt_at__lte=now, lease_owner=""
+    )
+    return ("waiting" if due.exists() else "skipped"), None, None
 
 
 def claim_batch(*, limit: int, now: datetime) -> tuple[list[Notification], Lease | None]:
     """Lease up to ``limit`` due rows that may be sent now, oldest id first (so a queue's messages come in
-    order). A row waits (is not claimed) while an earlier message of its queue holds it back: one not due
-    (waiting for its retry) or leased by another worker is excluded in SQL; one another relay is claiming at
-    this very moment (skipped by SKIP LOCKED) by ``_first_in_line``.
-    """
-    waiting_behind = _earlier_in_queue(now).filter(Q(next_attempt_at__gt=now) | Q(leased_until__gt=now))
-    with transaction.atomic():
-        rows = list(_due(now).filter(~Exists(waiting_behind)).order_by("pk")[:limit])
-        rows = _first_in_line(rows, now)
-        if not rows:
-            return [], None
-        return rows, _lease(rows)
+    order and are sent one after the other)."""
+    rows, lease = _claim(limit=limit, now=now)
+    return (rows, lease) if rows else ([], None)
 
 
-def _first_in_line(rows: list[Notification], now: datetime) -> list[Notification]:
-    """``rows`` without those behind an earlier message of their queue that is not among them."""
-    if not rows:
-        return rows
-    claimed = [row.pk for row in rows]
-    outside = (
-        Notification.objects.filter(
-            holding_back(now), ticket_id__in={row.ticket_id for row in rows}, pk__lt=max(claimed)
+def give_back(*, lease: Lease, rows: Iterable[Notification]) -> None:
+    """Clear the lease of ``rows`` still held by ``lease``: due again at once, for the next claim."""
+    ids = [row.pk for row in rows]
+    if ids:
+        Notification.objects.filter(pk__in=ids, lease_owner=lease.owner).update(
+            lease_owner="", next_attempt_at=lease.due
         )
-        .exclude(pk__in=claimed)
-        .order_by()  # no ORDER BY columns in the GROUP BY
-        .values_list("ticket_id", "channel", "recipient")
-        .annotate(first=Min("pk"))
-    )
-    first_outside = {(ticket, channel, recipient): first for ticket, channel, recipient, first in outside}
-    return [row for row in rows if row.pk < first_outside.get(queue_of(row), row.pk + 1)]
 
 
 def next_in_line(notification_id: int) -> int | None:
@@ -222,10 +242,10 @@ def record(*, lease: Lease, attempted: list[Notification], unsent: Iterable[Noti
                 last_error="",
                 attempts=F("attempts") + 1,
                 failing_since=None,
-                **RELEASED,
+                lease_owner="",
             )
             if written < len(sent):  # rare: find which (those carrying this very record)
-                mine = Notification.objects.filter(pk__in=sent, status=Status.SENT, sent_at=now, lease_owner="")
+                mine = Notification.objects.filter(pk__in=sent, status=Status.SENT, sent_at=now)
                 lost += sorted(set(sent) - set(mine.values_list("pk", flat=True)))
         for row in attempted:
             if row.status != Status.SENT and not ours.filter(pk=row.pk).update(
@@ -234,12 +254,10 @@ def record(*, lease: Lease, attempted: list[Notification], unsent: Iterable[Noti
                 last_error=row.last_error,
                 next_attempt_at=row.next_attempt_at,
                 failing_since=Coalesce(F("failing_since"), now),
-                **RELEASED,
+                lease_owner="",
             ):
                 lost.append(row.pk)
-        unsent_ids = [row.pk for row in unsent]
-        if unsent_ids:
-            ours.filter(pk__in=unsent_ids).update(**RELEASED)
+        give_back(lease=lease, rows=unsent)
     if lost:
         logger.warning(
             "notifications %s were attempted after their lease (%s) had expired and another worker took them: "

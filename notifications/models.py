@@ -148,10 +148,10 @@ class Notification(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    # The lease (notifications.leasing): which worker is sending the row, and until when no other may take it.
-    # Set and cleared in short transactions of their own; no row lock is held while the message is sent.
+    # The lease (notifications.leasing): which worker is sending the row; meanwhile ``next_attempt_at`` is when
+    # the lease ends (a leased row is not due, so no other worker takes it before). Set and cleared in short
+    # transactions of their own; no row lock is held while the message is sent.
     lease_owner = models.CharField(_("leased by"), max_length=64, blank=True)
-    leased_until = models.DateTimeField(_("leased until"), null=True, blank=True)
     # When the message's current run of failed attempts began (cleared when it is sent or resent): a pending
     # message holds back the later messages of its ticket to the same recipient for at most
     # KEFU_NOTIFY_ORDER_HOLD_SECONDS after this.

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # relay_pending claims this many rows at a time, and records a batch early once it has taken this long (the
 # batch's outcomes are then written while the lease has time left, and a slow receiver does not delay them).
-RELAY_BATCH = 50
+RELAY_BATCH = 200
 RELAY_BATCH_SECONDS = 5.0
 
 

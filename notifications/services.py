@@ -243,9 +243,7 @@ def notification_resend(*, notification: Notification) -> Notification:
         locked.attempts = 0
         locked.next_attempt_at = timezone.now()
         locked.failing_since = None  # a fresh run of attempts: it holds back its ticket's later messages again
-        locked.lease_owner, locked.leased_until = "", None
-        locked.save(
-            update_fields=["status", "attempts", "next_attempt_at", "failing_since", "lease_owner", "leased_until"]
-        )
+        locked.lease_owner = ""
+        locked.save(update_fields=["status", "attempts", "next_attempt_at", "failing_since", "lease_owner"])
         publish_on_commit(deliver_notifications_task, [locked.pk])
     return locked
