@@ -231,3 +231,29 @@ def test_a_message_whose_sender_breaks_fails_alone_and_the_rest_of_its_batch_sta
     assert (broken.status, broken.attempts) == (Status.PENDING, 1)
     assert broken.last_error.startswith("KeyError")
     assert relay_pending().sent == 0  # the sent ones are recorded: not sent again
+
+
+@pytest.mark.django_db
+def test_a_lease_that_ran_out_lets_another_worker_send_and_the_first_workers_late_outcome_changes_nothing(
+    storefront, settings
+) -> None:
+    """A worker stuck past its lease (KEFU_NOTIFY_LEASE_SECONDS): the row is due again, another worker sends it
+    (same de-duplication key) and records it; the first worker's outcome, arriving late, is not written."""
+    from notifications.leasing import claim_one, record
+
+    settings.KEFU_NOTIFY_LEASE_SECONDS = 60
+    with time_machine.travel(T0, tick=False) as clock:
+        row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url)))
+        status, stuck, lease = claim_one(notification_id=row.pk, now=timezone.now())
+        assert status == "claimed" and stuck is not None and lease is not None
+        assert notification_deliver(notification_id=row.pk) == "skipped"  # leased: nobody else takes it
+        clock.shift(timedelta(seconds=59))
+        assert relay_pending().sent == 0
+
+        clock.shift(timedelta(seconds=2))  # the lease has run out
+        assert relay_pending().sent == 1
+        stuck.status, stuck.last_error = Status.PENDING, "HTTP 500: late"  # what the stuck worker saw
+        assert record(lease=lease, attempted=[stuck]) == [row.pk]  # not ours any more: nothing written
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error, row.lease_owner) == (Status.SENT, 1, "", "")
+    assert storefront.deliveries() == [row.dedup_key]
