@@ -37,7 +37,8 @@ class NotificationAdmin(admin.ModelAdmin):
     show_full_result_count = False
     date_hierarchy = "created_at"
     actions = ["resend"]
-    # The recipient (a robot's URL carries its token) and the last error are shown masked.
+    # The recipient (a robot's URL carries its token) and the last error are shown masked, never as fields.
+    exclude = ["recipient", "last_error"]
     readonly_fields = [
         "masked_recipient" if f.name == "recipient" else "masked_last_error" if f.name == "last_error" else f.name
         for f in Notification._meta.fields

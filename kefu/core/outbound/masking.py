@@ -20,6 +20,8 @@ CONTROL_CHARACTERS = re.compile(
 
 
 def _mask_value(value: str) -> str:
+    if value.endswith("****"):  # masked already (masking twice changes nothing)
+        return value
     return (value[:4] if len(value) > 8 else "") + "****"
 
 

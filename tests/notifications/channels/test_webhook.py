@@ -129,3 +129,64 @@ def test_the_example_request_in_the_docs_verifies_and_has_the_fields_kefu_sends(
 
     real = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url))).payload
     assert shape(event) == shape(real)
+
+
+# -- secret rotation --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_during_a_rotations_overlap_both_secrets_verify_and_after_it_only_the_new_one(storefront, settings) -> None:
+    """The storefront may switch to the new secret at any time within the overlap; the documented verifier
+    accepts a delivery with either secret meanwhile, and only with the new one afterwards."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from orders.services import shop_webhook_secret_rotate
+
+    settings.KEFU_WEBHOOK_SECRET_OVERLAP_HOURS = 72
+    verify = documented_verifier()
+    shop: Shop = webhook_shop(storefront.url)
+    old = shop.webhook_secret
+    rotated = shop_webhook_secret_rotate(shop_id=shop.pk)
+    assert rotated.secret != old and len(rotated.secret) >= Shop.MIN_SECRET_LENGTH
+
+    row = Notification.objects.get(ticket=open_return(shop))
+    WebhookSender().send(row)
+    with time_machine.travel(timezone.now() + timedelta(hours=73), tick=False):
+        WebhookSender().send(row)
+    during, after = storefront.hits
+
+    assert during.headers["X-Kefu-Signature"].count("sha256=") == 2
+    assert verify(during.headers, during.body, rotated.secret, set(), now=int(during.headers["X-Kefu-Timestamp"]))
+    assert verify(during.headers, during.body, old, set(), now=int(during.headers["X-Kefu-Timestamp"]))
+    assert after.headers["X-Kefu-Signature"].count("sha256=") == 1
+    assert verify(after.headers, after.body, rotated.secret, set(), now=int(after.headers["X-Kefu-Timestamp"]))
+    with pytest.raises(ValueError):
+        verify(after.headers, after.body, old, set(), now=int(after.headers["X-Kefu-Timestamp"]))
+
+
+@pytest.mark.django_db
+def test_the_relay_signs_with_both_secrets_during_the_overlap(storefront) -> None:
+    from notifications.relay import relay_pending
+    from orders.services import shop_webhook_secret_rotate
+
+    shop: Shop = webhook_shop(storefront.url)
+    old = shop.webhook_secret
+    new = shop_webhook_secret_rotate(shop_id=shop.pk).secret
+    open_return(shop)
+    assert relay_pending().sent == 1
+    [hit] = storefront.hits
+    verify = documented_verifier()
+    now = int(hit.headers["X-Kefu-Timestamp"])
+    assert verify(hit.headers, hit.body, old, set(), now=now) and verify(hit.headers, hit.body, new, set(), now=now)
+
+
+def test_a_second_signature_follows_the_first_separated_by_a_comma() -> None:
+    headers = signed_headers(
+        secret="new", previous_secret="old", body=b"{}", event="closed", dedup_key="k1", timestamp=1767225600
+    )
+    assert headers["X-Kefu-Signature"] == (
+        f"{signature('new', '1767225600', b'{}')}, {signature('old', '1767225600', b'{}')}"
+    )
