@@ -35,13 +35,14 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from notifications.models import Notification, Status
 from orders.models import Shop
@@ -157,10 +158,21 @@ def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> 
         rows = sorted(
             Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk
         )
+        for row in rows:  # an extra column of raw SQL gets no field converter (SQLite: UTC text, naive)
+            extra = vars(row)
+            extra["shop_webhook_secret_previous_until"] = _aware(extra["shop_webhook_secret_previous_until"])
         in_line = _in_line(rows)
         if len(in_line) < len(rows):
             give_back(lease=lease, rows=[row for row in rows if row not in in_line])
     return in_line, lease
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 def _in_line(rows: list[Notification]) -> list[Notification]:
@@ -168,7 +180,8 @@ def _in_line(rows: list[Notification]) -> list[Notification]:
     (``previous``: one another relay is claiming at the same moment, or one out of line itself)."""
     taken: set[int] = set()
     for row in rows:
-        if row.previous is None or row.previous in taken:
+        previous = vars(row)["previous"]  # a column of the claim statement
+        if previous is None or previous in taken:
             taken.add(row.pk)
     return [row for row in rows if row.pk in taken]
 

@@ -10,10 +10,12 @@ process. PostgreSQL for the workers (other processes on the test database).
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import defaultdict
 from contextlib import ExitStack
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +170,25 @@ def test_another_tickets_messages_do_not_wait(storefront) -> None:
     result = relay_pending()
     assert (result.sent, result.failed) == (1, 1)
     assert storefront.deliveries(status=200) == [other.dedup_key]
+
+
+def documented_discarding() -> Any:
+    """The receiver's example in docs/notifications.md ("Order, and discarding stale messages"), as copied."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "notifications.md"
+    blocks = re.findall(r"```python\n(.*?)```", docs.read_text(encoding="utf-8"), flags=re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(next(b for b in blocks if "def apply_kefu_event" in b), str(docs), "exec"), namespace)  # noqa: S102
+    return namespace["apply_kefu_event"]
+
+
+@pytest.mark.django_db
+def test_the_documented_receiver_discards_a_message_older_than_one_it_applied(storefront) -> None:
+    apply_kefu_event = documented_discarding()
+    created, approved, shipped = (row.payload for row in queue_of_three(storefront))
+    assert created["sequence"] < approved["sequence"] < shipped["sequence"]
+    assert created["ticket"]["version"] < approved["ticket"]["version"] < shipped["ticket"]["version"]
+    seen: dict[str, int] = {}
+    assert apply_kefu_event(created, seen)
+    assert apply_kefu_event(shipped, seen)  # the approval comes late (its retry outlived the hold)
+    assert not apply_kefu_event(approved, seen)  # stale: the receiver keeps return_in_transit
+    assert not apply_kefu_event(shipped, seen)  # a duplicate changes nothing either
