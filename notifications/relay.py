@@ -114,11 +114,12 @@ def relay_pending(*, limit: int = 500, batch: int = RELAY_BATCH, now: datetime |
     messages of its queue in the batch are given back unsent (they wait for it). Rows other workers hold are
     left to them.
     """
-    now = now or timezone.now()
     result = RelayResult()
     done = 0
     while done < limit:
-        rows, lease = claim_batch(limit=min(batch, limit - done), now=now)
+        # The time of each claim (unless given): what became due meanwhile, e.g. the message that waited behind
+        # one this run has just sent, goes in this run.
+        rows, lease = claim_batch(limit=min(batch, limit - done), now=now or timezone.now())
         if lease is None:
             break
         started = time.monotonic()
