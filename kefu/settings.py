@@ -370,6 +370,13 @@ KEFU_OUTBOUND_MAX_BODY_BYTES = env.int("KEFU_OUTBOUND_MAX_BODY_BYTES", default=6
 # After "rotate webhook secret", webhooks carry signatures with the new and the old secret for this long.
 KEFU_WEBHOOK_SECRET_OVERLAP_HOURS = env.float("KEFU_WEBHOOK_SECRET_OVERLAP_HOURS", default=72.0)
 
+# --- Notification relay: leases and delivery order (notifications.leasing; docs/notifications.md) -----------
+# How long a claimed outbox row is the claiming worker's: longer than one send may take (the HTTP deadline)
+# plus the relay's 5 s batch; a worker that dies mid-send leaves its rows to others after this.
+KEFU_NOTIFY_LEASE_SECONDS = env.float("KEFU_NOTIFY_LEASE_SECONDS", default=60.0)
+# A pending message holds back the later messages of its ticket to the same recipient; once it has been failing
+# for this long (or is dead-lettered) they go without it.
+KEFU_NOTIFY_ORDER_HOLD_SECONDS = env.float("KEFU_NOTIFY_ORDER_HOLD_SECONDS", default=900.0)
 # --- Observability (docs/operations.md) -------------------------------------------------------------------
 # /healthz: how long a result is kept per process, and the ages above which beat and the relay count as behind.
 KEFU_HEALTH_CACHE_SECONDS = env.float("KEFU_HEALTH_CACHE_SECONDS", default=5.0)
