@@ -81,17 +81,51 @@ def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None
     return {line.pk: line.quantity - taken.get(line.pk, 0) for line in lines}
 
 
+def ticket_line_offsets(lines: Sequence[TicketLine]) -> list[int]:
+    """Per ticket line, how many units of its order line the tickets before it hold (returns and exchanges not
+    released, in the order their lines were written); an unsaved line (a ticket being opened) comes after all.
+
+    One query. The offset picks which of the line's units a ticket's paid share is made of
+    (``TicketLine.paid_share``): tickets holding a line together take disjoint units, so their shares never sum
+    above what was paid for it. Callers that act on the figures hold the order lines' row locks.
+    """
+    order_line_ids = {tl.order_line_id for tl in lines}
+    if not order_line_ids:
+        return []
+    held = list(
+        TicketLine.objects.filter(order_line_id__in=order_line_ids, ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE))
+        .exclude(ticket__state__in=RELEASED_STATES)
+        .order_by()
+        .values_list("pk", "order_line_id", "quantity")
+    )
+    return [
+        sum(
+            quantity
+            for pk, line_id, quantity in held
+            if line_id == tl.order_line_id and pk != tl.pk and (tl.pk is None or pk < tl.pk)
+        )
+        for tl in lines
+    ]
+
+
+def ticket_line_shares(lines: Sequence[TicketLine]) -> list[Decimal]:
+    """Per ticket line (with its ``order_line`` loaded), what the buyer paid for its units (one query)."""
+    offsets = ticket_line_offsets(lines)
+    return [tl.paid_share(tl.order_line, offset=offset) for tl, offset in zip(lines, offsets, strict=True)]
+
+
 def ticket_refundable_amount(*, lines: Iterable[TicketLine]) -> Decimal:
     """What can still be refunded for these ticket lines.
 
-    Per line: the paid share of the ticket's quantity minus what this ticket already refunded on it, and
-    never more than the order line's own unrefunded amount. Callers that act on the figure hold the order
-    lines' row locks.
+    Per line: the paid share of the ticket's units (``ticket_line_shares``) minus what this ticket already
+    refunded on it, and never more than the order line's own unrefunded amount. Callers that act on the figure
+    hold the order lines' row locks.
     """
+    lines = list(lines)
     total = ZERO
-    for tl in lines:
+    for tl, share in zip(lines, ticket_line_shares(lines), strict=True):
         line: OrderLine = tl.order_line
-        total += max(ZERO, min(tl.paid_share(line) - tl.refunded_amount, line.paid_amount - line.refunded_amount))
+        total += max(ZERO, min(share - tl.refunded_amount, line.paid_amount - line.refunded_amount))
     return total
 
 

@@ -22,7 +22,7 @@ from tickets.actors import Actor
 from tickets.errors import InvalidAmount, RefundExceedsPaid
 from tickets.models import EventType, Kind, Priority, Refund, RefundStatus, ReturnTicket, Ticket, TicketLine
 from tickets.payments import GatewayError, RefundRequest, get_gateway
-from tickets.selectors import ticket_refundable_amount
+from tickets.selectors import ticket_line_shares, ticket_refundable_amount
 from tickets.services.acting import ticket_act
 from tickets.services.engine import event_record, on_enter
 from tickets.signals import refund_ready
@@ -62,11 +62,11 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
         )
     allocations: dict[str, str] = {}
     left = amount
-    for tl in ticket_lines:
+    for tl, share in zip(ticket_lines, ticket_line_shares(ticket_lines), strict=True):
         if left <= 0:
             break
         line = tl.order_line
-        part = min(left, tl.paid_share(line) - tl.refunded_amount, line.paid_amount - line.refunded_amount)
+        part = min(left, share - tl.refunded_amount, line.paid_amount - line.refunded_amount)
         if part <= 0:
             continue
         # The new totals are added here in Decimal, not with F() in SQL: the rows are locked, and SQLite adds

@@ -84,7 +84,7 @@ def test_the_whole_paid_amount_can_be_asked_and_one_fen_more_cannot() -> None:
 
 
 def test_a_second_ticket_on_the_same_line_may_ask_only_what_is_left() -> None:
-    # 1 of 2 items of a line paid 99.99 is worth 50.00 (rounded half up), so the other may get only 49.99.
+    # 1 of 2 items of a line paid 99.99 is worth 50.00 (the unit with the extra fen), the other 49.99.
     order = order_with_line(quantity=2, paid_amount=Decimal("99.99"))
     first = approved_refund_only(order, 1)
     assert first.requested_amount == Decimal("50.00")
@@ -101,7 +101,8 @@ def test_a_second_ticket_on_the_same_line_may_ask_only_what_is_left() -> None:
 
 @pytest.mark.parametrize(
     ("quantity", "share"),
-    [(1, Decimal("33.33")), (2, Decimal("66.67")), (3, Decimal("100.00"))],
+    # ¥100.00 over 3 units by largest remainder: 33.34 + 33.33 + 33.33 (the dearer unit first).
+    [(1, Decimal("33.34")), (2, Decimal("66.67")), (3, Decimal("100.00"))],
 )
 def test_a_part_of_a_line_is_worth_its_pro_rata_share(quantity: int, share: Decimal) -> None:
     order = order_with_line(quantity=3, paid_amount=Decimal("100.00"))
@@ -224,6 +225,25 @@ def test_the_database_refuses_a_line_refunded_above_its_paid_amount() -> None:
         lines.update(refunded_amount=Decimal("100.01"))
 
     assert line_refunded(order) == Decimal("100.00")
+
+
+def test_two_tickets_on_a_line_paid_an_odd_fen_are_both_refunded_in_full(
+    eager_refunds: type[RecordingGateway], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """Issue 12: 1 of 2 items paid ¥100.01 was worth ¥50.01 for each ticket; the second could then never be
+    refunded (¥50.00 left on the line) and the sweep only escalated it."""
+    order = order_with_line(quantity=2, paid_amount=Decimal("100.01"))
+    first = open_refund_only(order, 1)
+    second = open_refund_only(order, 1)
+    assert (first.requested_amount, second.requested_amount) == (Decimal("50.01"), Decimal("50.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_act(ticket=first, actor=staff_actor("operations"), action="approve")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_act(ticket=ticket_reload(second), actor=staff_actor("operations"), action="approve")
+
+    assert [ticket_reload(t).state for t in (first, second)] == ["refunded", "refunded"]
+    assert sorted(call.amount for call in eager_refunds.calls) == [Decimal("50.00"), Decimal("50.01")]
+    assert line_refunded(order) == Decimal("100.01")
 
 
 # -- paying through the gateway ---------------------------------------------------------------------------
