@@ -27,6 +27,10 @@ class Event(models.TextChoices):
     SLA_BREACHED = "sla_breached", _("SLA breached")
     PUBLIC_COMMENT = "public_comment", _("Public comment")
     CLOSED = "closed", _("Closed")
+    # Staff wording (department robots and members): a ticket that now needs the department, and an automatic
+    # action the deadline sweep took on the merchant's behalf (notifications.services.deliveries_for).
+    TICKET_ARRIVED = "ticket_arrived", _("Ticket needs the department")
+    DEADLINE_ACTED = "deadline_acted", _("Deadline passed, acted automatically")
 
 
 class Channel(models.TextChoices):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -11,7 +12,8 @@ from django.db.models.functions import Coalesce
 
 from kefu.core.prepared import PreparedQuery
 from orders.models import ZERO, Order, OrderLine, Shop
-from tickets.actors import Actor
+from kefu.core.vocabulary import STATES_BY_KIND
+from tickets.actors import DEPARTMENT_ROLES, Actor, Role
 from tickets.errors import TicketNotFound
 from tickets.models import Kind, Ticket, TicketEvent, TicketLine
 from tickets.workflows import model_for_kind
@@ -154,8 +156,44 @@ STAFF_RELATED = ("shop", "order", "buyer", "assignee")
 
 
 def staff_scope(*, actor: Actor) -> Q:
-    """Supervisors see every ticket; others the tickets their departments must act on now."""
-    return Q() if actor.is_supervisor else Q(department__in=sorted(actor.departments))
+    """Supervisors see every ticket; others the tickets their departments must act on now, and those escalated
+    away from them that they still handle:
+
+    - a ticket the sweep escalated to supervisors stays with the department whose step ran out
+      (``step_department``, kept by the escalation);
+    - a ticket in an escalation state (a complaint ``escalated``: the supervisors' step) stays with the
+      departments that may still act on it there (operations may propose the resolution).
+    """
+    if actor.is_supervisor:
+        return Q()
+    departments = sorted(actor.departments)
+    scope = Q(department__in=departments) | Q(escalation_level__gt=0, step_department__in=departments)
+    for kind, states in sorted(_escalated_handled_by().items()):
+        mine = sorted({state for state, handlers in states.items() if handlers & actor.departments})
+        if mine:
+            scope |= Q(kind=kind, state__in=mine)
+    return scope
+
+
+@functools.cache
+def _escalated_handled_by() -> dict[str, dict[str, frozenset[str]]]:
+    """Per kind, the states whose step is the supervisors' with the other departments whose role may act in
+    them (from the state machines' declared permissions)."""
+    from tickets.actions import actions_of  # the declarations read every kind's model
+
+    found: dict[str, dict[str, frozenset[str]]] = {}
+    others = {role.value for role in DEPARTMENT_ROLES} - {Role.SUPERVISORS.value}
+    for kind in STATES_BY_KIND:
+        steps = model_for_kind(kind).STEPS
+        for action in actions_of(kind):
+            for source in action.sources:
+                step = steps.get(source)
+                if step is not None and step.owner == Role.SUPERVISORS.value:
+                    handlers = frozenset(action.roles) & others
+                    if handlers:
+                        states = found.setdefault(str(kind), {})
+                        states[source] = states.get(source, frozenset()) | handlers
+    return found
 
 
 def staff_tickets(*, actor: Actor) -> QuerySet[Ticket]:

@@ -35,6 +35,7 @@ from tickets.actions import action_get, available_actions
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
 from tickets.services import ticket_act
 from tickets.services.assignment import ticket_claim, ticket_reassign
+from tickets.wording import actor_label, event_reason
 from tickets.workflows import model_for_kind
 
 if TYPE_CHECKING:
@@ -293,6 +294,9 @@ def _timeline_row(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "to_label": state_label(ticket.kind, event.to_state) if event.to_state else "",
         "transition_label": _transition_label(ticket, event.transition) if event.transition else "",
         "is_comment": event.event_type == EventType.COMMENT,
+        # An automatic actor's reason and name in the reader's language (tickets.wording).
+        "reason": event_reason(event),
+        "actor_label": actor_label(event.actor_name) if event.actor_kind == "system" else event.actor_name,
     }
 
 
