@@ -11,8 +11,8 @@ from django.db.models import Count, DateTimeField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from kefu.core.prepared import PreparedQuery
-from orders.models import ZERO, Order, OrderLine, Shop
 from kefu.core.vocabulary import STATES_BY_KIND
+from orders.models import ZERO, Order, OrderLine, Shop
 from tickets.actors import DEPARTMENT_ROLES, Actor, Role
 from tickets.errors import TicketNotFound
 from tickets.models import Kind, Ticket, TicketEvent, TicketLine
