@@ -8,6 +8,7 @@ kombu's filesystem transport as broker, both under ``var/``. Production sets ``D
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -286,3 +287,29 @@ KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", def
 KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
 KEFU_NOTIFY_HTTP_TIMEOUT = env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
 KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")
+
+# --- Evidence storage and buyers' personal data (issue 12; kefu.core.evidence_files, tickets.privacy) ------------
+# Where evidence files live: "local" (MEDIA_ROOT on this machine's disk) or "s3" (any S3-compatible bucket through
+# django-storages: AWS S3, Aliyun OSS, MinIO …). Either way MEDIA is never served by URL: files are streamed to
+# people through the scoped views only, so the bucket stays private (no public or signed URLs are handed out).
+# Credentials come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or the instance's role.
+KEFU_EVIDENCE_STORAGE = env.str("KEFU_EVIDENCE_STORAGE", default="local")
+if KEFU_EVIDENCE_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {  # type: ignore[dict-item]
+            "bucket_name": env.str("KEFU_EVIDENCE_BUCKET"),
+            # Aliyun OSS: https://oss-<region>.aliyuncs.com with addressing style "virtual"; MinIO: its URL, "path".
+            "endpoint_url": env.str("KEFU_EVIDENCE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("KEFU_EVIDENCE_S3_REGION", default="") or None,
+            "addressing_style": env.str("KEFU_EVIDENCE_S3_ADDRESSING_STYLE", default="") or None,
+            "location": env.str("KEFU_EVIDENCE_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # Whoever reaches the bucket directly still gets a download, never a page.
+            "object_parameters": {"ContentDisposition": "attachment", "CacheControl": "private, no-store"},
+        },
+    }
+elif KEFU_EVIDENCE_STORAGE != "local":
+    raise ImproperlyConfigured(f"KEFU_EVIDENCE_STORAGE must be 'local' or 's3', not {KEFU_EVIDENCE_STORAGE!r}.")
