@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core.privacy import mask_recipient
 from orders.models import Shop
 from routing.models import Department
 from tickets.models import Ticket, TicketEvent
@@ -163,4 +164,9 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_event_display()} → {self.recipient} ({self.get_channel_display()})"
+        return f"{self.get_event_display()} → {self.recipient_shown} ({self.get_channel_display()})"
+
+    @property
+    def recipient_shown(self) -> str:
+        """The recipient as lists and titles show it: a buyer's phone or email masked (kefu.core.privacy)."""
+        return mask_recipient(self.channel, self.recipient) if self.audience == Audience.BUYER else self.recipient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,18 +16,41 @@ from django.utils.translation import ngettext
 
 from notifications.models import DepartmentRobot, Notification, ShopChannels, Status, Template
 from notifications.services import notification_resend
+from tickets.privacy import CONTACT_PERMISSION
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "ticket", "event", "channel", "recipient", "status", "attempts", "last_error_short")
+    # Buyers' phones and emails are masked in the list, and on the page for whoever may not see them in full
+    # (tickets.privacy); a search by the full number still finds its messages.
+    list_display = (
+        "created_at",
+        "ticket",
+        "event",
+        "channel",
+        "recipient_shown",
+        "status",
+        "attempts",
+        "last_error_short",
+    )
     list_filter = ("status", "channel", "event", "audience", "created_at")
     search_fields = ("ticket__number", "recipient", "dedup_key")
     list_select_related = ("ticket",)
     show_full_result_count = False
     date_hierarchy = "created_at"
     actions = ["resend"]
-    readonly_fields = [f.name for f in Notification._meta.fields]
+    readonly_fields = [f.name for f in Notification._meta.fields] + ["recipient_shown"]
+
+    def get_fields(self, request: HttpRequest, obj: Notification | None = None) -> list[Any]:
+        full = request.user.has_perm(CONTACT_PERMISSION)
+        return [
+            name if name != "recipient" or full else "recipient_shown"
+            for name in (f.name for f in Notification._meta.fields if f.name != "id")
+        ]
+
+    @admin.display(description=_("recipient"))
+    def recipient_shown(self, obj: Notification) -> str:
+        return obj.recipient_shown
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

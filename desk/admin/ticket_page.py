@@ -35,6 +35,7 @@ from notifications.models import Notification
 from tickets import services
 from tickets.actions import action_get, available_actions
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
+from tickets.privacy import buyer_contact
 from tickets.services import ticket_act
 from tickets.services.assignment import ticket_claim, ticket_reassign
 from tickets.wording import actor_label, event_reason
@@ -139,6 +140,8 @@ class TicketPageMixin:
                 _timeline_row(ticket, event)
                 for event in TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
             ],
+            # Masked unless the user's permission or step needs them (tickets.privacy).
+            "buyer_contact": buyer_contact(user=request.user, actor=actor, ticket=ticket),
             "attachments": _with_download_urls(
                 ticket, Attachment.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
             ),

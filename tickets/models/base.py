@@ -103,6 +103,8 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
+        # tickets.privacy: who sees a buyer's phone and email in full (supervisors' group, accounts.groups).
+        permissions = [("view_buyer_contact", _("Can see buyers' phone numbers and email addresses in full"))]
         indexes = [
             # The deadline sweep's index: only tickets with a running clock are in it.
             models.Index(fields=["due_at"], name="ticket_due_idx", condition=Q(due_at__isnull=False)),
