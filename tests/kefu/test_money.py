@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kefu.core.money import from_fen, largest_remainder, to_fen, units_share
@@ -106,6 +106,8 @@ def test_every_ticket_on_a_line_is_refunded_in_full_by_random_partial_refunds(
     """Open one refund-only return per part of the line, then refund each in random partial amounts: every
     reservation is accepted, each ticket reaches exactly its share, and the line exactly what was paid."""
     paid, quantity, parts = split
+    # A unit worth nothing (¥0.01 over 2 items) cannot be asked back: no refund to open (the cap is ¥0.00).
+    assume(to_fen(paid) >= quantity)
     parts = parts[:4]  # a handful of tickets is enough; each is a few queries
     order = order_with_line(quantity=quantity, paid_amount=paid)
     line = OrderLine.objects.get(order=order)
