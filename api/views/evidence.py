@@ -19,7 +19,7 @@ from api import serializers as s
 from api.schema import ERRORS
 from api.views.staff import StaffApi
 from api.views.storefront import StorefrontApi
-from kefu.core.evidence_files import display_name, file_response
+from kefu.core.evidence_files import EVIDENCE_TYPES, display_name, file_response
 from tickets.models import Attachment, Ticket
 
 
@@ -61,11 +61,15 @@ def evidence_download(ticket: Ticket, attachment_id: int, *, public_only: bool) 
     )
 
 
-DOWNLOAD = OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attachment, with its sniffed type.")
+# The file, as an attachment, with its sniffed type: one of the accepted evidence types.
+DOWNLOAD = {
+    (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attachment.")
+    for media_type in sorted(EVIDENCE_TYPES)
+}
 
 
 class TicketEvidenceFileApi(StorefrontApi):
-    @extend_schema(operation_id="ticket_evidence_download", responses={200: DOWNLOAD, **ERRORS})
+    @extend_schema(operation_id="ticket_evidence_download", responses={**DOWNLOAD, **ERRORS})
     def get(self, request: Request, number: str, attachment_id: int) -> HttpResponseBase:
         return evidence_download(self.ticket(number), attachment_id, public_only=True)
 
@@ -79,6 +83,6 @@ class StaffEvidenceListApi(StaffApi):
 
 
 class StaffEvidenceFileApi(StaffApi):
-    @extend_schema(operation_id="staff_ticket_evidence_download", responses={200: DOWNLOAD, **ERRORS})
+    @extend_schema(operation_id="staff_ticket_evidence_download", responses={**DOWNLOAD, **ERRORS})
     def get(self, request: Request, number: str, attachment_id: int) -> HttpResponseBase:
         return evidence_download(self.ticket(number), attachment_id, public_only=False)

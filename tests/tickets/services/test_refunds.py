@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from pytest_django import Settings
 
 from orders.models import Order, OrderLine
@@ -30,6 +30,7 @@ from tickets.services import ticket_act
 from tickets.services.opening import return_open
 from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute
 from tickets.types import LineRequest
+from tickets.wording import event_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -321,7 +322,11 @@ def test_a_refund_failing_every_attempt_is_failed_and_the_ticket_escalated(setti
     assert (stored.state, stored.priority) == ("refund_pending", Priority.URGENT)
     escalation = TicketEvent.objects.get(ticket=ticket, event_type="escalation")
     assert escalation.public is False
-    assert f"failed {MAX_REFUND_ATTEMPTS} times" in escalation.reason
+    assert escalation.payload["reason_code"] == "refund_failed"  # read in each reader's language
+    with translation.override("en"):
+        assert f"failed {MAX_REFUND_ATTEMPTS} times: gateway timeout" in event_reason(escalation)
+    with translation.override("zh-hans"):
+        assert f"已失败 {MAX_REFUND_ATTEMPTS} 次" in event_reason(escalation)
 
 
 def test_the_task_gives_up_after_the_last_attempt_and_escalates(
