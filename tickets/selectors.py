@@ -95,9 +95,9 @@ def ticket_line_offsets(lines: Sequence[TicketLine]) -> list[int]:
     if not order_line_ids:
         return []
     # A ticket being opened: lines_resolve counted what the others hold (under the lines' locks) just before.
-    known = [getattr(tl.order_line, "held_quantity", None) if tl.pk is None else None for tl in lines]
+    known: list[int | None] = [getattr(tl.order_line, "held_quantity", None) if tl.pk is None else None for tl in lines]
     if all(held is not None for held in known):
-        return [int(held) for held in known if held is not None]
+        return [held for held in known if held is not None]
     held = list(
         TicketLine.objects.filter(order_line_id__in=order_line_ids, ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE))
         .exclude(ticket__state__in=RELEASED_STATES)
