@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -407,3 +408,29 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         send_default_pii=False,
     )
+
+# --- Evidence storage and buyers' personal data (issue 12; kefu.core.evidence_files, tickets.privacy) ------------
+# Where evidence files live: "local" (MEDIA_ROOT on this machine's disk) or "s3" (any S3-compatible bucket through
+# django-storages: AWS S3, Aliyun OSS, MinIO …). Either way MEDIA is never served by URL: files are streamed to
+# people through the scoped views only, so the bucket stays private (no public or signed URLs are handed out).
+# Credentials come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or the instance's role.
+KEFU_EVIDENCE_STORAGE = env.str("KEFU_EVIDENCE_STORAGE", default="local")
+if KEFU_EVIDENCE_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {  # type: ignore[dict-item]
+            "bucket_name": env.str("KEFU_EVIDENCE_BUCKET"),
+            # Aliyun OSS: https://oss-<region>.aliyuncs.com with addressing style "virtual"; MinIO: its URL, "path".
+            "endpoint_url": env.str("KEFU_EVIDENCE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("KEFU_EVIDENCE_S3_REGION", default="") or None,
+            "addressing_style": env.str("KEFU_EVIDENCE_S3_ADDRESSING_STYLE", default="") or None,
+            "location": env.str("KEFU_EVIDENCE_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # Whoever reaches the bucket directly still gets a download, never a page.
+            "object_parameters": {"ContentDisposition": "attachment", "CacheControl": "private, no-store"},
+        },
+    }
+elif KEFU_EVIDENCE_STORAGE != "local":
+    raise ImproperlyConfigured(f"KEFU_EVIDENCE_STORAGE must be 'local' or 's3', not {KEFU_EVIDENCE_STORAGE!r}.")

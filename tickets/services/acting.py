@@ -37,13 +37,21 @@ FEN = Decimal("0.01")
 
 
 def ticket_act(
-    *, ticket: T, actor: Actor, action: str, check_version: bool = True, held: bool = False, **inputs: Any
+    *,
+    ticket: T,
+    actor: Actor,
+    action: str,
+    check_version: bool = True,
+    held: bool = False,
+    reason_payload: Mapping[str, Any] | None = None,
+    **inputs: Any,
 ) -> T:
     """Run the declared ``action`` of ``ticket`` as ``actor`` with ``inputs``; return the updated ticket.
 
     ``check_version=False`` acts on the ticket as it is now (the sweep, the payment task, a linked ticket);
     ``held=True`` says the caller's transaction already holds the ticket's lock on this copy (the sweep, which
-    reads due tickets under their locks): the engine neither reads nor locks it again.
+    reads due tickets under their locks): the engine neither reads nor locks it again. ``reason_payload``: an
+    automatic actor's reason as a code and parameters (tickets.wording.system_reason), stored on the entry.
     Raises what ``engine.ticket_transition`` raises, and the input refusals above; then nothing is written.
     """
     declared = action_get(ticket.kind, action)
@@ -55,7 +63,7 @@ def ticket_act(
             transition=action,
         )
     values = inputs_validate(declared, inputs)
-    payload = {need.name: values[need.name] for need in declared.needs if need.record}
+    payload = {**(reason_payload or {}), **{need.name: values[need.name] for need in declared.needs if need.record}}
     if isinstance(declared.prepare, Ship):
         payload.update(carrier=values["carrier"], tracking_number=values["tracking_number"])
     return ticket_transition(
