@@ -8,6 +8,9 @@ kombu's filesystem transport as broker, both under ``var/``. Production sets ``D
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from kefu.core.secret_key import DEVELOPMENT_SECRET_KEY, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -15,12 +18,13 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("KEFU_VAR_DIR", default=str(BASE_DIR / "var")))
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    # Only usable with DEBUG on; `check --deploy` and the production docs require a real key.
-    default="django-insecure-kefu-development-key-do-not-use-in-production",
-)
+# --- Settings and secrets (issue 12) ---------------------------------------------------------------------
+# Off unless asked for: `make run`, `make test` and .ci/run set DJANGO_DEBUG=true for development. With DEBUG off
+# the process refuses to start without a real secret key (kefu.core.secret_key says what is refused and why).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and (_secret_key_problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(_secret_key_problem)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -47,6 +51,7 @@ INSTALLED_APPS = [
     "desk",
     "benchmarks",
     "dashboard",
+    "kefu",  # kefu/apps.py: registers kefu.checks (`manage.py check --deploy`)
 ]
 
 MIDDLEWARE = [
@@ -119,7 +124,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -286,3 +291,8 @@ KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", def
 KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
 KEFU_NOTIFY_HTTP_TIMEOUT = env.float("KEFU_NOTIFY_HTTP_TIMEOUT", default=10.0)
 KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")
+
+# --- Settings and secrets (issue 12), continued ------------------------------------------------------------
+# Evidence on local disk (FileSystemStorage) is private only if no web server publishes MEDIA_ROOT: say so here
+# once that holds (kefu.checks W005 warns until then, or until evidence goes to object storage).
+KEFU_EVIDENCE_PRIVATE_SERVING = env.bool("KEFU_EVIDENCE_PRIVATE_SERVING", default=False)
