@@ -155,6 +155,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": env.float("KEFU_STALLED_CHECK_INTERVAL_SECONDS", default=900.0),
         "options": {"expires": 1800},
     },
+    # Settings and secrets (issue 12): Idempotency-Key records past their window.
+    "purge-idempotency-records": {
+        "task": "api.tasks.purge_idempotency_records_task",
+        "schedule": env.float("KEFU_IDEMPOTENCY_PURGE_INTERVAL_SECONDS", default=3600.0),
+        "options": {"expires": 1800},
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------
