@@ -7,14 +7,24 @@ queries to ``client.shop``, so another shop's objects are simply not found (404)
 from __future__ import annotations
 
 import hmac
+import re
+from datetime import timedelta
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions, permissions
 
 from api.clients import StorefrontClient
 from api.key_cache import verified_keys
-from api.models import KEY_PREFIX, ApiKey, hash_secret
+from api.models import KEY_PREFIX, STAFF_TOKEN_PREFIX, ApiKey, StaffToken, hash_secret
+
+# A token issued by DRF's authtoken before issue 12 (40 hexadecimal characters), stored hashed since.
+LEGACY_TOKEN = re.compile(r"[0-9a-f]{40}")
+LEGACY_PREFIX = "l"
+# How stale ``StaffToken.last_used_at`` may get: one UPDATE per token per this interval, not per request.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -50,6 +60,48 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not key.is_active:
             raise exceptions.AuthenticationFailed(_("This API key was revoked."))
         return StorefrontClient(shop=key.shop, api_key=key)
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class StaffTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token kefustaff_<prefix>_<secret>``: a staff user's token (api.models.StaffToken).
+
+    Only the secret's hash is stored; an expired or revoked token, or one whose user was deactivated, is refused
+    with 401 ``authentication_failed`` and a message saying which, in the caller's language.
+    """
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        if not header.startswith(self.keyword + " "):
+            return None
+        raw = header[len(self.keyword) + 1 :].strip()
+        parts = raw.split("_", 2)
+        if len(parts) == 3 and parts[0] == STAFF_TOKEN_PREFIX:
+            prefix, secret = parts[1], parts[2]
+        elif LEGACY_TOKEN.fullmatch(raw):  # converted from DRF's plain tokens by migration api 0002
+            prefix, secret = LEGACY_PREFIX + raw[:11], raw
+        else:
+            raise exceptions.AuthenticationFailed(_("Malformed staff token."))
+        token = StaffToken.objects.select_related("user").filter(prefix=prefix).first()
+        if token is None or not hmac.compare_digest(token.hashed_secret, hash_secret(secret)):
+            raise exceptions.AuthenticationFailed(_("Invalid staff token."))
+        now = timezone.now()
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(_("This staff token was revoked; ask for a new one."))
+        if token.is_expired(now):
+            raise exceptions.AuthenticationFailed(
+                _("This staff token expired on %(when)s; ask for a new one.")
+                % {"when": date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT")}
+            )
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("This staff token's user is deactivated."))
+        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+            StaffToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
 
     def authenticate_header(self, request) -> str:
         return self.keyword

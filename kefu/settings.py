@@ -37,7 +37,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -219,7 +218,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.auth.ApiKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "api.auth.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -302,3 +301,5 @@ KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels
 # Evidence on local disk (FileSystemStorage) is private only if no web server publishes MEDIA_ROOT: say so here
 # once that holds (kefu.checks W005 warns until then, or until evidence goes to object storage).
 KEFU_EVIDENCE_PRIVATE_SERVING = env.bool("KEFU_EVIDENCE_PRIVATE_SERVING", default=False)
+# Staff API tokens (api.models.StaffToken): how long one issued by the admin or `manage.py staff_token issue` works.
+KEFU_STAFF_TOKEN_TTL_HOURS = env.float("KEFU_STAFF_TOKEN_TTL_HOURS", default=720.0)
