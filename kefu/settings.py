@@ -303,3 +303,6 @@ KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels
 KEFU_EVIDENCE_PRIVATE_SERVING = env.bool("KEFU_EVIDENCE_PRIVATE_SERVING", default=False)
 # Staff API tokens (api.models.StaffToken): how long one issued by the admin or `manage.py staff_token issue` works.
 KEFU_STAFF_TOKEN_TTL_HOURS = env.float("KEFU_STAFF_TOKEN_TTL_HOURS", default=720.0)
+# Compensation (logistics tickets): above this amount (yuan) a second supervisor, not the one who proposed it, must
+# approve it; a shop may set its own threshold and a cap per compensation (Shop fields).
+KEFU_COMPENSATION_APPROVAL_THRESHOLD = env.float("KEFU_COMPENSATION_APPROVAL_THRESHOLD", default=200.0)

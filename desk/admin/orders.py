@@ -42,7 +42,10 @@ class ShopAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "code", "channel"]}),
-        (_("After-sales"), {"fields": ["return_window_days"]}),
+        (
+            _("After-sales"),
+            {"fields": ["return_window_days", "compensation_cap", "compensation_approval_threshold"]},
+        ),
         (
             _("Storefront webhook"),
             {

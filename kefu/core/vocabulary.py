@@ -129,6 +129,8 @@ class LogisticsState(models.TextChoices):
     INVESTIGATING = "investigating", _("Investigating")
     RESHIPPING = "reshipping", _("Reshipping")
     RESHIPPED = "reshipped", _("Reshipped")
+    # A compensation above the approval threshold waits here for a second supervisor (maker-checker).
+    COMPENSATION_REVIEW = "compensation_review", _("Compensation awaiting approval")
     COMPENSATING = "compensating", _("Compensating")
     REFUNDING = "refunding", _("Refunding")
     FOUND = "found", _("Found")

@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import StaffToken, hash_secret
-from tests.admin.conftest import messages_of
+from tests.admin.conftest import logged_in, messages_of
 from tests.api.conftest import assert_error, staff_user, url
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,7 @@ def test_a_revoked_token_is_refused_at_once(sup_client_superuser):
     assert any("1 staff token revoked" in m for m in messages_of(response)), messages_of(response)
     en = assert_error(get_queue(raw, "en"), 401, "authentication_failed")
     zh = assert_error(get_queue(raw, "zh-hans"), 401, "authentication_failed")
-    assert "revoked" in en["message"] and "撤销" in zh["message"], (en, zh)
+    assert "revoked" in en["message"] and "吊销" in zh["message"], (en, zh)
 
 
 def test_a_wrong_secret_and_a_deactivated_user_are_refused():
@@ -138,7 +138,5 @@ def django_apps():
 
 
 @pytest.fixture
-def sup_client_superuser(client):
-    admin = staff_user("supervisors", username="root", superuser=True)
-    client.force_login(admin)
-    return client
+def sup_client_superuser():
+    return logged_in(staff_user("supervisors", username="root", superuser=True))
