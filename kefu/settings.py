@@ -1,8 +1,11 @@
 """kefu settings, read from environment variables (docs/operations.md lists them all).
 
 Embedded defaults run the whole system on one machine with nothing else installed: a SQLite file and
-kombu's filesystem transport as broker, both under ``var/``. Production sets ``DATABASE_URL`` (PostgreSQL),
-``CELERY_BROKER_URL`` and ``CACHE_URL`` (Redis), ``DJANGO_SECRET_KEY`` and ``DJANGO_DEBUG=false``.
+kombu's filesystem transport as broker, both under ``var/``, with ``DJANGO_DEBUG=true`` (``make run`` and
+``make test`` set it; pytest and mypy load ``kefu.settings_dev``, which does). DEBUG is off by default, and then a
+real ``DJANGO_SECRET_KEY`` is required. Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL`` and
+``CACHE_URL`` (Redis) and ``DJANGO_SECRET_KEY``; ``manage.py check --deploy`` names what is still a demo default
+(kefu/checks.py).
 """
 
 from pathlib import Path
