@@ -10,11 +10,13 @@ until then (``api.auth.StaffTokenAuthentication`` accepts the old 40-character f
 
 import hashlib
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+from django.utils.dateparse import parse_datetime
 
 
 LEGACY_PREFIX = "l"
@@ -31,6 +33,10 @@ def convert_plain_tokens(apps, schema_editor):
         cursor.execute("SELECT key, user_id, created FROM authtoken_token")
         rows = cursor.fetchall()
     for key, user_id, created in rows:
+        if isinstance(created, str):  # SQLite without a converter for the column's type
+            created = parse_datetime(created)
+        if created is not None and django.utils.timezone.is_naive(created):  # stored in UTC
+            created = django.utils.timezone.make_aware(created, dt_timezone.utc)
         StaffToken.objects.create(
             user_id=user_id,
             name="API token (before issue 12)",
