@@ -116,7 +116,10 @@ def test_plain_tokens_from_before_are_converted_to_hashes_and_expire(settings):
     user = staff_user("operations", username="old-script")
     plain = "0123456789abcdef0123456789abcdef01234567"
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, user_id integer, created timestamp with time zone)")
+        cursor.execute(
+            "CREATE TABLE authtoken_token "
+            "(key varchar(40) PRIMARY KEY, user_id integer, created timestamp with time zone)"
+        )
         cursor.execute("INSERT INTO authtoken_token VALUES (%s, %s, %s)", [plain, user.pk, timezone.now()])
 
     MIGRATION.convert_plain_tokens(django_apps(), connection.schema_editor())

@@ -1,0 +1,45 @@
+"""Widen ``ticket_state_belongs_to_kind`` to the logistics state ``compensation_review`` (0009), without locking
+the ticket table for a full scan on PostgreSQL.
+
+The new check only allows more than the old one, so every row already satisfies it. On PostgreSQL the old constraint
+is dropped and the new one added ``NOT VALID`` in one short transaction (new and changed rows are checked at once),
+then ``VALIDATE CONSTRAINT`` scans the existing rows under a lock that lets reads and writes go on. Elsewhere
+(SQLite) Django's own remove and add.
+"""
+
+from django.db import migrations, models, transaction
+
+NAME = "ticket_state_belongs_to_kind"
+WIDER = models.CheckConstraint(condition=models.Q(models.Q(('kind', 'return'), ('state__in', ['requested', 'rejected', 'awaiting_return', 'return_in_transit', 'received', 'refund_pending', 'arbitration', 'refunded', 'closed', 'cancelled'])), models.Q(('kind', 'exchange'), ('state__in', ['requested', 'rejected', 'awaiting_return', 'return_in_transit', 'received', 'replacement_pending', 'replacement_shipped', 'arbitration', 'completed', 'closed', 'cancelled'])), models.Q(('kind', 'complaint'), ('state__in', ['open', 'acknowledged', 'investigating', 'escalated', 'resolution_proposed', 'closed', 'cancelled'])), models.Q(('kind', 'logistics'), ('state__in', ['reported', 'investigating', 'reshipping', 'reshipped', 'compensation_review', 'compensating', 'refunding', 'found', 'resolved', 'closed', 'cancelled'])), _connector='OR'), name='ticket_state_belongs_to_kind')
+
+
+def widen(apps, schema_editor):
+    model = apps.get_model("tickets", "Ticket")
+    if schema_editor.connection.vendor != "postgresql":
+        old = next(c for c in model._meta.constraints if c.name == NAME)
+        schema_editor.remove_constraint(model, old)
+        schema_editor.add_constraint(model, WIDER)
+        return
+    table = schema_editor.quote_name(model._meta.db_table)
+    name = schema_editor.quote_name(NAME)
+    check = WIDER._get_check_sql(model, schema_editor)
+    with transaction.atomic(using=schema_editor.connection.alias):
+        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({check}) NOT VALID")
+    schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+
+
+class Migration(migrations.Migration):
+    atomic = False  # the validation runs after the short transaction that swapped the constraints
+
+    dependencies = [("tickets", "0009_compensation_review_maker_checker")]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.RemoveConstraint(model_name="ticket", name=NAME),
+                migrations.AddConstraint(model_name="ticket", constraint=WIDER),
+            ],
+            database_operations=[migrations.RunPython(widen, migrations.RunPython.noop)],
+        ),
+    ]
