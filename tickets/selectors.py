@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
-from django.db.models import Count, DateTimeField, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from kefu.core.prepared import PreparedQuery
@@ -15,7 +15,7 @@ from kefu.core.vocabulary import STATES_BY_KIND
 from orders.models import ZERO, Order, OrderLine, Shop
 from tickets.actors import DEPARTMENT_ROLES, Actor, Role
 from tickets.errors import TicketNotFound
-from tickets.models import Kind, Ticket, TicketEvent, TicketLine
+from tickets.models import Kind, LogisticsTicket, Ticket, TicketEvent, TicketLine
 from tickets.workflows import model_for_kind
 
 # Tickets in these states no longer hold the items they concern (nothing was or will be returned).
@@ -137,6 +137,20 @@ def ticket_refundable_amount(*, lines: Iterable[TicketLine]) -> Decimal:
 
 def ticket_lines(*, ticket: Ticket) -> QuerySet[TicketLine]:
     return TicketLine.objects.filter(ticket_id=ticket.pk).select_related("order_line").order_by("order_line_id")
+
+
+def order_compensation_room(*, ticket: Ticket) -> Decimal:
+    """What may still be paid as compensation on the ticket's order: what its lines were paid, less what was
+    refunded on them and the compensations proposed or granted on the order's other logistics tickets."""
+    lines = OrderLine.objects.filter(order_id=ticket.order_id).aggregate(
+        paid=Coalesce(Sum("paid_amount"), ZERO), refunded=Coalesce(Sum("refunded_amount"), ZERO)
+    )
+    compensated = (
+        LogisticsTicket.objects.filter(order_id=ticket.order_id, outcome="compensated")
+        .exclude(pk=ticket.pk)
+        .aggregate(total=Coalesce(Sum("compensation_amount"), ZERO))["total"]
+    )
+    return max(ZERO, lines["paid"] - lines["refunded"] - compensated).quantize(Decimal("0.01"))
 
 
 def ticket_get_kind(*, pk: int) -> type[Ticket]:

@@ -81,7 +81,10 @@ class ShopAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     fieldsets = [
         (None, {"fields": ["name", "code", "channel"]}),
-        (_("After-sales"), {"fields": ["return_window_days"]}),
+        (
+            _("After-sales"),
+            {"fields": ["return_window_days", "compensation_cap", "compensation_approval_threshold"]},
+        ),
         (
             _("Storefront webhook"),
             {

@@ -22,7 +22,6 @@ import schemathesis
 from django.core.files.base import ContentFile
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.models import StaffToken
 from tests.api.conftest import staff_user, storefront
 from tests.factories.orders import ShipmentFactory
 from tickets.models import Attachment
@@ -95,7 +95,7 @@ def fuzz_world(live_server) -> FuzzWorld:
                 )
                 numbers.append(ticket.number)
                 orders.append(ticket.order.number)
-    token = Token.objects.create(user=staff_user("supervisors", username="fuzz-supervisor")).key
+    token = StaffToken.issue(user=staff_user("supervisors", username="fuzz-supervisor"), name="fuzz")[1]
     return FuzzWorld(
         base_url=live_server.url,
         storefront_headers={"Authorization": f"Api-Key {shop.raw}", "Accept-Language": "en"},
