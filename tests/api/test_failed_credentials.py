@@ -11,8 +11,8 @@ import threading
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 
+from api.models import StaffToken
 from api.throttling import window_count
 from kefu.core.client_address import client_address
 from tests.api.conftest import assert_error, staff, storefront_client, url
@@ -63,7 +63,8 @@ def test_a_client_that_authenticates_is_not_counted(shop_a):
 
 def test_wrong_staff_tokens_are_throttled_per_address_and_per_prefix():
     ops = staff("operations")
-    token = Token.objects.get(user=ops.user).key
+    _, token = StaffToken.issue(user=ops.user, name="queue reader")
+    prefix = token.split("_")[1]
     path = url("staff-queue")
 
     def with_token(key: str, address: str):
@@ -74,10 +75,10 @@ def test_wrong_staff_tokens_are_throttled_per_address_and_per_prefix():
         return client.get(path, REMOTE_ADDR=address)
 
     for i in range(LIMIT):
-        assert_error(with_token(f"{token[:8]}{'0' * 32}{i}"[:40], "192.0.2.1"), 401, "authentication_failed")
-    assert_error(with_token("f" * 40, "192.0.2.1"), 429, "throttled")  # this address
-    assert_error(with_token(f"{token[:8]}{'1' * 32}", "192.0.2.2"), 429, "throttled")  # this prefix
-    assert with_token("e" * 40, "192.0.2.3").status_code == 401  # another address and prefix: just wrong
+        assert_error(with_token(f"kefustaff_{prefix}_wrong{i}", "192.0.2.1"), 401, "authentication_failed")
+    assert_error(with_token("kefustaff_ffffffffffff_x", "192.0.2.1"), 429, "throttled")  # this address
+    assert_error(with_token(f"kefustaff_{prefix}_wrong", "192.0.2.2"), 429, "throttled")  # this prefix
+    assert with_token("kefustaff_eeeeeeeeeeee_x", "192.0.2.3").status_code == 401  # another address and prefix
 
 
 @pytest.mark.parametrize(

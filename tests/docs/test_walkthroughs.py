@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
-from api.models import ApiKey
+from api.models import ApiKey, StaffToken
 from orders.models import Order
 from tests import markers
 from tests.factories.desk import staff_member
@@ -43,7 +42,7 @@ def shell_blocks(markdown: str, section: str) -> list[str]:
 
 
 def token(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return StaffToken.issue(user=user, name="walkthrough")[1]
 
 
 # serialized_rollback: the departments and routing rules the data migrations made are back after a flush.
