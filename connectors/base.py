@@ -298,16 +298,33 @@ class Connector(abc.ABC):
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order a case belongs to (the case itself may be enough to describe it: ``case``)."""
 
+    @abc.abstractmethod
+    def cursor_at(self, moment: datetime) -> str:
+        """A pull cursor starting at ``moment`` (the backfill's start; the first pull of a new connection)."""
+
     # -- pushes -----------------------------------------------------------------------------------------
+    @classmethod
+    @abc.abstractmethod
+    def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
+        """The platform shop id a pushed request is for (read before verifying: it picks the connection whose
+        secret verifies it). ``""`` when the body does not say; ``ValueError`` when it cannot be read."""
+
     @abc.abstractmethod
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
         """The messages of one pushed request; raises :class:`BadSignature` when it does not verify."""
 
-    def push_answer(self) -> tuple[int, bytes, str]:
+    @classmethod
+    def push_answer(cls) -> tuple[int, bytes, str]:
         """What to answer a verified push with: (status, body, content type)."""
         return 200, b'{"success":true}', "application/json"
 
     # -- writing ----------------------------------------------------------------------------------------
+    @staticmethod
+    def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The platform fields a write needs from the case's last payload (``Command.extra``; e.g. TOP's
+        ``refund_phase``), taken when the write-back is enqueued. None by default."""
+        return {}
+
     def execute(self, command: Command) -> CommandResult:
         """Carry out ``command`` (dispatches to the method named after it)."""
         return getattr(self, command.name.value)(command)

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from connectors.base import Command, CommandName, ErrorKind, PlatformError, yuan_to_fen
 from connectors.models import PlatformCase, WriteBack, WriteBackStatus
-from connectors.platforms import connector_for
+from connectors.platforms import connector_class, connector_for
 from kefu.core.outbound import mask_secrets
 from tickets.actors import Actor, ActorKind
 from tickets.models import EventType, Ticket, TicketEvent
@@ -62,7 +62,8 @@ def _fen(amount: Any) -> int | None:
 def command_for(*, event: TicketEvent, ticket: Ticket, case: PlatformCase) -> Command | None:
     """The platform command a transition of ``ticket`` stands for, or None (kefu-side only)."""
     key = (ticket.kind, event.transition)
-    base: dict[str, Any] = {"case_id": case.case_id, "version": case.version}
+    extra = connector_class(case.platform).command_extra(case.raw)
+    base: dict[str, Any] = {"case_id": case.case_id, "version": case.version, "extra": extra}
     if key in AGREE_BY_APPROVAL:
         if ticket.kind == "return" and (getattr(ticket, "refund_only", False) or event.to_state == "refund_pending"):
             amount = getattr(ticket, "approved_amount", None) or getattr(ticket, "requested_amount", None)
@@ -155,7 +156,8 @@ def writeback_send(*, writeback_id: int, now: datetime | None = None) -> str:
 
 def _record_failure(row: WriteBack, exc: PlatformError) -> str:
     attempts = row.attempts + 1
-    error = mask_secrets(f"{exc.code}: {exc.message}")[:2000]
+    # The kind first: reconciliation resends only what died of retries, not what the platform refused.
+    error = mask_secrets(f"{exc.kind}: {exc.code}: {exc.message}")[:2000]
     if exc.retryable and attempts < settings.KEFU_CONNECTOR_MAX_ATTEMPTS:
         delay = backoff_seconds(attempts, at_least=exc.retry_after)
         WriteBack.objects.filter(pk=row.pk).update(

@@ -183,7 +183,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.RETURN_IN_TRANSIT,
         target=S.REFUND_PENDING,
-        permission=by(Role.SYSTEM),
+        permission=by(Role.SYSTEM, Role.PLATFORM),  # PLATFORM: the marketplace refunded an unconfirmed return
         custom=Act(
             _("Refund automatically (receipt not confirmed in time)"), needs=(REASON.optional(),), system_only=True
         ),

@@ -50,7 +50,7 @@ RETURN = Table(
         "expire": ("system",),
         "ship_back": ("buyer", "operations", "platform"),
         "receive": ("warehouse", "integration"),
-        "auto_refund": ("system",),
+        "auto_refund": ("system", "platform"),
         "pass_inspection": ("warehouse",),
         "pass_inspection_partly": ("warehouse",),
         "fail_inspection": ("warehouse",),
