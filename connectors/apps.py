@@ -7,6 +7,8 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Marketplace connectors")
 
     def ready(self) -> None:
+        import connectors.checks  # noqa: F401  (registers the deploy check)
+
         # Registers the tasks the services queue by name after their commits (the tasks module imports them).
         import connectors.tasks  # noqa: F401
         from connectors.services.writeback import writeback_event_received

@@ -157,6 +157,15 @@ class OrderLineSnapshot:
 
 
 @dataclass(frozen=True)
+class TokenGrant:
+    """A refreshed OAuth grant: the new access token, when it expires, and the refresh token to use next."""
+
+    access_token: str
+    expires_at: datetime | None
+    refresh_token: str = ""
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of an incremental pull. ``next_cursor`` is what the next call passes (opaque to the core)."""
 
@@ -297,6 +306,11 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order a case belongs to (the case itself may be enough to describe it: ``case``)."""
+
+    def refresh_access_token(self) -> TokenGrant:
+        """A new access token from the connection's refresh token (called before it expires:
+        ``KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS``). Platforms without refresh raise a permanent error."""
+        raise PlatformError(ErrorKind.PERMANENT, "unsupported", "this platform's tokens are not refreshed by kefu")
 
     @abc.abstractmethod
     def cursor_at(self, moment: datetime) -> str:

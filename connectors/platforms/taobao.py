@@ -51,6 +51,7 @@ from connectors.base import (
     Platform,
     PlatformError,
     PushMessage,
+    TokenGrant,
     yuan_to_fen,
 )
 from kefu.core import outbound
@@ -58,6 +59,8 @@ from kefu.core import outbound
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_BASE_URL = "https://eco.taobao.com/router/rest"
+# OAuth 2 token endpoint (grant_type=refresh_token). Not in PLATFORMS.md's sources: unconfirmed, see docs/platforms.md.
+DEFAULT_TOKEN_URL = "https://oauth.taobao.com/token"
 PAGE_SIZE = 100  # the most taobao.refunds.receive.get returns a page
 MAX_BODY = 4 * 1024 * 1024  # a page of 100 refunds with their fields
 REFUND_FIELDS = (
@@ -286,6 +289,44 @@ class TaobaoConnector(Connector):
             buyer_nick=case.buyer_nick,
             paid_at=created,
             lines=lines,
+        )
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth endpoint: beside the router when the connection names another base URL (a simulator)."""
+        if not self.connection.base_url:
+            return DEFAULT_TOKEN_URL
+        return self.connection.base_url.rsplit("/router/rest", 1)[0].rstrip("/") + "/token"
+
+    def refresh_access_token(self) -> TokenGrant:
+        if not self.connection.refresh_token:
+            raise PlatformError(ErrorKind.PERMANENT, "no_refresh_token", "the connection has no refresh token")
+        params = {
+            "grant_type": "refresh_token",
+            "client_id": self.connection.app_key,
+            "client_secret": self.connection.app_secret,
+            "refresh_token": self.connection.refresh_token,
+        }
+        try:
+            response = outbound.post(
+                self.token_url,
+                data=urlencode(params).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+            )
+        except outbound.OutboundError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
+        if not response.ok or "access_token" not in body:
+            kind = ErrorKind.TRANSIENT if response.status >= 500 else ErrorKind.PERMANENT
+            raise PlatformError(kind, str(body.get("error", response.status)), str(body.get("error_description", "")))
+        expires_in = body.get("expires_in")
+        return TokenGrant(
+            access_token=str(body["access_token"]),
+            expires_at=timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
+            refresh_token=str(body.get("refresh_token") or self.connection.refresh_token),
         )
 
     def cursor_at(self, moment: datetime) -> str:

@@ -186,6 +186,8 @@ def connection_pull(*, connection_id: int, max_pages: int = 50, until: datetime 
         connection = ShopConnection.objects.select_related("shop").get(pk=connection_id)
         cursor = connection.pull_cursor
         try:
+            if connection.token_expires_soon():
+                connection = connection_token_refresh(connection=connection)
             result = _pages(connection, cursor, until=until, max_pages=max_pages, save_cursor=True)
         except PlatformError as exc:
             error = mask_secrets(f"{exc.kind}: {exc.code}: {exc.message}")[:2000]
@@ -200,6 +202,17 @@ def connection_pull(*, connection_id: int, max_pages: int = 50, until: datetime 
         return result
     finally:
         cache.delete(lock)
+
+
+def connection_token_refresh(*, connection: ShopConnection) -> ShopConnection:
+    """Refresh the connection's access token and store the new grant (encrypted). Raises ``PlatformError``."""
+    grant = connector_for(connection).refresh_access_token()
+    connection.access_token = grant.access_token
+    connection.refresh_token = grant.refresh_token or connection.refresh_token
+    connection.token_expires_at = grant.expires_at
+    connection.save(update_fields=["access_token", "refresh_token", "token_expires_at"])
+    logger.info("access token of %s refreshed, expires %s", connection, grant.expires_at)
+    return connection
 
 
 def connection_backfill(

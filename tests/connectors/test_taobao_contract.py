@@ -25,6 +25,7 @@ from tests.factories.tickets import staff_actor
 from tests.simulators.taobao import TaobaoSimulator
 from tickets.models import EventType, Priority, Refund, RefundStatus
 from tickets.services import refund_execute, ticket_act
+from tickets.services.deadlines import sweep_due
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +277,32 @@ def test_kefus_payment_gateway_never_pays_a_refund_the_platform_pays(client, con
 
     assert refund_execute(refund_id=pending.pk).status == RefundStatus.PENDING
     assert ticket_of(refund["refund_id"]).state == "refund_pending"  # until Taobao says it refunded
+
+
+def test_kefus_sweep_escalates_a_platform_case_instead_of_deciding_for_the_platform(client, connection, taobao):
+    refund = taobao.create("refund_only", deadline_hours=3)
+    ticket = arrive_by_push(client, taobao, refund["refund_id"])
+    assert ticket.due_at is not None
+
+    result = sweep_due(now=ticket.due_at + timedelta(minutes=1))
+
+    ticket = ticket_of(refund["refund_id"])
+    assert (result.transitioned, result.escalated) == (0, 1)
+    assert ticket.state == "requested" and ticket.sla_breached  # Taobao decides at its deadline, kefu warned first
+    assert not WriteBack.objects.exists()
+
+
+def test_an_access_token_about_to_expire_is_refreshed_before_the_pull(connection, taobao):
+    connection.refresh_token = taobao.refresh_token
+    connection.token_expires_at = timezone.now() + timedelta(minutes=10)
+    connection.save()
+    refund = taobao.create("refund_only")
+
+    result = connection_pull(connection_id=connection.pk)
+
+    assert result.error == "" and result.cases == 1, result
+    stored = ShopConnection.objects.get(pk=connection.pk)
+    assert stored.access_token == taobao.session == "6100sim-refreshed-1"
+    assert stored.refresh_token == "sim-refresh-token-2"
+    assert stored.token_expires_at > timezone.now() + timedelta(hours=23)
+    assert PlatformCase.objects.filter(case_id=refund["refund_id"]).exists()

@@ -71,6 +71,8 @@ class TaobaoSimulator:
     errors: list[str] = field(default_factory=list)  # the code or sub_code of every refusal
     writes: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # accepted writes
     pushes: list[dict[str, Any]] = field(default_factory=list)
+    refresh_token: str = "sim-refresh-token-1"
+    refreshes: int = 0
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -190,6 +192,27 @@ class TaobaoSimulator:
                 return answer.status, answer.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
+
+    # -- OAuth ------------------------------------------------------------------------------------------
+    def token(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """``grant_type=refresh_token``: a new session (the old one stops working) and a new refresh token."""
+        with self._lock:
+            if params.get("grant_type") != "refresh_token" or params.get("client_id") != self.app_key:
+                return 400, {"error": "invalid_client", "error_description": "client_id 错误"}
+            if params.get("client_secret") != self.secret:
+                return 401, {"error": "invalid_client", "error_description": "client_secret 错误"}
+            if params.get("refresh_token") != self.refresh_token:
+                return 400, {"error": "invalid_grant", "error_description": "refresh_token 无效"}
+            self.refreshes += 1
+            self.session = f"6100sim-refreshed-{self.refreshes}"
+            self.refresh_token = f"sim-refresh-token-{self.refreshes + 1}"
+            return 200, {
+                "access_token": self.session,
+                "token_type": "Bearer",
+                "expires_in": 86400,
+                "refresh_token": self.refresh_token,
+                "taobao_user_nick": self.seller_nick,
+            }
 
     # -- the router ---------------------------------------------------------------------------------------
     def handle(self, params: dict[str, str]) -> dict[str, Any]:
@@ -354,15 +377,21 @@ def taobao_running(**behaviour: Any) -> Iterator[TaobaoSimulator]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             params = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+            if self.path.startswith("/token"):
+                status, answer = simulator.token(params)
+                self.reply(status, answer)
+                return
             with simulator._lock:
                 stall = simulator.stall if simulator.stall_next > 0 else 0.0
                 simulator.stall_next = max(0, simulator.stall_next - 1)
             if stall:
                 time.sleep(stall)
-            body = simulator.handle(params)
+            self.reply(200, simulator.handle(params))
+
+        def reply(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body, ensure_ascii=False).encode()
             try:
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
