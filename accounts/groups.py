@@ -52,6 +52,11 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "notifications.template": ALL,
     "notifications.shopchannels": ALL,
     "notifications.departmentrobot": ALL,
+    "connectors.shopconnection": (VIEW, ADD, CHANGE),
+    "connectors.platformcase": (VIEW,),
+    "connectors.writeback": (VIEW, CHANGE),  # change: resend
+    "connectors.inboxmessage": (VIEW,),
+    "connectors.reconciliation": (VIEW,),
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tickets",
     "routing",
     "notifications",
+    "connectors",
     "api",
     "accounts",
     "desk",
@@ -456,3 +457,46 @@ if KEFU_EVIDENCE_STORAGE == "s3":
     }
 elif KEFU_EVIDENCE_STORAGE != "local":
     raise ImproperlyConfigured(f"KEFU_EVIDENCE_STORAGE must be 'local' or 's3', not {KEFU_EVIDENCE_STORAGE!r}.")
+
+# --- Marketplace connectors (issue 13: connectors/, docs/platforms.md) ------------------------------------
+# Fernet key(s) for connection secrets at rest, comma-separated, newest first (MultiFernet: the first encrypts,
+# all decrypt). Empty: a key derived from SECRET_KEY (still encrypted; `check --deploy` warns: set it in production).
+KEFU_CONNECTOR_KEY = env.str("KEFU_CONNECTOR_KEY", default="")
+# kefu's deadline for a step the platform times: the platform's deadline minus this margin (if earlier than kefu's).
+KEFU_PLATFORM_DEADLINE_MARGIN_MINUTES = env.float("KEFU_PLATFORM_DEADLINE_MARGIN_MINUTES", default=120.0)
+# An incremental pull starts this long before the previous window's end (clock skew, late writes on the platform).
+KEFU_CONNECTOR_PULL_OVERLAP_SECONDS = env.float("KEFU_CONNECTOR_PULL_OVERLAP_SECONDS", default=300.0)
+# The widest window one pull asks for (a connection that was off catches up window by window).
+KEFU_CONNECTOR_PULL_WINDOW_SECONDS = env.float("KEFU_CONNECTOR_PULL_WINDOW_SECONDS", default=1800.0)
+# Write-back and inbox retries: exponential backoff with ±20 % jitter from BASE, capped at MAX; dead after ATTEMPTS.
+KEFU_CONNECTOR_MAX_ATTEMPTS = env.int("KEFU_CONNECTOR_MAX_ATTEMPTS", default=8)
+KEFU_CONNECTOR_RETRY_BASE_SECONDS = env.float("KEFU_CONNECTOR_RETRY_BASE_SECONDS", default=30.0)
+KEFU_CONNECTOR_RETRY_MAX_SECONDS = env.float("KEFU_CONNECTOR_RETRY_MAX_SECONDS", default=3600.0)
+# How long a relay worker holds a write-back while sending it.
+KEFU_CONNECTOR_LEASE_SECONDS = env.float("KEFU_CONNECTOR_LEASE_SECONDS", default=120.0)
+# Refresh an OAuth access token this long before it expires.
+KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS = env.float("KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "connectors-pull": {
+            "task": "connectors.tasks.pull_all_task",
+            "schedule": env.float("KEFU_CONNECTOR_PULL_INTERVAL_SECONDS", default=120.0),
+            "options": {"expires": 300},
+        },
+        "connectors-inbox": {
+            "task": "connectors.tasks.process_inbox_task",
+            "schedule": env.float("KEFU_CONNECTOR_INBOX_INTERVAL_SECONDS", default=30.0),
+            "options": {"expires": 120},
+        },
+        "connectors-writeback": {
+            "task": "connectors.tasks.relay_writebacks_task",
+            "schedule": env.float("KEFU_CONNECTOR_WRITEBACK_INTERVAL_SECONDS", default=30.0),
+            "options": {"expires": 120},
+        },
+        "connectors-reconcile": {
+            "task": "connectors.tasks.reconcile_all_task",
+            "schedule": env.float("KEFU_CONNECTOR_RECONCILE_INTERVAL_SECONDS", default=3600.0),
+            "options": {"expires": 3600},
+        },
+    }
+)

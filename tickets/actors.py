@@ -1,4 +1,5 @@
-"""Who does something to a ticket: a staff user, a buyer, the system timer or an integration.
+"""Who does something to a ticket: a staff user, a buyer, the system timer, an integration or a marketplace
+platform (a case decided on Taobao, Pinduoduo, …: the platform's timeout, the buyer acting there, 小二's ruling).
 
 Every service takes an :class:`Actor`; the state machines decide with it who may run a transition
 (``permission=`` on each django-fsm transition receives the actor), and the timeline records it.
@@ -25,6 +26,7 @@ class ActorKind(models.TextChoices):
     BUYER = "buyer", _("Buyer")
     SYSTEM = "system", _("System")
     INTEGRATION = "integration", _("Integration")
+    PLATFORM = "platform", _("Marketplace platform")
 
 
 class Role(models.TextChoices):
@@ -37,6 +39,8 @@ class Role(models.TextChoices):
     SUPERVISORS = "supervisors", _("Supervisors")
     SYSTEM = "system", _("System")
     INTEGRATION = "integration", _("Integration")
+    # What a marketplace did on its own (connectors.services.ingest): declared per transition like any role.
+    PLATFORM = "platform", _("Marketplace platform")
 
 
 DEPARTMENT_ROLES = frozenset({Role.OPERATIONS, Role.WAREHOUSE, Role.LOGISTICS, Role.SUPERVISORS})
@@ -88,6 +92,11 @@ class Actor:
     @classmethod
     def integration(cls, name: str) -> Actor:
         return cls(kind=ActorKind.INTEGRATION, name=name)
+
+    @classmethod
+    def platform(cls, name: str) -> Actor:
+        """A marketplace acting on a case (``name``: the platform, e.g. ``taobao``)."""
+        return cls(kind=ActorKind.PLATFORM, name=name)
 
     @property
     def is_supervisor(self) -> bool:

@@ -159,6 +159,7 @@ ACTOR_ROLES = (
     "supervisors",
     "system",
     "integration",
+    "platform",
 )
 
 
@@ -173,6 +174,8 @@ def actor_for(role: str, ticket: Ticket) -> Actor:
         return system_actor()
     if role == "integration":
         return integration_actor()
+    if role == "platform":
+        return Actor.platform("taobao")
     raise ValueError(f"unknown role {role!r}")
 
 

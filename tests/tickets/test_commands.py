@@ -72,7 +72,16 @@ def test_graph_edges_say_who_acts(kind: str) -> None:
     for transition in model._meta.get_field("state").get_all_transitions(model):
         roles = ", ".join(
             r
-            for r in ("buyer", "operations", "warehouse", "logistics", "supervisors", "system", "integration")
+            for r in (
+                "buyer",
+                "operations",
+                "warehouse",
+                "logistics",
+                "supervisors",
+                "system",
+                "integration",
+                "platform",
+            )
             if r in transition.permission.roles
         )
         assert f'label="{transition.name}\\n({roles})' in dot

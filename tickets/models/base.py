@@ -95,6 +95,12 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     origin = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="spawned", verbose_name=_("origin")
     )
+    # A case mirrored from a marketplace (connectors): the platform's code ("" for the shop's own tickets). Such a
+    # ticket runs on the platform's clock: ``platform_due_at`` is the platform's deadline for the merchant's
+    # answer (None while the merchant has nothing to answer); tickets.services.engine.step_apply puts the step's
+    # deadline before it, and the sweep escalates instead of acting for the platform (it acts itself).
+    platform = models.CharField(_("marketplace"), max_length=16, blank=True, editable=False)
+    platform_due_at = models.DateTimeField(_("platform deadline"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)

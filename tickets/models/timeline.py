@@ -30,6 +30,8 @@ class EventType(models.TextChoices):
     REFUND = "refund", _("Refund")
     ESCALATION = "escalation", _("Escalation")
     WARNING = "warning", _("Deadline warning")
+    # A marketplace changed something that is not a transition (its deadline for the merchant, its ruling's note).
+    PLATFORM = "platform", _("Marketplace update")
 
 
 class AppendOnlyError(Exception):

@@ -208,6 +208,10 @@ def _breached(ticket: Ticket, now: datetime) -> dict[str, Any]:
 
 def _transition_on_due(ticket: Ticket) -> str | None:
     """The automatic transition the ticket's clock runs (a platform timeout not yet escalated), else None."""
+    if ticket.platform:
+        # A marketplace's case: the platform runs its own timeouts (auto-agree, auto-refund) and kefu records them
+        # when they arrive (connectors); kefu's clock for it is an internal SLA, so it escalates.
+        return None
     on_due = ticket.STEPS[ticket.state].on_due
     return on_due if on_due and on_due != ESCALATE and ticket.escalation_level == 0 else None
 

@@ -22,9 +22,10 @@ import copy
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -166,10 +167,16 @@ def step_apply(ticket: Ticket, *, now: datetime) -> None:
         ticket.priority = route.priority
     ticket.step_started_at = now
     ticket.step_due_at = now + route.deadline if route.deadline else None
-    ticket.due_at = ticket.step_due_at
     ticket.warn_at = (
         now + route.deadline * route.warn_percent / 100 if route.deadline and route.warn_percent < 100 else None
     )
+    if ticket.platform and step.owner == BUYER:
+        # The marketplace times the buyer (and closes the case when they do not act); kefu neither expires nor
+        # escalates a wait that is not the merchant's.
+        ticket.step_due_at = ticket.warn_at = None
+    elif step.owner and step.owner != BUYER:
+        platform_clock_apply(ticket, now=now)
+    ticket.due_at = ticket.step_due_at
     ticket.sla_breached = False
     ticket.escalation_level = 0
     # Every end step closes the ticket, also a closed complaint that may still be reopened (not final, but
@@ -179,6 +186,27 @@ def step_apply(ticket: Ticket, *, now: datetime) -> None:
         ticket.assignee = None
     elif ticket.department != previous_department or ticket.assignee_id is None:
         ticket.assignee = assignee_pick(ticket.department, workload=ticket_workload)
+
+
+def platform_deadline_margin() -> timedelta:
+    return timedelta(minutes=float(getattr(settings, "KEFU_PLATFORM_DEADLINE_MARGIN_MINUTES", 120)))
+
+
+def platform_clock_apply(ticket: Ticket, *, now: datetime) -> None:
+    """Put a merchant step's deadline before the marketplace's (in memory; the one place this is decided).
+
+    The step's deadline becomes the earlier of kefu's own (routing's policy) and the platform's deadline minus
+    ``KEFU_PLATFORM_DEADLINE_MARGIN_MINUTES``, never before ``now``; the warning goes out one margin before that
+    (at once when there is no time left), so the staff hear of it before the platform acts on its own.
+    """
+    if ticket.platform_due_at is None:
+        return
+    margin = platform_deadline_margin()
+    limit = max(now, ticket.platform_due_at - margin)
+    if ticket.step_due_at is None or limit < ticket.step_due_at:
+        ticket.step_due_at = limit
+        warn = max(now, limit - margin)
+        ticket.warn_at = min(ticket.warn_at, warn) if ticket.warn_at is not None else warn
 
 
 def step_figures(ticket: Ticket, *, now: datetime) -> dict[str, Any]:

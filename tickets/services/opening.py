@@ -4,6 +4,8 @@ locked, what is still returnable, the return window, the reason, who may open)."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -65,6 +67,21 @@ def _reserve_ticket_id() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Ticket._meta.db_table])
         return cursor.fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A ticket opened for a marketplace's case: which platform, and its deadline for the merchant's answer
+    (``Ticket.platform``/``platform_due_at``; ``step_apply`` puts the first step's deadline before it)."""
+
+    name: str
+    due_at: datetime | None = None
+
+
+def _platform_fields(platform: Platform | None) -> dict[str, Any]:
+    if platform is None:
+        return {}
+    return {"platform": platform.name, "platform_due_at": platform.due_at}
 
 
 def _create(
@@ -130,19 +147,20 @@ def return_open(
     requested_amount: Decimal | None = None,
     description: str = "",
     origin: Ticket | None = None,
+    platform: Platform | None = None,
 ) -> ReturnTicket:
     """Open a return (with goods back) or a refund-only request for the given order lines.
 
     Refuses outside the return window, beyond the quantities still returnable, and above what was paid
     for those lines minus what was already refunded. Without ``requested_amount``, asks for all of it.
     A ``origin`` ticket (an exchange out of stock, a lost parcel) skips the window check: the merchant
-    owes that refund whatever the date.
+    owes that refund whatever the date. So does a marketplace's case (``platform``): the platform accepted it.
     """
     opener_check(order, actor)
     with transaction.atomic():
         reason = reason_resolve(Kind.RETURN, reason_code, required=True)
         resolved = lines_resolve(order, lines, check_returnable=True)
-        if origin is None:
+        if origin is None and platform is None:
             return_window_check(order, needs_delivery=not refund_only)
         cap = ticket_refundable_amount(lines=[TicketLine(order_line=line, quantity=qty) for line, qty in resolved])
         amount = cap if requested_amount is None else requested_amount
@@ -166,6 +184,7 @@ def return_open(
                 "requested_amount": amount,
                 "origin": origin,
                 "goods_received": bool(origin is not None and origin.kind == Kind.EXCHANGE),
+                **_platform_fields(platform),
             },
             payload={"refund_only": refund_only, "requested_amount": amount},
         )
@@ -180,14 +199,18 @@ def exchange_open(
     replacement_sku: str,
     replacement_name: str = "",
     description: str = "",
+    platform: Platform | None = None,
 ) -> ExchangeTicket:
-    """Open an exchange: the items come back and a replacement (another size, colour, …) goes out."""
+    """Open an exchange: the items come back and a replacement (another size, colour, …) goes out.
+
+    A marketplace's case (``platform``) skips the return window check: the platform accepted it."""
     opener_check(order, actor)
     replacement_sku = require(replacement_sku, "replacement_sku", _("The replacement SKU"))
     with transaction.atomic():
         reason = reason_resolve(Kind.EXCHANGE, reason_code, required=True)
         resolved = lines_resolve(order, lines, check_returnable=True)
-        return_window_check(order, needs_delivery=True)
+        if platform is None:
+            return_window_check(order, needs_delivery=True)
         return _create(
             ExchangeTicket,
             order=order,
@@ -198,6 +221,7 @@ def exchange_open(
                 "description": description,
                 "replacement_sku": replacement_sku,
                 "replacement_name": replacement_name,
+                **_platform_fields(platform),
             },
             payload={"replacement_sku": replacement_sku},
         )
@@ -261,6 +285,7 @@ def logistics_open(
     shipment: Shipment | None = None,
     description: str = "",
     lines: Sequence[LineRequest] = (),
+    platform: Platform | None = None,
 ) -> LogisticsTicket:
     """Open a logistics exception for a shipment of the order (the buyer, staff, or the stalled sweep)."""
     from tickets.models import ExceptionType
@@ -298,6 +323,11 @@ def logistics_open(
             order=order,
             actor=actor,
             lines=resolved,
-            fields={"description": description, "exception_type": exception_type, "shipment": shipment},
+            fields={
+                "description": description,
+                "exception_type": exception_type,
+                "shipment": shipment,
+                **_platform_fields(platform),
+            },
             payload={"exception_type": exception_type, "shipment": str(shipment) if shipment else None},
         )

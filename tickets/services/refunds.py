@@ -124,6 +124,10 @@ def refund_execute(*, refund_id: int) -> Refund:
     refund = Refund.objects.select_related("ticket", "ticket__shop", "ticket__order").get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:  # paid already, or failed for good until someone retries it
         return refund
+    if refund.ticket.platform:
+        # A marketplace pays its own refunds (agreeing on the platform is the payment): the refund is marked paid
+        # when the platform says so (tickets.services.platform.refund_settle_on_platform), never paid here too.
+        return refund
     request = RefundRequest(
         idempotency_key=refund.idempotency_key,
         amount=refund.amount,
@@ -223,7 +227,7 @@ def refunds_relay(*, older_than_seconds: float = 120, limit: int = 200) -> int:
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     paid = 0
     ids = list(
-        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lt=cutoff)
+        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lt=cutoff, ticket__platform="")
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -43,6 +43,8 @@ class ExceptionType(models.TextChoices):
     STALLED = "stalled", _("Stalled (no tracking update)")
     WRONG_ADDRESS = "wrong_address", _("Wrong address")
     REFUSED = "refused", _("Refused by the buyer")
+    # 补寄: an item missing from the parcel, sent again (a marketplace's resend case; reshipping path).
+    MISSING_ITEM = "missing_item", _("Missing item (resend)")
 
 
 class Outcome(models.TextChoices):

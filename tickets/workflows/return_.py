@@ -88,7 +88,8 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.REQUESTED,
         target=GET_STATE(lambda self, **_: self._after_approval(), states=[S.AWAITING_RETURN, S.REFUND_PENDING]),
-        permission=by(Role.OPERATIONS, Role.SYSTEM),
+        # PLATFORM: the marketplace agreed (its timeout, or the merchant in the platform's own back office).
+        permission=by(Role.OPERATIONS, Role.SYSTEM, Role.PLATFORM),
         custom=Act(
             _("Approve"),
             needs=(REASON.optional(),),
@@ -102,7 +103,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.REQUESTED,
         target=S.REJECTED,
-        permission=by(Role.OPERATIONS),
+        permission=by(Role.OPERATIONS, Role.PLATFORM),
         custom=Act(_("Reject"), needs=(REASON,)),
     )
     def reject(self, *, reason: str) -> None:
@@ -131,7 +132,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.REJECTED,
         target=S.ARBITRATION,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),  # PLATFORM: the buyer asked the marketplace to intervene
         custom=Act(_("Escalate to arbitration"), needs=(REASON.optional(),)),
     )
     def escalate(self) -> None:
@@ -141,7 +142,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.REJECTED,
         target=S.CLOSED,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),
         custom=Act(_("Accept the rejection")),
     )
     def accept_rejection(self) -> None:
@@ -162,7 +163,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.AWAITING_RETURN,
         target=S.RETURN_IN_TRANSIT,
-        permission=by(Role.BUYER, Role.OPERATIONS),
+        permission=by(Role.BUYER, Role.OPERATIONS, Role.PLATFORM),
         custom=Act(_("Give return tracking"), needs=SHIPPING, prepare=Ship(ShipmentDirection.RETURN)),
     )
     def ship_back(self, *, shipment: Shipment) -> None:
@@ -182,7 +183,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.RETURN_IN_TRANSIT,
         target=S.REFUND_PENDING,
-        permission=by(Role.SYSTEM),
+        permission=by(Role.SYSTEM, Role.PLATFORM),  # PLATFORM: the marketplace refunded an unconfirmed return
         custom=Act(
             _("Refund automatically (receipt not confirmed in time)"), needs=(REASON.optional(),), system_only=True
         ),
@@ -237,7 +238,9 @@ class ReturnTicket(Ticket):
         target=S.REFUNDED,
         # Only the payment path runs this (tickets.services.refunds.refund_execute), after the Refund row is
         # marked paid: a person clicking "paid" could leave the row pending and a later retry would pay twice.
-        permission=by(Role.SYSTEM),
+        # PLATFORM: a marketplace pays its own refunds; tickets.services.refunds.refund_settle_on_platform marks the
+        # row paid first, for the same reason.
+        permission=by(Role.SYSTEM, Role.PLATFORM),
         custom=Act(_("Refund paid"), needs=(REFUND_KEY, GATEWAY_REFERENCE), system_only=True),
     )
     def complete_refund(self) -> None:
@@ -248,7 +251,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.ARBITRATION,
         target=GET_STATE(lambda self, **_: self._after_approval(), states=[S.AWAITING_RETURN, S.REFUND_PENDING]),
-        permission=by(Role.SUPERVISORS),
+        permission=by(Role.SUPERVISORS, Role.PLATFORM),  # PLATFORM: the marketplace ruled for the buyer
         custom=Act(_("Arbitrate for the buyer"), needs=(REASON.optional(),)),
     )
     def uphold_buyer(self) -> None:
@@ -258,7 +261,8 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.ARBITRATION,
         target=S.CLOSED,
-        permission=by(Role.SUPERVISORS),
+        # PLATFORM: the marketplace's ruling (小二 decided for the merchant).
+        permission=by(Role.SUPERVISORS, Role.PLATFORM),
         custom=Act(_("Uphold the rejection"), needs=(REASON,)),
     )
     def uphold_rejection(self, *, reason: str) -> None:
@@ -268,7 +272,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.ARBITRATION],
         target=S.CANCELLED,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),  # PLATFORM: the buyer withdrew on the marketplace
         custom=Act(_("Cancel (withdraw)"), needs=(REASON.optional(),)),
     )
     def cancel(self) -> None:

@@ -1,0 +1,366 @@
+"""The platform-neutral contract every marketplace connector implements, and what the core reads from it.
+
+A connector (one module per platform in ``connectors.platforms``) translates between a platform's API and
+these types; ingestion, write-back and reconciliation (``connectors.services``) only ever see them:
+
+- :class:`CaseSnapshot`: one after-sales case (售后单) as the platform shows it now. ``kind`` and ``status`` are
+  neutral (:class:`CaseKind`, :class:`CaseStatus`); ``raw_type``/``raw_status`` keep the platform's own codes.
+  A code the connector does not know maps to ``CaseKind.UNKNOWN``/``CaseStatus.UNKNOWN``: ingestion stores it
+  raw and flags the case, never crashes.
+- ``modified_at`` + ``version`` order the snapshots of one case: ingestion applies a snapshot only when it is
+  newer than the last one it applied (:meth:`CaseSnapshot.is_newer_than`), so a late push changes nothing.
+- ``merchant_deadline``: when the platform acts on its own if the merchant has not answered (auto-agree,
+  auto-refund); ``None`` while the merchant has nothing to answer.
+- Money is in fen (``int``) everywhere in this contract; :func:`yuan_to_fen`/:func:`fen_to_yuan` are the only
+  conversions (platforms that send yuan strings convert at the edge).
+- :class:`PushMessage`: one pushed notification, verified; it only says *which* case changed: ingestion
+  re-fetches the detail (pushes carry ids and status only, and arrive at least once, in any order).
+- :class:`Command`: a staff decision to carry out on the platform; a connector either returns a
+  :class:`CommandResult` or raises :class:`PlatformError` saying whether to retry (``transient``,
+  ``rate_limited``) or to hand the ticket back to the staff (``permanent``, with the platform's message).
+
+Connectors do I/O only through ``kefu.core.outbound`` (the guarded client), so a connection's base URL (the
+production gateway, or a local simulator in tests) is the only difference between the two.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.models import ShopConnection
+
+
+class Platform(StrEnum):
+    TAOBAO = "taobao"  # Taobao and Tmall: one open platform (TOP)
+    PDD = "pdd"
+    WECHAT = "wechat"  # WeChat Channels shop (微信小店)
+    DOUYIN = "douyin"  # 抖店
+    JD = "jd"
+
+
+class CaseKind(StrEnum):
+    """What the buyer asks for, in kefu's words (how each maps to a ticket: ``connectors.services.ingest``)."""
+
+    REFUND_ONLY = "refund_only"  # 仅退款 → a return ticket with refund_only
+    RETURN_REFUND = "return_refund"  # 退货退款 → a return ticket
+    EXCHANGE = "exchange"  # 换货 → an exchange ticket
+    RESEND = "resend"  # 补寄 (a missing item sent again) → a logistics ticket, exception "missing item"
+    UNKNOWN = "unknown"  # kept raw, flagged; no ticket is opened for it
+
+
+class CaseStatus(StrEnum):
+    """Where the case stands on the platform, in neutral terms (docs/platforms.md has each platform's table)."""
+
+    REQUESTED = "requested"  # the buyer applied; the merchant must answer
+    AWAITING_RETURN = "awaiting_return"  # return agreed; the buyer is to send the goods
+    RETURN_IN_TRANSIT = "return_in_transit"  # the buyer shipped (a return waybill is known)
+    RECEIVED = "received"  # the goods are back (where the platform says so)
+    REFUNDED = "refunded"  # the platform paid the refund / the case succeeded
+    REJECTED = "rejected"  # the merchant refused; the buyer may answer
+    CLOSED = "closed"  # closed without a refund (buyer cancelled, expired, failed)
+    ARBITRATION = "arbitration"  # the platform intervenes (平台介入 / 小二介入)
+    COUNTER_OFFER = "counter_offer"  # 协商: the merchant's counter-offer awaits the buyer
+    UNKNOWN = "unknown"  # a code the connector does not know (kept raw, flagged)
+
+
+FEN_PER_YUAN = 100
+
+
+def yuan_to_fen(value: str | Decimal | int | float | None) -> int:
+    """``"200.07"`` → ``20007``. ``None``/``""`` → 0. Rounds half up to the fen (platforms send two decimals)."""
+    if value is None or value == "":
+        return 0
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return int(amount * FEN_PER_YUAN)
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    """``20007`` → ``Decimal("200.07")`` (what kefu's money fields hold)."""
+    return (Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    sku: str
+    quantity: int
+    name: str = ""
+    external_id: str = ""  # the platform's order line id (Taobao ``oid``)
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    """One after-sales case as the platform shows it at ``modified_at`` (see the module docstring)."""
+
+    platform: Platform
+    shop_external_id: str
+    case_id: str
+    order_id: str
+    kind: CaseKind
+    status: CaseStatus
+    raw_type: str
+    raw_status: str
+    modified_at: datetime  # aware
+    version: int = 0  # the platform's optimistic-lock counter (Taobao ``refund_version``); 0 when it has none
+    refund_fen: int = 0  # what the buyer asks back
+    paid_fen: int = 0  # what the buyer paid for the lines concerned
+    reason: str = ""
+    merchant_deadline: datetime | None = None  # aware; when the platform acts if the merchant does not
+    lines: tuple[CaseLine, ...] = ()
+    buyer_id: str = ""
+    buyer_nick: str = ""
+    return_carrier: str = ""
+    return_waybill: str = ""
+    arbitration: bool = False  # the platform intervenes, whatever ``status`` says
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_known(self) -> bool:
+        return self.kind != CaseKind.UNKNOWN and self.status != CaseStatus.UNKNOWN
+
+    def order_key(self) -> tuple[datetime, int]:
+        return (self.modified_at, self.version)
+
+    def is_newer_than(self, modified_at: datetime | None, version: int | None) -> bool:
+        """Whether this snapshot is later than the one last applied (modified time first, then version)."""
+        if modified_at is None:
+            return True
+        return self.order_key() > (modified_at, version or 0)
+
+
+@dataclass(frozen=True)
+class OrderSnapshot:
+    """The order a case belongs to, enough for ``orders.services.order_upsert`` when kefu has not seen it."""
+
+    order_id: str
+    buyer_id: str
+    buyer_nick: str
+    paid_at: datetime
+    lines: tuple[OrderLineSnapshot, ...]
+    delivered_at: datetime | None = None
+    status: str = "paid"
+
+
+@dataclass(frozen=True)
+class OrderLineSnapshot:
+    sku: str
+    name: str
+    quantity: int
+    unit_fen: int
+    paid_fen: int
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A refreshed OAuth grant: the new access token, when it expires, and the refresh token to use next."""
+
+    access_token: str
+    expires_at: datetime | None
+    refresh_token: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an incremental pull. ``next_cursor`` is what the next call passes (opaque to the core)."""
+
+    snapshots: Sequence[CaseSnapshot]
+    next_cursor: str
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One verified pushed message: which case changed (re-fetch its detail), de-duplicated by ``message_id``."""
+
+    message_id: str
+    topic: str
+    case_id: str
+    modified_at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+class CommandName(StrEnum):
+    AGREE_REFUND = "agree_refund"
+    AGREE_RETURN = "agree_return"
+    REFUSE = "refuse"
+    CONFIRM_RECEIVED = "confirm_received"
+    SHIP_EXCHANGE = "ship_exchange"
+    SHIP_RESEND = "ship_resend"
+    UPLOAD_EVIDENCE = "upload_evidence"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A staff decision to carry out on the platform for one case.
+
+    ``version`` is the platform version the decision was taken on (passed back where the platform locks
+    optimistically); ``amount_fen`` for refunds; ``address_id`` the shop's return address on the platform;
+    ``carrier``/``waybill`` for shipments; ``evidence`` URLs or ids of already uploaded proofs.
+    """
+
+    name: CommandName
+    case_id: str
+    version: int = 0
+    amount_fen: int | None = None
+    reason: str = ""
+    address_id: str = ""
+    carrier: str = ""
+    waybill: str = ""
+    evidence: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_payload(self) -> dict[str, Any]:
+        """What the outbox stores (``WriteBack.payload``); :meth:`from_payload` reads it back."""
+        return {
+            "name": self.name.value,
+            "case_id": self.case_id,
+            "version": self.version,
+            "amount_fen": self.amount_fen,
+            "reason": self.reason,
+            "address_id": self.address_id,
+            "carrier": self.carrier,
+            "waybill": self.waybill,
+            "evidence": list(self.evidence),
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Command:
+        return cls(
+            name=CommandName(data["name"]),
+            case_id=str(data["case_id"]),
+            version=int(data.get("version") or 0),
+            amount_fen=data.get("amount_fen"),
+            reason=data.get("reason", ""),
+            address_id=data.get("address_id", ""),
+            carrier=data.get("carrier", ""),
+            waybill=data.get("waybill", ""),
+            evidence=tuple(data.get("evidence", ())),
+            extra=dict(data.get("extra") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The platform accepted the command. ``applied=False``: nothing to do there (a kefu-side step only)."""
+
+    applied: bool = True
+    message: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+class ErrorKind(StrEnum):
+    PERMANENT = "permanent"  # the platform refused: hand the ticket back to the staff with ``message``
+    TRANSIENT = "transient"  # the platform failed or did not answer: retry with backoff
+    RATE_LIMITED = "rate_limited"  # call limit hit: retry later (backoff with jitter)
+
+
+class PlatformError(Exception):
+    """A platform call failed. ``kind`` decides what happens next; ``code``/``message`` are the platform's own
+    (``message`` is shown to the staff when the failure is permanent)."""
+
+    def __init__(self, kind: ErrorKind, code: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind != ErrorKind.PERMANENT
+
+
+class BadSignature(Exception):
+    """A pushed message's signature does not verify (answered 403, nothing stored)."""
+
+
+class Connector(abc.ABC):
+    """One platform's API for one shop connection. Built by ``connectors.platforms.connector_for(connection)``.
+
+    Implementations are stateless apart from the connection (credentials decrypted on use) and do their HTTP
+    through ``kefu.core.outbound``. Every method raises :class:`PlatformError` for what the platform answers
+    with an error or does not answer at all.
+    """
+
+    platform: Platform
+
+    def __init__(self, connection: ShopConnection) -> None:
+        self.connection = connection
+
+    # -- reading ----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def pull(self, cursor: str, *, until: datetime | None = None) -> Page:
+        """The next page of cases changed since ``cursor`` (``""``: from the connection's start)."""
+
+    @abc.abstractmethod
+    def fetch(self, case_id: str) -> CaseSnapshot:
+        """One case's detail as it is now."""
+
+    @abc.abstractmethod
+    def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
+        """The order a case belongs to (the case itself may be enough to describe it: ``case``)."""
+
+    def refresh_access_token(self) -> TokenGrant:
+        """A new access token from the connection's refresh token (called before it expires:
+        ``KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS``). Platforms without refresh raise a permanent error."""
+        raise PlatformError(ErrorKind.PERMANENT, "unsupported", "this platform's tokens are not refreshed by kefu")
+
+    @abc.abstractmethod
+    def cursor_at(self, moment: datetime) -> str:
+        """A pull cursor starting at ``moment`` (the backfill's start; the first pull of a new connection)."""
+
+    # -- pushes -----------------------------------------------------------------------------------------
+    @classmethod
+    @abc.abstractmethod
+    def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
+        """The platform shop id a pushed request is for (read before verifying: it picks the connection whose
+        secret verifies it). ``""`` when the body does not say; ``ValueError`` when it cannot be read."""
+
+    @abc.abstractmethod
+    def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
+        """The messages of one pushed request; raises :class:`BadSignature` when it does not verify."""
+
+    @classmethod
+    def push_answer(cls) -> tuple[int, bytes, str]:
+        """What to answer a verified push with: (status, body, content type)."""
+        return 200, b'{"success":true}', "application/json"
+
+    # -- writing ----------------------------------------------------------------------------------------
+    @staticmethod
+    def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The platform fields a write needs from the case's last payload (``Command.extra``; e.g. TOP's
+        ``refund_phase``), taken when the write-back is enqueued. None by default."""
+        return {}
+
+    def execute(self, command: Command) -> CommandResult:
+        """Carry out ``command`` (dispatches to the method named after it)."""
+        return getattr(self, command.name.value)(command)
+
+    @abc.abstractmethod
+    def agree_refund(self, command: Command) -> CommandResult: ...
+
+    @abc.abstractmethod
+    def agree_return(self, command: Command) -> CommandResult: ...
+
+    @abc.abstractmethod
+    def refuse(self, command: Command) -> CommandResult: ...
+
+    def confirm_received(self, command: Command) -> CommandResult:
+        """Most platforms have no separate receipt call: agreeing the refund after receipt is the answer."""
+        return CommandResult(applied=False, message="kefu-side step")
+
+    def ship_exchange(self, command: Command) -> CommandResult:
+        raise PlatformError(ErrorKind.PERMANENT, "unsupported", "exchange shipment is not supported by this connector")
+
+    def ship_resend(self, command: Command) -> CommandResult:
+        raise PlatformError(ErrorKind.PERMANENT, "unsupported", "resend shipment is not supported by this connector")
+
+    def upload_evidence(self, command: Command) -> CommandResult:
+        raise PlatformError(ErrorKind.PERMANENT, "unsupported", "evidence upload is not supported by this connector")

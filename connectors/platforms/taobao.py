@@ -1,0 +1,419 @@
+"""Taobao / Tmall open platform (TOP): signed form posts to the router, refunds (售后) read and answered.
+
+Reference: ``PLATFORMS.md`` §1 (bububa/opentaobao ``core/client.go``, ``model/tbrefund/*``). What kefu uses:
+
+- Signing: every system and business parameter except ``sign``, keys sorted (byte order), ``key1value1key2…``;
+  ``md5``: ``upper(hex(MD5(secret + s + secret)))``, ``hmac``: ``upper(hex(HMAC-MD5(secret, s)))`` (:func:`sign`).
+- Reading: ``taobao.refunds.receive.get`` by modified window with ``use_has_next`` (the pull),
+  ``taobao.refund.get`` (one case).
+- Writing: ``taobao.rp.refunds.agree`` (``refund_infos`` = ``id|fen|version|phase``), ``taobao.rp.returngoods.agree``
+  (``seller_address_id``), ``taobao.refund.refuse`` (``refuse_message``, 2–200 characters).
+- Errors: ``error_response`` {code, msg, sub_code, sub_msg}: code 7 (call limited) → rate limited; ``isp.*``
+  → transient; ``isv.*`` and everything else → permanent (the platform's message goes to the staff).
+- Money comes as yuan strings (``"200.07"``) and goes back in fen; times are Beijing time without a zone.
+
+TMC (Taobao's push) is a long-lived connection whose frames and acknowledgement are not public. kefu receives
+pushes over HTTP instead (:meth:`TaobaoConnector.verify_push`): a message shaped like TMC's (``topic``, ``id``,
+``content`` JSON string with ``refund_id``, ``modified``, …), posted by a TMC bridge run next to the app
+(聚石塔) and signed with the connection's app secret. Lost pushes are caught by the pull (every
+``KEFU_CONNECTOR_PULL_INTERVAL_SECONDS``) and by reconciliation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+from connectors.base import (
+    BadSignature,
+    CaseKind,
+    CaseLine,
+    CaseSnapshot,
+    CaseStatus,
+    Command,
+    CommandResult,
+    Connector,
+    ErrorKind,
+    OrderLineSnapshot,
+    OrderSnapshot,
+    Page,
+    Platform,
+    PlatformError,
+    PushMessage,
+    TokenGrant,
+    yuan_to_fen,
+)
+from kefu.core import outbound
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+DEFAULT_BASE_URL = "https://eco.taobao.com/router/rest"
+# OAuth 2 token endpoint (grant_type=refresh_token). Not in PLATFORMS.md's sources: unconfirmed, see docs/platforms.md.
+DEFAULT_TOKEN_URL = "https://oauth.taobao.com/token"  # noqa: S105 - a URL, not a secret
+PAGE_SIZE = 100  # the most taobao.refunds.receive.get returns a page
+MAX_BODY = 4 * 1024 * 1024  # a page of 100 refunds with their fields
+REFUND_FIELDS = (
+    "refund_id,tid,oid,status,refund_fee,total_fee,payment,created,modified,has_good_return,good_status,"
+    "refund_phase,refund_version,sid,company_name,reason,desc,cs_status,buyer_nick,buyer_open_uid,seller_nick,"
+    "title,num,outer_id,sku,refund_remind_timeout,operation_contraint"
+)
+PUSH_SIGNATURE = "X-Kefu-Signature"
+PUSH_TIMESTAMP = "X-Kefu-Timestamp"
+PUSH_MAX_AGE_SECONDS = 300
+
+STATUSES: dict[str, CaseStatus] = {
+    "WAIT_SELLER_AGREE": CaseStatus.REQUESTED,
+    "WAIT_BUYER_RETURN_GOODS": CaseStatus.AWAITING_RETURN,
+    "WAIT_SELLER_CONFIRM_GOODS": CaseStatus.RETURN_IN_TRANSIT,
+    "SELLER_REFUSE_BUYER": CaseStatus.REJECTED,
+    "CLOSED": CaseStatus.CLOSED,
+    "SUCCESS": CaseStatus.REFUNDED,
+}
+# cs_status (小二介入): 2 needed, 3 intervened, 4–6 review stages, 10 举证中, 11 appeal.
+ARBITRATION_CS_STATUS = {"2", "3", "4", "5", "6", "10", "11"}
+# The merchant must answer in these statuses; refund_remind_timeout is then the merchant's deadline.
+MERCHANT_TURN = {"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"}
+
+
+def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
+    """TOP's signature of ``params`` (everything but ``sign``) with the app secret."""
+    s = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
+    if method == "hmac":
+        return hmac.new(secret.encode(), s.encode(), hashlib.md5).hexdigest().upper()
+    if method == "md5":
+        return hashlib.md5((secret + s + secret).encode()).hexdigest().upper()  # noqa: S324 - TOP's own scheme
+    raise ValueError(f"unsupported sign_method {method!r}")
+
+
+def push_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The HTTP push's signature: hex HMAC-SHA256 of ``timestamp + "." + body`` with the app secret."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=BEIJING)
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(BEIJING).strftime(TIME_FORMAT)
+
+
+def error_from(response: Mapping[str, Any]) -> PlatformError:
+    """The PlatformError an ``error_response`` stands for."""
+    code = str(response.get("code", ""))
+    sub_code = str(response.get("sub_code", "") or "")
+    message = str(response.get("sub_msg") or response.get("msg") or "")
+    shown = sub_code or code
+    if code == "7":
+        seconds = re.search(r"(\d+)\s*(?:more\s*)?seconds?", message)
+        return PlatformError(
+            ErrorKind.RATE_LIMITED, shown, message, retry_after=float(seconds.group(1)) if seconds else None
+        )
+    if sub_code.startswith("isp.") or (code in {"15", "520"} and not sub_code.startswith("isv.")):
+        return PlatformError(ErrorKind.TRANSIENT, shown, message)
+    return PlatformError(ErrorKind.PERMANENT, shown, message)
+
+
+class TaobaoConnector(Connector):
+    platform = Platform.TAOBAO
+    sign_method = "md5"
+
+    # -- the call --------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return self.connection.base_url or DEFAULT_BASE_URL
+
+    def call(self, method: str, **business: Any) -> dict[str, Any]:
+        """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`."""
+        params = {
+            "method": method,
+            "app_key": self.connection.app_key,
+            "session": self.connection.access_token,
+            "timestamp": format_time(timezone.now()),
+            "v": "2.0",
+            "format": "json",
+            "sign_method": self.sign_method,
+            **{key: str(value) for key, value in business.items() if value is not None},
+        }
+        params["sign"] = sign(params, self.connection.app_secret, self.sign_method)
+        try:
+            response = outbound.post(
+                self.url,
+                data=urlencode(params).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+                max_body=MAX_BODY,
+            )
+        except outbound.BlockedTarget as exc:
+            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
+        except outbound.OutboundError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
+        if response.status >= 500:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
+        if "error_response" in body:
+            raise error_from(body["error_response"])
+        key = method.removeprefix("taobao.").replace(".", "_") + "_response"
+        if key not in body:
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
+        result: dict[str, Any] = body[key]
+        return result
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def snapshot(self, refund: Mapping[str, Any]) -> CaseSnapshot:
+        """A ``Refund`` object (``taobao.refund.get`` / ``receive.get``) in neutral terms."""
+        raw_status = str(refund.get("status", ""))
+        status = STATUSES.get(raw_status, CaseStatus.UNKNOWN)
+        cs_status = str(refund.get("cs_status", "1") or "1")
+        arbitration = cs_status in ARBITRATION_CS_STATUS
+        if arbitration and status not in (CaseStatus.CLOSED, CaseStatus.REFUNDED):
+            status = CaseStatus.ARBITRATION
+        good_return = refund.get("has_good_return")
+        if good_return in (True, "true"):
+            kind, raw_type = CaseKind.RETURN_REFUND, "return_bill"
+        elif good_return in (False, "false"):
+            kind, raw_type = CaseKind.REFUND_ONLY, "refund_bill"
+        else:
+            kind, raw_type = CaseKind.UNKNOWN, str(refund.get("bill_type", ""))
+        deadline = None
+        remind = refund.get("refund_remind_timeout") or {}
+        if raw_status in MERCHANT_TURN and remind.get("exist_timeout") in (True, "true"):
+            deadline = parse_time(remind.get("timeout"))
+        modified = parse_time(refund.get("modified")) or parse_time(refund.get("created")) or timezone.now()
+        sku = str(refund.get("outer_id") or refund.get("sku") or refund.get("num_iid") or "")
+        return CaseSnapshot(
+            platform=Platform.TAOBAO,
+            shop_external_id=str(refund.get("seller_nick", "")),
+            case_id=str(refund["refund_id"]),
+            order_id=str(refund.get("tid", "")),
+            kind=kind,
+            status=status,
+            raw_type=raw_type,
+            raw_status=raw_status if cs_status == "1" else f"{raw_status}/cs_status={cs_status}",
+            modified_at=modified,
+            version=int(refund.get("refund_version") or 0),
+            refund_fen=yuan_to_fen(refund.get("refund_fee")),
+            paid_fen=yuan_to_fen(refund.get("payment") or refund.get("total_fee")),
+            reason=str(refund.get("reason", "")),
+            merchant_deadline=deadline,
+            lines=(
+                CaseLine(
+                    sku=sku,
+                    quantity=int(refund.get("num") or 1),
+                    name=str(refund.get("title", "")),
+                    external_id=str(refund.get("oid", "")),
+                ),
+            ),
+            buyer_id=str(refund.get("buyer_open_uid") or refund.get("buyer_nick") or ""),
+            buyer_nick=str(refund.get("buyer_nick", "")),
+            return_carrier=str(refund.get("company_name", "") or ""),
+            return_waybill=str(refund.get("sid", "") or ""),
+            arbitration=arbitration,
+            raw=dict(refund),
+        )
+
+    def pull(self, cursor: str, *, until: datetime | None = None) -> Page:
+        """One page of ``taobao.refunds.receive.get`` over a modified window.
+
+        The cursor is ``<window start>|<window end>|<page>`` (Beijing times). A window is at most
+        ``KEFU_CONNECTOR_PULL_WINDOW_SECONDS`` wide and ends at ``until`` (default: now); once its last page is
+        read, the next window starts ``KEFU_CONNECTOR_PULL_OVERLAP_SECONDS`` before its end (late writes on the
+        platform; ingestion ignores what it has seen).
+        """
+        now = (until or timezone.now()).replace(microsecond=0)  # TOP's times have whole seconds
+        width = timedelta(seconds=settings.KEFU_CONNECTOR_PULL_WINDOW_SECONDS)
+        if cursor:
+            start_text, end_text, page_text = cursor.split("|")
+            start, end, page = parse_time(start_text) or now - width, parse_time(end_text) or now, int(page_text)
+        else:
+            start, end, page = now - width, now, 1
+        if page == 1:  # a new window: as wide as allowed, up to now
+            end = min(now, start + width)
+        answer = self.call(
+            "taobao.refunds.receive.get",
+            fields=REFUND_FIELDS,
+            start_modified=format_time(start),
+            end_modified=format_time(end),
+            page_no=page,
+            page_size=PAGE_SIZE,
+            use_has_next="true",
+        )
+        refunds = (answer.get("refunds") or {}).get("refund") or []
+        snapshots = [self.snapshot(refund) for refund in refunds]
+        if answer.get("has_next") in (True, "true"):
+            return Page(snapshots, f"{format_time(start)}|{format_time(end)}|{page + 1}", has_more=True)
+        overlap = timedelta(seconds=settings.KEFU_CONNECTOR_PULL_OVERLAP_SECONDS)
+        next_start = max(start, end - overlap) if end < now else max(start, now - overlap)
+        return Page(snapshots, f"{format_time(next_start)}|{format_time(now)}|1", has_more=end < now)
+
+    def fetch(self, case_id: str) -> CaseSnapshot:
+        answer = self.call("taobao.refund.get", refund_id=case_id, fields=REFUND_FIELDS)
+        return self.snapshot(answer["refund"])
+
+    def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
+        """The order, as far as the refund describes it (its line, what was paid). TOP's trade APIs
+        (``taobao.trade.fullinfo.get``) need another permission; kefu opens the ticket from the case's own fields
+        and the shop's next order sync completes the order."""
+        if case is None:
+            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        created = parse_time(case.raw.get("created")) or case.modified_at
+        paid = case.paid_fen or case.refund_fen
+        lines = tuple(
+            OrderLineSnapshot(
+                sku=line.sku or f"oid-{line.external_id}",
+                name=line.name,
+                quantity=line.quantity,
+                unit_fen=paid // max(1, line.quantity),
+                paid_fen=paid,
+            )
+            for line in case.lines
+        )
+        return OrderSnapshot(
+            order_id=order_id,
+            buyer_id=case.buyer_id or case.buyer_nick,
+            buyer_nick=case.buyer_nick,
+            paid_at=created,
+            lines=lines,
+        )
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth endpoint: beside the router when the connection names another base URL (a simulator)."""
+        if not self.connection.base_url:
+            return DEFAULT_TOKEN_URL
+        return self.connection.base_url.rsplit("/router/rest", 1)[0].rstrip("/") + "/token"
+
+    def refresh_access_token(self) -> TokenGrant:
+        if not self.connection.refresh_token:
+            raise PlatformError(ErrorKind.PERMANENT, "no_refresh_token", "the connection has no refresh token")
+        params = {
+            "grant_type": "refresh_token",
+            "client_id": self.connection.app_key,
+            "client_secret": self.connection.app_secret,
+            "refresh_token": self.connection.refresh_token,
+        }
+        try:
+            response = outbound.post(
+                self.token_url,
+                data=urlencode(params).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+            )
+        except outbound.OutboundError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
+        if not response.ok or "access_token" not in body:
+            kind = ErrorKind.TRANSIENT if response.status >= 500 else ErrorKind.PERMANENT
+            raise PlatformError(kind, str(body.get("error", response.status)), str(body.get("error_description", "")))
+        expires_in = body.get("expires_in")
+        return TokenGrant(
+            access_token=str(body["access_token"]),
+            expires_at=timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
+            refresh_token=str(body.get("refresh_token") or self.connection.refresh_token),
+        )
+
+    def cursor_at(self, moment: datetime) -> str:
+        return f"{format_time(moment)}|{format_time(moment)}|1"
+
+    # -- pushes ----------------------------------------------------------------------------------------
+    @classmethod
+    def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
+        data = json.loads(body)
+        first = data[0] if isinstance(data, list) and data else data
+        return str(first.get("user_nick", "")) if isinstance(first, dict) else ""
+
+    def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
+        """Messages of one HTTP push (one TMC-shaped message or a list), after checking its signature and age."""
+        timestamp = headers.get(PUSH_TIMESTAMP, "")
+        given = headers.get(PUSH_SIGNATURE, "")
+        expected = push_signature(self.connection.app_secret, timestamp, body)
+        if not given or not hmac.compare_digest(given, expected):
+            raise BadSignature("signature does not match")
+        try:
+            age = abs(time.time() - float(timestamp))
+        except ValueError as exc:
+            raise BadSignature("bad timestamp") from exc
+        if age > PUSH_MAX_AGE_SECONDS:
+            raise BadSignature("timestamp too old")
+        data = json.loads(body)
+        items = data if isinstance(data, list) else [data]
+        messages = []
+        for item in items:
+            content = item.get("content") or {}
+            if isinstance(content, str):
+                content = json.loads(content)
+            messages.append(
+                PushMessage(
+                    message_id=str(item["id"]),
+                    topic=str(item.get("topic", "")),
+                    case_id=str(content.get("refund_id", "")),
+                    modified_at=parse_time(content.get("modified")),
+                    raw=item,
+                )
+            )
+        return messages
+
+    # -- writing ---------------------------------------------------------------------------------------
+    @staticmethod
+    def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
+        """What a write needs from the case besides the neutral command: TOP's ``refund_phase``."""
+        return {"refund_phase": raw.get("refund_phase", "")}
+
+    def agree_refund(self, command: Command) -> CommandResult:
+        phase = command.extra.get("refund_phase", "")
+        info = f"{command.case_id}|{command.amount_fen or 0}|{command.version}|{phase}"
+        answer = self.call("taobao.rp.refunds.agree", refund_infos=info)
+        results = (answer.get("results") or {}).get("refund_mapping_result") or []
+        failed = [r for r in results if r.get("succ") in (False, "false")]
+        if failed or answer.get("succ") in (False, "false"):
+            message = (failed[0].get("message") if failed else None) or answer.get("msg") or "refused"
+            raise PlatformError(ErrorKind.PERMANENT, "refund_refused", str(message))
+        return CommandResult(message=str(answer.get("msg", "")), raw=answer)
+
+    def agree_return(self, command: Command) -> CommandResult:
+        address = command.address_id or self.connection.return_address_id
+        if not address:
+            raise PlatformError(
+                ErrorKind.PERMANENT, "no_address", "The shop connection has no return address id (seller_address_id)."
+            )
+        answer = self.call(
+            "taobao.rp.returngoods.agree",
+            refund_id=command.case_id,
+            seller_address_id=address,
+            refund_version=command.version,
+            refund_phase=command.extra.get("refund_phase") or None,
+            remark=command.reason[:200] or None,
+        )
+        if answer.get("is_success") in (False, "false"):
+            raise PlatformError(ErrorKind.PERMANENT, "return_refused", str(answer.get("msg") or "refused"))
+        return CommandResult(raw=answer)
+
+    def refuse(self, command: Command) -> CommandResult:
+        message = (command.reason or "").strip()[:200]
+        answer = self.call(
+            "taobao.refund.refuse",
+            refund_id=command.case_id,
+            refuse_message=message,
+            refund_version=command.version,
+            refund_phase=command.extra.get("refund_phase") or None,
+        )
+        if answer.get("is_success") in (False, "false"):
+            raise PlatformError(ErrorKind.PERMANENT, "refuse_refused", str(answer.get("msg") or "refused"))
+        return CommandResult(raw=answer)
