@@ -110,7 +110,8 @@ STATUSES: dict[str, CaseStatus] = {
 }
 REJECTED = {"MERCHANT_REJECT_REFUND", "MERCHANT_REJECT_RETURN"}
 # WeChat times updates in whole seconds and has no version: two changes in one second are ordered by how far
-# along the case is (the snapshot's ``version``), so the later of them is not dropped as a duplicate.
+# along the case is (the snapshot's ``version``: progress × 10, + 5 once a complaint is open), so the later of
+# them is not dropped as a duplicate.
 PROGRESS: dict[str, int] = {
     "MERCHANT_PROCESSING": 1,
     "USER_WAIT_CONFIRM_UPDATE": 2,
@@ -287,7 +288,7 @@ class WechatConnector(Connector):
             raw_type=raw_type,
             raw_status=raw_status if not arbitration else f"{raw_status}/complaint",
             modified_at=modified,
-            version=PROGRESS.get(raw_status, 0),
+            version=PROGRESS.get(raw_status, 0) * 10 + (5 if arbitration else 0),
             refund_fen=int(refund.get("amount") or 0),
             paid_fen=int(refund.get("amount") or 0),
             reason=reason,

@@ -159,6 +159,7 @@ def test_a_push_and_a_pull_of_the_same_change_make_one_ticket_and_one_timeline_e
 
 
 def test_a_duplicated_push_is_stored_once_and_an_older_snapshot_changes_nothing(client, connection, wechat):
+    wechat.frozen = True
     case = wechat.create("return")
     case_id = case["after_sale_order_id"]
     stamp = int(timezone.now().timestamp())
@@ -238,6 +239,7 @@ def test_a_lost_push_is_repaired_by_reconciliation(client, connection, wechat):
 
 
 def test_a_refused_case_taken_to_the_platform_is_in_arbitration_in_kefu(client, connection, wechat):
+    wechat.frozen = True  # the refusal and the complaint in the same second: still two changes
     case = wechat.create("refund")
     case_id = case["after_sale_order_id"]
     ticket = arrive_by_push(client, wechat, case_id)
@@ -432,3 +434,17 @@ def test_a_wrong_app_secret_is_a_permanent_error_of_the_pull(connection, wechat)
     result = connection_pull(connection_id=connection.pk)
 
     assert result.error.startswith("permanent: 40125")
+
+
+def test_a_platform_that_does_not_answer_in_time_is_tried_again_later(client, connection, wechat, settings):
+    settings.KEFU_OUTBOUND_DEADLINE_SECONDS = 0.5
+    case = wechat.create("refund")
+    wechat.stall, wechat.stall_next = 3.0, 1
+    assert push(client, wechat, case["after_sale_order_id"]).status_code == 200
+
+    assert inbox_process().retried == 1
+    message = InboxMessage.objects.get()
+    assert message.processed_at is None and message.error.startswith("transient: network")
+
+    assert inbox_process(now=message.next_attempt_at + timedelta(seconds=1)).processed == 1
+    assert ticket_of(case["after_sale_order_id"]).state == "requested"

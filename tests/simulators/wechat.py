@@ -82,6 +82,7 @@ class WechatSimulator:
     stall_next: int = 0  # let this many calls wait ``stall`` seconds (past the client's deadline)
     stall: float = 0.0
     offset: timedelta = timedelta(0)  # the simulator's clock runs ahead of the real one by this much
+    frozen: bool = False  # the clock stands still (every change in the same second) until ``advance``
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     deadlines: dict[str, datetime] = field(default_factory=dict)  # case id → when the platform acts
     tokens: dict[str, datetime] = field(default_factory=dict)  # issued access tokens → expiry (real clock)
@@ -97,6 +98,10 @@ class WechatSimulator:
 
     # -- the clock and the cases ------------------------------------------------------------------------
     def now(self) -> datetime:
+        if self.frozen:
+            if not hasattr(self, "_frozen_at"):
+                self._frozen_at = datetime.now(UTC).replace(microsecond=0)
+            return self._frozen_at + self.offset
         return datetime.now(UTC) + self.offset
 
     def stamp(self) -> int:
