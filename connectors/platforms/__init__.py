@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 CONNECTORS: dict[str, str] = {
     Platform.TAOBAO: "connectors.platforms.taobao.TaobaoConnector",
     Platform.WECHAT: "connectors.platforms.wechat.WechatConnector",
+    Platform.JD: "connectors.platforms.jd.JdConnector",
 }
 
 
