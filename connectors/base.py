@@ -277,6 +277,10 @@ class PlatformError(Exception):
         return self.kind != ErrorKind.PERMANENT
 
 
+# The push view passes the request's query string to ``verify_push`` under this name among the headers.
+QUERY_STRING_HEADER = "X-Kefu-Query-String"
+
+
 class BadSignature(Exception):
     """A pushed message's signature does not verify (answered 403, nothing stored)."""
 
@@ -326,6 +330,12 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
         """The messages of one pushed request; raises :class:`BadSignature` when it does not verify."""
+
+    @classmethod
+    def push_challenge(cls, query: Mapping[str, str]) -> bytes | None:
+        """The answer to a ``GET`` of the push URL (a platform's URL check, e.g. WeChat's ``echostr``), or None
+        (answered 403). None by default: most platforms only POST."""
+        return None
 
     @classmethod
     def push_answer(cls) -> tuple[int, bytes, str]:

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
-from connectors.base import BadSignature
+from connectors.base import QUERY_STRING_HEADER, BadSignature
 from connectors.platforms import CONNECTORS, connector_class
 from connectors.services.sync import UnknownConnection, push_receive
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def push_view(request: HttpRequest, platform: str) -> HttpResponse:
     if platform not in CONNECTORS:
         return JsonResponse({"success": False, "error": "unknown platform"}, status=404)
+    if request.method == "GET":  # the URL check some platforms run when the push URL is saved (WeChat's echostr)
+        answer = connector_class(platform).push_challenge(request.GET.dict())
+        if answer is None:
+            return JsonResponse({"success": False, "error": "not a valid check"}, status=403)
+        return HttpResponse(answer, content_type="text/plain")
     headers = {key: value for key, value in request.headers.items()}
+    # Platforms that sign in the query string (WeChat) read it from here (a name no client header can take).
+    headers[QUERY_STRING_HEADER] = request.META.get("QUERY_STRING", "")
     try:
         push_receive(platform=platform, headers=headers, body=request.body)
     except BadSignature as exc:

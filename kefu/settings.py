@@ -476,6 +476,10 @@ KEFU_CONNECTOR_RETRY_MAX_SECONDS = env.float("KEFU_CONNECTOR_RETRY_MAX_SECONDS",
 KEFU_CONNECTOR_LEASE_SECONDS = env.float("KEFU_CONNECTOR_LEASE_SECONDS", default=120.0)
 # Refresh an OAuth access token this long before it expires.
 KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS = env.float("KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS", default=3600.0)
+# WeChat Channels shop connector (connectors/platforms/wechat.py): the message-push Token and EncodingAESKey
+# configured for kefu's push URL (/connectors/wechat/push/). Empty token: every WeChat push is refused (403).
+KEFU_WECHAT_PUSH_TOKEN = env.str("KEFU_WECHAT_PUSH_TOKEN", default="")
+KEFU_WECHAT_PUSH_AES_KEY = env.str("KEFU_WECHAT_PUSH_AES_KEY", default="")
 CELERY_BEAT_SCHEDULE.update(
     {
         "connectors-pull": {

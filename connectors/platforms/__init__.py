@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 # Dotted paths, imported on first use: a platform's module is loaded only where a connection uses it.
 CONNECTORS: dict[str, str] = {
     Platform.TAOBAO: "connectors.platforms.taobao.TaobaoConnector",
+    Platform.WECHAT: "connectors.platforms.wechat.WechatConnector",
+    Platform.JD: "connectors.platforms.jd.JdConnector",
 }
 
 
