@@ -17,7 +17,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.base import CaseKind, CaseStatus
+from connectors.base import CaseKind, CaseStatus, Command, CommandName, ErrorKind, PlatformError
 from connectors.models import InboxMessage, PlatformCase, ShopConnection, WriteBack, WriteBackStatus
 from connectors.platforms import connector_for
 from connectors.platforms.douyin import DouyinConnector, param_json
@@ -389,7 +389,26 @@ def test_a_wrong_secret_is_refused_by_the_gateway_as_a_permanent_error(connectio
     case = douyin.create("refund_only")
     connection.app_secret = "not-the-secret"
 
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(PlatformError) as refused:
         DouyinConnector(connection).fetch(case["aftersale_id"])
 
-    assert getattr(refused.value, "kind", None) == "permanent" and douyin.errors == ["isv.signature-invalid"]
+    assert refused.value.kind == ErrorKind.PERMANENT and douyin.errors == ["isv.signature-invalid"]
+
+
+def test_the_exchange_shipment_goes_with_the_sellers_waybill_and_resend_says_it_has_no_api(connection, douyin):
+    case = douyin.create("exchange", aftersale_status=8)  # goods back: the merchant is to ship the replacement
+    connector = connector_for(connection)
+    version = connector.fetch(case["aftersale_id"]).version
+
+    connector.execute(
+        Command(CommandName.SHIP_EXCHANGE, case["aftersale_id"], version=version, carrier="zhongtong", waybill="ZT9")
+    )
+
+    assert douyin.writes[-1]["type"] == 311
+    assert douyin.writes[-1]["items"][0]["logistics"] == {"company_code": "zhongtong", "logistics_code": "ZT9"}
+    assert douyin.get(case["aftersale_id"])["aftersale_status"] == 13
+    for name in (CommandName.SHIP_RESEND, CommandName.UPLOAD_EVIDENCE):
+        with pytest.raises(PlatformError) as refused:
+            connector.execute(Command(name, case["aftersale_id"], version=version))
+        assert refused.value.kind == ErrorKind.PERMANENT and refused.value.code == "unconfirmed_api"
+    assert len(douyin.writes) == 1
