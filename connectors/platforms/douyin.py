@@ -31,7 +31,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -54,6 +54,7 @@ from connectors.base import (
     Platform,
     PlatformError,
     PushMessage,
+    TokenGrant,
 )
 from kefu.core import outbound
 
@@ -177,15 +178,16 @@ class DouyinConnector(Connector):
     def base_url(self) -> str:
         return (self.connection.base_url or DEFAULT_BASE_URL).rstrip("/")
 
-    def call(self, path: str, business: Mapping[str, Any]) -> dict[str, Any]:
-        """POST one signed call to ``path`` (``/afterSale/List``); the answer's ``data``, or :class:`PlatformError`."""
+    def call(self, path: str, business: Mapping[str, Any], *, token: bool = True) -> dict[str, Any]:
+        """POST one signed call to ``path`` (``/afterSale/List``); the answer's ``data``, or :class:`PlatformError`.
+        ``token=False``: without the access token (``/token/refresh``)."""
         method = path.strip("/").replace("/", ".")
         body = param_json(business)
         timestamp = str(int(timezone.now().timestamp()))
         query = {
             "app_key": self.connection.app_key,
             "method": method,
-            "access_token": self.connection.access_token,
+            "access_token": self.connection.access_token if token else "",
             "timestamp": timestamp,
             "v": API_VERSION,
             "sign_method": self.sign_method,
@@ -359,6 +361,25 @@ class DouyinConnector(Connector):
             buyer_nick=case.buyer_nick,
             paid_at=paid_at,
             lines=lines,
+        )
+
+    def refresh_access_token(self) -> TokenGrant:
+        """``/token/refresh`` (``grant_type=refresh_token``): a new access token and refresh token. Not in
+        PLATFORMS.md's sources (unconfirmed, docs/platforms.md): called the way the SDKs call ``token.refresh``."""
+        if not self.connection.refresh_token:
+            raise PlatformError(ErrorKind.PERMANENT, "no_refresh_token", "the connection has no refresh token")
+        data = self.call(
+            "/token/refresh",
+            {"grant_type": "refresh_token", "refresh_token": self.connection.refresh_token},
+            token=False,
+        )
+        if not data.get("access_token"):
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", "no access_token in the answer")
+        expires_in = data.get("expires_in")
+        return TokenGrant(
+            access_token=str(data["access_token"]),
+            expires_at=timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
+            refresh_token=str(data.get("refresh_token") or self.connection.refresh_token),
         )
 
     def cursor_at(self, moment: datetime) -> str:

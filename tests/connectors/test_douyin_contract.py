@@ -412,3 +412,45 @@ def test_the_exchange_shipment_goes_with_the_sellers_waybill_and_resend_says_it_
             connector.execute(Command(name, case["aftersale_id"], version=version))
         assert refused.value.kind == ErrorKind.PERMANENT and refused.value.code == "unconfirmed_api"
     assert len(douyin.writes) == 1
+
+
+def test_an_access_token_about_to_expire_is_refreshed_before_the_pull(connection, douyin):
+    connection.refresh_token = douyin.refresh_token
+    connection.token_expires_at = timezone.now() + timedelta(minutes=10)
+    connection.save()
+    case = douyin.create("refund_only")
+
+    result = connection_pull(connection_id=connection.pk)
+
+    assert result.error == "" and result.cases == 1, result
+    stored = ShopConnection.objects.get(pk=connection.pk)
+    assert stored.access_token == douyin.access_token == "sim-douyin-access-refreshed-1"
+    assert stored.refresh_token == "sim-douyin-refresh-2"
+    assert stored.token_expires_at > timezone.now() + timedelta(days=6)
+    assert PlatformCase.objects.filter(case_id=case["aftersale_id"]).exists()
+
+
+def test_a_rate_limited_pull_keeps_its_cursor_and_the_next_pull_catches_up(connection, douyin):
+    case = douyin.create("refund_only")
+    douyin.rate_limit_next = 1
+
+    failed = connection_pull(connection_id=connection.pk)
+    assert "rate_limited" in failed.error and not PlatformCase.objects.exists()
+
+    assert connection_pull(connection_id=connection.pk).cases == 1
+    assert PlatformCase.objects.filter(case_id=case["aftersale_id"], ticket__isnull=False).exists()
+    connection.refresh_from_db()
+    assert (connection.pulls, connection.pull_errors) == (2, 1)
+
+
+def test_a_push_whose_detail_is_rate_limited_is_processed_on_the_next_round(client, connection, douyin):
+    case = douyin.create("refund_only")
+    douyin.rate_limit_next = 1
+    push(client, douyin.message(case["aftersale_id"]))
+
+    assert inbox_process().retried == 1
+    message = InboxMessage.objects.get()
+    assert message.processed_at is None and "rate_limited" in message.error
+
+    assert inbox_process(now=message.next_attempt_at + timedelta(seconds=1)).processed == 1
+    assert ticket_of(case["aftersale_id"]).state == "requested"

@@ -99,6 +99,8 @@ class DouyinSimulator:
     errors: list[str] = field(default_factory=list)  # the code or sub_code of every refusal
     writes: list[dict[str, Any]] = field(default_factory=list)  # accepted /afterSale/operate calls (param_json)
     pushes: list[dict[str, Any]] = field(default_factory=list)
+    refresh_token: str = "sim-douyin-refresh-1"
+    refreshes: int = 0
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -269,6 +271,8 @@ class DouyinSimulator:
             expected = gateway_sign(self.secret, params, param_json, sign_method)
             if sign_method not in ("md5", "hmac-sha256") or not hmac.compare_digest(params.get("sign", ""), expected):
                 return error(40004, "参数不合法", "isv.signature-invalid", "签名校验失败")
+            if method == "token.refresh":
+                return self._token_refresh(business, error)
             if params.get("access_token") != self.access_token:
                 return error(40004, "参数不合法", "isv.access-token-invalid", "access_token 无效")
             handler = {
@@ -283,6 +287,23 @@ class DouyinSimulator:
     @staticmethod
     def ok(data: dict[str, Any]) -> dict[str, Any]:
         return {"code": 10000, "msg": "success", "sub_code": "", "sub_msg": "", "data": data, "log_id": "sim"}
+
+    def _token_refresh(self, business: dict[str, Any], error: Any) -> dict[str, Any]:
+        """A new access token (the old one stops working) and a new refresh token."""
+        if business.get("grant_type") != "refresh_token" or business.get("refresh_token") != self.refresh_token:
+            return error(40004, "参数不合法", "isv.refresh-token-invalid", "refresh_token 无效")
+        self.refreshes += 1
+        self.access_token = f"sim-douyin-access-refreshed-{self.refreshes}"
+        self.refresh_token = f"sim-douyin-refresh-{self.refreshes + 1}"
+        return self.ok(
+            {
+                "access_token": self.access_token,
+                "expires_in": 604800,
+                "refresh_token": self.refresh_token,
+                "scope": "SCOPE",
+                "shop_id": int(self.shop_id),
+            }
+        )
 
     def _list(self, business: dict[str, Any], error: Any) -> dict[str, Any]:
         page, size = business.get("page", 0), business.get("size", 10)
