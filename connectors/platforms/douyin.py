@@ -239,6 +239,9 @@ class DouyinConnector(Connector):
         deadline = from_unix(info.get("status_deadline")) if raw_status in MERCHANT_TURN else None
         update_time = int(info.get("update_time") or 0)
         modified = from_unix(update_time) or from_unix(info.get("create_time")) or timezone.now()
+        items = order.get("related_order_info") or order.get("sku_order_infos") or []
+        # The lines the case is about: those with items asked back (all of them when the answer does not say).
+        concerned = [item for item in items if int(item.get("aftersale_item_num") or 0) > 0] or items
         lines = tuple(
             CaseLine(
                 sku=str(item.get("shop_sku_code") or item.get("product_id") or ""),
@@ -246,9 +249,9 @@ class DouyinConnector(Connector):
                 name=str(item.get("product_name", "")),
                 external_id=str(item.get("sku_order_id") or item.get("order_id") or ""),
             )
-            for item in order.get("related_order_info") or order.get("sku_order_infos") or []
+            for item in concerned
         )
-        paid = sum(int(item.get("pay_amount") or 0) for item in order.get("related_order_info") or [])
+        paid = sum(int(item.get("pay_amount") or 0) for item in concerned)
         refund = int(_first(info, "refund_total_amount", "refund_amount") or 0)
         return CaseSnapshot(
             platform=Platform.DOUYIN,

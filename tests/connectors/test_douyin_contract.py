@@ -454,3 +454,17 @@ def test_a_push_whose_detail_is_rate_limited_is_processed_on_the_next_round(clie
 
     assert inbox_process(now=message.next_attempt_at + timedelta(seconds=1)).processed == 1
     assert ticket_of(case["aftersale_id"]).state == "requested"
+
+
+def test_a_case_on_one_line_of_a_two_line_order_opens_the_whole_order_and_asks_for_that_line(
+    client, connection, douyin
+):
+    case = douyin.create("refund_only")
+    order = douyin.cases[case["aftersale_id"]]["order_info"]
+    other = dict(order["related_order_info"][0], order_id="1", shop_sku_code="GLOVES-GREY", product_name="手套")
+    order["related_order_info"].append(dict(other, pay_amount=3900, price=3900, aftersale_item_num=0))
+
+    ticket = arrive_by_push(client, douyin, case["aftersale_id"])
+
+    assert sorted(ticket.order.lines.values_list("sku", flat=True)) == ["GLOVES-GREY", "SCARF-CAMEL"]
+    assert list(ticket.lines.values_list("order_line__sku", flat=True)) == ["SCARF-CAMEL"]
