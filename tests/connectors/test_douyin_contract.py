@@ -239,6 +239,29 @@ def test_the_buyers_return_waybill_moves_the_ticket_and_the_platform_refunds_una
     ]
 
 
+@pytest.mark.parametrize(
+    ("for_buyer", "end", "ruling"), [(True, "refunded", "uphold_buyer"), (False, "closed", "uphold_rejection")]
+)
+def test_platform_arbitration_after_a_refusal_and_the_platforms_ruling(
+    client, connection, douyin, for_buyer, end, ruling
+):
+    case = douyin.create("refund_only")
+    ticket = arrive_by_push(client, douyin, case["aftersale_id"])
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="reject", reason="商品已签收，请走退货退款")
+    assert send_writebacks() == ["sent"]
+    arrive_by_push(client, douyin, case["aftersale_id"], 204)
+
+    douyin.buyer_asks_arbitration(case["aftersale_id"])
+    assert arrive_by_push(client, douyin, case["aftersale_id"], 210).state == "arbitration"
+    douyin.platform_rules(case["aftersale_id"], for_buyer=for_buyer)
+    ticket = arrive_by_push(client, douyin, case["aftersale_id"], 211)
+
+    assert ticket.state == end
+    platform_steps = [e[1] for e in timeline(ticket) if e[0] == EventType.TRANSITION and e[2] == "platform"]
+    assert platform_steps[:2] == ["escalate", ruling]
+    assert WriteBack.objects.count() == 1  # only the staff's refusal went to Douyin
+
+
 # -- staff decisions written back ---------------------------------------------------------------------------
 
 

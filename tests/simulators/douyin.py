@@ -155,6 +155,23 @@ class DouyinSimulator:
         with self._lock:
             self._touch(self.cases[case_id], 28)
 
+    def buyer_asks_arbitration(self, case_id: str) -> None:
+        """平台介入: the buyer asks the platform to decide after the merchant's refusal."""
+        with self._lock:
+            case = self.cases[case_id]
+            case["aftersale_info"]["arbitrate_status"] = 1
+            self._touch(case, deadline=3 * 86400)
+
+    def platform_rules(self, case_id: str, *, for_buyer: bool) -> None:
+        """The platform's ruling: the buyer is refunded (售后成功) or the case fails (售后失败)."""
+        with self._lock:
+            case = self.cases[case_id]
+            info = case["aftersale_info"]
+            info["arbitrate_status"] = 2
+            if for_buyer:
+                info["real_refund_amount"] = info["refund_amount"]
+            self._touch(case, 12 if for_buyer else 28)
+
     def advance(self, delta: timedelta) -> list[str]:
         """Move the clock; the platform then acts where the merchant's ``status_deadline`` passed (auto-agree:
         a return or exchange waits for the goods, a 仅退款 is refunded, goods back unanswered are refunded).
