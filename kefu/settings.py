@@ -504,3 +504,8 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# --- Douyin shop connector (issue 13: connectors/platforms/douyin.py) ---------------------------------------
+# The reject_reason_code sent when staff refuse a Douyin 仅退款 (/afterSale/operate type 202): one of the shop's
+# codes from /afterSale/rejectReasonCodeList. Empty: a refusal is not sent and the ticket goes back to the staff.
+KEFU_DOUYIN_REJECT_REASON_CODE = env.str("KEFU_DOUYIN_REJECT_REASON_CODE", default="")

@@ -21,6 +21,7 @@ CONNECTORS: dict[str, str] = {
     Platform.TAOBAO: "connectors.platforms.taobao.TaobaoConnector",
     Platform.WECHAT: "connectors.platforms.wechat.WechatConnector",
     Platform.JD: "connectors.platforms.jd.JdConnector",
+    Platform.DOUYIN: "connectors.platforms.douyin.DouyinConnector",
 }
 
 

@@ -1,0 +1,515 @@
+"""Douyin shop (抖店) open platform: signed calls to the gateway, after-sales cases (售后单) read and answered.
+
+Reference: ``PLATFORMS.md`` §4 (public SDK sign helpers; ``ecommerce.sdk.douyin`` ``AfterSaleOperateReq``; SKIT
+ByteDance ``DouyinShop/Models/Aftersale``). What kefu uses:
+
+- The call: ``POST {gateway}/{path}`` (``/afterSale/List``), ``method`` = the path with ``/`` → ``.``
+  (``afterSale.List``). System parameters in the query string (``app_key``, ``method``, ``access_token``,
+  ``timestamp`` (Unix seconds), ``v=2``, ``sign_method``, ``sign``); the business parameters as ``param_json``,
+  compact JSON with keys sorted recursively, sent as the body (:func:`param_json`).
+- Signing: ``app_secret + "app_key"+… + "method"+… + "param_json"+… + "timestamp"+… + "v"+"2" + app_secret``;
+  ``md5`` → hex MD5 of that, ``hmac-sha256`` → hex HMAC-SHA256 with the app secret as key (:func:`sign`).
+- Answers ``{code, msg, sub_code, sub_msg, data}``: 10000 ok; 20000 system error → transient; 40004 bad
+  parameters → permanent; 50002 business failure → permanent (``isv.business-failed:20309541``: the case's
+  status changed, kefu re-fetches it); a rate-limit answer (its code is unconfirmed: a ``sub_code`` naming a
+  limit, or HTTP 429) → rate limited.
+- Reading: ``/afterSale/List`` (``page`` from **0**, ``size`` ≤ 100, ``update_start_time``/``update_end_time``,
+  ``order_by=["update_time asc"]``), ``/afterSale/Detail`` (``after_sale_id``). Amounts in fen, times Unix seconds;
+  ``update_time`` is both the case's modified time and its version (``/afterSale/operate`` checks it).
+- Writing: ``/afterSale/operate`` with one item per call: 101 agree return (``logistics.receiver_address_id``),
+  201 agree 仅退款, 202 refuse 仅退款 (``reject_reason_code``, evidence), 301 agree exchange, 311 exchange
+  shipment (the seller's waybill). Other operate types (refuse a return, agree the refund after the goods came
+  back, 补寄 shipment) are not confirmed in public sources: those commands raise a permanent error saying so, and
+  the ticket goes back to the staff to act in the Douyin back office.
+- Push: POST of a JSON array of ``{tag, msg_id, data}`` (``data`` a JSON string), signed
+  ``md5(app_key + raw body + app_secret)``; the header's name is unconfirmed: kefu reads ``event-sign``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.utils import timezone
+
+from connectors.base import (
+    BadSignature,
+    CaseKind,
+    CaseLine,
+    CaseSnapshot,
+    CaseStatus,
+    Command,
+    CommandResult,
+    Connector,
+    ErrorKind,
+    OrderLineSnapshot,
+    OrderSnapshot,
+    Page,
+    Platform,
+    PlatformError,
+    PushMessage,
+    TokenGrant,
+)
+from kefu.core import outbound
+
+DEFAULT_BASE_URL = "https://openapi-fxg.jinritemai.com"
+API_VERSION = "2"
+PAGE_SIZE = 100  # the most /afterSale/List returns a page
+MAX_BODY = 4 * 1024 * 1024
+PUSH_SIGNATURE = "event-sign"  # unconfirmed header name (PLATFORMS.md §4)
+STATUS_CHANGED = "isv.business-failed:20309541"
+
+# aftersale_type → kefu's kind. 6 价保 (price protection) and 8 维修 (repair) have no kefu kind: kept raw, flagged.
+KINDS: dict[str, CaseKind] = {
+    "0": CaseKind.RETURN_REFUND,  # 退货退款
+    "1": CaseKind.REFUND_ONLY,  # 已发货仅退款
+    "2": CaseKind.REFUND_ONLY,  # 未发货仅退款
+    "3": CaseKind.EXCHANGE,  # 换货
+    "7": CaseKind.RESEND,  # 补寄
+}
+# aftersale_status → neutral status (docs/platforms.md, "Douyin shop").
+STATUSES: dict[str, CaseStatus] = {
+    "6": CaseStatus.REQUESTED,  # 待商家同意
+    "7": CaseStatus.AWAITING_RETURN,  # 待买家退货
+    "11": CaseStatus.RETURN_IN_TRANSIT,  # 待商家二次同意 (the goods are on their way back / back)
+    "8": CaseStatus.RECEIVED,  # 待商家发货 (exchange / 补寄: the merchant is to ship)
+    "3": CaseStatus.RECEIVED,  # exchange shipped, buyer to receive
+    "13": CaseStatus.RECEIVED,  # 换货/补寄/维修 shipped, buyer to receive
+    "12": CaseStatus.REFUNDED,  # 售后成功
+    "14": CaseStatus.CLOSED,  # 换货/补寄/维修成功 (resolved)
+    "27": CaseStatus.REJECTED,  # 商家一次拒绝
+    "29": CaseStatus.REJECTED,  # 商家二次拒绝
+    "28": CaseStatus.CLOSED,  # 售后失败
+}
+# The merchant must act in these statuses: status_deadline is then the merchant's deadline.
+MERCHANT_TURN = {"6", "11", "8"}
+REFUND_ONLY_TYPES = {"1", "2"}
+# Push tags (topic prefix doudian_refund_). 206–208 are read differently by the sources: named by number.
+TAGS = {
+    "200": "RefundCreated",
+    "201": "RefundAgreed",
+    "202": "ReturnApplyAgreed",
+    "203": "BuyerReturnGoods",
+    "204": "RefundRefused",
+    "205": "ReturnApplyRefused",
+}
+
+
+def param_json(params: Mapping[str, Any]) -> str:
+    """Compact JSON, keys sorted at every depth (what is signed and what is sent must be this exact string)."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sign(
+    *, app_key: str, app_secret: str, method: str, params_json: str, timestamp: str, sign_method: str = "md5"
+) -> str:
+    """The gateway's signature (lowercase hex)."""
+    signed = f"app_key{app_key}method{method}param_json{params_json}timestamp{timestamp}v{API_VERSION}"
+    pattern = f"{app_secret}{signed}{app_secret}"
+    if sign_method == "md5":
+        return hashlib.md5(pattern.encode()).hexdigest()  # noqa: S324 - the platform's own scheme
+    if sign_method == "hmac-sha256":
+        return hmac.new(app_secret.encode(), pattern.encode(), hashlib.sha256).hexdigest()
+    raise ValueError(f"unsupported sign_method {sign_method!r}")
+
+
+def push_signature(app_key: str, app_secret: str, body: bytes) -> str:
+    """A push's signature: hex MD5 of app key + the raw body + app secret."""
+    return hashlib.md5(app_key.encode() + body + app_secret.encode()).hexdigest()  # noqa: S324 - the platform's
+
+
+def from_unix(value: Any) -> datetime | None:
+    try:
+        seconds = int(value or 0)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
+
+
+def error_from(body: Mapping[str, Any], http_status: int = 200) -> PlatformError:
+    """The PlatformError a non-10000 answer stands for."""
+    code = str(body.get("code", ""))
+    sub_code = str(body.get("sub_code", "") or "")
+    message = str(body.get("sub_msg") or body.get("msg") or "")
+    shown = sub_code or code
+    if http_status == 429 or "limit" in sub_code.lower():
+        return PlatformError(ErrorKind.RATE_LIMITED, shown, message)
+    if code == "20000" or sub_code.startswith("isp."):
+        return PlatformError(ErrorKind.TRANSIENT, shown, message)
+    if sub_code == STATUS_CHANGED:
+        return PlatformError(ErrorKind.PERMANENT, shown, message or "售后单状态已变更，请刷新后重试")
+    return PlatformError(ErrorKind.PERMANENT, shown, message)
+
+
+def _first(data: Mapping[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` present (the list says ``aftersale_*``, the detail ``after_sale_*``)."""
+    for key in keys:
+        if data.get(key) not in (None, ""):
+            return data[key]
+    return None
+
+
+def _code(data: Mapping[str, Any], *keys: str) -> str:
+    """A code as text (``0`` is a code: 退货退款), ``""`` when absent."""
+    value = _first(data, *keys)
+    return "" if value is None else str(value)
+
+
+def unconfirmed(what: str) -> PlatformError:
+    return PlatformError(
+        ErrorKind.PERMANENT,
+        "unconfirmed_api",
+        f"Douyin: {what} has no confirmed /afterSale/operate type; act in the Douyin back office (抖店后台).",
+    )
+
+
+class DouyinConnector(Connector):
+    platform = Platform.DOUYIN
+    sign_method = "md5"
+
+    # -- the call --------------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return (self.connection.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+    def call(self, path: str, business: Mapping[str, Any], *, token: bool = True) -> dict[str, Any]:
+        """POST one signed call to ``path`` (``/afterSale/List``); the answer's ``data``, or :class:`PlatformError`.
+        ``token=False``: without the access token (``/token/refresh``)."""
+        method = path.strip("/").replace("/", ".")
+        body = param_json(business)
+        timestamp = str(int(timezone.now().timestamp()))
+        query = {
+            "app_key": self.connection.app_key,
+            "method": method,
+            "access_token": self.connection.access_token if token else "",
+            "timestamp": timestamp,
+            "v": API_VERSION,
+            "sign_method": self.sign_method,
+            "sign": sign(
+                app_key=self.connection.app_key,
+                app_secret=self.connection.app_secret,
+                method=method,
+                params_json=body,
+                timestamp=timestamp,
+                sign_method=self.sign_method,
+            ),
+        }
+        url = f"{self.base_url}/{path.strip('/')}?{urlencode(query)}"
+        try:
+            response = outbound.post(
+                url, data=body.encode(), headers={"Content-Type": "application/json;charset=utf-8"}, max_body=MAX_BODY
+            )
+        except outbound.BlockedTarget as exc:
+            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
+        except outbound.OutboundError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
+        if response.status == 429:
+            raise PlatformError(ErrorKind.RATE_LIMITED, "http_429", response.excerpt())
+        if response.status >= 500:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
+        if not isinstance(answer, dict) or "code" not in answer:
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
+        if str(answer["code"]) != "10000":
+            raise error_from(answer, response.status)
+        data: dict[str, Any] = answer.get("data") or {}
+        return data
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def snapshot(self, info: Mapping[str, Any], order: Mapping[str, Any]) -> CaseSnapshot:
+        """One case in neutral terms: ``info`` is a list item's ``aftersale_info`` or the detail's
+        ``process_info.after_sale_info`` (with ``arbitrate_status`` merged in), ``order`` its ``order_info``."""
+        raw_type = _code(info, "after_sale_type", "aftersale_type")
+        raw_status = _code(info, "after_sale_status", "aftersale_status")
+        kind = KINDS.get(raw_type, CaseKind.UNKNOWN)
+        status = STATUSES.get(raw_status, CaseStatus.UNKNOWN)
+        arbitrate = str(info.get("arbitrate_status") or "0")
+        arbitration = arbitrate != "0"
+        if arbitration and status not in (CaseStatus.CLOSED, CaseStatus.REFUNDED, CaseStatus.UNKNOWN):
+            status = CaseStatus.ARBITRATION
+        deadline = from_unix(info.get("status_deadline")) if raw_status in MERCHANT_TURN else None
+        update_time = int(info.get("update_time") or 0)
+        modified = from_unix(update_time) or from_unix(info.get("create_time")) or timezone.now()
+        items = order.get("related_order_info") or order.get("sku_order_infos") or []
+        # The lines the case is about: those with items asked back (all of them when the answer does not say).
+        concerned = [item for item in items if int(item.get("aftersale_item_num") or 0) > 0] or items
+        lines = tuple(
+            CaseLine(
+                sku=str(item.get("shop_sku_code") or item.get("product_id") or ""),
+                quantity=int(item.get("aftersale_item_num") or item.get("item_num") or 1),
+                name=str(item.get("product_name", "")),
+                external_id=str(item.get("sku_order_id") or item.get("order_id") or ""),
+            )
+            for item in concerned
+        )
+        paid = sum(int(item.get("pay_amount") or 0) for item in concerned)
+        refund = int(_first(info, "refund_total_amount", "refund_amount") or 0)
+        return CaseSnapshot(
+            platform=Platform.DOUYIN,
+            shop_external_id=str(info.get("shop_id") or self.connection.external_id),
+            case_id=str(_first(info, "after_sale_id", "aftersale_id")),
+            order_id=str(_first(order, "shop_order_id", "order_id") or info.get("related_id") or ""),
+            kind=kind,
+            status=status,
+            raw_type=raw_type,
+            raw_status=raw_status if not arbitration else f"{raw_status}/arbitrate_status={arbitrate}",
+            modified_at=modified,
+            version=update_time,
+            refund_fen=refund,
+            paid_fen=paid or refund,
+            reason=str(info.get("reason_text") or info.get("reason") or ""),
+            merchant_deadline=deadline,
+            lines=lines,
+            buyer_id=str(order.get("buyer_id") or order.get("doudian_open_id") or ""),
+            buyer_nick=str(order.get("buyer_nick") or ""),
+            return_carrier=str(info.get("return_logistics_company_name") or ""),
+            return_waybill=str(info.get("return_logistics_code") or ""),
+            arbitration=arbitration,
+            raw={"aftersale_info": dict(info), "order_info": dict(order)},
+        )
+
+    def pull(self, cursor: str, *, until: datetime | None = None) -> Page:
+        """One page of ``/afterSale/List`` over an update-time window, oldest change first.
+
+        The cursor is ``<window start>|<window end>|<page>`` (Unix seconds; pages count from 0). A window is at
+        most ``KEFU_CONNECTOR_PULL_WINDOW_SECONDS`` wide and ends at ``until`` (default: now); once its last page is
+        read, the next window starts ``KEFU_CONNECTOR_PULL_OVERLAP_SECONDS`` before its end.
+        """
+        now = int((until or timezone.now()).timestamp())
+        width = int(settings.KEFU_CONNECTOR_PULL_WINDOW_SECONDS)
+        if cursor:
+            start_text, end_text, page_text = cursor.split("|")
+            start, end, page = int(start_text), int(end_text), int(page_text)
+        else:
+            start, end, page = now - width, now, 0
+        if page == 0:  # a new window: as wide as allowed, up to now
+            end = min(now, start + width)
+        data = self.call(
+            "/afterSale/List",
+            {
+                "page": page,
+                "size": PAGE_SIZE,
+                "update_start_time": start,
+                "update_end_time": end,
+                "order_by": ["update_time asc"],  # without it rows move between pages (PLATFORMS.md)
+            },
+        )
+        snapshots = []
+        for item in data.get("items") or []:
+            info = dict(item.get("aftersale_info") or {})
+            text = item.get("text_part") or {}
+            if text.get("reason_text"):  # the list's ``reason`` is a code; its words are in text_part
+                info["reason_text"] = text["reason_text"]
+            snapshots.append(self.snapshot(info, item.get("order_info") or {}))
+        if data.get("has_more") in (True, "true"):
+            return Page(snapshots, f"{start}|{end}|{page + 1}", has_more=True)
+        overlap = int(settings.KEFU_CONNECTOR_PULL_OVERLAP_SECONDS)
+        next_start = max(start, end - overlap) if end < now else max(start, now - overlap)
+        return Page(snapshots, f"{next_start}|{now}|0", has_more=end < now)
+
+    def fetch(self, case_id: str) -> CaseSnapshot:
+        data = self.call("/afterSale/Detail", {"after_sale_id": case_id})
+        process = data.get("process_info") or {}
+        info = dict(process.get("after_sale_info") or {})
+        arbitrate = process.get("arbitrate_info") or {}
+        if "arbitrate_status" not in info and arbitrate.get("arbitrate_status") is not None:
+            info["arbitrate_status"] = arbitrate["arbitrate_status"]
+        if not info:
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", f"no after_sale_info for {case_id}")
+        return self.snapshot(info, data.get("order_info") or {})
+
+    def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
+        """The order as the case's ``order_info`` describes it (its lines, what was paid, in fen). The order
+        APIs (``/order/orderDetail``) need another permission; the shop's own order sync completes it."""
+        if case is None:
+            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        order = case.raw.get("order_info") or {}
+        items = order.get("related_order_info") or []
+        info = case.raw.get("aftersale_info") or {}
+        paid_at = from_unix(order.get("create_time")) or from_unix(info.get("create_time")) or case.modified_at
+        lines = tuple(
+            OrderLineSnapshot(
+                sku=str(item.get("shop_sku_code") or item.get("product_id") or f"oid-{item.get('order_id', '')}"),
+                name=str(item.get("product_name", "")),
+                quantity=int(item.get("item_num") or 1),
+                unit_fen=int(item.get("price") or 0)
+                or int(item.get("pay_amount") or 0) // max(1, int(item.get("item_num") or 1)),
+                paid_fen=int(item.get("pay_amount") or 0),
+            )
+            for item in items
+        )
+        if not lines:  # the case alone: one line for what is asked back
+            lines = tuple(
+                OrderLineSnapshot(
+                    sku=line.sku or f"oid-{line.external_id}",
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_fen=case.paid_fen // max(1, line.quantity),
+                    paid_fen=case.paid_fen,
+                )
+                for line in case.lines
+            )
+        return OrderSnapshot(
+            order_id=order_id,
+            buyer_id=case.buyer_id or case.buyer_nick or "douyin-buyer",
+            buyer_nick=case.buyer_nick,
+            paid_at=paid_at,
+            lines=lines,
+        )
+
+    def refresh_access_token(self) -> TokenGrant:
+        """``/token/refresh`` (``grant_type=refresh_token``): a new access token and refresh token. Not in
+        PLATFORMS.md's sources (unconfirmed, docs/platforms.md): called the way the SDKs call ``token.refresh``."""
+        if not self.connection.refresh_token:
+            raise PlatformError(ErrorKind.PERMANENT, "no_refresh_token", "the connection has no refresh token")
+        data = self.call(
+            "/token/refresh",
+            {"grant_type": "refresh_token", "refresh_token": self.connection.refresh_token},
+            token=False,
+        )
+        if not data.get("access_token"):
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", "no access_token in the answer")
+        expires_in = data.get("expires_in")
+        return TokenGrant(
+            access_token=str(data["access_token"]),
+            expires_at=timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
+            refresh_token=str(data.get("refresh_token") or self.connection.refresh_token),
+        )
+
+    def cursor_at(self, moment: datetime) -> str:
+        seconds = int(moment.timestamp())
+        return f"{seconds}|{seconds}|0"
+
+    # -- pushes ----------------------------------------------------------------------------------------
+    @staticmethod
+    def _items(body: bytes) -> list[dict[str, Any]]:
+        data = json.loads(body)
+        items = data if isinstance(data, list) else [data]
+        if not all(isinstance(item, dict) for item in items):
+            raise ValueError("push items are not objects")
+        return items
+
+    @staticmethod
+    def _data(item: Mapping[str, Any]) -> dict[str, Any]:
+        data = item.get("data") or {}
+        if isinstance(data, str):
+            data = json.loads(data)
+        return data if isinstance(data, dict) else {}
+
+    @classmethod
+    def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
+        items = cls._items(body)
+        return str(cls._data(items[0]).get("shop_id", "")) if items else ""
+
+    def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
+        """The messages of one push, after checking ``event-sign`` = md5(app_key + body + app_secret)."""
+        given = next((value for key, value in headers.items() if key.lower() == PUSH_SIGNATURE), "")
+        expected = push_signature(self.connection.app_key, self.connection.app_secret, body)
+        if not given or not hmac.compare_digest(given.lower(), expected):
+            raise BadSignature("signature does not match")
+        messages = []
+        for item in self._items(body):
+            data = self._data(item)
+            tag = str(item.get("tag", ""))
+            messages.append(
+                PushMessage(
+                    message_id=str(item["msg_id"]),
+                    topic=f"doudian_refund_{TAGS.get(tag, tag)}",
+                    case_id=str(data.get("aftersale_id", "")),
+                    modified_at=from_unix(data.get("update_time")),
+                    raw={"tag": tag, "msg_id": str(item["msg_id"]), "data": data},
+                )
+            )
+        return messages
+
+    @classmethod
+    def push_answer(cls) -> tuple[int, bytes, str]:
+        return 200, b'{"code":0,"msg":"success"}', "application/json"
+
+    # -- writing ---------------------------------------------------------------------------------------
+    @staticmethod
+    def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The case's Douyin type and status when the decision was taken (they pick the operate type)."""
+        info = raw.get("aftersale_info") or {}
+        return {
+            "aftersale_type": _code(info, "after_sale_type", "aftersale_type"),
+            "aftersale_status": _code(info, "after_sale_status", "aftersale_status"),
+        }
+
+    def operate(self, operate_type: int, command: Command, **fields: Any) -> CommandResult:
+        """``/afterSale/operate`` for this one case (one item per call: the call is all-or-nothing)."""
+        item: dict[str, Any] = {"aftersale_id": command.case_id, "update_time": command.version}
+        if command.reason:
+            item["reason"] = command.reason[:200]
+        item.update({key: value for key, value in fields.items() if value not in (None, "", [], {})})
+        data = self.call("/afterSale/operate", {"type": operate_type, "items": [item]})
+        for result in data.get("items") or []:
+            if str(result.get("status_code", "0")) != "0":
+                raise PlatformError(
+                    ErrorKind.PERMANENT, str(result.get("status_code")), str(result.get("status_msg") or "refused")
+                )
+        return CommandResult(raw=data)
+
+    def _address(self, command: Command) -> int:
+        address = command.address_id or self.connection.return_address_id
+        if not address:
+            raise PlatformError(
+                ErrorKind.PERMANENT,
+                "no_address",
+                "The shop connection has no return address id (receiver_address_id from /address/list).",
+            )
+        try:
+            return int(address)
+        except ValueError as exc:
+            raise PlatformError(ErrorKind.PERMANENT, "no_address", f"bad receiver_address_id {address!r}") from exc
+
+    def agree_refund(self, command: Command) -> CommandResult:
+        kind = command.extra.get("aftersale_type", "")
+        if kind in REFUND_ONLY_TYPES:
+            return self.operate(201, command)
+        raise unconfirmed("agreeing the refund after the goods came back (退货退款, status 11)")
+
+    def agree_return(self, command: Command) -> CommandResult:
+        kind = command.extra.get("aftersale_type", "")
+        address = self._address(command)
+        if kind == "3":
+            return self.operate(301, command, logistics={"receiver_address_id": address})
+        if kind == "0":
+            return self.operate(101, command, logistics={"receiver_address_id": address})
+        raise unconfirmed(f"agreeing a return of aftersale_type {kind or '?'}")
+
+    def refuse(self, command: Command) -> CommandResult:
+        kind = command.extra.get("aftersale_type", "")
+        if kind not in REFUND_ONLY_TYPES:
+            raise unconfirmed(f"refusing an after-sales case of aftersale_type {kind or '?'} (only 仅退款: 202)")
+        code = command.extra.get("reject_reason_code") or settings.KEFU_DOUYIN_REJECT_REASON_CODE
+        if not code:
+            raise PlatformError(
+                ErrorKind.PERMANENT,
+                "no_reject_reason_code",
+                "No reject_reason_code: set KEFU_DOUYIN_REJECT_REASON_CODE (from /afterSale/rejectReasonCodeList).",
+            )
+        evidence = [{"type": 1, "url": url} for url in command.evidence]
+        return self.operate(202, command, reject_reason_code=int(code), remark=command.reason[:200], evidence=evidence)
+
+    def ship_exchange(self, command: Command) -> CommandResult:
+        if not command.waybill:
+            raise PlatformError(ErrorKind.PERMANENT, "no_waybill", "An exchange shipment needs the seller's waybill.")
+        return self.operate(
+            311, command, logistics={"company_code": command.carrier, "logistics_code": command.waybill}
+        )
+
+    def ship_resend(self, command: Command) -> CommandResult:
+        raise unconfirmed("shipping a 补寄 (resend)")
+
+    def upload_evidence(self, command: Command) -> CommandResult:
+        raise unconfirmed("uploading evidence on its own")
