@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +33,7 @@ def test_the_example_env_passes_check_deploy_once_its_secret_is_set() -> None:
     }
     env.update(example_env())
     env["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(64)
+    env["KEFU_CONNECTOR_KEY"] = Fernet.generate_key().decode()
     run = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=REPO,
