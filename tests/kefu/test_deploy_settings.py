@@ -30,6 +30,8 @@ PRODUCTION_ENV = {
     "EMAIL_URL": "smtp+tls://kefu:password@smtp.example.com:587",
     "KEFU_SMS_PROVIDER": "notifications.channels.sms_aliyun.AliyunSmsProvider",
     "KEFU_EVIDENCE_PRIVATE_SERVING": "true",
+    # The marketplace connections' secrets get a Fernet key of their own (connectors.checks).
+    "KEFU_CONNECTOR_KEY": "a2VmdS1jb25uZWN0b3JzLWtleS1mb3ItdGhlLXRlc3Q=",
 }
 # What a shell may have set that would change the outcome.
 CLEARED = {
@@ -42,6 +44,7 @@ CLEARED = {
     "EMAIL_URL",
     "KEFU_SMS_PROVIDER",
     "KEFU_EVIDENCE_PRIVATE_SERVING",
+    "KEFU_CONNECTOR_KEY",
     "KEFU_OUTBOUND_ALLOW_PRIVATE",
     "CELERY_VISIBILITY_TIMEOUT",
 }
