@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # Dotted paths, imported on first use: a platform's module is loaded only where a connection uses it.
 CONNECTORS: dict[str, str] = {
     Platform.TAOBAO: "connectors.platforms.taobao.TaobaoConnector",
+    Platform.PDD: "connectors.platforms.pdd.PddConnector",
 }
 
 

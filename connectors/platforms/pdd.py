@@ -1,0 +1,551 @@
+"""Pinduoduo (PDD) open platform: signed form posts to the router, after-sales cases (售后单) read and answered.
+
+Reference: ``PLATFORMS.md`` §2 (differentname123/Shop-Fusion ``get_sign.py``; lywzx/pdd-node-sdk; Cherrs/pdd-rs
+``src/requests/pdd_refund_*.rs``, ``src/pmc.rs``). What kefu uses:
+
+- Signing: every parameter except ``sign`` (``type``, ``client_id``, ``access_token``, ``timestamp`` in Unix
+  seconds, ``data_type=JSON`` and the business ones), keys sorted, ``key1value1key2…``;
+  ``upper(hex(MD5(client_secret + s + client_secret)))`` (:func:`sign`). Object parameters (``request``) go as
+  compact JSON strings and are signed as such.
+- Reading: ``pdd.refund.list.increment.get`` (the pull: ``after_sales_status`` and ``after_sales_type`` are required
+  filters, 1 = all; ``start_updated_at``/``end_updated_at`` in Unix seconds, at most 30 minutes apart; ``page`` from
+  1, ``page_size`` ≤ 100, ``total_count`` says when to stop), ``pdd.refund.information.get`` (one case:
+  ``after_sales_id`` **and** ``order_sn``; ``expire_time`` = the merchant's deadline).
+- Writing: ``pdd.refund.agree`` and ``pdd.refund.returngoods.agree`` (``request`` = {after_sales_id, order_sn,
+  operate_desc[, return_address_id]} → ``response.result`` {succ, message}); ``pdd.refund.address.list.get`` gives
+  the default return address when the connection names none. **No refuse API is known**: a refusal is a
+  permanent error telling the staff to refuse in PDD's back office.
+- Errors: ``error_response`` {error_code, error_msg, sub_code, sub_msg}: 70031 → rate limited; 50000 (system error,
+  unconfirmed) → transient; everything else → permanent (the platform's message goes to the staff).
+
+Two code sets: ``after_sales_type`` is 2 仅退款, 3 退货退款, 4 换货, 5 缺货补寄, 6 维修 in the list (1 = all, a filter)
+and 1 仅退款, 2 退货退款, 3 换货, 4 补寄, 5 维修 in the detail. ``raw_type`` always holds the detail's code (a list
+code is converted at the edge; one the connector does not know is kept as ``list:<code>``). Money: the list's
+amounts are yuan strings (documented 元), the detail's and the push's integers in fen.
+
+The case id kefu keeps is ``<after_sales_id>:<order_sn>``: PDD's detail and write APIs need both, and every path
+(push, pull, reconciliation, write-back) then has them without a lookup.
+
+PDD has no version counter on a case; ``updated_time`` has whole seconds. A snapshot's ``version`` is the
+status's place in a case's life (:data:`STATUS_RANK`), so two changes within one second (an automatic refund right
+after an agreement) still order.
+
+Push: PMC is a WebSocket (``wss://message-api.pinduoduo.com/message/{client_id}/{timestamp_ms}/{sign}``) that
+kefu's web processes do not hold. :func:`pmc_receive` is the whole message handling as a pure function (frame →
+:class:`PushMessage` + the ``Ack`` frame to send back), used by :meth:`PddConnector.verify_push` for frames a
+bridge posts over HTTP (``connectors.platforms.bridge``) and by any bridge that holds the WebSocket.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+from connectors.base import (
+    CaseKind,
+    CaseLine,
+    CaseSnapshot,
+    CaseStatus,
+    Command,
+    CommandResult,
+    Connector,
+    ErrorKind,
+    OrderLineSnapshot,
+    OrderSnapshot,
+    Page,
+    Platform,
+    PlatformError,
+    PushMessage,
+    yuan_to_fen,
+)
+from connectors.platforms.bridge import push_verify
+from kefu.core import outbound
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+DEFAULT_BASE_URL = "https://gw-api.pinduoduo.com/api/router"
+PMC_BASE_URL = "wss://message-api.pinduoduo.com"
+MAX_WINDOW_SECONDS = 30 * 60  # pdd.refund.list.increment.get: start and end at most 30 minutes apart
+PAGE_SIZE = 100
+MAX_BODY = 4 * 1024 * 1024
+ALL = 1  # after_sales_status / after_sales_type filter value meaning "all"
+RATE_LIMITED = "70031"
+TRANSIENT_CODES = {"50000"}  # unconfirmed: PDD's "system error"; docs/platforms.md
+DETAIL_KEY = "refund_information_get_response"  # tolerated wrapper; the SDKs read the detail's fields at the top
+
+# after_sales_type in the detail (pdd.refund.information.get); 5 维修 (repair) has no kefu kind.
+DETAIL_TYPES: dict[str, CaseKind] = {
+    "1": CaseKind.REFUND_ONLY,
+    "2": CaseKind.RETURN_REFUND,
+    "3": CaseKind.EXCHANGE,
+    "4": CaseKind.RESEND,
+}
+# after_sales_type in the list (pdd.refund.list.increment.get) → the detail's code. 1 (all) is a filter only.
+LIST_TYPE_TO_DETAIL = {"2": "1", "3": "2", "4": "3", "5": "4", "6": "5"}
+
+# after_sales_status (the same codes in the list, the detail and the push). 3 becomes return_in_transit once the
+# buyer's return waybill (express_no) is known; 8 and join_or_not=1 mean the platform intervenes.
+STATUSES: dict[str, CaseStatus] = {
+    "2": CaseStatus.REQUESTED,  # 买家申请退款，待商家处理
+    "3": CaseStatus.REQUESTED,  # 退货退款，待商家处理
+    "4": CaseStatus.REFUNDED,  # 商家同意退款，退款中
+    "5": CaseStatus.REFUNDED,  # 平台同意退款，退款中
+    "6": CaseStatus.REJECTED,  # 驳回退款，待买家处理
+    "7": CaseStatus.AWAITING_RETURN,  # 已同意退货退款，待用户发货
+    "8": CaseStatus.ARBITRATION,  # 平台处理中
+    "9": CaseStatus.CLOSED,  # 平台拒绝退款，退款关闭
+    "10": CaseStatus.REFUNDED,  # 退款成功
+    "11": CaseStatus.CLOSED,  # 买家撤销
+    "12": CaseStatus.CLOSED,  # 买家逾期未处理，退款失败
+    "13": CaseStatus.CLOSED,  # 买家逾期，超过有效期
+    "14": CaseStatus.REQUESTED,  # 换货补寄待商家处理
+    "15": CaseStatus.AWAITING_RETURN,  # 换货补寄待用户处理
+    "16": CaseStatus.CLOSED,  # 换货补寄成功
+    "17": CaseStatus.CLOSED,  # 换货补寄失败
+    "18": CaseStatus.RECEIVED,  # 换货补寄待用户确认完成
+    "21": CaseStatus.REQUESTED,  # 待商家同意维修
+    "22": CaseStatus.AWAITING_RETURN,  # 待用户确认发货
+    "24": CaseStatus.CLOSED,  # 维修关闭
+    "25": CaseStatus.CLOSED,  # 维修成功
+    "27": CaseStatus.RECEIVED,  # 待用户确认收货
+    "31": CaseStatus.AWAITING_RETURN,  # 已同意拒收退款，待用户拒收
+    "32": CaseStatus.REQUESTED,  # 补寄待商家发货
+    "33": CaseStatus.REQUESTED,  # 待商家召回
+}
+# The merchant must act in these statuses; the detail's expire_time is then the merchant's deadline.
+MERCHANT_TURN = {"2", "3", "14", "21", "32", "33"}
+# A status's place in a case's life: the version that orders two snapshots with the same updated_time.
+STATUS_RANK: dict[str, int] = {
+    **dict.fromkeys(("2", "3", "14", "21", "32", "33"), 1),
+    **dict.fromkeys(("6", "7", "15", "22", "31"), 2),
+    "3/shipped": 3,
+    **dict.fromkeys(("18", "27"), 4),
+    "8": 5,
+    **dict.fromkeys(("4", "5"), 6),
+    **dict.fromkeys(("9", "10", "11", "12", "13", "16", "17", "24", "25"), 7),
+}
+
+
+def sign(params: Mapping[str, str], secret: str) -> str:
+    """PDD's signature of ``params`` (everything but ``sign``) with the client secret."""
+    s = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
+    return hashlib.md5((secret + s + secret).encode()).hexdigest().upper()  # noqa: S324 - PDD's own scheme
+
+
+def pmc_sign(client_id: str, timestamp_ms: int, secret: str) -> str:
+    """PMC's connection signature: base64 of the lower-case hex MD5 of ``client_id + timestamp_ms + secret``."""
+    digest = hashlib.md5(f"{client_id}{timestamp_ms}{secret}".encode()).hexdigest()  # noqa: S324 - PMC's scheme
+    return base64.b64encode(digest.encode()).decode()
+
+
+def pmc_url(client_id: str, secret: str, timestamp_ms: int, base: str = PMC_BASE_URL) -> str:
+    """The WebSocket URL a PMC bridge connects to."""
+    return f"{base}/message/{client_id}/{timestamp_ms}/{pmc_sign(client_id, timestamp_ms, secret)}"
+
+
+def case_key(after_sales_id: Any, order_sn: Any) -> str:
+    return f"{after_sales_id}:{order_sn}"
+
+
+def split_case_key(case_id: str) -> tuple[str, str]:
+    """``"<after_sales_id>:<order_sn>"`` → both; a permanent error when the order is missing."""
+    after_sales_id, _, order_sn = case_id.partition(":")
+    if not after_sales_id or not order_sn:
+        raise PlatformError(ErrorKind.PERMANENT, "bad_case_id", f"{case_id!r} is not <after_sales_id>:<order_sn>")
+    return after_sales_id, order_sn
+
+
+def parse_time(value: Any) -> datetime | None:
+    """``"2026-12-06 10:00:00"`` (Beijing) or Unix seconds / milliseconds (as numbers or digit strings)."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if text.isdigit():
+        number = int(text)
+        return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, tz=UTC)
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING)
+
+
+def error_from(response: Mapping[str, Any]) -> PlatformError:
+    """The PlatformError an ``error_response`` stands for."""
+    code = str(response.get("error_code", ""))
+    message = str(response.get("sub_msg") or response.get("error_msg") or "")
+    if code == RATE_LIMITED:
+        return PlatformError(ErrorKind.RATE_LIMITED, code, message)
+    if code in TRANSIENT_CODES:
+        return PlatformError(ErrorKind.TRANSIENT, code, message)
+    return PlatformError(ErrorKind.PERMANENT, code, message)
+
+
+def _fen(value: Any) -> int:
+    return int(value) if value not in (None, "") else 0
+
+
+# -- PMC (push) --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PmcOutcome:
+    """What one PMC frame means: its ``commandType``, the refund messages in it, the ``Ack`` frame to send back
+    (JSON text; ``None`` when the frame needs none) and, for a ``Fail`` frame or an unreadable one, why."""
+
+    command: str
+    messages: tuple[PushMessage, ...] = ()
+    ack: str | None = None
+    error: str = ""
+
+
+def pmc_heartbeat(now_ms: int) -> str:
+    """The heartbeat a bridge sends every few seconds (pdd-rs: every 5 s)."""
+    return json.dumps({"commandType": "HeartBeat", "time": now_ms}, separators=(",", ":"))
+
+
+def pmc_receive(frame: str | bytes | Mapping[str, Any], *, now_ms: int) -> PmcOutcome:
+    """Handle one PMC frame (no I/O).
+
+    ``Common``: a message ``{type, mallID, content}`` (``content`` a JSON string with ``refund_id``, ``tid``,
+    ``refund_fee`` in fen, ``modified`` in ms); refund types (``pdd_refund_*``) become one :class:`PushMessage`
+    (case ``<refund_id>:<tid>``, de-duplicated by the frame's ``id``); every Common frame is acknowledged with
+    ``{commandType: "Ack", time, id, sendTime, type, mallID}`` so PMC stops redelivering it (other types are
+    acknowledged and dropped). ``HeartBeat``/``Ack``: nothing. ``Fail``: the error. Anything else: an error, no ack.
+    """
+    try:
+        data = json.loads(frame) if isinstance(frame, str | bytes) else dict(frame)
+        command = str(data.get("commandType", ""))
+    except (ValueError, TypeError, AttributeError) as exc:
+        return PmcOutcome("", error=f"unreadable frame: {exc}")
+    if command in ("HeartBeat", "Ack"):
+        return PmcOutcome(command)
+    if command == "Fail":
+        return PmcOutcome(command, error=str(data.get("message") or data.get("msg") or "Fail"))
+    if command != "Common":
+        return PmcOutcome(command, error=f"unknown commandType {command!r}")
+    try:
+        message = data["message"]
+        kind, mall_id = str(message["type"]), message["mallID"]
+        ack = json.dumps(
+            {
+                "commandType": "Ack",
+                "time": now_ms,
+                "id": data["id"],
+                "sendTime": data.get("sendTime"),
+                "type": kind,
+                "mallID": mall_id,
+            },
+            separators=(",", ":"),
+        )
+        if not kind.startswith("pdd_refund_"):
+            return PmcOutcome(command, ack=ack)
+        content = message.get("content") or {}
+        if isinstance(content, str):
+            content = json.loads(content)
+        pushed = PushMessage(
+            message_id=str(data["id"]),
+            topic=kind,
+            case_id=case_key(content["refund_id"], content["tid"]),
+            modified_at=parse_time(content.get("modified")),
+            raw=data,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return PmcOutcome(command, error=f"unreadable Common frame: {exc!r}")
+    return PmcOutcome(command, messages=(pushed,), ack=ack)
+
+
+def _frames(body: bytes) -> list[dict[str, Any]]:
+    data = json.loads(body)
+    frames = data if isinstance(data, list) else [data]
+    if not frames or not all(isinstance(f, dict) for f in frames):
+        raise ValueError("no frames")
+    return frames
+
+
+# -- the connector ------------------------------------------------------------------------------------------
+
+
+class PddConnector(Connector):
+    platform = Platform.PDD
+
+    @property
+    def url(self) -> str:
+        return self.connection.base_url or DEFAULT_BASE_URL
+
+    def call(self, api: str, *, response_key: str | None, **business: Any) -> dict[str, Any]:
+        """POST one signed call; the ``response_key`` object (the whole body when None), or :class:`PlatformError`."""
+        params = {
+            "type": api,
+            "client_id": self.connection.app_key,
+            "access_token": self.connection.access_token,
+            "timestamp": str(int(timezone.now().timestamp())),
+            "data_type": "JSON",
+            **{key: _param(value) for key, value in business.items() if value is not None},
+        }
+        params["sign"] = sign(params, self.connection.app_secret)
+        try:
+            response = outbound.post(
+                self.url,
+                data=urlencode(params).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+                max_body=MAX_BODY,
+            )
+        except outbound.BlockedTarget as exc:
+            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
+        except outbound.OutboundError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
+        if response.status >= 500:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
+        if not isinstance(body, dict):
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
+        if "error_response" in body:
+            raise error_from(body["error_response"])
+        if response_key is None:
+            return body
+        if not isinstance(body.get(response_key), dict):
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
+        result: dict[str, Any] = body[response_key]
+        return result
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def detail_snapshot(self, detail: Mapping[str, Any]) -> CaseSnapshot:
+        """A ``pdd.refund.information.get`` answer in neutral terms (detail type codes, amounts in fen)."""
+        raw_type = str(detail.get("after_sales_type", ""))
+        raw_status = str(detail.get("after_sales_status", ""))
+        waybill = str(detail.get("express_no") or "")
+        status, rank_key = STATUSES.get(raw_status, CaseStatus.UNKNOWN), raw_status
+        if raw_status == "3" and waybill:
+            status, rank_key = CaseStatus.RETURN_IN_TRANSIT, "3/shipped"
+        intervened = str(detail.get("join_or_not", "0")) == "1"
+        arbitration = intervened or raw_status == "8"
+        if intervened and status not in (CaseStatus.CLOSED, CaseStatus.REFUNDED, CaseStatus.UNKNOWN):
+            status = CaseStatus.ARBITRATION
+        deadline = parse_time(detail.get("expire_time")) if raw_status in MERCHANT_TURN else None
+        sku = str(detail.get("sku_id") or "")
+        return CaseSnapshot(
+            platform=Platform.PDD,
+            shop_external_id=str(detail.get("mall_id") or self.connection.external_id),
+            case_id=case_key(detail["id"], detail["order_sn"]),
+            order_id=str(detail["order_sn"]),
+            kind=DETAIL_TYPES.get(raw_type, CaseKind.UNKNOWN),
+            status=status,
+            raw_type=raw_type,
+            raw_status=raw_status if not intervened else f"{raw_status}/join_or_not=1",
+            modified_at=parse_time(detail.get("updated_time")) or timezone.now(),
+            version=STATUS_RANK.get(rank_key, 0),
+            refund_fen=_fen(detail.get("refund_amount")),
+            paid_fen=_fen(detail.get("order_amount")),
+            reason=str(detail.get("after_sales_reason") or ""),
+            merchant_deadline=deadline,
+            lines=(CaseLine(sku=sku, quantity=int(detail.get("goods_number") or 1), external_id=sku),),
+            return_carrier=str(detail.get("shipping_name") or ""),
+            return_waybill=waybill,
+            arbitration=arbitration,
+            raw={**detail, "_from": "pdd.refund.information.get"},
+        )
+
+    def list_snapshot(self, row: Mapping[str, Any]) -> CaseSnapshot:
+        """A ``pdd.refund.list.increment.get`` row in neutral terms (list type codes, amounts in yuan).
+
+        Used only for rows outside the merchant's turn: those are re-read with their detail (:meth:`pull`)."""
+        list_type = str(row.get("after_sales_type", ""))
+        detail_type = LIST_TYPE_TO_DETAIL.get(list_type)
+        raw_status = str(row.get("after_sales_status", ""))
+        sku = str(row.get("sku_id") or "")
+        return CaseSnapshot(
+            platform=Platform.PDD,
+            shop_external_id=self.connection.external_id,
+            case_id=case_key(row["id"], row["order_sn"]),
+            order_id=str(row["order_sn"]),
+            kind=DETAIL_TYPES.get(detail_type or "", CaseKind.UNKNOWN),
+            status=STATUSES.get(raw_status, CaseStatus.UNKNOWN),
+            raw_type=detail_type or f"list:{list_type}",
+            raw_status=raw_status,
+            modified_at=parse_time(row.get("updated_time")) or timezone.now(),
+            version=STATUS_RANK.get(raw_status, 0),
+            refund_fen=yuan_to_fen(row.get("refund_amount")),
+            paid_fen=yuan_to_fen(row.get("order_amount")),
+            reason=str(row.get("after_sale_reason") or ""),
+            lines=(
+                CaseLine(
+                    sku=sku,
+                    quantity=int(row.get("goods_number") or 1),
+                    name=str(row.get("goods_name") or ""),
+                    external_id=sku,
+                ),
+            ),
+            return_carrier=str(row.get("shipping_name") or ""),
+            arbitration=raw_status == "8",
+            raw={**row, "_from": "pdd.refund.list.increment.get"},
+        )
+
+    def pull(self, cursor: str, *, until: datetime | None = None) -> Page:
+        """One page of ``pdd.refund.list.increment.get`` over an updated window.
+
+        The cursor is ``<start>|<end>|<page>`` (Unix seconds). A window is at most 30 minutes wide (PDD's limit;
+        narrower if ``KEFU_CONNECTOR_PULL_WINDOW_SECONDS`` says so) and ends at ``until`` (default: now); after its
+        last page (``page * page_size >= total_count``) the next window starts
+        ``KEFU_CONNECTOR_PULL_OVERLAP_SECONDS`` before its end. A row the merchant must answer (or a return whose
+        goods may be on the way, status 3) is re-read with ``pdd.refund.information.get``: only the detail has
+        the merchant's deadline and the return waybill.
+        """
+        now = int((until or timezone.now()).timestamp())
+        width = int(min(settings.KEFU_CONNECTOR_PULL_WINDOW_SECONDS, MAX_WINDOW_SECONDS))
+        if cursor:
+            start, end, page = (int(part) for part in cursor.split("|"))
+        else:
+            start, end, page = now - width, now, 1
+        if page == 1:  # a new window: as wide as allowed, up to now
+            end = min(now, start + width)
+        answer = self.call(
+            "pdd.refund.list.increment.get",
+            response_key="refund_increment_get_response",
+            after_sales_status=ALL,
+            after_sales_type=ALL,
+            start_updated_at=start,
+            end_updated_at=end,
+            page=page,
+            page_size=PAGE_SIZE,
+        )
+        rows = answer.get("refund_list") or []
+        snapshots = [
+            self.fetch(case_key(row["id"], row["order_sn"]))
+            if str(row.get("after_sales_status", "")) in MERCHANT_TURN
+            else self.list_snapshot(row)
+            for row in rows
+        ]
+        if page * PAGE_SIZE < int(answer.get("total_count") or 0):
+            return Page(snapshots, f"{start}|{end}|{page + 1}", has_more=True)
+        overlap = int(settings.KEFU_CONNECTOR_PULL_OVERLAP_SECONDS)
+        next_start = max(start, end - overlap) if end < now else max(start, now - overlap)
+        return Page(snapshots, f"{next_start}|{now}|1", has_more=end < now)
+
+    def fetch(self, case_id: str) -> CaseSnapshot:
+        after_sales_id, order_sn = split_case_key(case_id)
+        body = self.call(
+            "pdd.refund.information.get", response_key=None, after_sales_id=after_sales_id, order_sn=order_sn
+        )
+        detail = body.get(DETAIL_KEY, body)
+        if not isinstance(detail, dict) or "id" not in detail or "order_sn" not in detail:
+            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", json.dumps(body)[:200])
+        return self.detail_snapshot(detail)
+
+    def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
+        """The order as far as the case describes it (its line, what was paid). PDD's order APIs
+        (``pdd.order.information.get``) need another permission; the shop's order sync completes the order."""
+        if case is None:
+            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        paid_at = parse_time(case.raw.get("created_time") or case.raw.get("confirm_time")) or case.modified_at
+        paid = case.paid_fen or case.refund_fen
+        lines = tuple(
+            OrderLineSnapshot(
+                sku=line.sku or f"oid-{line.external_id}",
+                name=line.name,
+                quantity=line.quantity,
+                unit_fen=paid // max(1, line.quantity),
+                paid_fen=paid,
+            )
+            for line in case.lines
+        )
+        return OrderSnapshot(order_id=order_id, buyer_id="", buyer_nick="", paid_at=paid_at, lines=lines)
+
+    def cursor_at(self, moment: datetime) -> str:
+        stamp = int(moment.timestamp())
+        return f"{stamp}|{stamp}|1"
+
+    # -- pushes ----------------------------------------------------------------------------------------
+    @classmethod
+    def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
+        message = _frames(body)[0].get("message") or {}
+        return str(message.get("mallID", "")) if isinstance(message, dict) else ""
+
+    def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
+        """PMC ``Common`` frames posted by a bridge (one frame or a list), after checking the bridge's signature.
+
+        The bridge sends each frame's ``Ack`` (:func:`pmc_receive`) once kefu answered 200. Frames of other
+        message types are accepted and dropped; a frame that cannot be read fails the whole request (400)."""
+        push_verify(headers, body, self.connection.app_secret)
+        messages: list[PushMessage] = []
+        for frame in _frames(body):
+            outcome = pmc_receive(frame, now_ms=0)
+            if outcome.error:
+                raise ValueError(outcome.error)
+            messages.extend(outcome.messages)
+        return messages
+
+    # -- writing ---------------------------------------------------------------------------------------
+    @staticmethod
+    def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The amount the buyer asked for, in fen, whichever API the case was last read from (the list's
+        amounts are yuan, the detail's fen): ``pdd.refund.agree`` refunds exactly that, never less."""
+        if raw.get("_from") == "pdd.refund.list.increment.get":
+            return {"requested_fen": yuan_to_fen(raw.get("refund_amount"))}
+        return {"requested_fen": _fen(raw.get("refund_amount"))}
+
+    def _answer(self, api: str, command: Command, default_desc: str, **fields: Any) -> CommandResult:
+        after_sales_id, order_sn = split_case_key(command.case_id)
+        request = {
+            "after_sales_id": int(after_sales_id),
+            "order_sn": order_sn,
+            "operate_desc": (command.reason or default_desc).strip()[:200],
+            **fields,
+        }
+        answer = self.call(api, response_key="response", request=request)
+        result = answer.get("result") or {}
+        if result.get("succ") not in (True, "true"):
+            raise PlatformError(ErrorKind.PERMANENT, "refused", str(result.get("message") or "refused"))
+        return CommandResult(message=str(result.get("message") or ""), raw=answer)
+
+    def agree_refund(self, command: Command) -> CommandResult:
+        requested = int(command.extra.get("requested_fen") or 0)
+        if command.amount_fen is not None and requested and command.amount_fen < requested:
+            raise PlatformError(
+                ErrorKind.PERMANENT,
+                "partial_refund",
+                f"pdd.refund.agree refunds the {requested} fen the buyer asked for; a partial refund "
+                f"({command.amount_fen} fen) has to be agreed with the buyer in PDD's back office.",
+            )
+        return self._answer("pdd.refund.agree", command, "同意退款")
+
+    def return_address_id(self, command: Command) -> str:
+        """The command's, the connection's, or the shop's default return address on PDD."""
+        if command.address_id or self.connection.return_address_id:
+            return command.address_id or self.connection.return_address_id
+        answer = self.call("pdd.refund.address.list.get", response_key="refund_address_list_get_response")
+        addresses = answer.get("refund_address_list") or []
+        default = next((a for a in addresses if str(a.get("is_default")).lower() in ("1", "true")), None)
+        if default is None:
+            raise PlatformError(
+                ErrorKind.PERMANENT, "no_address", "The shop has no default return address on PDD (退货地址)."
+            )
+        return str(default.get("refund_address_id") or default.get("id"))
+
+    def agree_return(self, command: Command) -> CommandResult:
+        address = self.return_address_id(command)
+        return self._answer("pdd.refund.returngoods.agree", command, "同意退货", return_address_id=address)
+
+    def refuse(self, command: Command) -> CommandResult:
+        raise PlatformError(
+            ErrorKind.PERMANENT,
+            "unsupported",
+            "Pinduoduo's open platform has no API to refuse an after-sales request: refuse it in PDD's merchant "
+            "back office (拼多多商家后台), with the reason and evidence there.",
+        )
+
+
+def _param(value: Any) -> str:
+    """A business parameter as sent and signed: objects as compact JSON strings, the rest as text."""
+    if isinstance(value, Mapping | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)

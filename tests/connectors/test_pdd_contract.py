@@ -1,0 +1,422 @@
+"""The Pinduoduo connector against the local PDD simulator (tests/simulators/pdd.py): what a merchant sees.
+
+Every platform call goes over HTTP through kefu.core.outbound to the simulator, which verifies PDD's signature
+independently, keeps the cases' statuses and update times, and answers in PDD's shapes (the list's codes and
+yuan amounts, the detail's codes and fen). Pushes are PMC ``Common`` frames posted as the HTTP bridge posts them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from connectors.base import Command, CommandName, ErrorKind, PlatformError
+from connectors.models import InboxMessage, PlatformCase, ShopConnection, WriteBack, WriteBackStatus
+from connectors.platforms import connector_for
+from connectors.platforms.pdd import PddConnector, pmc_heartbeat, pmc_receive, pmc_url
+from connectors.services.ingest import case_ingest
+from connectors.services.sync import connection_pull, connection_reconcile, inbox_process
+from connectors.services.writeback import writeback_send
+from orders.models import Order
+from tests.connectors.conftest import timeline
+from tests.factories.orders import ShopFactory
+from tests.factories.tickets import staff_actor
+from tests.simulators.pdd import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, PddSimulator, bridge_signature, pdd_running
+from tickets.models import EventType, Priority, Refund, RefundStatus, Ticket
+from tickets.services import ticket_act
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pdd() -> Iterator[PddSimulator]:
+    with pdd_running() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def connection(db: Any, pdd: PddSimulator) -> ShopConnection:
+    return ShopConnection.objects.create(
+        shop=ShopFactory(code="pdd-flagship"),
+        platform="pdd",
+        external_id=pdd.mall_id,
+        base_url=pdd.url,
+        app_key=CLIENT_ID,
+        app_secret=CLIENT_SECRET,
+        access_token=ACCESS_TOKEN,
+        return_address_id="8001",
+    )
+
+
+def push(client: Client, *frames: dict[str, Any], secret: str = CLIENT_SECRET) -> Any:
+    """POST PMC frames to kefu's push URL, signed as the bridge signs them."""
+    body = json.dumps(frames[0] if len(frames) == 1 else list(frames), ensure_ascii=False).encode()
+    timestamp = str(int(time.time()))
+    return client.post(
+        reverse("connectors:push", kwargs={"platform": "pdd"}),
+        body,
+        content_type="application/json",
+        HTTP_X_KEFU_TIMESTAMP=timestamp,
+        HTTP_X_KEFU_SIGNATURE=bridge_signature(secret, timestamp, body),
+    )
+
+
+def ticket_of(pdd: PddSimulator, after_sales_id: Any) -> Ticket:
+    case = PlatformCase.objects.get(case_id=pdd.case_id(str(after_sales_id)))
+    assert case.ticket is not None, case.last_error
+    return case.ticket.as_kind()
+
+
+def arrive_by_push(client: Client, pdd: PddSimulator, after_sales_id: Any, kind: str = "RefundCreated") -> Ticket:
+    response = push(client, pdd.frame(str(after_sales_id), kind))
+    assert response.status_code == 200, response.content
+    inbox_process()
+    return ticket_of(pdd, after_sales_id)
+
+
+def send_writebacks() -> list[str]:
+    return [writeback_send(writeback_id=pk) for pk in WriteBack.objects.order_by("pk").values_list("pk", flat=True)]
+
+
+def transitions(ticket: Ticket) -> list[tuple[str, str]]:
+    return [(e[1], e[2]) for e in timeline(ticket) if e[0] == EventType.TRANSITION]
+
+
+# -- arriving ---------------------------------------------------------------------------------------------
+
+
+def test_a_case_created_on_pdd_arrives_by_push_with_its_order_and_the_platform_deadline(client, connection, pdd):
+    case = pdd.create("refund_only", deadline_hours=10)
+
+    ticket = arrive_by_push(client, pdd, case["id"])
+
+    assert (ticket.kind, ticket.state, ticket.refund_only) == ("return", "requested", True)
+    assert ticket.requested_amount == Decimal("19.90")  # 1990 fen in the detail
+    assert ticket.order.number == case["order_sn"] and ticket.order.shop == connection.shop
+    deadline = ticket.platform_due_at
+    assert deadline is not None and abs(deadline - (timezone.now() + timedelta(hours=10))) < timedelta(minutes=1)
+    assert ticket.due_at == deadline - timedelta(minutes=120)
+    assert timeline(ticket)[0] == (EventType.CREATED, "", "platform")
+    stored = PlatformCase.objects.get(ticket_id=ticket.pk)
+    assert (stored.case_id, stored.raw_type, stored.raw_status) == (pdd.case_id(str(case["id"])), "1", "2")
+    assert pdd.calls == ["pdd.refund.information.get"]
+
+
+def test_cases_arrive_by_pull_over_several_pages_each_read_with_its_deadline(connection, pdd):
+    ids = [pdd.create("refund_only")["id"] for _ in range(105)]
+
+    result = connection_pull(connection_id=connection.pk)
+
+    assert result.error == "" and result.cases == 105 and result.pages == 2
+    assert pdd.calls.count("pdd.refund.list.increment.get") == 2  # 100 + 5, by total_count
+    # Waiting for the merchant: each re-read with its detail, the only place expire_time is.
+    assert pdd.calls.count("pdd.refund.information.get") == 105
+    cases = PlatformCase.objects.filter(case_id__in=[pdd.case_id(str(i)) for i in ids], ticket__isnull=False)
+    assert cases.count() == 105
+    assert not Ticket.objects.filter(platform_due_at__isnull=True).exists()
+    assert pdd.errors == []
+
+
+def test_a_case_read_from_the_list_has_the_same_kind_and_amount_as_from_the_detail(connection, pdd):
+    """The list says 退货退款 with type 3 and ¥159.00; the detail type 2 and 15900 fen: one ticket, one amount."""
+    case = pdd.create("return_refund", after_sales_status=7)  # already agreed: the list row is enough
+
+    assert connection_pull(connection_id=connection.pk).cases == 1
+
+    assert "pdd.refund.information.get" not in pdd.calls
+    ticket = ticket_of(pdd, case["id"])
+    assert (ticket.state, ticket.refund_only, ticket.requested_amount) == ("awaiting_return", False, Decimal("159.00"))
+    stored = PlatformCase.objects.get(ticket_id=ticket.pk)
+    assert (stored.kind, stored.raw_type, stored.refund_fen) == ("return_refund", "2", 15900)
+    detail = connector_for(connection).fetch(stored.case_id)
+    assert (detail.kind, detail.raw_type, detail.refund_fen) == (stored.kind, stored.raw_type, stored.refund_fen)
+
+
+def test_a_pull_never_asks_for_more_than_thirty_minutes(settings, connection, pdd):
+    settings.KEFU_CONNECTOR_PULL_WINDOW_SECONDS = 6 * 3600
+    connection.pull_cursor = connector_for(connection).cursor_at(timezone.now() - timedelta(hours=2))
+    connection.save()
+    pdd.create("refund_only")
+
+    result = connection_pull(connection_id=connection.pk)
+
+    assert result.error == "" and result.cases == 1
+    assert pdd.calls.count("pdd.refund.list.increment.get") == 5  # 2 h in windows of 30 minutes, up to now
+    assert pdd.errors == []
+
+
+def test_a_push_and_a_pull_of_the_same_change_make_one_ticket_and_one_timeline_entry(client, connection, pdd):
+    case = pdd.create("return_refund")
+    ticket = arrive_by_push(client, pdd, case["id"])
+    entries = timeline(ticket)
+
+    connection_pull(connection_id=connection.pk)
+    push(client, pdd.frame(str(case["id"]), "RefundCreated"))  # another frame id, the same change
+    inbox_process()
+
+    assert PlatformCase.objects.filter(connection=connection).count() == 1
+    assert timeline(ticket_of(pdd, case["id"])) == entries
+
+
+def test_a_duplicated_frame_is_stored_once_and_an_older_snapshot_changes_nothing(client, connection, pdd):
+    case = pdd.create("return_refund")
+    frame = pdd.frame(str(case["id"]))
+    push(client, frame)
+    push(client, frame)
+    assert InboxMessage.objects.filter(message_id=str(frame["id"])).count() == 1
+    inbox_process()
+    connector = connector_for(connection)
+    key = pdd.case_id(str(case["id"]))
+    older = connector.fetch(key)
+    pdd.buyer_cancels(str(case["id"]))  # within the same second: the status's rank orders them
+    newer = connector.fetch(key)
+
+    assert case_ingest(connection=connection, snapshot=newer).outcome == "updated"
+    entries = timeline(ticket_of(pdd, case["id"]))
+    assert case_ingest(connection=connection, snapshot=older).outcome == "stale"
+
+    assert ticket_of(pdd, case["id"]).state == "cancelled"
+    assert timeline(ticket_of(pdd, case["id"])) == entries
+
+
+def test_a_push_with_a_bad_signature_is_refused_and_not_stored(client, connection, pdd):
+    case = pdd.create("refund_only")
+
+    response = push(client, pdd.frame(str(case["id"])), secret="not-the-secret")
+
+    assert response.status_code == 403
+    assert not InboxMessage.objects.exists()
+
+
+def test_unknown_codes_are_kept_raw_and_flagged_without_a_ticket(connection, pdd):
+    new_status = pdd.create("refund_only", after_sales_status=99)
+    repair = pdd.create("refund_only", after_sales_type=5)  # 维修: kefu has no repair kind
+    connector = connector_for(connection)
+
+    for case in (new_status, repair):
+        result = case_ingest(connection=connection, snapshot=connector.fetch(pdd.case_id(str(case["id"]))))
+        assert result.outcome == "unknown" and result.case.unknown and result.case.ticket is None
+
+    assert PlatformCase.objects.get(case_id=pdd.case_id(str(new_status["id"]))).raw_status == "99"
+    assert PlatformCase.objects.get(case_id=pdd.case_id(str(repair["id"]))).raw_type == "5"
+
+
+# -- the platform acting on its own ------------------------------------------------------------------------
+
+
+def test_a_platform_timeout_auto_agrees_and_kefu_records_it_as_the_platforms_transition(client, connection, pdd):
+    case = pdd.create("return_refund", deadline_hours=48)
+    arrive_by_push(client, pdd, case["id"])
+
+    assert pdd.advance(timedelta(hours=49)) == [str(case["id"])]
+    ticket = arrive_by_push(client, pdd, case["id"], "RefundAgreeAgreement")
+
+    assert ticket.state == "awaiting_return"
+    assert transitions(ticket) == [("approve", "platform")]
+    assert ticket.platform_due_at is None  # the buyer acts now
+    assert not WriteBack.objects.exists()
+
+
+def test_the_buyers_return_waybill_moves_the_ticket_and_gives_the_merchant_a_new_deadline(client, connection, pdd):
+    case = pdd.create("return_refund", after_sales_status=7)
+    arrive_by_push(client, pdd, case["id"])
+
+    pdd.buyer_returns(str(case["id"]))
+    ticket = arrive_by_push(client, pdd, case["id"], "RefundBuyerModifyAgreement")
+
+    assert ticket.state == "return_in_transit"
+    assert transitions(ticket)[-1] == ("ship_back", "platform")
+    assert ticket.platform_due_at is not None and ticket.platform_due_at > timezone.now() + timedelta(days=9)
+
+
+def test_a_lost_push_is_repaired_by_reconciliation(client, connection, pdd):
+    case = pdd.create("return_refund")
+    arrive_by_push(client, pdd, case["id"])
+    pdd.buyer_cancels(str(case["id"]))  # the frame about it never arrives
+
+    report = connection_reconcile(connection_id=connection.pk)
+
+    assert (report.checked, report.repaired, report.errors) == (1, 1, 0)
+    ticket = ticket_of(pdd, case["id"])
+    assert ticket.state == "cancelled" and transitions(ticket)[-1] == ("cancel", "platform")
+    assert connection_reconcile(connection_id=connection.pk).repaired == 0
+
+
+# -- staff decisions written back ---------------------------------------------------------------------------
+
+
+def test_approving_a_return_in_kefu_agrees_it_on_pdd_with_the_shops_return_address(client, connection, pdd):
+    case = pdd.create("return_refund")
+    ticket = arrive_by_push(client, pdd, case["id"])
+
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
+
+    assert send_writebacks() == ["sent"]
+    assert pdd.detail(str(case["id"]))["after_sales_status"] == 7
+    api, request = pdd.writes[-1]
+    assert api == "pdd.refund.returngoods.agree" and request["return_address_id"] == "8001"
+    assert (request["after_sales_id"], request["order_sn"]) == (case["id"], case["order_sn"])
+    # PDD's own report of that change afterwards does not run the approval a second time.
+    ticket = arrive_by_push(client, pdd, case["id"], "RefundAgreeAgreement")
+    assert [name for name, _actor in transitions(ticket)] == ["approve"]
+
+
+def test_without_an_address_on_the_connection_the_shops_default_return_address_is_used(client, connection, pdd):
+    ShopConnection.objects.filter(pk=connection.pk).update(return_address_id="")
+    case = pdd.create("return_refund")
+    ticket = arrive_by_push(client, pdd, case["id"])
+
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
+
+    assert send_writebacks() == ["sent"]
+    assert pdd.calls[-2:] == ["pdd.refund.address.list.get", "pdd.refund.returngoods.agree"]
+    assert pdd.writes[-1][1]["return_address_id"] == "8002"  # the one marked is_default
+
+
+def test_a_refund_only_approved_in_kefu_is_refunded_by_pdd_and_settled_in_kefu(client, connection, pdd):
+    case = pdd.create("refund_only")
+    ticket = arrive_by_push(client, pdd, case["id"])
+
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
+    assert ticket.state == "refund_pending"
+    assert send_writebacks() == ["sent"]
+    assert pdd.writes[-1][0] == "pdd.refund.agree"
+    pdd.advance(timedelta(minutes=5))  # PDD pays out the agreed refund (4 → 10)
+    ticket = arrive_by_push(client, pdd, case["id"], "RefundAgreeAgreement")
+
+    assert ticket.state == "refunded"
+    paid = Refund.objects.get(ticket_id=ticket.pk)
+    assert paid.status == RefundStatus.SUCCEEDED
+    assert paid.gateway_reference == f"pdd:{pdd.case_id(str(case['id']))}"
+
+
+def test_rejecting_in_kefu_hands_the_ticket_back_because_pdd_has_no_refuse_api(client, connection, pdd):
+    case = pdd.create("refund_only")
+    ticket = arrive_by_push(client, pdd, case["id"])
+
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="reject", reason="已发货，请先拒收")
+
+    assert send_writebacks() == ["dead"]
+    assert pdd.calls == ["pdd.refund.information.get"]  # nothing was sent to PDD
+    ticket = ticket_of(pdd, case["id"])
+    assert ticket.priority == Priority.URGENT
+    escalation = ticket.events.filter(event_type=EventType.ESCALATION).get()
+    assert escalation.actor_kind == "platform" and "商家后台" in escalation.reason
+
+
+def test_a_rate_limited_write_back_is_retried_later_and_then_goes_through(client, connection, pdd):
+    case = pdd.create("return_refund")
+    ticket = arrive_by_push(client, pdd, case["id"])
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
+    pdd.rate_limit_next = 1
+
+    assert send_writebacks() == ["retry"]
+    row = WriteBack.objects.get()
+    assert row.status == WriteBackStatus.PENDING and row.attempts == 1 and "rate_limited: 70031" in row.last_error
+    assert row.next_attempt_at > timezone.now()
+    assert writeback_send(writeback_id=row.pk) == "skipped"
+
+    assert writeback_send(writeback_id=row.pk, now=row.next_attempt_at + timedelta(seconds=1)) == "sent"
+    assert pdd.detail(str(case["id"]))["after_sales_status"] == 7
+    assert pdd.errors == ["70031"]
+
+
+def test_a_rate_limited_pull_keeps_its_cursor_and_the_next_pull_catches_up(connection, pdd):
+    case = pdd.create("refund_only")
+    pdd.rate_limit_next = 1
+
+    failed = connection_pull(connection_id=connection.pk)
+    assert failed.error.startswith("rate_limited: 70031")
+    assert connection_pull(connection_id=connection.pk).cases == 1
+    assert PlatformCase.objects.filter(case_id=pdd.case_id(str(case["id"])), ticket__isnull=False).exists()
+
+
+def test_a_refusal_by_pdd_returns_the_ticket_to_the_staff_with_the_platforms_message(client, connection, pdd):
+    case = pdd.create("return_refund")
+    ticket = arrive_by_push(client, pdd, case["id"])
+    pdd.buyer_cancels(str(case["id"]))  # before kefu heard of it
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
+
+    assert send_writebacks() == ["dead"]
+
+    ticket = ticket_of(pdd, case["id"])
+    assert ticket.priority == Priority.URGENT
+    escalation = ticket.events.filter(event_type=EventType.ESCALATION).get()
+    assert escalation.actor_kind == "platform" and "当前售后单状态不允许同意退货" in escalation.reason
+
+
+def test_a_partial_refund_is_not_sent_as_a_full_one(connection, pdd):
+    case = pdd.create("refund_only")
+    connector = PddConnector(connection)
+    snapshot = connector.fetch(pdd.case_id(str(case["id"])))
+    command = Command(
+        CommandName.AGREE_REFUND,
+        case_id=snapshot.case_id,
+        amount_fen=1000,
+        extra=PddConnector.command_extra(snapshot.raw),
+    )
+
+    with pytest.raises(PlatformError) as refused:
+        connector.agree_refund(command)
+
+    assert refused.value.kind == ErrorKind.PERMANENT and refused.value.code == "partial_refund"
+    assert pdd.writes == [] and pdd.detail(str(case["id"]))["after_sales_status"] == 2
+
+
+def test_a_call_signed_with_another_secret_is_refused_by_the_platform(connection, pdd):
+    case = pdd.create("refund_only")
+    connection.app_secret = "not-the-secret"
+
+    with pytest.raises(PlatformError) as refused:
+        PddConnector(connection).fetch(pdd.case_id(str(case["id"])))
+
+    assert refused.value.kind == ErrorKind.PERMANENT and pdd.errors == ["20004"]
+
+
+# -- PMC: the WebSocket's frames, handled without I/O ------------------------------------------------------
+
+
+def test_pmc_frames_become_messages_and_acks_the_platform_accepts(client, connection, pdd):
+    case = pdd.create("refund_only")
+    frames = [pdd.frame(str(case["id"])), pdd.frame(str(case["id"]), "RefundClosed")]
+    trade = pdd.frame(str(case["id"]), topic="pdd_trade_TradeSuccess")
+
+    assert push(client, *frames, trade).status_code == 200  # the bridge acks once kefu answered 200
+    outcomes = [pmc_receive(json.dumps(f), now_ms=int(time.time() * 1000)) for f in (*frames, trade)]
+
+    assert all(pdd.ack(o.ack) for o in outcomes if o.ack) and pdd.unacked == {}
+    assert [len(o.messages) for o in outcomes] == [1, 1, 0]  # other message types: acknowledged, dropped
+    assert outcomes[0].messages[0].case_id == pdd.case_id(str(case["id"]))
+    assert InboxMessage.objects.filter(platform="pdd").count() == 2
+
+
+def test_pmc_heartbeats_fail_frames_and_garbage_are_not_acknowledged(pdd):
+    heartbeat = pmc_receive(pmc_heartbeat(1765000000000), now_ms=1)
+    fail = pmc_receive('{"commandType":"Fail","message":"sign error"}', now_ms=1)
+    garbage = pmc_receive("not json", now_ms=1)
+
+    assert (heartbeat.command, heartbeat.ack, heartbeat.messages, heartbeat.error) == ("HeartBeat", None, (), "")
+    assert fail.ack is None and fail.error == "sign error"
+    assert garbage.ack is None and garbage.error.startswith("unreadable frame")
+    ms = int(time.time() * 1000)
+    assert pdd.pmc_url_accepted(pmc_url(CLIENT_ID, CLIENT_SECRET, ms))
+    assert not pdd.pmc_url_accepted(pmc_url(CLIENT_ID, "not-the-secret", ms))
+
+
+def test_orders_kefu_has_not_seen_are_created_from_the_case(client, connection, pdd):
+    case = pdd.create("return_refund")
+
+    arrive_by_push(client, pdd, case["id"])
+
+    order = Order.objects.get(number=case["order_sn"])
+    line = order.lines.get()
+    assert (line.sku, line.quantity, line.paid_amount) == (case["sku_id"], 1, Decimal("159.00"))
