@@ -177,7 +177,7 @@ def test_a_duplicated_frame_is_stored_once_and_an_older_snapshot_changes_nothing
     connector = connector_for(connection)
     key = pdd.case_id(str(case["id"]))
     older = connector.fetch(key)
-    pdd.buyer_cancels(str(case["id"]))  # within the same second: the status's rank orders them
+    pdd.buyer_cancels(str(case["id"]))
     newer = connector.fetch(key)
 
     assert case_ingest(connection=connection, snapshot=newer).outcome == "updated"
@@ -186,6 +186,23 @@ def test_a_duplicated_frame_is_stored_once_and_an_older_snapshot_changes_nothing
 
     assert ticket_of(pdd, case["id"]).state == "cancelled"
     assert timeline(ticket_of(pdd, case["id"])) == entries
+
+
+def test_two_changes_within_one_second_still_apply_in_order(client, connection, pdd):
+    """PDD's updated_time has whole seconds and no version: a refund agreed and paid in the same second."""
+    case = pdd.create("refund_only")
+    ticket = arrive_by_push(client, pdd, case["id"])
+    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
+    assert send_writebacks() == ["sent"]  # agreed on PDD: status 4 (退款中)
+    agreed = connector_for(connection).fetch(pdd.case_id(str(case["id"])))
+    pdd.advance(timedelta(0))  # paid out (10) ...
+    pdd.cases[str(case["id"])]["updated_time"] = agreed.raw["updated_time"]  # ... within the same second
+
+    assert case_ingest(connection=connection, snapshot=agreed).outcome == "updated"
+    paid = connector_for(connection).fetch(pdd.case_id(str(case["id"])))
+    assert paid.modified_at == agreed.modified_at and paid.raw_status == "10"
+    assert case_ingest(connection=connection, snapshot=paid).outcome == "updated"
+    assert case_ingest(connection=connection, snapshot=agreed).outcome == "stale"  # and not the other way round
 
 
 def test_a_push_with_a_bad_signature_is_refused_and_not_stored(client, connection, pdd):
