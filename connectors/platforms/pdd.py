@@ -15,6 +15,8 @@ Reference: ``PLATFORMS.md`` §2 (differentname123/Shop-Fusion ``get_sign.py``; l
   operate_desc[, return_address_id]} → ``response.result`` {succ, message}); ``pdd.refund.address.list.get`` gives
   the default return address when the connection names none. **No refuse API is known**: a refusal is a
   permanent error telling the staff to refuse in PDD's back office.
+- Tokens: ``pdd.pop.auth.token.refresh`` (``refresh_token``; not in PLATFORMS.md: bububa/openpdd and PDD's
+  Java SDK ``PddPopAuthTokenRefreshResponse``) before the access token expires.
 - Errors: ``error_response`` {error_code, error_msg, sub_code, sub_msg}: 70031 → rate limited; 50000 (system error,
   unconfirmed) → transient; everything else → permanent (the platform's message goes to the staff).
 
@@ -43,7 +45,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -66,6 +68,7 @@ from connectors.base import (
     Platform,
     PlatformError,
     PushMessage,
+    TokenGrant,
     yuan_to_fen,
 )
 from connectors.platforms.bridge import push_verify
@@ -279,16 +282,18 @@ class PddConnector(Connector):
     def url(self) -> str:
         return self.connection.base_url or DEFAULT_BASE_URL
 
-    def call(self, api: str, *, response_key: str | None, **business: Any) -> dict[str, Any]:
-        """POST one signed call; the ``response_key`` object (the whole body when None), or :class:`PlatformError`."""
+    def call(self, api: str, *, response_key: str | None, with_token: bool = True, **business: Any) -> dict[str, Any]:
+        """POST one signed call; the ``response_key`` object (the whole body when None), or :class:`PlatformError`.
+        ``with_token=False``: without the shop's access token (the token refresh itself)."""
         params = {
             "type": api,
             "client_id": self.connection.app_key,
-            "access_token": self.connection.access_token,
             "timestamp": str(int(timezone.now().timestamp())),
             "data_type": "JSON",
             **{key: _param(value) for key, value in business.items() if value is not None},
         }
+        if with_token:
+            params["access_token"] = self.connection.access_token
         params["sign"] = sign(params, self.connection.app_secret)
         try:
             response = outbound.post(
@@ -459,6 +464,28 @@ class PddConnector(Connector):
             for line in case.lines
         )
         return OrderSnapshot(order_id=order_id, buyer_id="", buyer_nick="", paid_at=paid_at, lines=lines)
+
+    def refresh_access_token(self) -> TokenGrant:
+        """``pdd.pop.auth.token.refresh`` through the router (signed, without the expiring token):
+        ``pop_auth_token_refresh_response`` {access_token, expires_at (Unix seconds), expires_in, refresh_token}."""
+        if not self.connection.refresh_token:
+            raise PlatformError(ErrorKind.PERMANENT, "no_refresh_token", "the connection has no refresh token")
+        answer = self.call(
+            "pdd.pop.auth.token.refresh",
+            response_key="pop_auth_token_refresh_response",
+            with_token=False,
+            refresh_token=self.connection.refresh_token,
+        )
+        if not answer.get("access_token"):
+            raise PlatformError(ErrorKind.PERMANENT, "no_access_token", json.dumps(answer)[:200])
+        expires_at = parse_time(answer.get("expires_at"))
+        if expires_at is None and answer.get("expires_in"):
+            expires_at = timezone.now() + timedelta(seconds=int(answer["expires_in"]))
+        return TokenGrant(
+            access_token=str(answer["access_token"]),
+            expires_at=expires_at,
+            refresh_token=str(answer.get("refresh_token") or self.connection.refresh_token),
+        )
 
     def cursor_at(self, moment: datetime) -> str:
         stamp = int(moment.timestamp())

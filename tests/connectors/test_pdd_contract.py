@@ -437,3 +437,20 @@ def test_orders_kefu_has_not_seen_are_created_from_the_case(client, connection, 
     order = Order.objects.get(number=case["order_sn"])
     line = order.lines.get()
     assert (line.sku, line.quantity, line.paid_amount) == (case["sku_id"], 1, Decimal("159.00"))
+
+
+def test_an_access_token_about_to_expire_is_refreshed_before_the_pull(connection, pdd):
+    connection.refresh_token = pdd.refresh_token
+    connection.token_expires_at = timezone.now() + timedelta(minutes=10)
+    connection.save()
+    case = pdd.create("refund_only")
+
+    result = connection_pull(connection_id=connection.pk)
+
+    assert result.error == "" and result.cases == 1, result
+    stored = ShopConnection.objects.get(pk=connection.pk)
+    assert stored.access_token == pdd.access_token == "sim-pdd-token-refreshed-1"
+    assert stored.refresh_token == "sim-pdd-refresh-2"
+    assert stored.token_expires_at > timezone.now() + timedelta(hours=23)
+    assert pdd.calls[0] == "pdd.pop.auth.token.refresh"
+    assert PlatformCase.objects.filter(case_id=pdd.case_id(str(case["id"]))).exists()

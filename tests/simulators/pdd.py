@@ -91,6 +91,8 @@ class PddSimulator:
     frames: list[dict[str, Any]] = field(default_factory=list)  # PMC frames delivered (``frame``)
     unacked: dict[int, dict[str, Any]] = field(default_factory=dict)  # delivered, not acknowledged yet
     bad_acks: list[str] = field(default_factory=list)
+    refresh_token: str = "sim-pdd-refresh-1"
+    refreshes: int = 0
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -305,6 +307,8 @@ class PddSimulator:
                 return error(10016, "client_id不存在")
             if params.get("sign") != pdd_sign(params, self.secret):
                 return error(20004, "签名验证失败")
+            if api == "pdd.pop.auth.token.refresh":
+                return self._token_refresh(params, error)
             if params.get("access_token") != self.access_token:
                 return error(10019, "access_token已过期")
             if params.get("data_type", "JSON") != "JSON":
@@ -325,6 +329,26 @@ class PddSimulator:
             if handler is None:
                 return error(10014, "接口不存在", api)
             return handler(params, error)
+
+    def _token_refresh(self, params: dict[str, str], error: Any) -> dict[str, Any]:
+        """A new access token (the old one stops working) and a new refresh token."""
+        if params.get("refresh_token") != self.refresh_token:
+            return error(10000, "参数错误", "refresh_token 无效")
+        self.refreshes += 1
+        self.access_token = f"sim-pdd-token-refreshed-{self.refreshes}"
+        self.refresh_token = f"sim-pdd-refresh-{self.refreshes + 1}"
+        expires_at = int(time.time()) + 86400
+        return {
+            "pop_auth_token_refresh_response": {
+                "access_token": self.access_token,
+                "expires_at": expires_at,
+                "expires_in": 86400,
+                "refresh_token": self.refresh_token,
+                "refresh_token_expires_at": expires_at + 86400 * 30,
+                "owner_id": self.mall_id,
+                "scope": ["pdd.refund.list.increment.get"],
+            }
+        }
 
     def _list(self, params: dict[str, str], error: Any) -> dict[str, Any]:
         required = ("after_sales_status", "after_sales_type", "start_updated_at", "end_updated_at")
