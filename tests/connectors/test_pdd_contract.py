@@ -454,3 +454,38 @@ def test_an_access_token_about_to_expire_is_refreshed_before_the_pull(connection
     assert stored.token_expires_at > timezone.now() + timedelta(hours=23)
     assert pdd.calls[0] == "pdd.pop.auth.token.refresh"
     assert PlatformCase.objects.filter(case_id=pdd.case_id(str(case["id"]))).exists()
+
+
+def test_a_return_inspected_in_kefu_is_refunded_on_pdd_and_a_partial_one_goes_back_to_the_staff(
+    client, connection, pdd
+):
+    whole, partial = (
+        pdd.create("return_refund", after_sales_status=7),
+        pdd.create("return_refund", after_sales_status=7),
+    )
+    for waybill, case in enumerate((whole, partial)):
+        arrive_by_push(client, pdd, case["id"])
+        pdd.buyer_returns(str(case["id"]), waybill=f"ZT77001122{waybill}")
+        ticket = arrive_by_push(client, pdd, case["id"], "RefundBuyerModifyAgreement")
+        ticket = ticket_act(ticket=ticket, actor=staff_actor("warehouse"), action="receive")
+    warehouse = staff_actor("warehouse")
+    ticket_act(ticket=ticket_of(pdd, whole["id"]), actor=warehouse, action="pass_inspection")
+    ticket_act(
+        ticket=ticket_of(pdd, partial["id"]),
+        actor=warehouse,
+        action="pass_inspection_partly",
+        amount=Decimal("100.00"),
+        reason="吊牌已剪",
+    )
+
+    # Two receipts (kefu-side: nothing to call on PDD), the whole refund, the partial one refused by kefu itself.
+    assert send_writebacks() == ["sent", "sent", "sent", "dead"]
+    assert len(pdd.writes) == 1 and pdd.writes[-1] == (
+        "pdd.refund.agree",
+        {"after_sales_id": whole["id"], "order_sn": whole["order_sn"], "operate_desc": "同意退款"},
+    )
+    pdd.advance(timedelta(minutes=5))
+    assert arrive_by_push(client, pdd, whole["id"], "RefundAgreeAgreement").state == "refunded"
+    held = ticket_of(pdd, partial["id"])
+    assert held.state == "refund_pending" and held.priority == Priority.URGENT
+    assert pdd.detail(str(partial["id"]))["after_sales_status"] == 3  # nothing refunded on PDD
