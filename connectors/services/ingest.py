@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from connectors.base import CaseKind, CaseSnapshot, CaseStatus, Connector, fen_to_yuan
 from connectors.models import PlatformCase, ShopConnection
+from connectors.platforms import connector_for
 from kefu.core.errors import DomainError
 from orders.models import Order, OrderStatus
 from orders.services import order_upsert
@@ -174,8 +175,6 @@ def _order_for(connection: ShopConnection, snapshot: CaseSnapshot, connector: Co
     if order is not None:
         return order
     if connector is None:
-        from connectors.platforms import connector_for
-
         connector = connector_for(connection)
     found = connector.fetch_order(snapshot.order_id, snapshot)
     data = OrderData(

@@ -108,3 +108,13 @@ def test_backfill_pulls_a_date_range_with_a_progress_bar(connection, taobao):
     assert PlatformCase.objects.filter(case_id__in=ids, ticket__isnull=False).count() == 3
     connection.refresh_from_db()
     assert connection.pull_cursor == ""  # the regular pull's cursor is left alone
+
+
+def test_the_ticket_page_shows_the_platforms_deadline(sup_client, connection, taobao):
+    refund = taobao.create("refund_only", deadline_hours=10)
+    case_ingest(connection=connection, snapshot=connector_for(connection).fetch(refund["refund_id"]))
+    ticket = PlatformCase.objects.get(case_id=refund["refund_id"]).ticket
+
+    page = sup_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
+
+    assert 'id="kefu-platform-due"' in page and "Deadline on taobao" in page

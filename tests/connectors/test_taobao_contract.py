@@ -150,6 +150,7 @@ def test_a_platform_timeout_auto_agrees_and_kefu_records_it_as_the_platforms_tra
     approval = [e for e in timeline(ticket) if e[0] == EventType.TRANSITION]
     assert approval == [(EventType.TRANSITION, "approve", "platform")]
     assert ticket.platform_due_at is None  # the merchant has nothing to answer now
+    assert ticket.due_at is None  # the buyer's turn: Taobao times it, kefu neither expires nor escalates it
     assert not WriteBack.objects.exists()  # the platform's own decision is not written back to it
 
 

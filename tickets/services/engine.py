@@ -166,7 +166,11 @@ def step_apply(ticket: Ticket, *, now: datetime) -> None:
     ticket.warn_at = (
         now + route.deadline * route.warn_percent / 100 if route.deadline and route.warn_percent < 100 else None
     )
-    if step.owner and step.owner != BUYER:
+    if ticket.platform and step.owner == BUYER:
+        # The marketplace times the buyer (and closes the case when they do not act); kefu neither expires nor
+        # escalates a wait that is not the merchant's.
+        ticket.step_due_at = ticket.warn_at = None
+    elif step.owner and step.owner != BUYER:
         platform_clock_apply(ticket, now=now)
     ticket.due_at = ticket.step_due_at
     ticket.sla_breached = False
