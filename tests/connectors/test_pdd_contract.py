@@ -489,3 +489,18 @@ def test_a_return_inspected_in_kefu_is_refunded_on_pdd_and_a_partial_one_goes_ba
     held = ticket_of(pdd, partial["id"])
     assert held.state == "refund_pending" and held.priority == Priority.URGENT
     assert pdd.detail(str(partial["id"]))["after_sales_status"] == 3  # nothing refunded on PDD
+
+
+def test_a_push_whose_detail_does_not_come_in_time_is_retried_from_the_inbox(settings, client, connection, pdd):
+    settings.KEFU_OUTBOUND_DEADLINE_SECONDS = 0.5
+    case = pdd.create("refund_only")
+    pdd.stall_next, pdd.stall = 1, 2.0
+    assert push(client, pdd.frame(str(case["id"]))).status_code == 200
+
+    first = inbox_process()
+
+    assert (first.processed, first.retried) == (0, 1)
+    stored = InboxMessage.objects.get()
+    assert stored.processed_at is None and stored.error.startswith("transient: network")
+    assert inbox_process(now=stored.next_attempt_at + timedelta(seconds=1)).processed == 1
+    assert ticket_of(pdd, case["id"]).state == "requested"

@@ -123,7 +123,6 @@ class PddSimulator:
             case["id"] = int(case["id"]) + n
             head, tail = case["order_sn"].split("-")
             case["order_sn"] = f"{head}-{int(tail) + n}"
-            case["mall_id"] = self.mall_id
             case["updated_time"] = self.now().strftime(FORMAT)
             case["expire_time"] = int((self.now() + timedelta(hours=deadline_hours)).timestamp())
             case["_list"] = {**extras, "created_time": self.now().strftime(FORMAT)}
