@@ -11,9 +11,11 @@ Reference: ``PLATFORMS.md`` §2 (differentname123/Shop-Fusion ``get_sign.py``; l
   filters, 1 = all; ``start_updated_at``/``end_updated_at`` in Unix seconds, at most 30 minutes apart; ``page`` from
   1, ``page_size`` ≤ 100, ``total_count`` says when to stop), ``pdd.refund.information.get`` (one case:
   ``after_sales_id`` **and** ``order_sn``; ``expire_time`` = the merchant's deadline).
-- Writing: ``pdd.refund.agree`` and ``pdd.refund.returngoods.agree`` (``request`` = {after_sales_id, order_sn,
+- Writing: ``pdd.refund.agree``, ``pdd.refund.returngoods.agree`` (``request`` = {after_sales_id, order_sn,
   operate_desc[, return_address_id]} → ``response.result`` {succ, message}); ``pdd.refund.address.list.get`` gives
-  the default return address when the connection names none. **No refuse API is known**: a refusal is a
+  the default return address when the connection names none; ``pdd.refund.exchange.shipping`` (the replacement's
+  waybill; ``shipping_id`` from ``pdd.logistics.companies.get``; both from pdd-rs, not PLATFORMS.md).
+  **No refuse API is known**: a refusal is a
   permanent error telling the staff to refuse in PDD's back office.
 - Tokens: ``pdd.pop.auth.token.refresh`` (``refresh_token``; not in PLATFORMS.md: bububa/openpdd and PDD's
   Java SDK ``PddPopAuthTokenRefreshResponse``) before the access token expires.
@@ -520,19 +522,19 @@ class PddConnector(Connector):
             return {"requested_fen": yuan_to_fen(raw.get("refund_amount"))}
         return {"requested_fen": _fen(raw.get("refund_amount"))}
 
-    def _answer(self, api: str, command: Command, default_desc: str, **fields: Any) -> CommandResult:
+    def _answer(self, api: str, command: Command, **fields: Any) -> CommandResult:
+        """One write with ``request`` = {after_sales_id, order_sn, **fields} → ``response.result`` {succ, message}."""
         after_sales_id, order_sn = split_case_key(command.case_id)
-        request = {
-            "after_sales_id": int(after_sales_id),
-            "order_sn": order_sn,
-            "operate_desc": (command.reason or default_desc).strip()[:200],
-            **fields,
-        }
+        request = {"after_sales_id": int(after_sales_id), "order_sn": order_sn, **fields}
         answer = self.call(api, response_key="response", request=request)
         result = answer.get("result") or {}
         if result.get("succ") not in (True, "true"):
             raise PlatformError(ErrorKind.PERMANENT, "refused", str(result.get("message") or "refused"))
         return CommandResult(message=str(result.get("message") or ""), raw=answer)
+
+    @staticmethod
+    def _desc(command: Command, default: str) -> str:
+        return (command.reason or default).strip()[:200]
 
     def agree_refund(self, command: Command) -> CommandResult:
         requested = int(command.extra.get("requested_fen") or 0)
@@ -543,7 +545,7 @@ class PddConnector(Connector):
                 f"pdd.refund.agree refunds the {requested} fen the buyer asked for; a partial refund "
                 f"({command.amount_fen} fen) has to be agreed with the buyer in PDD's back office.",
             )
-        return self._answer("pdd.refund.agree", command, "同意退款")
+        return self._answer("pdd.refund.agree", command, operate_desc=self._desc(command, "同意退款"))
 
     def return_address_id(self, command: Command) -> str:
         """The command's, the connection's, or the shop's default return address on PDD."""
@@ -560,7 +562,39 @@ class PddConnector(Connector):
 
     def agree_return(self, command: Command) -> CommandResult:
         address = self.return_address_id(command)
-        return self._answer("pdd.refund.returngoods.agree", command, "同意退货", return_address_id=address)
+        return self._answer(
+            "pdd.refund.returngoods.agree",
+            command,
+            operate_desc=self._desc(command, "同意退货"),
+            return_address_id=address,
+        )
+
+    def shipping_id(self, carrier: str) -> int:
+        """PDD's id of the carrier named ``carrier`` (its name or code, as ``pdd.logistics.companies.get`` lists
+        them); a permanent error when PDD has no such carrier."""
+        answer = self.call("pdd.logistics.companies.get", response_key="logistics_companies_get_response")
+        wanted = carrier.strip().casefold()
+        for company in answer.get("logistics_companies") or []:
+            names = {str(company.get("logistics_company", "")).casefold(), str(company.get("code", "")).casefold()}
+            if wanted and wanted in names:
+                return int(company["id"])
+        raise PlatformError(
+            ErrorKind.PERMANENT,
+            "unknown_carrier",
+            f"PDD lists no carrier named {carrier!r} (pdd.logistics.companies.get).",
+        )
+
+    def ship_exchange(self, command: Command) -> CommandResult:
+        """The replacement's waybill: ``pdd.refund.exchange.shipping`` (``shipping_id`` from the carrier's name)."""
+        if not command.waybill:
+            raise PlatformError(ErrorKind.PERMANENT, "no_waybill", "The replacement shipment has no tracking number.")
+        return self._answer(
+            "pdd.refund.exchange.shipping",
+            command,
+            shipping_id=self.shipping_id(command.carrier),
+            shipping_name=command.carrier,
+            tracking_number=command.waybill,
+        )
 
     def refuse(self, command: Command) -> CommandResult:
         raise PlatformError(

@@ -504,3 +504,22 @@ def test_a_push_whose_detail_does_not_come_in_time_is_retried_from_the_inbox(set
     assert stored.processed_at is None and stored.error.startswith("transient: network")
     assert inbox_process(now=stored.next_attempt_at + timedelta(seconds=1)).processed == 1
     assert ticket_of(pdd, case["id"]).state == "requested"
+
+
+def test_a_replacement_shipped_in_kefu_gives_pdd_its_waybill_with_pdds_carrier_id(connection, pdd):
+    case = pdd.create("refund_only", after_sales_type=3, after_sales_status=14)  # 换货, the merchant to act
+    connector = PddConnector(connection)
+    key = pdd.case_id(str(case["id"]))
+
+    connector.ship_exchange(Command(CommandName.SHIP_EXCHANGE, case_id=key, carrier="中通快递", waybill="ZT99001"))
+
+    api, request = pdd.writes[-1]
+    assert api == "pdd.refund.exchange.shipping"
+    assert (request["shipping_id"], request["tracking_number"]) == (115, "ZT99001")
+    assert pdd.detail(str(case["id"]))["after_sales_status"] == 18
+    with pytest.raises(PlatformError) as unknown:
+        connector.ship_exchange(Command(CommandName.SHIP_EXCHANGE, case_id=key, carrier="不存在快递", waybill="X1"))
+    assert unknown.value.kind == ErrorKind.PERMANENT and unknown.value.code == "unknown_carrier"
+    with pytest.raises(PlatformError) as resend:
+        connector.ship_resend(Command(CommandName.SHIP_RESEND, case_id=key, carrier="中通快递", waybill="ZT99002"))
+    assert resend.value.kind == ErrorKind.PERMANENT and len(pdd.writes) == 1

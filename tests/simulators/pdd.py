@@ -324,6 +324,8 @@ class PddSimulator:
                 "pdd.refund.agree": self._agree,
                 "pdd.refund.returngoods.agree": self._returngoods_agree,
                 "pdd.refund.address.list.get": self._addresses,
+                "pdd.logistics.companies.get": self._companies,
+                "pdd.refund.exchange.shipping": self._exchange_shipping,
             }.get(api)
             if handler is None:
                 return error(10014, "接口不存在", api)
@@ -435,6 +437,25 @@ class PddSimulator:
             return self._result(request, False, "当前售后单状态不允许同意退货")
         self._touch(case, 7)
         self.writes.append(("pdd.refund.returngoods.agree", request))
+        return self._result(request, True, "操作成功")
+
+    def _companies(self, params: dict[str, str], error: Any) -> dict[str, Any]:
+        companies = [(115, "中通快递", "ZTO"), (85, "顺丰快递", "SF"), (3, "申通快递", "STO")]  # ids made up
+        rows = [{"id": i, "logistics_company": name, "code": code, "available": 1} for i, name, code in companies]
+        return {"logistics_companies_get_response": {"logistics_companies": rows}}
+
+    def _exchange_shipping(self, params: dict[str, str], error: Any) -> dict[str, Any]:
+        """The replacement's waybill. Accepted for an exchange (type 3) while the merchant must act (14): this
+        simulator's assumption, PLATFORMS.md does not say which statuses allow it."""
+        request, case = self._request(params, error)
+        if request is None or "error_response" in case:
+            return case
+        if not request.get("tracking_number") or not isinstance(request.get("shipping_id"), int):
+            return error(10000, "参数错误", "shipping_id/tracking_number")
+        if int(case["after_sales_type"]) != 3 or case["after_sales_status"] != 14:
+            return self._result(request, False, "当前售后单状态不允许换货发货")
+        self._touch(case, 18)
+        self.writes.append(("pdd.refund.exchange.shipping", request))
         return self._result(request, True, "操作成功")
 
     def _addresses(self, params: dict[str, str], error: Any) -> dict[str, Any]:
