@@ -54,6 +54,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from connectors.base import (
     CaseKind,
@@ -71,6 +72,7 @@ from connectors.base import (
     PlatformError,
     PushMessage,
     TokenGrant,
+    fen_to_yuan,
     yuan_to_fen,
 )
 from connectors.platforms.bridge import push_verify
@@ -542,8 +544,11 @@ class PddConnector(Connector):
             raise PlatformError(
                 ErrorKind.PERMANENT,
                 "partial_refund",
-                f"pdd.refund.agree refunds the {requested} fen the buyer asked for; a partial refund "
-                f"({command.amount_fen} fen) has to be agreed with the buyer in PDD's back office.",
+                _(
+                    "Pinduoduo refunds exactly what the buyer asked for (%(requested)s yuan): a partial refund "
+                    "(%(amount)s yuan) has to be agreed with the buyer in PDD's merchant back office."
+                )
+                % {"requested": fen_to_yuan(requested), "amount": fen_to_yuan(command.amount_fen)},
             )
         return self._answer("pdd.refund.agree", command, operate_desc=self._desc(command, "同意退款"))
 
@@ -556,7 +561,7 @@ class PddConnector(Connector):
         default = next((a for a in addresses if str(a.get("is_default")).lower() in ("1", "true")), None)
         if default is None:
             raise PlatformError(
-                ErrorKind.PERMANENT, "no_address", "The shop has no default return address on PDD (退货地址)."
+                ErrorKind.PERMANENT, "no_address", _("The shop has no default return address on Pinduoduo.")
             )
         return str(default.get("refund_address_id") or default.get("id"))
 
@@ -581,13 +586,15 @@ class PddConnector(Connector):
         raise PlatformError(
             ErrorKind.PERMANENT,
             "unknown_carrier",
-            f"PDD lists no carrier named {carrier!r} (pdd.logistics.companies.get).",
+            _("Pinduoduo lists no carrier named “%(carrier)s”.") % {"carrier": carrier},
         )
 
     def ship_exchange(self, command: Command) -> CommandResult:
         """The replacement's waybill: ``pdd.refund.exchange.shipping`` (``shipping_id`` from the carrier's name)."""
         if not command.waybill:
-            raise PlatformError(ErrorKind.PERMANENT, "no_waybill", "The replacement shipment has no tracking number.")
+            raise PlatformError(
+                ErrorKind.PERMANENT, "no_waybill", _("The replacement shipment has no tracking number.")
+            )
         return self._answer(
             "pdd.refund.exchange.shipping",
             command,
@@ -600,8 +607,10 @@ class PddConnector(Connector):
         raise PlatformError(
             ErrorKind.PERMANENT,
             "unsupported",
-            "Pinduoduo's open platform has no API to refuse an after-sales request: refuse it in PDD's merchant "
-            "back office (拼多多商家后台), with the reason and evidence there.",
+            _(
+                "Pinduoduo's open platform has no API to refuse an after-sales request: refuse it in PDD's "
+                "merchant back office, with the reason and evidence there."
+            ),
         )
 
 
