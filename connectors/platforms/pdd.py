@@ -505,10 +505,14 @@ class PddConnector(Connector):
         """PMC ``Common`` frames posted by a bridge (one frame or a list), after checking the bridge's signature.
 
         The bridge sends each frame's ``Ack`` (:func:`pmc_receive`) once kefu answered 200. Frames of other
-        message types are accepted and dropped; a frame that cannot be read fails the whole request (400)."""
+        message types are accepted and dropped; a frame that cannot be read, or of another mall than the first
+        one's, fails the whole request (answered 403, nothing stored)."""
         push_verify(headers, body, self.connection.app_secret)
         messages: list[PushMessage] = []
         for frame in _frames(body):
+            # One PMC connection carries every authorised mall: a request is one mall's (the connection's).
+            if str((frame.get("message") or {}).get("mallID", "")) != self.connection.external_id:
+                raise ValueError("frames of another mall in the same request")
             outcome = pmc_receive(frame, now_ms=0)
             if outcome.error:
                 raise ValueError(outcome.error)

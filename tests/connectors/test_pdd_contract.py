@@ -214,6 +214,17 @@ def test_a_push_with_a_bad_signature_is_refused_and_not_stored(client, connectio
     assert not InboxMessage.objects.exists()
 
 
+def test_a_request_mixing_two_malls_frames_is_refused_and_not_stored(client, connection, pdd):
+    case = pdd.create("refund_only")
+    other = pdd.frame(str(case["id"]))
+    other["message"]["mallID"] = 990099  # another mall of the same app
+
+    response = push(client, pdd.frame(str(case["id"])), other)
+
+    assert response.status_code == 403
+    assert not InboxMessage.objects.exists()
+
+
 def test_unknown_codes_are_kept_raw_and_flagged_without_a_ticket(connection, pdd):
     new_status = pdd.create("refund_only", after_sales_status=99)
     repair = pdd.create("refund_only", after_sales_type=5)  # 维修: kefu has no repair kind
