@@ -45,7 +45,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -195,7 +195,12 @@ def error_from(response: Mapping[str, Any]) -> PlatformError:
 
 
 def _fen(value: Any) -> int:
-    return int(value) if value not in (None, "") else 0
+    """An amount the detail or the push gives in fen (an integer). A decimal string can only be yuan: read so."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str) and "." in value:
+        return yuan_to_fen(value)
+    return int(value)
 
 
 # -- PMC (push) --------------------------------------------------------------------------------------------
@@ -431,7 +436,7 @@ class PddConnector(Connector):
         snapshots = [
             self.fetch(case_key(row["id"], row["order_sn"]))
             if str(row.get("after_sales_status", "")) in MERCHANT_TURN
-            else self.list_snapshot(row)
+            else _readable(self.list_snapshot, row)
             for row in rows
         ]
         if page * PAGE_SIZE < int(answer.get("total_count") or 0):
@@ -448,7 +453,7 @@ class PddConnector(Connector):
         detail = body.get(DETAIL_KEY, body)
         if not isinstance(detail, dict) or "id" not in detail or "order_sn" not in detail:
             raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", json.dumps(body)[:200])
-        return self.detail_snapshot(detail)
+        return _readable(self.detail_snapshot, detail)
 
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order as far as the case describes it (its line, what was paid). PDD's order APIs
@@ -616,6 +621,15 @@ class PddConnector(Connector):
                 "merchant back office, with the reason and evidence there."
             ),
         )
+
+
+def _readable(read: Callable[[Mapping[str, Any]], CaseSnapshot], payload: Mapping[str, Any]) -> CaseSnapshot:
+    """``read(payload)``, or a permanent error naming the case when a field cannot be read (never a crash)."""
+    try:
+        return read(payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        case = f"{payload.get('id', '?')}:{payload.get('order_sn', '?')}"
+        raise PlatformError(ErrorKind.PERMANENT, "unreadable_case", f"{case}: {exc!r}") from exc
 
 
 def _param(value: Any) -> str:

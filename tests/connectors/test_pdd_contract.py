@@ -225,6 +225,19 @@ def test_a_request_mixing_two_malls_frames_is_refused_and_not_stored(client, con
     assert not InboxMessage.objects.exists()
 
 
+def test_a_case_with_an_unreadable_field_is_a_permanent_error_of_that_push_not_a_crash(client, connection, pdd):
+    broken, fine = pdd.create("refund_only", goods_number="一件"), pdd.create("refund_only")
+    push(client, pdd.frame(str(broken["id"])))
+    push(client, pdd.frame(str(fine["id"])))
+
+    result = inbox_process()
+
+    assert (result.processed, result.failed) == (1, 1)
+    failed = InboxMessage.objects.get(case_id=pdd.case_id(str(broken["id"])))
+    assert failed.error.startswith("permanent: unreadable_case") and failed.processed_at is not None
+    assert ticket_of(pdd, fine["id"]).state == "requested"
+
+
 def test_unknown_codes_are_kept_raw_and_flagged_without_a_ticket(connection, pdd):
     new_status = pdd.create("refund_only", after_sales_status=99)
     repair = pdd.create("refund_only", after_sales_type=5)  # 维修: kefu has no repair kind
