@@ -45,6 +45,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,8 @@ from connectors.base import (
 )
 from connectors.platforms.bridge import push_verify
 from kefu.core import outbound
+
+logger = logging.getLogger(__name__)
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -433,17 +436,44 @@ class PddConnector(Connector):
             page_size=PAGE_SIZE,
         )
         rows = answer.get("refund_list") or []
-        snapshots = [
-            self.fetch(case_key(row["id"], row["order_sn"]))
-            if str(row.get("after_sales_status", "")) in MERCHANT_TURN
-            else _readable(self.list_snapshot, row)
-            for row in rows
-        ]
+        snapshots = [snapshot for row in rows if (snapshot := self._row(row)) is not None]
         if page * PAGE_SIZE < int(answer.get("total_count") or 0):
             return Page(snapshots, f"{start}|{end}|{page + 1}", has_more=True)
         overlap = int(settings.KEFU_CONNECTOR_PULL_OVERLAP_SECONDS)
         next_start = max(start, end - overlap) if end < now else max(start, now - overlap)
         return Page(snapshots, f"{next_start}|{now}|1", has_more=end < now)
+
+    def _row(self, row: Mapping[str, Any]) -> CaseSnapshot | None:
+        """One list row as a snapshot, never blocking the pull on one case: its detail when the merchant must
+        act (a permanent failure of that read falls back to the row); a row that cannot be read becomes an
+        ``unknown`` case (stored raw and flagged); a row without an id or order number is logged and skipped."""
+        if not row.get("id") or not row.get("order_sn"):
+            logger.error("pdd list row without id/order_sn skipped: %s", json.dumps(row, ensure_ascii=False)[:300])
+            return None
+        key = case_key(row["id"], row["order_sn"])
+        if str(row.get("after_sales_status", "")) in MERCHANT_TURN:
+            try:
+                return self.fetch(key)
+            except PlatformError as exc:
+                if exc.retryable:
+                    raise
+                logger.warning("pdd case %s: detail not read (%s), taken from the list", key, exc)
+        try:
+            return self.list_snapshot(row)
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning("pdd case %s: list row not readable (%r), kept raw", key, exc)
+            return CaseSnapshot(
+                platform=Platform.PDD,
+                shop_external_id=self.connection.external_id,
+                case_id=key,
+                order_id=str(row["order_sn"]),
+                kind=CaseKind.UNKNOWN,
+                status=CaseStatus.UNKNOWN,
+                raw_type="unreadable",
+                raw_status=str(row.get("after_sales_status", "")),
+                modified_at=timezone.now(),
+                raw={**row, "_from": "pdd.refund.list.increment.get", "_error": repr(exc)},
+            )
 
     def fetch(self, case_id: str) -> CaseSnapshot:
         after_sales_id, order_sn = split_case_key(case_id)

@@ -238,6 +238,22 @@ def test_a_case_with_an_unreadable_field_is_a_permanent_error_of_that_push_not_a
     assert ticket_of(pdd, fine["id"]).state == "requested"
 
 
+def test_one_unreadable_case_does_not_stop_the_pull(connection, pdd):
+    broken = pdd.create("return_refund", after_sales_status=7, goods_number="一件")
+    gone = pdd.create("refund_only")
+    fine = pdd.create("refund_only")
+    pdd.detail_missing.add(str(gone["id"]))  # the detail answers 50001 售后单不存在 for it
+
+    result = connection_pull(connection_id=connection.pk)
+
+    assert result.error == "" and result.cases == 3
+    flagged = PlatformCase.objects.get(case_id=pdd.case_id(str(broken["id"])))
+    assert flagged.unknown and flagged.raw_type == "unreadable" and flagged.ticket is None
+    listed = ticket_of(pdd, gone["id"])  # from its list row: no deadline until its detail can be read
+    assert listed.state == "requested" and listed.platform_due_at is None
+    assert ticket_of(pdd, fine["id"]).platform_due_at is not None
+
+
 def test_unknown_codes_are_kept_raw_and_flagged_without_a_ticket(connection, pdd):
     new_status = pdd.create("refund_only", after_sales_status=99)
     repair = pdd.create("refund_only", after_sales_type=5)  # 维修: kefu has no repair kind

@@ -91,6 +91,7 @@ class PddSimulator:
     frames: list[dict[str, Any]] = field(default_factory=list)  # PMC frames delivered (``frame``)
     unacked: dict[int, dict[str, Any]] = field(default_factory=dict)  # delivered, not acknowledged yet
     bad_acks: list[str] = field(default_factory=list)
+    detail_missing: set[str] = field(default_factory=set)  # after_sales_ids the detail says do not exist
     refresh_token: str = "sim-pdd-refresh-1"
     refreshes: int = 0
     url: str = ""
@@ -387,7 +388,7 @@ class PddSimulator:
 
     def _find(self, after_sales_id: Any, order_sn: Any, error: Any) -> dict[str, Any]:
         case = self.cases.get(str(after_sales_id))
-        if case is None or case["order_sn"] != order_sn:
+        if case is None or case["order_sn"] != order_sn or str(after_sales_id) in self.detail_missing:
             return error(50001, "业务服务错误", "售后单不存在")
         return case
 
