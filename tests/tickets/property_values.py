@@ -34,7 +34,17 @@ ALL_TRANSITIONS = sorted(
     {t.name for model in MODELS.values() for t in model._meta.get_field("state").get_all_transitions(model)}
 )
 # The actors; a transition's ``permission=by(...)`` roles are these names too (a supervisor is "supervisors").
-ACTORS = ["buyer", "operations", "warehouse", "logistics", "supervisors", "system", "integration", "other_buyer"]
+ACTORS = [
+    "buyer",
+    "operations",
+    "warehouse",
+    "logistics",
+    "supervisors",
+    "system",
+    "integration",
+    "platform",  # a marketplace (connectors): Role.PLATFORM on the transitions it may run
+    "other_buyer",
+]
 FEN = Decimal("0.01")
 
 # Each parameter: (plausible values, values that are empty or wrong). A step draws from the plausible ones

@@ -2,7 +2,7 @@
 
 A hypothesis state machine opens tickets of all four kinds on two orders, applies random transitions by
 name (mostly ones the current state offers, sometimes any name of any kind) as random actors (the buyer,
-another buyer, each department, the system, an integration) with plausible, empty or boundary parameters,
+another buyer, each department, the system, an integration, a platform) with plausible, empty or boundary parameters,
 adds comments, sometimes acts on a stale copy, and pays reserved refunds as the Celery worker would.
 After every step:
 
@@ -110,6 +110,7 @@ class TicketEngineMachine(RuleBasedStateMachine):
         }
         self.staff["system"] = Actor.system("deadline sweep")
         self.staff["integration"] = Actor.integration("tmall")
+        self.staff["platform"] = Actor.platform("taobao")
         self.copies: dict[int, Ticket] = {}  # the copy a client holds, sometimes stale on purpose
         self.final_states: dict[int, str] = {}  # tickets seen in an end state, and that state
         self.replayed: dict[int, tuple[str, int]] = {}  # (state, number of events) last replayed
