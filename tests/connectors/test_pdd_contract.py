@@ -563,3 +563,18 @@ def test_a_replacement_shipped_in_kefu_gives_pdd_its_waybill_with_pdds_carrier_i
     with pytest.raises(PlatformError) as resend:
         connector.ship_resend(Command(CommandName.SHIP_RESEND, case_id=key, carrier="中通快递", waybill="ZT99002"))
     assert resend.value.kind == ErrorKind.PERMANENT and len(pdd.writes) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bridge_posts_frames_over_http_and_acks_each_once_kefu_answered(live_server, connection, pdd):
+    case = pdd.create("refund_only")
+    frame = pdd.frame(str(case["id"]))
+
+    status, _body = pdd.push(live_server.url + reverse("connectors:push", kwargs={"platform": "pdd"}), frame)
+    assert status == 200
+    assert pdd.ack(pmc_receive(frame, now_ms=int(time.time() * 1000)).ack or "")
+
+    inbox_process()
+    assert pdd.unacked == {} and ticket_of(pdd, case["id"]).state == "requested"
+    refused, _ = pdd.push(live_server.url + "/connectors/pdd/push/", pdd.frame(str(case["id"])), secret="wrong")
+    assert refused == 403 and len(pdd.unacked) == 1  # not stored, so not acknowledged: PMC will redeliver it
