@@ -565,7 +565,7 @@ def test_a_replacement_shipped_in_kefu_gives_pdd_its_waybill_with_pdds_carrier_i
     assert resend.value.kind == ErrorKind.PERMANENT and len(pdd.writes) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the reasons the data migrations made
 def test_the_bridge_posts_frames_over_http_and_acks_each_once_kefu_answered(live_server, connection, pdd):
     case = pdd.create("refund_only")
     frame = pdd.frame(str(case["id"]))
