@@ -29,7 +29,7 @@ venv:
 
 run: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	KEFU_OUTBOUND_ALLOW_PRIVATE=true $(PY) manage.py seed_demo
 	@echo
 	@echo "  kefu is starting: web, Celery worker and Celery beat (Ctrl-C stops all three)."
 	@echo "  Log in at http://127.0.0.1:$(PORT)/admin/ as admin / admin"

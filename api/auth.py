@@ -15,6 +15,7 @@ from rest_framework import authentication, exceptions, permissions
 from api.clients import StorefrontClient
 from api.key_cache import verified_keys
 from api.models import KEY_PREFIX, ApiKey, hash_secret
+from api.throttling import credentials_guard
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -35,7 +36,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # (api.key_cache: keyed by the hash of the whole key, so a wrong secret misses and is checked below).
         client = verified_keys.get(raw)
         if client is None:
-            client = self._verify(raw)
+            # Failures are counted per client address and per key prefix; too many, and the key is not even read.
+            parts = raw.split("_", 2)
+            with credentials_guard(request, kind="api_key", prefix=parts[1] if len(parts) == 3 else ""):
+                client = self._verify(raw)
             verified_keys.put(raw, client)
         return client, client.api_key
 
@@ -53,6 +57,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class StaffTokenAuthentication(authentication.TokenAuthentication):
+    """DRF's ``Authorization: Token …``, with failed tokens counted per client address and per token prefix
+    (its first 8 characters): too many, and the token is not even read (429)."""
+
+    def authenticate(self, request):
+        words = authentication.get_authorization_header(request).split()
+        if not words or words[0].lower() != self.keyword.lower().encode():
+            return None
+        prefix = words[1][:8].decode(errors="replace") if len(words) == 2 else ""
+        with credentials_guard(request, kind="token", prefix=prefix):
+            return super().authenticate(request)
 
 
 class IsStorefront(permissions.BasePermission):

@@ -217,6 +217,27 @@ def ticket_in(scope: Q, number: str, *, related: Sequence[str] = STAFF_RELATED, 
     return ticket
 
 
+def ticket_left_departments(number: str, *, departments: frozenset[str]) -> Ticket | None:
+    """The ticket ``number`` if it is out of ``departments``' scope now but one of them held one of its steps.
+
+    A staff write that no longer finds its ticket in the caller's scope (``ticket_in`` says 404) asks this: a
+    transition that won a race moved the ticket on to another department (an approval hands a return to the
+    buyer), and the loser, which saw it in its queue a moment ago, is told the ticket changed (409), not that it
+    does not exist. Only read on that refusal path, never on a request that finds its ticket.
+    """
+    model = model_for_number(number)
+    if model is None or not departments:
+        return None
+    ticket = model.objects.filter(number=number).only("id", "number", "kind", "state", "version").first()
+    if ticket is None:
+        return None
+    held = sorted(departments)
+    events = TicketEvent.objects.filter(ticket_id=ticket.pk)
+    if events.filter(Q(step_department__in=held) | Q(payload__previous_department__in=held)).exists():
+        return ticket
+    return None
+
+
 INTERNAL_EVENT_TYPES = ("assignment", "warning", "escalation")
 
 

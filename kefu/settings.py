@@ -5,6 +5,7 @@ kombu's filesystem transport as broker, both under ``var/``. Production sets ``D
 ``CELERY_BROKER_URL`` and ``CACHE_URL`` (Redis), ``DJANGO_SECRET_KEY`` and ``DJANGO_DEBUG=false``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "orders",
     "tickets",
     "routing",
@@ -51,15 +53,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /healthz, before host validation and the HTTPS redirect: load balancers probe by address over HTTP.
+    "dashboard.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Under LocaleMiddleware, so its answers are in the caller's language; before any middleware reads a body.
+    "api.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers a locked-out admin login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kefu.urls"
@@ -101,7 +109,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://kefu")}
-
 # --- Celery ---------------------------------------------------------------------------------------------
 # The default broker needs no server: kombu's filesystem transport, folders under var/broker.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -196,25 +203,74 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 
 # --- Logging --------------------------------------------------------------------------------------------
+# LOG_FORMAT=json writes one JSON object per line (python-json-logger) for a log shipper; plain by default.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain"}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Requests in: client addresses, throttles, lockouts, body limits, outages (issue 12) ---------------------
+# How many reverse proxies of our own stand in front of kefu, each appending to X-Forwarded-For: 0 uses the TCP
+# peer's address; N takes the Nth entry from the right (kefu.core.client_address). Throttles, failed-credential
+# counters and the admin's login lockout all count clients by it.
+KEFU_TRUSTED_PROXY_COUNT = env.int("KEFU_TRUSTED_PROXY_COUNT", default=0)
+# Failed API keys, staff tokens and admin logins: this many within the window from one client address (or for one
+# key prefix / username), and that address (prefix, username) is refused until the window ends.
+KEFU_AUTH_FAILURE_LIMIT = env.int("KEFU_AUTH_FAILURE_LIMIT", default=10)
+KEFU_AUTH_FAILURE_WINDOW_SECONDS = env.int("KEFU_AUTH_FAILURE_WINDOW_SECONDS", default=900)
+# A request body larger than this is refused with 413 from its Content-Length, before it is read: the largest
+# evidence upload (a video) plus room for the multipart framing. nginx: client_max_body_size 52m.
+KEFU_REQUEST_MAX_BYTES = env.int("KEFU_REQUEST_MAX_BYTES", default=52 * 1024 * 1024)
+# The Retry-After of a 503 answered while the database is unreachable.
+KEFU_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("KEFU_UNAVAILABLE_RETRY_AFTER_SECONDS", default=10)
+# The cache only helps (throttles, configuration versions): on Redis it fails open (kefu.core.cache), with short
+# socket timeouts so an unreachable Redis costs a request little, and is asked again after the retry interval.
+KEFU_CACHE_TIMEOUT_SECONDS = env.float("KEFU_CACHE_TIMEOUT_SECONDS", default=0.5)
+KEFU_CACHE_RETRY_SECONDS = env.float("KEFU_CACHE_RETRY_SECONDS", default=5.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "kefu.core.cache.FailOpenRedisCache"
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": KEFU_CACHE_TIMEOUT_SECONDS,
+        "socket_timeout": KEFU_CACHE_TIMEOUT_SECONDS,
+        **CACHES["default"].get("OPTIONS", {}),
+    }
+# Admin login lockout (django-axes): the same client address rule, limit and window; attempts are kept in the
+# database (the login needs it anyway, so the lockout is never down while logins work); per address and per
+# username, each on its own.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = KEFU_AUTH_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=KEFU_AUTH_FAILURE_WINDOW_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "kefu.core.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.auth.ApiKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "api.auth.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
         "api.throttling.ApiKeyRateThrottle",
@@ -227,6 +283,7 @@ REST_FRAMEWORK = {
         "anonymous": env.str("KEFU_THROTTLE_ANONYMOUS", default="60/min"),
     },
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "NUM_PROXIES": KEFU_TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
     "UNAUTHENTICATED_USER": None,
@@ -313,6 +370,44 @@ KEFU_OUTBOUND_DEADLINE_SECONDS = env.float(
 KEFU_OUTBOUND_MAX_BODY_BYTES = env.int("KEFU_OUTBOUND_MAX_BODY_BYTES", default=64 * 1024)
 # After "rotate webhook secret", webhooks carry signatures with the new and the old secret for this long.
 KEFU_WEBHOOK_SECRET_OVERLAP_HOURS = env.float("KEFU_WEBHOOK_SECRET_OVERLAP_HOURS", default=72.0)
+
+# --- Notification relay: leases and delivery order (notifications.leasing; docs/notifications.md) -----------
+# How long a claimed outbox row is the claiming worker's: longer than one send may take (the HTTP deadline)
+# plus the relay's 5 s batch; a worker that dies mid-send leaves its rows to others after this.
+KEFU_NOTIFY_LEASE_SECONDS = env.float("KEFU_NOTIFY_LEASE_SECONDS", default=60.0)
+# A pending message holds back the later messages of its ticket to the same recipient; once it has been failing
+# for this long (or is dead-lettered) they go without it.
+KEFU_NOTIFY_ORDER_HOLD_SECONDS = env.float("KEFU_NOTIFY_ORDER_HOLD_SECONDS", default=900.0)
+# --- Observability (docs/operations.md) -------------------------------------------------------------------
+# /healthz: how long a result is kept per process, and the ages above which beat and the relay count as behind.
+KEFU_HEALTH_CACHE_SECONDS = env.float("KEFU_HEALTH_CACHE_SECONDS", default=5.0)
+KEFU_HEALTH_BEAT_MAX_AGE_SECONDS = env.float("KEFU_HEALTH_BEAT_MAX_AGE_SECONDS", default=600.0)
+KEFU_HEALTH_RELAY_MAX_AGE_SECONDS = env.float("KEFU_HEALTH_RELAY_MAX_AGE_SECONDS", default=300.0)
+# /metrics (Prometheus) is served, and django-prometheus's request figures are kept, only when a token is set.
+KEFU_METRICS_TOKEN = env.str("KEFU_METRICS_TOKEN", default="")
+if KEFU_METRICS_TOKEN:
+    INSTALLED_APPS.append("django_prometheus")
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+# Error reporting to Sentry (or a compatible service such as GlitchTip), off unless SENTRY_DSN is set. No
+# personal data is sent (send_default_pii off): buyers' names, phones and addresses stay here.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )
 
 # --- Marketplace connectors (issue 13: connectors/, docs/platforms.md) ------------------------------------
 # Fernet key(s) for connection secrets at rest, comma-separated, newest first (MultiFernet: the first encrypts,

@@ -5,7 +5,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dashboard.health import health_details_view
+from dashboard.metrics import metrics_view
+
 urlpatterns = [
+    # Operations (docs/operations.md): /healthz is answered by dashboard.health.HealthProbeMiddleware; its
+    # details are for staff. Prometheus scrapes /metrics with a bearer token.
+    path("admin/healthz/", admin.site.admin_view(health_details_view), name="healthz-details"),
+    path("metrics", metrics_view, name="metrics"),
     # Before the admin's URLs, whose catch-all would take "dashboard/" for an app label.
     path("admin/dashboard/", include("dashboard.urls")),
     # The language switcher in the admin's header posts here (django.views.i18n.set_language).

@@ -148,6 +148,14 @@ class Notification(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # The lease (notifications.leasing): which worker is sending the row; meanwhile ``next_attempt_at`` is when
+    # the lease ends (a leased row is not due, so no other worker takes it before). Set and cleared in short
+    # transactions of their own; no row lock is held while the message is sent.
+    lease_owner = models.CharField(_("leased by"), max_length=64, blank=True)
+    # When the message's current run of failed attempts began (cleared when it is sent or resent): a pending
+    # message holds back the later messages of its ticket to the same recipient for at most
+    # KEFU_NOTIFY_ORDER_HOLD_SECONDS after this.
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -157,6 +165,14 @@ class Notification(models.Model):
             # The relay's index: only pending rows, by when they are due.
             models.Index(fields=["next_attempt_at"], name="notification_pending_idx", condition=Q(status="pending")),
             models.Index(fields=["ticket", "created_at"], name="notification_ticket_idx"),
+            # The relay takes pending rows oldest first, by id (so a ticket's earlier message comes first).
+            models.Index(fields=["id"], name="notification_pending_id_idx", condition=Q(status="pending")),
+            # "Is an earlier message of this ticket to this recipient still pending?" (the delivery order).
+            models.Index(
+                fields=["ticket", "channel", "recipient", "id"],
+                name="notification_queue_idx",
+                condition=Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:

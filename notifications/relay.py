@@ -1,12 +1,12 @@
-"""Delivering the outbox: at least once, never twice at the same time, with backoff and a dead letter.
+"""Delivering the outbox: at least once, in order per ticket and recipient, with backoff and a dead letter.
 
-A pending, due row is locked with ``SELECT … FOR UPDATE SKIP LOCKED`` (the row only, not the ticket or shop
-it joins) and the lock is kept while sending, so several workers share the outbox without sending a message
-twice at once. ``notification_deliver`` (the per-message task) locks one row; ``relay_pending`` (the periodic
-relay, and the way through a backlog) locks a batch, sends each, and writes the outcomes in one UPDATE and
-one commit. If the worker dies mid-send its transaction is rolled back and the rows are still pending: the
-periodic relay (or the broker redelivering the late-acknowledged task) sends them again, with the same
-de-duplication key.
+A row is claimed under a lease in a short transaction, sent outside any transaction, and its outcome recorded
+in another short one (``notifications.leasing``: no row lock is held while a receiver answers, however slowly).
+``notification_deliver`` (the per-message task) claims one row; ``relay_pending`` (the periodic relay, and the
+way through a backlog) claims a batch, sends each, and records the outcomes with one UPDATE and one commit.
+If the worker dies mid-send its rows stay leased until the lease expires; then the periodic relay (or the
+broker redelivering the late-acknowledged task) sends them again, with the same de-duplication key. A ticket's
+messages to one recipient go out in the order of its changes (``leasing``: "Delivery order").
 """
 
 from __future__ import annotations
@@ -18,30 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from kefu.core.outbound import mask_secrets
 from notifications.channels import DeliveryError
 from notifications.channels.senders import sender_for
+from notifications.leasing import Queue, claim_batch, claim_one, queue_of, record
 from notifications.models import Notification, Status
 
 logger = logging.getLogger(__name__)
 
-# What an attempt changes on the row (written by notification_deliver and relay_pending alike).
-OUTCOME_FIELDS = ["attempts", "status", "sent_at", "last_error", "next_attempt_at"]
-# relay_pending locks this many rows at a time, and commits a batch early once it has taken this long (a slow
-# receiver must not hold the outcomes of the batch's other messages for long).
-RELAY_BATCH = 50
+# relay_pending claims this many rows at a time, and records a batch early once it has taken this long (the
+# batch's outcomes are then written while the lease has time left, and a slow receiver does not delay them).
+RELAY_BATCH = 200
 RELAY_BATCH_SECONDS = 5.0
-# Read with each row: what notifications.channels.webhook signs with (see webhook.shop_of).
-SHOP_COLUMNS = {
-    "shop_code": F("ticket__shop__code"),
-    "shop_webhook_secret": F("ticket__shop__webhook_secret"),
-    "shop_webhook_secret_previous": F("ticket__shop__webhook_secret_previous"),
-    "shop_webhook_secret_previous_until": F("ticket__shop__webhook_secret_previous_until"),
-}
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -51,36 +41,13 @@ def backoff_seconds(attempts: int) -> float:
     return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
 
 
-def _locked_due(now: datetime) -> QuerySet[Notification]:
-    """Pending rows due at ``now``, locked as they are read; rows another worker holds are skipped.
-
-    of=("self",): lock the outbox row only. Without it PostgreSQL also locks the joined ticket and shop rows
-    for the whole send: the ticket could not change meanwhile, and other relays skipped every other message of
-    the same shop.
-
-    The shop's code and webhook secret come as two columns of the row (``SHOP_COLUMNS``, what the webhook
-    channel signs with) instead of the ticket and shop as model instances: building those took a third of the
-    relay's own time per message (bench_notifications).
-    """
-    return (
-        Notification.objects.select_for_update(skip_locked=True, of=("self",))
-        .annotate(**SHOP_COLUMNS)
-        .filter(status=Status.PENDING, next_attempt_at__lte=now)
-    )
-
-
-def _commit_without_waiting_for_the_disk() -> None:
-    """Recording an outcome need not wait for the WAL flush (an fsync per commit, more than the POST costs):
-    should the database crash before it is flushed, the row is pending again and is sent again with the same
-    dedup key. The outbox row itself was committed, durably, with the ticket change.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+def send_deadline() -> float:
+    """The longest one send may take (the outgoing request's total deadline)."""
+    return float(settings.KEFU_OUTBOUND_DEADLINE_SECONDS)
 
 
 def _attempt(notification: Notification) -> str:
-    """Send a locked notification once and record the outcome on it (the caller saves OUTCOME_FIELDS)."""
+    """Send a leased notification once and note the outcome on the object (``leasing.record`` writes it)."""
     notification.attempts += 1
     try:
         sender_for(notification.channel).send(notification)
@@ -110,18 +77,17 @@ def _attempt(notification: Notification) -> str:
 
 
 def notification_deliver(*, notification_id: int, now: datetime | None = None) -> str:
-    """Try to deliver one notification. Returns "sent", "failed", "dead", or "skipped" (not pending, not due,
-    or another worker holds it). Idempotent: a sent or dead notification is never sent again by this.
+    """Try to deliver one notification. Returns "sent", "failed", "dead"; "skipped" (not pending, not due, or
+    another worker holds it); "waiting" (an earlier message of its ticket to the same recipient is pending:
+    see ``leasing.next_in_line``); or "expired" (sent, but the lease ran out first and another worker took the
+    row: it sends it again and records the outcome). Idempotent: a sent or dead notification is never sent
+    again by this.
     """
-    now = now or timezone.now()
-    with transaction.atomic():
-        notification = _locked_due(now).filter(pk=notification_id).first()
-        if notification is None:
-            return "skipped"
-        _commit_without_waiting_for_the_disk()
-        outcome = _attempt(notification)
-        notification.save(update_fields=OUTCOME_FIELDS)
-    return outcome
+    status, row, lease = claim_one(notification_id=notification_id, now=now or timezone.now())
+    if row is None or lease is None:
+        return status
+    outcome = _attempt(row)
+    return "expired" if record(lease=lease, attempted=[row]) else outcome
 
 
 @dataclass
@@ -129,51 +95,51 @@ class RelayResult:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    expired: int = 0  # sent or tried after their lease ran out (another worker sends them again)
     skipped: int = 0  # notification_deliver only: the relay does not see rows other workers hold
+    waiting: int = 0  # notification_deliver only: the relay does not claim a row an earlier one holds back
 
     def __bool__(self) -> bool:
-        return bool(self.sent or self.failed or self.dead)
-
-
-def _record(attempted: list[Notification]) -> None:
-    """Write the outcomes of a batch: the sent ones in one UPDATE (``bulk_update`` builds a CASE per field and
-    row, ten times the cost), failures (rare) one by one. ``sent_at`` is when the batch is recorded, at most
-    RELAY_BATCH_SECONDS after the POST.
-    """
-    sent = [row.pk for row in attempted if row.status == Status.SENT]
-    if sent:
-        Notification.objects.filter(pk__in=sent).update(
-            status=Status.SENT, sent_at=timezone.now(), last_error="", attempts=F("attempts") + 1
-        )
-    for row in attempted:
-        if row.status != Status.SENT:
-            row.save(update_fields=OUTCOME_FIELDS)
+        return bool(self.sent or self.failed or self.dead or self.expired)
 
 
 def relay_pending(*, limit: int = 500, batch: int = RELAY_BATCH, now: datetime | None = None) -> RelayResult:
-    """Deliver up to ``limit`` pending notifications that are due, oldest due first, ``batch`` rows a time.
+    """Deliver up to ``limit`` pending notifications that are due and may go now (oldest first), ``batch`` rows
+    a claim.
 
     The periodic safety net (after a broker outage, a lost message, a killed worker) and the way through a
-    backlog: each batch is one transaction (lock, send each, one UPDATE, one commit). Rows other workers
-    hold are left to them.
+    backlog. Each batch: claim (one short transaction), send one after the other (no transaction), record (one
+    short transaction). A batch stops early after ``RELAY_BATCH_SECONDS``, or when its lease has less time left
+    than one send may take; the rest is given back for the next claim. When a message fails, the later
+    messages of its queue in the batch are given back unsent (they wait for it). Rows other workers hold are
+    left to them.
     """
-    now = now or timezone.now()
     result = RelayResult()
     done = 0
     while done < limit:
-        with transaction.atomic():
-            rows = list(_locked_due(now).order_by("next_attempt_at", "pk")[: min(batch, limit - done)])
-            if not rows:
-                break
-            _commit_without_waiting_for_the_disk()
-            started = time.monotonic()
-            attempted = []
-            for row in rows:
-                outcome = _attempt(row)
-                setattr(result, outcome, getattr(result, outcome) + 1)
-                attempted.append(row)
-                if time.monotonic() - started > RELAY_BATCH_SECONDS:
-                    break  # the rest of the batch is unlocked at the commit, untouched, for the next round
-            _record(attempted)
+        # The time of each claim (unless given): what became due meanwhile, e.g. the message that waited behind
+        # one this run has just sent, goes in this run.
+        rows, lease = claim_batch(limit=min(batch, limit - done), now=now or timezone.now())
+        if lease is None:
+            break
+        started = time.monotonic()
+        outcomes: dict[int, str] = {}
+        attempted: list[Notification] = []
+        stopped: set[Queue] = set()  # queues whose message failed in this batch
+        for row in rows:
+            if attempted and (
+                time.monotonic() - started > RELAY_BATCH_SECONDS or lease.seconds_left() < send_deadline()
+            ):
+                break  # the rest of the batch is given back, untouched, for the next claim
+            if queue_of(row) in stopped:
+                continue
+            outcomes[row.pk] = _attempt(row)
+            attempted.append(row)
+            if outcomes[row.pk] == "failed":
+                stopped.add(queue_of(row))
+        for pk in record(lease=lease, attempted=attempted, unsent=[row for row in rows if row.pk not in outcomes]):
+            outcomes[pk] = "expired"
+        for outcome in outcomes.values():
+            setattr(result, outcome, getattr(result, outcome) + 1)
         done += len(attempted)
     return result

@@ -138,14 +138,21 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
 
 
 def webhook_payload(notification_event: str, ticket: Ticket, event: TicketEvent, dedup_key: str) -> dict[str, Any]:
-    """The storefront webhook's JSON body (docs/notifications.md documents every field)."""
+    """The storefront webhook's JSON body (docs/notifications.md documents every field).
+
+    ``sequence`` (the timeline entry's id) and ``ticket.version`` grow with every change of the ticket (its
+    changes are serialised by the ticket's row lock), so a receiver can discard a message older than one it has
+    already applied.
+    """
     return {
         "id": dedup_key,
         "event": notification_event,
         "occurred_at": event.created_at.isoformat(),
+        "sequence": event.pk,
         "shop": ticket.shop.code,
         "ticket": {
             "number": ticket.number,
+            "version": ticket.version,
             "kind": ticket.kind,
             "state": ticket.state,
             "order_number": ticket.order.number,
@@ -235,6 +242,8 @@ def notification_resend(*, notification: Notification) -> Notification:
         locked.status = Status.PENDING
         locked.attempts = 0
         locked.next_attempt_at = timezone.now()
-        locked.save(update_fields=["status", "attempts", "next_attempt_at"])
+        locked.failing_since = None  # a fresh run of attempts: it holds back its ticket's later messages again
+        locked.lease_owner = ""
+        locked.save(update_fields=["status", "attempts", "next_attempt_at", "failing_since", "lease_owner"])
         publish_on_commit(deliver_notifications_task, [locked.pk])
     return locked

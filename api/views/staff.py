@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -28,6 +29,7 @@ from api.pagination import QueueCursorPagination
 from api.schema import ERRORS, IDEMPOTENCY_HEADER, StaffTransitionInSerializer, action_parameter
 from tickets import services
 from tickets.actors import Actor
+from tickets.errors import TicketChanged
 from tickets.models import Ticket
 from tickets.selectors import staff_scope, staff_tickets, tickets_as_kinds
 from tickets.services.assignment import ticket_claim, ticket_reassign
@@ -50,6 +52,26 @@ class StaffApi(APIView):
 
     def ticket(self, number: str) -> Ticket:
         return selectors.ticket_in(staff_scope(actor=self.actor), number)
+
+    def ticket_to_change(self, number: str) -> Ticket:
+        """The ticket a write acts on. One that left the caller's departments since they saw it (another
+        request's transition moved it on, perhaps a moment ago in a race) is 409 ``ticket_changed``, never 404:
+        the caller is told to reload, not that the ticket does not exist."""
+        try:
+            return self.ticket(number)
+        except Http404:
+            moved = selectors.ticket_left_departments(number, departments=self.actor.departments)
+            if moved is None:
+                raise
+            raise TicketChanged(
+                _(
+                    "Ticket %(number)s was changed by someone else since you opened it (now %(state)s) and is no "
+                    "longer in your department's queue."
+                )
+                % {"number": moved.number, "state": moved.state_label()},
+                current_state=moved.state,
+                current_version=moved.version,
+            ) from None
 
     def ticket_body(self, ticket: Ticket) -> dict:
         lines, events = selectors.answer_rows(ticket, public_only=False)
@@ -129,7 +151,7 @@ class StaffTransitionApi(StaffApi):
     )
     @idempotent
     def post(self, request: Request, number: str, transition: str) -> Response:
-        ticket = self.ticket(number)
+        ticket = self.ticket_to_change(number)
         updated = run_action(ticket=ticket, actor=self.actor, name=transition, data=request.data)
         return Response(self.ticket_body(updated))
 
@@ -143,7 +165,7 @@ class StaffClaimApi(StaffApi):
     )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
-        ticket = ticket_claim(ticket=self.ticket(number), actor=self.actor)
+        ticket = ticket_claim(ticket=self.ticket_to_change(number), actor=self.actor)
         return Response(self.ticket_body(ticket))
 
 
@@ -156,7 +178,7 @@ class StaffAssignApi(StaffApi):
     )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
+        ticket = self.ticket_to_change(number)
         payload = s.AssignInSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         username = payload.validated_data["assignee"]
@@ -179,7 +201,7 @@ class StaffCommentApi(StaffApi):
     )
     @idempotent
     def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
+        ticket = self.ticket_to_change(number)
         payload = s.StaffCommentInSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         event = services.ticket_comment_add(

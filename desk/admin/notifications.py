@@ -64,10 +64,13 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend selected dead-lettered messages"), permissions=["change"])
     def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        # Counted before resending: the selection may be "status = dead" (the log filtered by status), which
+        # the resent rows leave; counting it afterwards said "-1 selected message(s) were not dead-lettered".
+        selected = queryset.count()
         dead = list(queryset.filter(status=Status.DEAD))
         for notification in dead:
             notification_resend(notification=notification)
-        skipped = queryset.count() - len(dead)
+        skipped = selected - len(dead)
         self.message_user(
             request,
             ngettext("%(n)d message queued again.", "%(n)d messages queued again.", len(dead)) % {"n": len(dead)},

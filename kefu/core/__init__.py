@@ -11,4 +11,7 @@ pyproject.toml, ``lint-imports``, enforces it).
   internals, pinned by tests/kefu/test_prepared.py.
 - ``known_rows``: rows an object already knows (a ticket's lines and timeline just written), kept where
   ``prefetch_related`` keeps them; relies on Django's prefetch cache, pinned by tests/kefu/test_known_rows.py.
+- ``outbound``: the one guarded HTTP client for every request kefu sends out (webhooks, robots, SMS, later
+  connectors): public addresses only, resolved once and pinned, no redirects, a total deadline, a bounded
+  answer, masked excerpts; ``outbound.validators`` checks a URL when it is saved.
 """

@@ -57,7 +57,7 @@ def signed_headers(
 
 def shop_of(notification: Notification) -> tuple[str, list[str]]:
     """The code of the notification's shop and the secrets its webhooks are signed with now (current first):
-    read with the row where the relay took it (notifications.relay.SHOP_COLUMNS), else through its ticket."""
+    read with the row where the relay took it (notifications.leasing.SHOP_COLUMNS), else through its ticket."""
     if hasattr(notification, "shop_code") and hasattr(notification, "shop_webhook_secret"):  # set together
         return notification.shop_code, webhook_secrets_at(
             notification.shop_webhook_secret,

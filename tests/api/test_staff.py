@@ -152,3 +152,26 @@ def test_parcel_received_is_refused_for_a_ticket_without_a_parcel(shop_a):
     response = staff("warehouse").client.post(url("parcel-received", number=ticket.number))
     assert_error(response, 409, "transition_not_allowed")
     assert ticket_reload(ticket).state == "reshipping"
+
+
+def test_a_transition_on_a_ticket_another_agent_just_moved_on_is_409_not_404(shop_a):
+    """Two agents had the same return open; the first approves it (it leaves operations' queue for the buyer).
+    The second's rejection is told the ticket changed (409 ``ticket_changed``, with its state now), not that it
+    does not exist; a department that never held the ticket still gets 404."""
+    ticket = shop_a.ticket("return", "requested")
+    first, second = staff("operations"), staff("operations")
+    approve = url("staff-ticket-transition", number=ticket.number, transition="approve")
+    assert first.client.post(approve, {}, format="json").status_code == 200
+    reject = url("staff-ticket-transition", number=ticket.number, transition="reject")
+    body = assert_error(
+        second.client.post(reject, {"reason": "不符合"}, format="json", HTTP_ACCEPT_LANGUAGE="en"),
+        409,
+        "ticket_changed",
+    )
+    assert ticket.number in body["message"] and "Awaiting return" in body["message"]
+    comment = url("staff-ticket-comment", number=ticket.number)
+    assert_error(second.client.post(comment, {"body": "x"}, format="json"), 409, "ticket_changed")
+    assert second.client.get(url("staff-ticket-detail", number=ticket.number)).status_code == 404  # reads: not yours
+    stranger = staff("warehouse")
+    assert_error(stranger.client.post(reject, {"reason": "x"}, format="json"), 404, "not_found")
+    assert TicketEvent.objects.filter(ticket_id=ticket.pk, event_type=EventType.TRANSITION).count() == 1

@@ -7,7 +7,8 @@
   stop and start again on the same port. The shared Redis on 6379 is never touched.
 - :func:`kefu_app_on`: the kefu Celery app pointed at a broker URL for the duration (restored afterwards).
 - :func:`worker_thread`: a real Celery worker (``celery.contrib.testing.worker.start_worker``) in a thread.
-- :func:`worker_process`: ``celery -A kefu worker`` in a subprocess on the test database, for SIGKILL.
+- :func:`worker_process`: ``celery -A kefu worker`` in a subprocess on the test database, for SIGKILL and for
+  several workers delivering at once.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ class Storefront:
     always_fail: bool = False
     delay: float = 0.0  # seconds before answering every request
     hold_first: threading.Event | None = None  # the very first request waits for this (at most 60 s)
+    # Per request: (status, seconds to wait before answering), from the parsed body and how many requests with
+    # its X-Kefu-Delivery came before it; when set it decides instead of fail_first / always_fail / delay.
+    behave: Callable[[dict[str, Any], int], tuple[int, float]] | None = None
     answer: dict[str, Any] = field(default_factory=lambda: {"ok": True})
     hits: list[Hit] = field(default_factory=list)
     url: str = ""
@@ -109,12 +113,15 @@ class Storefront:
                 self.overlaps.append(key)
             self._in_flight[key] += 1
             status = 500 if self.always_fail or earlier < self.fail_first else 200
+            delay = self.delay
+            if self.behave is not None:
+                status, delay = self.behave(json.loads(body or b"{}"), earlier)
             self.hits.append(Hit(arrived, handler.path, dict(handler.headers.items()), body, status))
         try:
             if first and self.hold_first is not None:
                 self.hold_first.wait(60)
-            if self.delay:
-                time.sleep(self.delay)
+            if delay:
+                time.sleep(delay)
             reply = json.dumps(self.answer if status == 200 else {"error": "try again"}).encode()
             handler.send_response(status)
             handler.send_header("Content-Type", "application/json")
@@ -308,9 +315,10 @@ def database_url_for_subprocess() -> str:
 class WorkerProcess:
     """``celery -A kefu worker --pool solo`` in a subprocess on the test database and the given broker."""
 
-    def __init__(self, broker_url: str, name: str) -> None:
+    def __init__(self, broker_url: str, name: str, env: dict[str, str] | None = None) -> None:
         env = {
             **os.environ,
+            **(env or {}),
             "DATABASE_URL": database_url_for_subprocess(),
             "CELERY_BROKER_URL": broker_url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -355,9 +363,17 @@ class WorkerProcess:
                 self.kill()
 
 
+def workers_answering(count: int, *, timeout: float = 180) -> None:
+    """Wait until ``count`` workers answer a broadcast ping on the kefu app's broker (they consume tasks)."""
+    wait_until(
+        lambda: len(celery_app.control.ping(timeout=0.5)) >= count, timeout=timeout, what=f"{count} workers to answer"
+    )
+
+
 @contextmanager
-def worker_process(broker_url: str, name: str) -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(broker_url, name)
+def worker_process(broker_url: str, name: str, env: dict[str, str] | None = None) -> Iterator[WorkerProcess]:
+    """A worker process; ``env`` adds environment variables (settings read from the environment)."""
+    worker = WorkerProcess(broker_url, name, env)
     try:
         yield worker
     finally:

@@ -65,3 +65,33 @@ def test_the_log_is_read_only(supervisor_client) -> None:
     supervisor_client.post(reverse("admin:notifications_notification_change", args=[row.pk]), {"status": "sent"})
     row.refresh_from_db()
     assert row.status == Status.DEAD
+
+
+def test_resend_from_the_log_filtered_to_dead_letters_reports_what_it_did(supervisor_client) -> None:
+    """The supervisor filters the log to the dead letters and resends them all: no "-1 … were not dead-lettered"."""
+    dead = rows_in([Status.DEAD, Status.DEAD])
+    rows_in([Status.SENT])  # not in the filtered list
+    response = supervisor_client.post(
+        reverse(LOG) + "?status__exact=dead",
+        {"action": "resend", "_selected_action": [row.pk for row in dead]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["2 messages queued again."]
+    assert set(Notification.objects.filter(pk__in=[row.pk for row in dead]).values_list("status", flat=True)) == {
+        Status.PENDING
+    }
+
+
+def test_resend_of_every_dead_letter_across_pages_counts_the_selection(supervisor_client) -> None:
+    dead = rows_in([Status.DEAD, Status.DEAD, Status.DEAD])
+    response = supervisor_client.post(
+        reverse(LOG) + "?status__exact=dead",
+        {"action": "resend", "select_across": "1", "_selected_action": [dead[0].pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert len(messages) == 1, messages
+    assert "3" in messages[0] and "-" not in messages[0]

@@ -3,8 +3,8 @@
 - The private Redis is stopped while 200 tickets change: every change commits at once without an error,
   the outbox keeps the 200 messages, and once Redis is back a worker running the periodic relay (the beat
   job) delivers each exactly once, counted by de-duplication key at the storefront.
-- A worker process is SIGKILLed while the storefront holds its request: PostgreSQL rolls back the dead
-  worker's transaction, so the row is pending again and unlocked, and a new worker delivers it.
+- A worker process is SIGKILLed while the storefront holds its request: the row it had leased (and not
+  locked) stays pending, and once the lease expires a new worker delivers it.
 
 PostgreSQL (workers on other connections and in other processes) and a private ``redis-server``.
 """
@@ -17,6 +17,7 @@ from collections import Counter
 
 import pytest
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from notifications.models import Notification, Status
 from notifications.tasks import relay_pending_notifications_task
@@ -92,20 +93,22 @@ def test_a_worker_killed_while_delivering_leaves_the_message_pending_and_a_new_w
     storefront.hold_first = threading.Event()  # the first delivery hangs until the worker is dead
     ticket = open_return(webhook_shop(storefront.url))  # committed and queued on the private broker
     row = Notification.objects.get(ticket=ticket)
+    lease = {"KEFU_NOTIFY_LEASE_SECONDS": "4"}
 
-    with worker_process(broker.url, "doomed") as doomed:
+    with worker_process(broker.url, "doomed", env=lease) as doomed:
         wait_until(lambda: storefront.hits, timeout=180, what="the worker to start delivering")
-        assert not lock_free(row.pk)  # the worker holds the row while it sends
+        row.refresh_from_db()
+        assert row.lease_owner and row.next_attempt_at > timezone.now()  # leased while it is being sent (not due),
+        assert lock_free(row.pk)  # and holds no lock on it
         doomed.kill()
 
-    # PostgreSQL saw the connection die and rolled its transaction back: the lock is gone, the row pending
-    # and the attempt it was making not counted.
-    wait_until(lambda: lock_free(row.pk), timeout=10, what="the dead worker's row lock to go")
+    # The dead worker's lease stays until it expires: the row is pending, the attempt it was making not counted.
     row.refresh_from_db()
     assert (row.status, row.attempts, row.sent_at) == (Status.PENDING, 0, None)
     storefront.hold_first.set()
+    wait_until(lambda: row.next_attempt_at < timezone.now(), timeout=10, what="the dead worker's lease to end")
 
-    with worker_process(broker.url, "successor"):
+    with worker_process(broker.url, "successor", env=lease):
         relay_pending_notifications_task.delay()
         wait_until(
             lambda: Notification.objects.filter(pk=row.pk, status=Status.SENT).exists(),
@@ -116,4 +119,4 @@ def test_a_worker_killed_while_delivering_leaves_the_message_pending_and_a_new_w
     assert storefront.deliveries() == [row.dedup_key, row.dedup_key]  # delivered again, same key
     assert signature_valid(storefront.hits[1], SECRET)
     row.refresh_from_db()
-    assert row.attempts == 1
+    assert (row.attempts, row.lease_owner) == (1, "")

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications.models import Notification, Status
@@ -126,8 +126,11 @@ def test_two_relays_at_once_never_send_a_message_twice(storefront, no_broker) ->
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_delivery_in_progress_locks_only_its_own_outbox_row(storefront, no_broker) -> None:
-    """While one message hangs at the storefront, its ticket can change and the shop's other messages go out."""
+def test_a_delivery_in_progress_holds_no_lock_and_only_its_own_tickets_later_messages_wait(
+    storefront, no_broker
+) -> None:
+    """While one message hangs at the storefront, its outbox row is not locked (only leased), its ticket can
+    change, and the shop's other messages go out; the ticket's own later message waits for it."""
     storefront.hold_first = threading.Event()
     shop = webhook_shop(storefront.url)
     ticket = open_return(shop)
@@ -137,6 +140,8 @@ def test_a_delivery_in_progress_locks_only_its_own_outbox_row(storefront, no_bro
     delivering.start()
     try:
         wait_until(lambda: storefront.hits, timeout=10, what="the held delivery")
+        with transaction.atomic():  # another connection may lock the row being sent: nobody holds it
+            assert Notification.objects.select_for_update(nowait=True).filter(pk=held.pk).exists()
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '3s'")  # waiting for a lock fails the change instead of hanging
         try:
@@ -147,13 +152,20 @@ def test_a_delivery_in_progress_locks_only_its_own_outbox_row(storefront, no_bro
 
         results = run_at_once(1, lambda _: relay_pending())
         assert not isinstance(results[0], BaseException), results
-        assert results[0].sent == 2, results  # the other ticket's and the approval's; the held one is left alone
+        assert results[0].sent == 1, results  # the other ticket's; the approval waits behind the held creation
         assert Notification.objects.get(pk=held.pk).status == Status.PENDING
+        approval = Notification.objects.get(ticket=ticket, event="state_changed")
+        assert approval.status == Status.PENDING and approval.attempts == 0
     finally:
         storefront.hold_first.set()
         delivering.join(10)
+    assert relay_pending().sent == 1  # now the approval goes
     assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
-    assert Notification.objects.filter(ticket=other).get().dedup_key in storefront.deliveries(status=200)
+    assert storefront.deliveries(status=200) == [
+        held.dedup_key,
+        Notification.objects.get(ticket=other).dedup_key,
+        approval.dedup_key,
+    ]
 
 
 @pytest.mark.django_db
@@ -187,9 +199,9 @@ def test_the_relay_makes_the_same_few_queries_for_5_messages_as_for_25(
     shop = webhook_shop(storefront.url)
     for _ in range(messages):
         open_return(shop)
-    # One batch: savepoint, lock and read the rows, (PostgreSQL) asynchronous commit, one UPDATE, release;
-    # then a savepoint, an empty read, a release.
-    with django_assert_max_num_queries(8):
+    # One batch: the claim (savepoint, (PostgreSQL) asynchronous commit, one UPDATE … RETURNING, release), the
+    # record (savepoint, asynchronous commit, one UPDATE, release); then a claim that finds nothing.
+    with django_assert_max_num_queries(12):
         assert relay_pending().sent == messages
     assert len(storefront.hits) == messages
 
@@ -219,3 +231,29 @@ def test_a_message_whose_sender_breaks_fails_alone_and_the_rest_of_its_batch_sta
     assert (broken.status, broken.attempts) == (Status.PENDING, 1)
     assert broken.last_error.startswith("KeyError")
     assert relay_pending().sent == 0  # the sent ones are recorded: not sent again
+
+
+@pytest.mark.django_db
+def test_a_lease_that_ran_out_lets_another_worker_send_and_the_first_workers_late_outcome_changes_nothing(
+    storefront, settings
+) -> None:
+    """A worker stuck past its lease (KEFU_NOTIFY_LEASE_SECONDS): the row is due again, another worker sends it
+    (same de-duplication key) and records it; the first worker's outcome, arriving late, is not written."""
+    from notifications.leasing import claim_one, record
+
+    settings.KEFU_NOTIFY_LEASE_SECONDS = 60
+    with time_machine.travel(T0, tick=False) as clock:
+        row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url)))
+        status, stuck, lease = claim_one(notification_id=row.pk, now=timezone.now())
+        assert status == "claimed" and stuck is not None and lease is not None
+        assert notification_deliver(notification_id=row.pk) == "skipped"  # leased: nobody else takes it
+        clock.shift(timedelta(seconds=59))
+        assert relay_pending().sent == 0
+
+        clock.shift(timedelta(seconds=2))  # the lease has run out
+        assert relay_pending().sent == 1
+        stuck.status, stuck.last_error = Status.PENDING, "HTTP 500: late"  # what the stuck worker saw
+        assert record(lease=lease, attempted=[stuck]) == [row.pk]  # not ours any more: nothing written
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error, row.lease_owner) == (Status.SENT, 1, "", "")
+    assert storefront.deliveries() == [row.dedup_key]

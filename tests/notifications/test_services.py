@@ -201,9 +201,11 @@ def test_the_webhook_body_has_the_documented_fields_and_its_id_is_the_dedup_key(
         "id": row.dedup_key,
         "event": "state_changed",
         "occurred_at": event.created_at.isoformat(),
+        "sequence": event.pk,
         "shop": "tmall-flagship",
         "ticket": {
             "number": ticket.number,
+            "version": ticket.version,
             "kind": "return",
             "state": "awaiting_return",
             "order_number": ticket.order.number,

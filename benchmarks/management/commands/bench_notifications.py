@@ -1,8 +1,9 @@
 """``manage.py bench_notifications``: how many notifications one worker delivers per second.
 
-The relay's work (``relay_pending``: lock a pending row with SKIP LOCKED, sign and POST the webhook, mark it
-sent, commit) over ``--count`` pending storefront webhooks, against a plain loop posting the same payloads
-with the same HTTP client (``kefu.core.outbound``), headers and signing to the same server, in the same run.
+The relay's work (``relay_pending``: claim pending rows under a lease in one short transaction, sign and POST
+each webhook outside any transaction, record the outcomes in another) over ``--count`` pending storefront
+webhooks, against a plain loop posting the same payloads with the same HTTP client (``kefu.core.outbound``),
+headers and signing to the same server, in the same run.
 The server is a threaded ``http.server`` in a subprocess on 127.0.0.1 (keep-alive, TCP_NODELAY). The plain
 loop runs before and after the relay; its mean is the reference. docs/performance.md has figures.
 
@@ -136,7 +137,7 @@ class Command(BaseCommand):
             f"notification delivery: {count} storefront webhooks to a local threaded HTTP server (own process), "
             f"database {connection.vendor}, {rounds} alternating rounds\n"
             f"  plain loop, kefu.core.outbound, same headers and signing: {count / figures.plain:8.1f} /s\n"
-            f"  relay_pending, one worker (lock, send, mark sent):        {count / figures.relay:8.1f} /s "
+            f"  relay_pending, one worker (claim, send, record):          {count / figures.relay:8.1f} /s "
             f"({figures.queries / count:.2f} SQL queries per delivery)\n"
             f"  ratio relay / plain: {figures.plain / figures.relay:.2f} (target >= 0.8); per round "
             f"{ratios[0]:.2f} .. {ratios[-1]:.2f}, median {ratios[len(ratios) // 2]:.2f}\n"

@@ -166,7 +166,7 @@ def _exchange(
     try:
         if connection.raw_socket is None:
             connection.connect()
-        connection.request(method, target.path, body=data, headers=headers)
+        connection.send_request(method, target.path, data, headers)
         response = connection.getresponse()
         length = response.getheader("Content-Length")
         if length is not None and length.isdigit() and int(length) > limit:

@@ -67,6 +67,7 @@ class _SocketView:
         self.sock = sock
         self._readers = 0
         self._closing = False
+        self._held: list[bytes] | None = None
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
         self._readers += 1
@@ -78,8 +79,21 @@ class _SocketView:
             self.sock.close()
 
     def sendall(self, data: Any) -> None:
+        if self._held is not None:
+            self._held.append(bytes(data))
+            return
         self.sock.settimeout(self._connection.deadline.remaining())  # total for the whole sendall (3.5+)
         self.sock.sendall(data)
+
+    def hold(self) -> None:
+        """Collect what is sent until ``release``: http.client sends the headers and the body separately, two
+        packets where one does (with TCP_NODELAY the receiver may even answer between them)."""
+        self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held:
+            self.sendall(b"".join(held))
 
     def close(self) -> None:
         self._closing = True
@@ -100,6 +114,7 @@ class PinnedConnection(http.client.HTTPConnection):
         self.context = context
         self.deadline = Deadline(0.0)
         self.raw_socket: socket.socket | None = None
+        self.view: _SocketView | None = None
 
     def connect(self) -> None:
         sock = socket.socket(self.family, socket.SOCK_STREAM)
@@ -114,11 +129,28 @@ class PinnedConnection(http.client.HTTPConnection):
             sock.close()
             raise
         self.raw_socket = sock
-        self.sock = _SocketView(self, sock)
+        self.view = _SocketView(self, sock)
+        self.sock = self.view
+
+    def send_request(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> None:
+        """The request line, headers and body in one send (the socket is connected already)."""
+        view = self.view
+        if view is None:  # connect() was not called
+            self.connect()
+            view = self.view
+        assert view is not None  # noqa: S101 - connect() sets it
+        view.hold()
+        try:
+            self.request(method, path, body=body, headers=headers)
+        except BaseException:
+            view._held = None
+            raise
+        view.release()
 
     def close(self) -> None:
         super().close()
         self.raw_socket = None
+        self.view = None
 
     def dropped(self) -> bool:
         """True when the idle connection was closed by the other side (or has unexpected data waiting)."""

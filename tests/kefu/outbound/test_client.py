@@ -97,7 +97,9 @@ def test_connections_are_kept_alive_and_a_closed_one_is_replaced() -> None:
     with tcp_server(keep_alive(answer())) as receiver:
         for _ in range(5):
             assert outbound.post(f"{receiver.base}/hook", data=b"{}", headers={}).status == 200
+        assert outbound.get(f"{receiver.base}/status?x=1").json() == {"ok": True}
         assert receiver.connections == 1
+        assert receiver.requests[-1].startswith(b"GET /status?x=1 HTTP/1.1\r\n")
 
     def one_request_per_connection(conn: socket.socket, server) -> None:
         server.read_request(conn)
