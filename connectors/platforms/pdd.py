@@ -38,20 +38,18 @@ Push: PMC is a WebSocket (``wss://message-api.pinduoduo.com/message/{client_id}/
 kefu's web processes do not hold. :func:`pmc_receive` is the whole message handling as a pure function (frame →
 :class:`PushMessage` + the ``Ack`` frame to send back), used by :meth:`PddConnector.verify_push` for frames a
 bridge posts over HTTP (``connectors.platforms.bridge``) and by any bridge that holds the WebSocket.
+
+The codes, units and signature are in ``connectors.platforms.pdd_codes``, PMC in ``connectors.platforms.pdd_pmc``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -77,214 +75,29 @@ from connectors.base import (
     yuan_to_fen,
 )
 from connectors.platforms.bridge import push_verify
+from connectors.platforms.pdd_codes import (
+    ALL,
+    DEFAULT_BASE_URL,
+    DETAIL_KEY,
+    DETAIL_TYPES,
+    LIST_TYPE_TO_DETAIL,
+    MAX_BODY,
+    MAX_WINDOW_SECONDS,
+    MERCHANT_TURN,
+    PAGE_SIZE,
+    STATUS_RANK,
+    STATUSES,
+    case_key,
+    error_from,
+    fen_amount,
+    parse_time,
+    sign,
+    split_case_key,
+)
+from connectors.platforms.pdd_pmc import bridge_frames, pmc_receive
 from kefu.core import outbound
 
 logger = logging.getLogger(__name__)
-
-BEIJING = ZoneInfo("Asia/Shanghai")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-DEFAULT_BASE_URL = "https://gw-api.pinduoduo.com/api/router"
-PMC_BASE_URL = "wss://message-api.pinduoduo.com"
-MAX_WINDOW_SECONDS = 30 * 60  # pdd.refund.list.increment.get: start and end at most 30 minutes apart
-PAGE_SIZE = 100
-MAX_BODY = 4 * 1024 * 1024
-ALL = 1  # after_sales_status / after_sales_type filter value meaning "all"
-RATE_LIMITED = "70031"
-TRANSIENT_CODES = {"50000"}  # unconfirmed: PDD's "system error"; docs/platforms.md
-DETAIL_KEY = "refund_information_get_response"  # tolerated wrapper; the SDKs read the detail's fields at the top
-
-# after_sales_type in the detail (pdd.refund.information.get); 5 维修 (repair) has no kefu kind.
-DETAIL_TYPES: dict[str, CaseKind] = {
-    "1": CaseKind.REFUND_ONLY,
-    "2": CaseKind.RETURN_REFUND,
-    "3": CaseKind.EXCHANGE,
-    "4": CaseKind.RESEND,
-}
-# after_sales_type in the list (pdd.refund.list.increment.get) → the detail's code. 1 (all) is a filter only.
-LIST_TYPE_TO_DETAIL = {"2": "1", "3": "2", "4": "3", "5": "4", "6": "5"}
-
-# after_sales_status (the same codes in the list, the detail and the push). 3 becomes return_in_transit once the
-# buyer's return waybill (express_no) is known; 8 and join_or_not=1 mean the platform intervenes.
-STATUSES: dict[str, CaseStatus] = {
-    "2": CaseStatus.REQUESTED,  # 买家申请退款，待商家处理
-    "3": CaseStatus.REQUESTED,  # 退货退款，待商家处理
-    "4": CaseStatus.REFUNDED,  # 商家同意退款，退款中
-    "5": CaseStatus.REFUNDED,  # 平台同意退款，退款中
-    "6": CaseStatus.REJECTED,  # 驳回退款，待买家处理
-    "7": CaseStatus.AWAITING_RETURN,  # 已同意退货退款，待用户发货
-    "8": CaseStatus.ARBITRATION,  # 平台处理中
-    "9": CaseStatus.CLOSED,  # 平台拒绝退款，退款关闭
-    "10": CaseStatus.REFUNDED,  # 退款成功
-    "11": CaseStatus.CLOSED,  # 买家撤销
-    "12": CaseStatus.CLOSED,  # 买家逾期未处理，退款失败
-    "13": CaseStatus.CLOSED,  # 买家逾期，超过有效期
-    "14": CaseStatus.REQUESTED,  # 换货补寄待商家处理
-    "15": CaseStatus.AWAITING_RETURN,  # 换货补寄待用户处理
-    "16": CaseStatus.CLOSED,  # 换货补寄成功
-    "17": CaseStatus.CLOSED,  # 换货补寄失败
-    "18": CaseStatus.RECEIVED,  # 换货补寄待用户确认完成
-    "21": CaseStatus.REQUESTED,  # 待商家同意维修
-    "22": CaseStatus.AWAITING_RETURN,  # 待用户确认发货
-    "24": CaseStatus.CLOSED,  # 维修关闭
-    "25": CaseStatus.CLOSED,  # 维修成功
-    "27": CaseStatus.RECEIVED,  # 待用户确认收货
-    "31": CaseStatus.AWAITING_RETURN,  # 已同意拒收退款，待用户拒收
-    "32": CaseStatus.REQUESTED,  # 补寄待商家发货
-    "33": CaseStatus.REQUESTED,  # 待商家召回
-}
-# The merchant must act in these statuses; the detail's expire_time is then the merchant's deadline.
-MERCHANT_TURN = {"2", "3", "14", "21", "32", "33"}
-# A status's place in a case's life: the version that orders two snapshots with the same updated_time.
-STATUS_RANK: dict[str, int] = {
-    **dict.fromkeys(("2", "3", "14", "21", "32", "33"), 1),
-    **dict.fromkeys(("6", "7", "15", "22", "31"), 2),
-    "3/shipped": 3,
-    **dict.fromkeys(("18", "27"), 4),
-    "8": 5,
-    **dict.fromkeys(("4", "5"), 6),
-    **dict.fromkeys(("9", "10", "11", "12", "13", "16", "17", "24", "25"), 7),
-}
-
-
-def sign(params: Mapping[str, str], secret: str) -> str:
-    """PDD's signature of ``params`` (everything but ``sign``) with the client secret."""
-    s = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
-    return hashlib.md5((secret + s + secret).encode()).hexdigest().upper()  # noqa: S324 - PDD's own scheme
-
-
-def pmc_sign(client_id: str, timestamp_ms: int, secret: str) -> str:
-    """PMC's connection signature: base64 of the lower-case hex MD5 of ``client_id + timestamp_ms + secret``."""
-    digest = hashlib.md5(f"{client_id}{timestamp_ms}{secret}".encode()).hexdigest()  # noqa: S324 - PMC's scheme
-    return base64.b64encode(digest.encode()).decode()
-
-
-def pmc_url(client_id: str, secret: str, timestamp_ms: int, base: str = PMC_BASE_URL) -> str:
-    """The WebSocket URL a PMC bridge connects to."""
-    return f"{base}/message/{client_id}/{timestamp_ms}/{pmc_sign(client_id, timestamp_ms, secret)}"
-
-
-def case_key(after_sales_id: Any, order_sn: Any) -> str:
-    return f"{after_sales_id}:{order_sn}"
-
-
-def split_case_key(case_id: str) -> tuple[str, str]:
-    """``"<after_sales_id>:<order_sn>"`` → both; a permanent error when the order is missing."""
-    after_sales_id, _, order_sn = case_id.partition(":")
-    if not after_sales_id or not order_sn:
-        raise PlatformError(ErrorKind.PERMANENT, "bad_case_id", f"{case_id!r} is not <after_sales_id>:<order_sn>")
-    return after_sales_id, order_sn
-
-
-def parse_time(value: Any) -> datetime | None:
-    """``"2026-12-06 10:00:00"`` (Beijing) or Unix seconds / milliseconds (as numbers or digit strings)."""
-    if value is None or value == "":
-        return None
-    text = str(value)
-    if text.isdigit():
-        number = int(text)
-        return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, tz=UTC)
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING)
-
-
-def error_from(response: Mapping[str, Any]) -> PlatformError:
-    """The PlatformError an ``error_response`` stands for."""
-    code = str(response.get("error_code", ""))
-    message = str(response.get("sub_msg") or response.get("error_msg") or "")
-    if code == RATE_LIMITED:
-        return PlatformError(ErrorKind.RATE_LIMITED, code, message)
-    if code in TRANSIENT_CODES:
-        return PlatformError(ErrorKind.TRANSIENT, code, message)
-    return PlatformError(ErrorKind.PERMANENT, code, message)
-
-
-def _fen(value: Any) -> int:
-    """An amount the detail or the push gives in fen (an integer). A decimal string can only be yuan: read so."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, str) and "." in value:
-        return yuan_to_fen(value)
-    return int(value)
-
-
-# -- PMC (push) --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PmcOutcome:
-    """What one PMC frame means: its ``commandType``, the refund messages in it, the ``Ack`` frame to send back
-    (JSON text; ``None`` when the frame needs none) and, for a ``Fail`` frame or an unreadable one, why."""
-
-    command: str
-    messages: tuple[PushMessage, ...] = ()
-    ack: str | None = None
-    error: str = ""
-
-
-def pmc_heartbeat(now_ms: int) -> str:
-    """The heartbeat a bridge sends every few seconds (pdd-rs: every 5 s)."""
-    return json.dumps({"commandType": "HeartBeat", "time": now_ms}, separators=(",", ":"))
-
-
-def pmc_receive(frame: str | bytes | Mapping[str, Any], *, now_ms: int) -> PmcOutcome:
-    """Handle one PMC frame (no I/O).
-
-    ``Common``: a message ``{type, mallID, content}`` (``content`` a JSON string with ``refund_id``, ``tid``,
-    ``refund_fee`` in fen, ``modified`` in ms); refund types (``pdd_refund_*``) become one :class:`PushMessage`
-    (case ``<refund_id>:<tid>``, de-duplicated by the frame's ``id``); every Common frame is acknowledged with
-    ``{commandType: "Ack", time, id, sendTime, type, mallID}`` so PMC stops redelivering it (other types are
-    acknowledged and dropped). ``HeartBeat``/``Ack``: nothing. ``Fail``: the error. Anything else: an error, no ack.
-    """
-    try:
-        data = json.loads(frame) if isinstance(frame, str | bytes) else dict(frame)
-        command = str(data.get("commandType", ""))
-    except (ValueError, TypeError, AttributeError) as exc:
-        return PmcOutcome("", error=f"unreadable frame: {exc}")
-    if command in ("HeartBeat", "Ack"):
-        return PmcOutcome(command)
-    if command == "Fail":
-        return PmcOutcome(command, error=str(data.get("message") or data.get("msg") or "Fail"))
-    if command != "Common":
-        return PmcOutcome(command, error=f"unknown commandType {command!r}")
-    try:
-        message = data["message"]
-        kind, mall_id = str(message["type"]), message["mallID"]
-        ack = json.dumps(
-            {
-                "commandType": "Ack",
-                "time": now_ms,
-                "id": data["id"],
-                "sendTime": data.get("sendTime"),
-                "type": kind,
-                "mallID": mall_id,
-            },
-            separators=(",", ":"),
-        )
-        if not kind.startswith("pdd_refund_"):
-            return PmcOutcome(command, ack=ack)
-        content = message.get("content") or {}
-        if isinstance(content, str):
-            content = json.loads(content)
-        pushed = PushMessage(
-            message_id=str(data["id"]),
-            topic=kind,
-            case_id=case_key(content["refund_id"], content["tid"]),
-            modified_at=parse_time(content.get("modified")),
-            raw=data,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        return PmcOutcome(command, error=f"unreadable Common frame: {exc!r}")
-    return PmcOutcome(command, messages=(pushed,), ack=ack)
-
-
-def _frames(body: bytes) -> list[dict[str, Any]]:
-    data = json.loads(body)
-    frames = data if isinstance(data, list) else [data]
-    if not frames or not all(isinstance(f, dict) for f in frames):
-        raise ValueError("no frames")
-    return frames
-
-
-# -- the connector ------------------------------------------------------------------------------------------
 
 
 class PddConnector(Connector):
@@ -361,8 +174,8 @@ class PddConnector(Connector):
             raw_status=raw_status if not intervened else f"{raw_status}/join_or_not=1",
             modified_at=parse_time(detail.get("updated_time")) or timezone.now(),
             version=STATUS_RANK.get(rank_key, 0),
-            refund_fen=_fen(detail.get("refund_amount")),
-            paid_fen=_fen(detail.get("order_amount")),
+            refund_fen=fen_amount(detail.get("refund_amount")),
+            paid_fen=fen_amount(detail.get("order_amount")),
             reason=str(detail.get("after_sales_reason") or ""),
             merchant_deadline=deadline,
             lines=(CaseLine(sku=sku, quantity=int(detail.get("goods_number") or 1), external_id=sku),),
@@ -533,7 +346,7 @@ class PddConnector(Connector):
     # -- pushes ----------------------------------------------------------------------------------------
     @classmethod
     def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
-        message = _frames(body)[0].get("message") or {}
+        message = bridge_frames(body)[0].get("message") or {}
         return str(message.get("mallID", "")) if isinstance(message, dict) else ""
 
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
@@ -544,7 +357,7 @@ class PddConnector(Connector):
         one's, fails the whole request (answered 403, nothing stored)."""
         push_verify(headers, body, self.connection.app_secret)
         messages: list[PushMessage] = []
-        for frame in _frames(body):
+        for frame in bridge_frames(body):
             # One PMC connection carries every authorised mall: a request is one mall's (the connection's).
             if str((frame.get("message") or {}).get("mallID", "")) != self.connection.external_id:
                 raise ValueError("frames of another mall in the same request")
@@ -561,7 +374,7 @@ class PddConnector(Connector):
         amounts are yuan, the detail's fen): ``pdd.refund.agree`` refunds exactly that, never less."""
         if raw.get("_from") == "pdd.refund.list.increment.get":
             return {"requested_fen": yuan_to_fen(raw.get("refund_amount"))}
-        return {"requested_fen": _fen(raw.get("refund_amount"))}
+        return {"requested_fen": fen_amount(raw.get("refund_amount"))}
 
     def _answer(self, api: str, command: Command, **fields: Any) -> CommandResult:
         """One write with ``request`` = {after_sales_id, order_sn, **fields} → ``response.result`` {succ, message}."""

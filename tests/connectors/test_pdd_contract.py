@@ -22,7 +22,8 @@ from django.utils import timezone
 from connectors.base import Command, CommandName, ErrorKind, PlatformError
 from connectors.models import InboxMessage, PlatformCase, ShopConnection, WriteBack, WriteBackStatus
 from connectors.platforms import connector_for
-from connectors.platforms.pdd import PddConnector, pmc_heartbeat, pmc_receive, pmc_url
+from connectors.platforms.pdd import PddConnector
+from connectors.platforms.pdd_pmc import pmc_heartbeat, pmc_receive, pmc_url
 from connectors.services.ingest import case_ingest
 from connectors.services.sync import connection_pull, connection_reconcile, inbox_process
 from connectors.services.writeback import writeback_send
@@ -30,7 +31,15 @@ from orders.models import Order
 from tests.connectors.conftest import timeline
 from tests.factories.orders import ShopFactory
 from tests.factories.tickets import staff_actor
-from tests.simulators.pdd import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, PddSimulator, bridge_signature, pdd_running
+from tests.simulators.pdd import (
+    ACCESS_TOKEN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PddSimulator,
+    bridge_signature,
+    fixture,
+    pdd_running,
+)
 from tickets.models import EventType, Priority, Refund, RefundStatus, Ticket
 from tickets.services import ticket_act
 
@@ -454,6 +463,25 @@ def test_pmc_frames_become_messages_and_acks_the_platform_accepts(client, connec
     assert [len(o.messages) for o in outcomes] == [1, 1, 0]  # other message types: acknowledged, dropped
     assert outcomes[0].messages[0].case_id == pdd.case_id(str(case["id"]))
     assert InboxMessage.objects.filter(platform="pdd").count() == 2
+
+
+def test_the_documented_common_frame_reads_as_its_case_and_is_acknowledged_in_pmc_s_shape():
+    frame = fixture("pmc_common")
+
+    outcome = pmc_receive(json.dumps(frame), now_ms=1765000001000)
+
+    (message,) = outcome.messages
+    assert (message.message_id, message.topic) == ("480011223344", "pdd_refund_RefundCreated")
+    assert message.case_id == "7381745730:261206-339507978993455"
+    assert message.modified_at is not None and int(message.modified_at.timestamp() * 1000) == 1765000000016
+    assert json.loads(outcome.ack or "") == {
+        "commandType": "Ack",
+        "time": 1765000001000,
+        "id": 480011223344,
+        "sendTime": 1765000000100,
+        "type": "pdd_refund_RefundCreated",
+        "mallID": 171504183,
+    }
 
 
 def test_pmc_heartbeats_fail_frames_and_garbage_are_not_acknowledged(pdd):
