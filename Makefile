@@ -8,6 +8,10 @@ ARGS ?=
 REQUIREMENTS := requirements.txt requirements-dev.txt
 # Holds a checksum of the requirements files: pip runs again only when they change.
 STAMP := $(VENV)/.requirements.sha256
+# Development: DEBUG on (kefu's settings default to off, and then refuse to start without a real secret key).
+# Every command below (manage.py, honcho's web, worker and beat, pytest, mypy) inherits it; set DJANGO_DEBUG=false
+# yourself to try production settings (then with DJANGO_SECRET_KEY, see docs/operations.md).
+export DJANGO_DEBUG ?= true
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint check migrations-check

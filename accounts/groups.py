@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL = (VIEW, ADD, CHANGE, DELETE)
+# A model's own permission (Meta.permissions), by its full codename: see the buyer's contact (tickets.privacy).
+BUYER_CONTACT = "view_buyer_contact"
 
 # What every department's staff may do: see their queue, act on its tickets (``change_ticket`` is the
 # admin's "may run services on tickets": the ticket form itself is never editable), read orders.
@@ -37,6 +39,7 @@ DEPARTMENT_PERMISSIONS: dict[str, tuple[str, ...]] = {
 # The admin classes still refuse what nobody may do (e.g. deleting reason codes or editing synced orders).
 SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **DEPARTMENT_PERMISSIONS,
+    "tickets.ticket": (VIEW, CHANGE, BUYER_CONTACT),
     "tickets.reasoncode": (VIEW, ADD, CHANGE),
     "tickets.refund": (VIEW,),
     "orders.shop": (VIEW, ADD, CHANGE),
@@ -96,7 +99,7 @@ def groups_ensure(apps: Apps = global_apps) -> None:
                     Permission.objects.get(
                         content_type__app_label=app_label,
                         content_type__model=model_name,
-                        codename=f"{action}_{model_name}",
+                        codename=action if "_" in action else f"{action}_{model_name}",
                     )
                 )
         group.permissions.set(wanted)

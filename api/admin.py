@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from api.key_cache import forget_key
-from api.models import KEY_PREFIX, ApiKey
+from api.models import KEY_PREFIX, ApiKey, StaffToken, staff_tokens_revoke
 
 
 @admin.register(ApiKey)
@@ -94,5 +94,86 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 revoked,
             )
             % {"count": revoked, "seconds": math.ceil(settings.KEFU_API_KEY_CACHE_SECONDS)},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Staff users' API tokens: issued here (the token is shown once, in a message), revoked, never edited.
+
+    Superusers only (no department group holds these permissions): a token acts as its user.
+    """
+
+    list_display = ["name", "user", "token_prefix", "created_at", "created_by", "expires_at", "last_used_at", "status"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user", "created_by"]
+    search_fields = ["name", "=prefix", "user__username"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: StaffToken | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("user", "name")
+        return ("user", "name", "token_prefix", "created_at", "created_by", "expires_at", "last_used_at", "revoked_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: StaffToken | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["user", "token_prefix", "created_at", "created_by", "expires_at", "last_used_at", "revoked_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: StaffToken | None = None) -> bool:
+        return False  # revoke instead: the token's record stays
+
+    def save_model(self, request: HttpRequest, obj: StaffToken, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        token, raw = StaffToken.issue(user=obj.user, name=obj.name, created_by=request.user)
+        obj.pk, obj.prefix, obj.hashed_secret, obj.created_at, obj.created_by, obj.expires_at = (
+            token.pk,
+            token.prefix,
+            token.hashed_secret,
+            token.created_at,
+            token.created_by,
+            token.expires_at,
+        )
+        obj._state.adding, obj._state.db = False, token._state.db
+        messages.warning(
+            request,
+            _(
+                "The new API token of %(user)s is %(token)s — copy it now: it is stored only as a hash and will "
+                "never be shown again. It works until %(expires)s."
+            )
+            % {
+                "user": token.user.get_username(),
+                "token": raw,
+                "expires": timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+
+    @admin.display(description=gettext_lazy("token"))
+    def token_prefix(self, obj: StaffToken) -> str:
+        return obj.masked
+
+    @admin.display(description=gettext_lazy("status"))
+    def status(self, obj: StaffToken) -> str:
+        if obj.revoked_at:
+            return _("revoked %(when)s") % {"when": timezone.localtime(obj.revoked_at).strftime("%Y-%m-%d %H:%M")}
+        if obj.is_expired():
+            return _("expired")
+        return _("active")
+
+    @admin.action(description=gettext_lazy("Revoke selected staff tokens"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[StaffToken]) -> None:
+        revoked = staff_tokens_revoke(queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d staff token revoked: requests with it are refused from now on.",
+                "%(count)d staff tokens revoked: requests with them are refused from now on.",
+                revoked,
+            )
+            % {"count": revoked},
             messages.SUCCESS,
         )

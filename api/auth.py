@@ -7,15 +7,25 @@ queries to ``client.shop``, so another shop's objects are simply not found (404)
 from __future__ import annotations
 
 import hmac
+import re
+from datetime import timedelta
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions, permissions
 
 from api.clients import StorefrontClient
 from api.key_cache import verified_keys
-from api.models import KEY_PREFIX, ApiKey, hash_secret
+from api.models import KEY_PREFIX, STAFF_TOKEN_PREFIX, ApiKey, StaffToken, hash_secret
 from api.throttling import credentials_guard
+
+# A token issued by DRF's authtoken before issue 12 (40 hexadecimal characters), stored hashed since.
+LEGACY_TOKEN = re.compile(r"[0-9a-f]{40}")
+LEGACY_PREFIX = "l"
+# How stale ``StaffToken.last_used_at`` may get: one UPDATE per token per this interval, not per request.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -59,17 +69,58 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class StaffTokenAuthentication(authentication.TokenAuthentication):
-    """DRF's ``Authorization: Token …``, with failed tokens counted per client address and per token prefix
-    (its first 8 characters): too many, and the token is not even read (429)."""
+def token_prefix(raw: str) -> str:
+    """The part of a presented staff token that names it, not its secret (failures are counted by it)."""
+    parts = raw.split("_", 2)
+    return parts[1][:8] if len(parts) == 3 else raw[:8]
+
+
+class StaffTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token kefustaff_<prefix>_<secret>``: a staff user's token (api.models.StaffToken).
+
+    Only the secret's hash is stored; an expired or revoked token, or one whose user was deactivated, is refused
+    with 401 ``authentication_failed`` and a message saying which, in the caller's language. Failures are counted
+    per client address and per token prefix (api.throttling.credentials_guard): too many, and the token is not
+    even read (429).
+    """
+
+    keyword = "Token"
 
     def authenticate(self, request):
-        words = authentication.get_authorization_header(request).split()
-        if not words or words[0].lower() != self.keyword.lower().encode():
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        if not header.startswith(self.keyword + " "):
             return None
-        prefix = words[1][:8].decode(errors="replace") if len(words) == 2 else ""
-        with credentials_guard(request, kind="token", prefix=prefix):
-            return super().authenticate(request)
+        raw = header[len(self.keyword) + 1 :].strip()
+        with credentials_guard(request, kind="token", prefix=token_prefix(raw)):
+            return self._verified(raw)
+
+    def _verified(self, raw: str):
+        parts = raw.split("_", 2)
+        if len(parts) == 3 and parts[0] == STAFF_TOKEN_PREFIX:
+            prefix, secret = parts[1], parts[2]
+        elif LEGACY_TOKEN.fullmatch(raw):  # converted from DRF's plain tokens by migration api 0002
+            prefix, secret = LEGACY_PREFIX + raw[:11], raw
+        else:
+            raise exceptions.AuthenticationFailed(_("Malformed staff token."))
+        token = StaffToken.objects.select_related("user").filter(prefix=prefix).first()
+        if token is None or not hmac.compare_digest(token.hashed_secret, hash_secret(secret)):
+            raise exceptions.AuthenticationFailed(_("Invalid staff token."))
+        now = timezone.now()
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(_("This staff token was revoked; ask for a new one."))
+        if token.is_expired(now):
+            raise exceptions.AuthenticationFailed(
+                _("This staff token expired on %(when)s; ask for a new one.")
+                % {"when": date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT")}
+            )
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("This staff token's user is deactivated."))
+        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+            StaffToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
 
 
 class IsStorefront(permissions.BasePermission):

@@ -146,3 +146,21 @@ def _complete(client: str, key: str, response: Response) -> None:
 
 def _release(client: str, key: str) -> None:
     IdempotencyRecord.objects.filter(client=client, key=key, state=IdempotencyState.IN_PROGRESS).delete()
+
+
+def idempotency_records_purge(*, batch_size: int = 1000) -> int:
+    """Delete the records whose window has passed (``expires_at`` before now), ``batch_size`` rows per statement.
+
+    Each batch is its own short statement, so a large backlog never holds many row locks at once or one long
+    transaction; a key still in its window is never touched (a retry with it must still be answered). Returns
+    how many were deleted. The beat task ``purge_idempotency_records_task`` runs it (CELERY_BEAT_SCHEDULE).
+    """
+    now = timezone.now()
+    deleted = 0
+    while True:
+        batch = list(IdempotencyRecord.objects.filter(expires_at__lte=now).values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return deleted
+        deleted += IdempotencyRecord.objects.filter(pk__in=batch, expires_at__lte=now).delete()[0]
+        if len(batch) < batch_size:
+            return deleted

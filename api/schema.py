@@ -22,6 +22,22 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "api.auth.StaffTokenAuthentication"
+    name = "tokenAuth"  # the name DRF's TokenAuthentication had in the schema before issue 12
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Token kefustaff_<prefix>_<secret>`: a staff user's token, issued by a superuser in the admin or "
+                "with `manage.py staff_token issue` (shown once; expires after KEFU_STAFF_TOKEN_TTL_HOURS)."
+            ),
+        }
+
+
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from tickets.models import ComplaintTicket, ExchangeTicket, LogisticsTicket, ReturnTicket, Ticket, TicketEvent
+from tickets.wording import actor_label, event_reason
 
 
 class FastOutput:
@@ -41,14 +42,19 @@ class TimelineEventSerializer(FastOutput, serializers.Serializer):
     transition = serializers.CharField()
     from_state = serializers.CharField()
     to_state = serializers.CharField()
-    reason = serializers.CharField()
+    reason = serializers.SerializerMethodField()
     public = serializers.BooleanField()
 
     def get_actor_name(self, event: TicketEvent) -> str:
         # Buyers and storefronts see roles, not staff names (nor the staff account an integration used).
         if self.context.get("public") and event.actor_kind in ("staff", "integration"):
             return event.actor_kind
+        if event.actor_kind == "system":  # the sweep, the payment task …: named in the caller's language
+            return actor_label(event.actor_name)
         return event.actor_name
+
+    def get_reason(self, event: TicketEvent) -> str:
+        return event_reason(event)
 
     def values(self, event: TicketEvent) -> dict:
         return {
@@ -59,7 +65,7 @@ class TimelineEventSerializer(FastOutput, serializers.Serializer):
             "transition": event.transition,
             "from_state": event.from_state,
             "to_state": event.to_state,
-            "reason": event.reason,
+            "reason": event_reason(event),
             "public": bool(event.public),
         }
 

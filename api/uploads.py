@@ -1,4 +1,6 @@
-"""Evidence uploads: the type is read from the file's first bytes, never from its name or header."""
+"""Evidence uploads: the type is read from the file's content (``filetype``), never from its name or header; names
+that disagree with the content or hide characters, and files that are also something else, are refused
+(kefu.core.evidence_files says what each check looks for)."""
 
 from __future__ import annotations
 
@@ -7,36 +9,15 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from api.errors import ApiError
-
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp"}
-VIDEO_TYPES = {"video/mp4"}
-MP4_BRANDS = {
-    b"isom",
-    b"iso2",
-    b"iso4",
-    b"iso5",
-    b"iso6",
-    b"mp41",
-    b"mp42",
-    b"avc1",
-    b"M4V ",
-    b"dash",
-    b"3gp4",
-    b"3gp5",
-}
-
-
-def sniff(head: bytes) -> str | None:
-    """The media type the content is, from its magic numbers; None when it is none we accept."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in MP4_BRANDS:
-        return "video/mp4"
-    return None
+from kefu.core.evidence_files import (
+    NAME_EXTENSIONS,
+    SNIFF_BYTES,
+    VIDEO_TYPES,
+    is_polyglot,
+    name_is_unsafe,
+    name_matches,
+    sniff,
+)
 
 
 def check_upload(upload: UploadedFile, *, existing: int) -> str:
@@ -48,7 +29,17 @@ def check_upload(upload: UploadedFile, *, existing: int) -> str:
             message=_("A ticket holds at most %(n)d pieces of evidence.") % {"n": settings.KEFU_EVIDENCE_MAX_FILES},
             field="file",
         )
-    head = upload.read(32)
+    name = upload.name or ""
+    if name_is_unsafe(name):
+        raise ApiError(
+            status_code=400,
+            code="unsafe_file_name",
+            message=_(
+                "The file name contains control or text-direction characters; rename the file and send it again."
+            ),
+            field="file",
+        )
+    head = upload.read(SNIFF_BYTES)
     upload.seek(0)
     content_type = sniff(head)
     if content_type is None:
@@ -73,4 +64,26 @@ def check_upload(upload: UploadedFile, *, existing: int) -> str:
         )
     if upload.size == 0:
         raise ApiError(status_code=400, code="empty_file", message=_("The file is empty."), field="file")
+    if not name_matches(name, content_type):
+        raise ApiError(
+            status_code=415,
+            code="file_name_mismatch",
+            message=_(
+                "The file is named “%(name)s” but its content is %(type)s; name it with a matching extension "
+                "(%(extensions)s) or send the right file."
+            )
+            % {"name": name, "type": content_type, "extensions": ", ".join(sorted(NAME_EXTENSIONS[content_type]))},
+            field="file",
+        )
+    if is_polyglot(upload, size=upload.size or 0, content_type=content_type):
+        raise ApiError(
+            status_code=415,
+            code="polyglot_file",
+            message=_(
+                "The file is not only %(type)s: it also holds web page, script, archive or PDF content. "
+                "Send the photo or video itself."
+            )
+            % {"type": content_type},
+            field="file",
+        )
     return content_type

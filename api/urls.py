@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from api.views import integrations, opening, staff, storefront
+from api.views import evidence, integrations, opening, staff, storefront
 from api.views.unknown import UnknownEndpointApi
 
 app_name = "api"
@@ -19,6 +19,11 @@ urlpatterns = [
     path("tickets/<str:number>/actions/<str:action>/", storefront.TicketActionApi.as_view(), name="ticket-action"),
     path("tickets/<str:number>/comments/", storefront.TicketCommentApi.as_view(), name="ticket-comment"),
     path("tickets/<str:number>/evidence/", storefront.TicketEvidenceApi.as_view(), name="ticket-evidence"),
+    path(
+        "tickets/<str:number>/evidence/<int:attachment_id>/",
+        evidence.TicketEvidenceFileApi.as_view(),
+        name="ticket-evidence-file",
+    ),
     # staff
     path("staff/tickets/", staff.StaffQueueApi.as_view(), name="staff-queue"),
     path("staff/tickets/<str:number>/", staff.StaffTicketDetailApi.as_view(), name="staff-ticket-detail"),
@@ -30,6 +35,12 @@ urlpatterns = [
         name="staff-ticket-transition",
     ),
     path("staff/tickets/<str:number>/comments/", staff.StaffCommentApi.as_view(), name="staff-ticket-comment"),
+    path("staff/tickets/<str:number>/evidence/", evidence.StaffEvidenceListApi.as_view(), name="staff-ticket-evidence"),
+    path(
+        "staff/tickets/<str:number>/evidence/<int:attachment_id>/",
+        evidence.StaffEvidenceFileApi.as_view(),
+        name="staff-ticket-evidence-file",
+    ),
     # integrations
     path("integrations/tracking-events/", integrations.TrackingEventApi.as_view(), name="tracking-event"),
     path(

@@ -1,14 +1,20 @@
 """kefu settings, read from environment variables (docs/operations.md lists them all).
 
 Embedded defaults run the whole system on one machine with nothing else installed: a SQLite file and
-kombu's filesystem transport as broker, both under ``var/``. Production sets ``DATABASE_URL`` (PostgreSQL),
-``CELERY_BROKER_URL`` and ``CACHE_URL`` (Redis), ``DJANGO_SECRET_KEY`` and ``DJANGO_DEBUG=false``.
+kombu's filesystem transport as broker, both under ``var/``, with ``DJANGO_DEBUG=true`` (``make run`` and
+``make test`` set it; pytest and mypy load ``kefu.settings_dev``, which does). DEBUG is off by default, and then a
+real ``DJANGO_SECRET_KEY`` is required. Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL`` and
+``CACHE_URL`` (Redis) and ``DJANGO_SECRET_KEY``; ``manage.py check --deploy`` names what is still a demo default
+(kefu/checks.py).
 """
 
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from kefu.core.secret_key import DEVELOPMENT_SECRET_KEY, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -16,12 +22,13 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("KEFU_VAR_DIR", default=str(BASE_DIR / "var")))
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    # Only usable with DEBUG on; `check --deploy` and the production docs require a real key.
-    default="django-insecure-kefu-development-key-do-not-use-in-production",
-)
+# --- Settings and secrets (issue 12) ---------------------------------------------------------------------
+# Off unless asked for: `make run`, `make test` and .ci/run set DJANGO_DEBUG=true for development. With DEBUG off
+# the process refuses to start without a real secret key (kefu.core.secret_key says what is refused and why).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and (_secret_key_problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(_secret_key_problem)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -34,7 +41,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -50,6 +56,7 @@ INSTALLED_APPS = [
     "desk",
     "benchmarks",
     "dashboard",
+    "kefu",  # kefu/apps.py: registers kefu.checks (`manage.py check --deploy`)
 ]
 
 MIDDLEWARE = [
@@ -127,7 +134,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -156,6 +163,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "stalled-parcels": {
         "task": "tickets.tasks.open_stalled_parcel_tickets_task",
         "schedule": env.float("KEFU_STALLED_CHECK_INTERVAL_SECONDS", default=900.0),
+        "options": {"expires": 1800},
+    },
+    # Settings and secrets (issue 12): Idempotency-Key records past their window.
+    "purge-idempotency-records": {
+        "task": "api.tasks.purge_idempotency_records_task",
+        "schedule": env.float("KEFU_IDEMPOTENCY_PURGE_INTERVAL_SECONDS", default=3600.0),
         "options": {"expires": 1800},
     },
 }
@@ -345,6 +358,16 @@ KEFU_NOTIFY_RETRY_MAX_SECONDS = env.float("KEFU_NOTIFY_RETRY_MAX_SECONDS", defau
 # The SMS provider: notifications.channels.sms_aliyun.AliyunSmsProvider in production; the default console
 # provider only logs (development).
 KEFU_SMS_PROVIDER = env.str("KEFU_SMS_PROVIDER", default="notifications.channels.sms.ConsoleSmsProvider")
+
+# --- Settings and secrets (issue 12), continued ------------------------------------------------------------
+# Evidence on local disk (FileSystemStorage) is private only if no web server publishes MEDIA_ROOT: say so here
+# once that holds (kefu.checks W005 warns until then, or until evidence goes to object storage).
+KEFU_EVIDENCE_PRIVATE_SERVING = env.bool("KEFU_EVIDENCE_PRIVATE_SERVING", default=False)
+# Staff API tokens (api.models.StaffToken): how long one issued by the admin or `manage.py staff_token issue` works.
+KEFU_STAFF_TOKEN_TTL_HOURS = env.float("KEFU_STAFF_TOKEN_TTL_HOURS", default=720.0)
+# Compensation (logistics tickets): above this amount (yuan) a second supervisor, not the one who proposed it, must
+# approve it; a shop may set its own threshold and a cap per compensation (Shop fields).
+KEFU_COMPENSATION_APPROVAL_THRESHOLD = env.float("KEFU_COMPENSATION_APPROVAL_THRESHOLD", default=200.0)
 # Aliyun SMS (dysmsapi SendSms): a RAM user's access key, the approved signature and template (one variable,
 # named by KEFU_SMS_ALIYUN_TEMPLATE_PARAM, receives the message), the endpoint.
 KEFU_SMS_ALIYUN_ACCESS_KEY_ID = env.str("KEFU_SMS_ALIYUN_ACCESS_KEY_ID", default="")
@@ -408,6 +431,32 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         send_default_pii=False,
     )
+
+# --- Evidence storage and buyers' personal data (issue 12; kefu.core.evidence_files, tickets.privacy) ------------
+# Where evidence files live: "local" (MEDIA_ROOT on this machine's disk) or "s3" (any S3-compatible bucket through
+# django-storages: AWS S3, Aliyun OSS, MinIO …). Either way MEDIA is never served by URL: files are streamed to
+# people through the scoped views only, so the bucket stays private (no public or signed URLs are handed out).
+# Credentials come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or the instance's role.
+KEFU_EVIDENCE_STORAGE = env.str("KEFU_EVIDENCE_STORAGE", default="local")
+if KEFU_EVIDENCE_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {  # type: ignore[dict-item]
+            "bucket_name": env.str("KEFU_EVIDENCE_BUCKET"),
+            # Aliyun OSS: https://oss-<region>.aliyuncs.com with addressing style "virtual"; MinIO: its URL, "path".
+            "endpoint_url": env.str("KEFU_EVIDENCE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("KEFU_EVIDENCE_S3_REGION", default="") or None,
+            "addressing_style": env.str("KEFU_EVIDENCE_S3_ADDRESSING_STYLE", default="") or None,
+            "location": env.str("KEFU_EVIDENCE_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # Whoever reaches the bucket directly still gets a download, never a page.
+            "object_parameters": {"ContentDisposition": "attachment", "CacheControl": "private, no-store"},
+        },
+    }
+elif KEFU_EVIDENCE_STORAGE != "local":
+    raise ImproperlyConfigured(f"KEFU_EVIDENCE_STORAGE must be 'local' or 's3', not {KEFU_EVIDENCE_STORAGE!r}.")
 
 # --- Marketplace connectors (issue 13: connectors/, docs/platforms.md) ------------------------------------
 # Fernet key(s) for connection secrets at rest, comma-separated, newest first (MultiFernet: the first encrypts,

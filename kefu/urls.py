@@ -24,11 +24,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-if settings.DEBUG:
-    # Evidence previews on the ticket page in development; production serves MEDIA_ROOT from the web server.
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served, not even with DEBUG: evidence leaves kefu only through the scoped views
+# (api.views.evidence, the admin's ticket page), and the web server must not serve it either
+# (kefu.core.evidence_files).
 
 if settings.KEFU_BENCH_ENDPOINTS:
     urlpatterns.append(path("bench/", include("benchmarks.urls")))

@@ -66,6 +66,27 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "售后单 {{ ticket.number }}（订单 {{ order.number }}）已结束：{{ ticket.state_label }}。"
         "{% if reason %}说明：{{ reason }}。{% endif %}感谢您的耐心。",
     ),
+    # Staff wording: what department robots and members read (never the buyer's "your request …").
+    ("ticket_arrived", "zh-hans"): (
+        "待处理：{{ ticket.number }}（{{ department }}）",
+        "{{ department }}：{{ ticket.kind_label }} {{ ticket.number }}（订单 {{ order.number }}，店铺 {{ shop.name }}）"
+        "当前状态「{{ ticket.state_label }}」，需要处理。{% if due_at %}截止：{{ due_at }}。{% endif %}",
+    ),
+    ("ticket_arrived", "en"): (
+        "For {{ department }}: {{ ticket.number }}",
+        "{{ ticket.kind_label }} {{ ticket.number }} (order {{ order.number }}, shop {{ shop.name }}) is now "
+        "{{ ticket.state_label }} and needs {{ department }}.{% if due_at %} Due by {{ due_at }}.{% endif %}",
+    ),
+    ("deadline_acted", "zh-hans"): (
+        "超时自动处理：{{ ticket.number }}",
+        "售后单 {{ ticket.number }}（订单 {{ order.number }}）已超时，系统已自动处理。{{ reason }}"
+        "当前状态：{{ ticket.state_label }}。",
+    ),
+    ("deadline_acted", "en"): (
+        "Acted on automatically: {{ ticket.number }}",
+        "Ticket {{ ticket.number }} (order {{ order.number }}) passed its deadline and the system acted. {{ reason }} "
+        "It is now {{ ticket.state_label }}.",
+    ),
     ("closed", "en"): (
         "Ticket {{ ticket.number }} closed",
         "Ticket {{ ticket.number }} (order {{ order.number }}) ended: {{ ticket.state_label }}."

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.outbound import mask_url
+from kefu.core.privacy import mask_recipient
 from orders.models import Shop
 from routing.models import Department
 from tickets.models import Ticket, TicketEvent
@@ -28,6 +29,10 @@ class Event(models.TextChoices):
     SLA_BREACHED = "sla_breached", _("SLA breached")
     PUBLIC_COMMENT = "public_comment", _("Public comment")
     CLOSED = "closed", _("Closed")
+    # Staff wording (department robots and members): a ticket that now needs the department, and an automatic
+    # action the deadline sweep took on the merchant's behalf (notifications.services.deliveries_for).
+    TICKET_ARRIVED = "ticket_arrived", _("Ticket needs the department")
+    DEADLINE_ACTED = "deadline_acted", _("Deadline passed, acted automatically")
 
 
 class Channel(models.TextChoices):
@@ -176,4 +181,12 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_event_display()} → {mask_url(self.recipient)} ({self.get_channel_display()})"
+        return f"{self.get_event_display()} → {self.recipient_shown} ({self.get_channel_display()})"
+
+    @property
+    def recipient_shown(self) -> str:
+        """The recipient as lists and titles show it: a buyer's phone or email masked (kefu.core.privacy), a
+        robot's token masked (kefu.core.outbound)."""
+        if self.audience == Audience.BUYER:
+            return mask_recipient(self.channel, self.recipient)
+        return mask_url(self.recipient)

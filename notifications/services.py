@@ -27,6 +27,7 @@ from notifications.publishing import publish_on_commit
 from notifications.rendering import local_time, render
 from notifications.tasks import deliver_notifications_task
 from tickets.models import Department, Ticket, TicketEvent, WaitingOn
+from tickets.wording import event_reason
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,55 @@ def recipients_for(notification_event: str, event: TicketEvent, ticket: Ticket) 
     return []
 
 
+def _acted_on_deadline(event: TicketEvent) -> bool:
+    """A transition the deadline sweep ran on the merchant's behalf (auto-approve, auto-close, …)."""
+    return event.event_type == "transition" and (event.payload or {}).get("reason_code") == "deadline_acted"
+
+
+def _merchant_department(event: TicketEvent, ticket: Ticket) -> str | None:
+    """The department that last worked the ticket: the one whose step ran out, else (a step that waited on the
+    buyer) the last one on its timeline, else the one that takes the kind's new tickets."""
+    if event.step_department:
+        return event.step_department
+    last = (
+        TicketEvent.objects.filter(ticket_id=ticket.pk)
+        .exclude(step_department="")
+        .order_by("-created_at", "-pk")
+        .values_list("step_department", flat=True)
+        .first()
+    )
+    if last:
+        return last
+    first_owner = ticket.STEPS[ticket.INITIAL_STATE].owner if ticket.STEPS else ""
+    return first_owner if first_owner in Department.values else None
+
+
+def deliveries_for(notification_event: str, event: TicketEvent, ticket: Ticket) -> list[tuple[str, Recipient]]:
+    """(notification event, recipient) pairs for one timeline entry: buyers get the buyer's wording; staff
+    audiences get staff wording where there is one.
+
+    - A ticket that now needs a department (opened, or moved to another) tells its robots or members with
+      ``ticket_arrived``, never the buyer's "your request was received".
+    - A transition the deadline sweep ran (``deadline_acted``) also tells the merchant's staff: the assignee and
+      the department whose step ran out.
+    """
+    buyer_side = {Event.TICKET_CREATED, Event.STATE_CHANGED, Event.CLOSED}
+    if notification_event not in buyer_side:
+        return [(notification_event, r) for r in recipients_for(notification_event, event, ticket)]
+    found = [(notification_event, r) for r in buyer_recipients(ticket)]
+    if _acted_on_deadline(event):
+        staff = assignee_recipients(ticket) + department_recipients(_merchant_department(event, ticket))
+        found += [(Event.DEADLINE_ACTED, r) for r in staff]
+    arrived = notification_event == Event.TICKET_CREATED or (
+        notification_event == Event.STATE_CHANGED
+        and ticket.department
+        and event.payload.get("previous_department") != ticket.department
+    )
+    if arrived:
+        found += [(Event.TICKET_ARRIVED, r) for r in department_recipients(ticket.department)]
+    return found
+
+
 def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     """What templates may use. Labels are translated in the active language (the caller overrides it)."""
     return {
@@ -127,7 +177,7 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "shop": {"code": ticket.shop.code, "name": ticket.shop.name},
         "buyer": {"name": ticket.buyer.name},
         "due_at": local_time(ticket.due_at),
-        "reason": event.reason if event.event_type != "comment" else "",
+        "reason": event_reason(event) if event.event_type != "comment" else "",
         "comment": event.reason if event.event_type == "comment" else "",
         "assignee": ticket.assignee.get_username() if ticket.assignee else "",
         # The department's name in the recipient's language (仓库 / Warehouse); a code of the desk's own, as is.
@@ -163,7 +213,7 @@ def webhook_payload(notification_event: str, ticket: Ticket, event: TicketEvent,
             "transition": event.transition or None,
             "from_state": event.from_state or None,
             "to_state": event.to_state or None,
-            "reason": event.reason if event.public else "",
+            "reason": event_reason(event) if event.public else "",
             "actor": event.actor_kind,
         },
     }
@@ -180,25 +230,25 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
     notification_event = notification_event_for(event, ticket)
     if notification_event is None:
         return []
-    recipients = recipients_for(notification_event, event, ticket)
-    if not recipients:
+    deliveries = deliveries_for(notification_event, event, ticket)
+    if not deliveries:
         return []
     rows = []
-    for recipient in _unique(recipients):
+    for message_event, recipient in _unique(deliveries):
         key = dedup_key_for(event, recipient)
-        with translation.override(recipient.language):
+        with translation.override(recipient.language):  # labels and reasons in the recipient's language
             context = message_context(ticket, event)
-        subject, body = render(notification_event, recipient.channel, recipient.language, context)
-        payload = (
-            webhook_payload(notification_event, ticket, event, key)
-            if recipient.channel == Channel.WEBHOOK
-            else {"id": key, "event": notification_event, "ticket": ticket.number}
-        )
+            payload = (
+                webhook_payload(message_event, ticket, event, key)
+                if recipient.channel == Channel.WEBHOOK
+                else {"id": key, "event": message_event, "ticket": ticket.number}
+            )
+        subject, body = render(message_event, recipient.channel, recipient.language, context)
         rows.append(
             Notification(
                 ticket_id=ticket.pk,
                 timeline_event_id=event.pk,
-                event=notification_event,
+                event=message_event,
                 channel=recipient.channel,
                 audience=recipient.audience,
                 recipient=recipient.address,
@@ -219,13 +269,14 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
     return created
 
 
-def _unique(recipients: Iterable[Recipient]) -> list[Recipient]:
+def _unique(deliveries: Iterable[tuple[str, Recipient]]) -> list[tuple[str, Recipient]]:
+    """One message per address and timeline entry (the dedup key is per entry and address): the first wins."""
     seen: set[tuple[str, str]] = set()
     result = []
-    for r in recipients:
+    for message_event, r in deliveries:
         if (r.channel, r.address) not in seen:
             seen.add((r.channel, r.address))
-            result.append(r)
+            result.append((message_event, r))
     return result
 
 

@@ -63,6 +63,24 @@ class Shop(models.Model):
     webhook_secret_previous_until = models.DateTimeField(
         _("previous secret valid until"), null=True, blank=True, editable=False
     )
+    # Compensation limits (Settings and secrets, issue 12; checked by tickets.services.acting before a compensation).
+    compensation_cap = models.DecimalField(
+        _("compensation cap (¥)"),
+        null=True,
+        blank=True,
+        help_text=_("The most one compensation may be; empty: up to what the order still has paid."),
+        **MONEY,
+    )
+    compensation_approval_threshold = models.DecimalField(
+        _("compensation needing a second approval above (¥)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A compensation above this amount waits for a supervisor other than the one who proposed it; empty: "
+            "the site's default (KEFU_COMPENSATION_APPROVAL_THRESHOLD)."
+        ),
+        **MONEY,
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core.vocabulary import STATES_BY_KIND, Kind, Priority
+from kefu.core.vocabulary import RESERVED_DEPARTMENT_CODES, STATES_BY_KIND, Kind, Priority
 from orders.models import MONEY, BuyerTier, Channel, Shop
 
 
@@ -53,6 +53,16 @@ class Department(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.code and self.code.lower() in RESERVED_DEPARTMENT_CODES:
+            raise ValidationError(
+                {
+                    "code": _(
+                        "'%(code)s' names who acts on a ticket (a buyer, the system, an integration …), not a "
+                        "department; choose another code."
+                    )
+                    % {"code": self.code}
+                }
+            )
         if self.backup_id and self.backup_id == self.pk:
             raise ValidationError({"backup": _("A department cannot be its own backup pool.")})
         # Overflow needs both (routing.services._overflow): either alone would silently do nothing.

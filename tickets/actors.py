@@ -103,9 +103,13 @@ class Actor:
         return self.kind == ActorKind.STAFF and Role.SUPERVISORS in self.departments
 
     def plays(self, roles: frozenset[str]) -> bool:
-        """Whether this actor may act in one of ``roles``. Supervisors may act for every department."""
+        """Whether this actor may act in one of ``roles``. Supervisors may act for every department.
+
+        Staff play department roles only: a department whose code happens to be "buyer" or "system" (refused
+        since issue 12, but possibly stored before) never lets its members act as the buyer or the system.
+        """
         if self.kind == ActorKind.STAFF:
             if self.is_supervisor:
                 return bool(roles & DEPARTMENT_ROLES)
-            return bool(roles & self.departments)
+            return bool(roles & self.departments & DEPARTMENT_ROLES)
         return self.kind.value in roles

@@ -56,6 +56,12 @@ class RefundExceedsPaid(Conflict):
     code = "refund_exceeds_paid"
 
 
+class CompensationTooHigh(ValidationFailed):
+    """A compensation above the order's paid amount (less refunds and other compensations) or the shop's cap."""
+
+    code = "compensation_too_high"
+
+
 class StalledParcelReported(Conflict):
     """The shipment already has its stalled-parcel ticket (one per shipment, backed by a unique constraint)."""
 

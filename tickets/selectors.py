@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
-from django.db.models import Count, DateTimeField, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from kefu.core.prepared import PreparedQuery
+from kefu.core.vocabulary import STATES_BY_KIND
 from orders.models import ZERO, Order, OrderLine, Shop
-from tickets.actors import Actor
+from tickets.actors import DEPARTMENT_ROLES, Actor, Role
 from tickets.errors import TicketNotFound
-from tickets.models import Kind, Ticket, TicketEvent, TicketLine
+from tickets.models import Kind, LogisticsTicket, Ticket, TicketEvent, TicketLine
 from tickets.workflows import model_for_kind
 
 # Tickets in these states no longer hold the items they concern (nothing was or will be returned).
@@ -81,22 +83,74 @@ def returnable_quantities(order: Order, lines: Iterable[OrderLine] | None = None
     return {line.pk: line.quantity - taken.get(line.pk, 0) for line in lines}
 
 
+def ticket_line_offsets(lines: Sequence[TicketLine]) -> list[int]:
+    """Per ticket line, how many units of its order line the tickets before it hold (returns and exchanges not
+    released, in the order their lines were written); an unsaved line (a ticket being opened) comes after all.
+
+    One query. The offset picks which of the line's units a ticket's paid share is made of
+    (``TicketLine.paid_share``): tickets holding a line together take disjoint units, so their shares never sum
+    above what was paid for it. Callers that act on the figures hold the order lines' row locks.
+    """
+    order_line_ids = {tl.order_line_id for tl in lines}
+    if not order_line_ids:
+        return []
+    # A ticket being opened: lines_resolve counted what the others hold (under the lines' locks) just before.
+    known: list[int | None] = [getattr(tl.order_line, "held_quantity", None) if tl.pk is None else None for tl in lines]
+    if all(held is not None for held in known):
+        return [held for held in known if held is not None]
+    held = list(
+        TicketLine.objects.filter(order_line_id__in=order_line_ids, ticket__kind__in=(Kind.RETURN, Kind.EXCHANGE))
+        .exclude(ticket__state__in=RELEASED_STATES)
+        .order_by()
+        .values_list("pk", "order_line_id", "quantity")
+    )
+    return [
+        sum(
+            quantity
+            for pk, line_id, quantity in held
+            if line_id == tl.order_line_id and pk != tl.pk and (tl.pk is None or pk < tl.pk)
+        )
+        for tl in lines
+    ]
+
+
+def ticket_line_shares(lines: Sequence[TicketLine]) -> list[Decimal]:
+    """Per ticket line (with its ``order_line`` loaded), what the buyer paid for its units (one query)."""
+    offsets = ticket_line_offsets(lines)
+    return [tl.paid_share(tl.order_line, offset=offset) for tl, offset in zip(lines, offsets, strict=True)]
+
+
 def ticket_refundable_amount(*, lines: Iterable[TicketLine]) -> Decimal:
     """What can still be refunded for these ticket lines.
 
-    Per line: the paid share of the ticket's quantity minus what this ticket already refunded on it, and
-    never more than the order line's own unrefunded amount. Callers that act on the figure hold the order
-    lines' row locks.
+    Per line: the paid share of the ticket's units (``ticket_line_shares``) minus what this ticket already
+    refunded on it, and never more than the order line's own unrefunded amount. Callers that act on the figure
+    hold the order lines' row locks.
     """
+    lines = list(lines)
     total = ZERO
-    for tl in lines:
+    for tl, share in zip(lines, ticket_line_shares(lines), strict=True):
         line: OrderLine = tl.order_line
-        total += max(ZERO, min(tl.paid_share(line) - tl.refunded_amount, line.paid_amount - line.refunded_amount))
+        total += max(ZERO, min(share - tl.refunded_amount, line.paid_amount - line.refunded_amount))
     return total
 
 
 def ticket_lines(*, ticket: Ticket) -> QuerySet[TicketLine]:
     return TicketLine.objects.filter(ticket_id=ticket.pk).select_related("order_line").order_by("order_line_id")
+
+
+def order_compensation_room(*, ticket: Ticket) -> Decimal:
+    """What may still be paid as compensation on the ticket's order: what its lines were paid, less what was
+    refunded on them and the compensations proposed or granted on the order's other logistics tickets."""
+    lines = OrderLine.objects.filter(order_id=ticket.order_id).aggregate(
+        paid=Coalesce(Sum("paid_amount"), ZERO), refunded=Coalesce(Sum("refunded_amount"), ZERO)
+    )
+    compensated = (
+        LogisticsTicket.objects.filter(order_id=ticket.order_id, outcome="compensated")
+        .exclude(pk=ticket.pk)
+        .aggregate(total=Coalesce(Sum("compensation_amount"), ZERO))["total"]
+    )
+    return max(ZERO, lines["paid"] - lines["refunded"] - compensated).quantize(Decimal("0.01"))
 
 
 def ticket_get_kind(*, pk: int) -> type[Ticket]:
@@ -120,8 +174,44 @@ STAFF_RELATED = ("shop", "order", "buyer", "assignee")
 
 
 def staff_scope(*, actor: Actor) -> Q:
-    """Supervisors see every ticket; others the tickets their departments must act on now."""
-    return Q() if actor.is_supervisor else Q(department__in=sorted(actor.departments))
+    """Supervisors see every ticket; others the tickets their departments must act on now, and those escalated
+    away from them that they still handle:
+
+    - a ticket the sweep escalated to supervisors stays with the department whose step ran out
+      (``step_department``, kept by the escalation);
+    - a ticket in an escalation state (a complaint ``escalated``: the supervisors' step) stays with the
+      departments that may still act on it there (operations may propose the resolution).
+    """
+    if actor.is_supervisor:
+        return Q()
+    departments = sorted(actor.departments)
+    scope = Q(department__in=departments) | Q(escalation_level__gt=0, step_department__in=departments)
+    for kind, states in sorted(_escalated_handled_by().items()):
+        mine = sorted({state for state, handlers in states.items() if handlers & actor.departments})
+        if mine:
+            scope |= Q(kind=kind, state__in=mine)
+    return scope
+
+
+@functools.cache
+def _escalated_handled_by() -> dict[str, dict[str, frozenset[str]]]:
+    """Per kind, the states whose step is the supervisors' with the other departments whose role may act in
+    them (from the state machines' declared permissions)."""
+    from tickets.actions import actions_of  # the declarations read every kind's model
+
+    found: dict[str, dict[str, frozenset[str]]] = {}
+    others = {role.value for role in DEPARTMENT_ROLES} - {Role.SUPERVISORS.value}
+    for kind in STATES_BY_KIND:
+        steps = model_for_kind(kind).STEPS
+        for action in actions_of(kind):
+            for source in action.sources:
+                step = steps.get(source)
+                if step is not None and step.owner == Role.SUPERVISORS.value:
+                    handlers = frozenset(action.roles) & others
+                    if handlers:
+                        states = found.setdefault(str(kind), {})
+                        states[source] = states.get(source, frozenset()) | handlers
+    return found
 
 
 def staff_tickets(*, actor: Actor) -> QuerySet[Ticket]:

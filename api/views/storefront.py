@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -248,11 +249,19 @@ class TicketCommentApi(StorefrontApi):
 
 
 class AttachmentOutSerializer(s.serializers.Serializer):
+    """A piece of the buyer's evidence; ``url`` downloads it with the shop's key (api.views.evidence)."""
+
     id = s.serializers.IntegerField()
     name = s.serializers.CharField(source="original_name")
     content_type = s.serializers.CharField()
     size = s.serializers.IntegerField()
     created_at = s.serializers.DateTimeField()
+    url = s.serializers.SerializerMethodField()
+
+    def get_url(self, attachment: Attachment) -> str:
+        return reverse(
+            "api:ticket-evidence-file", kwargs={"number": self.context["number"], "attachment_id": attachment.pk}
+        )
 
 
 class EvidenceInSerializer(s.serializers.Serializer):
@@ -268,7 +277,11 @@ class TicketEvidenceApi(StorefrontApi):
         responses={
             201: AttachmentOutSerializer,
             413: OpenApiResponse(s.ErrorSerializer, description="Larger than the limit of its type."),
-            415: OpenApiResponse(s.ErrorSerializer, description="Not a JPEG, PNG, WebP or MP4 (by its content)."),
+            415: OpenApiResponse(
+                s.ErrorSerializer,
+                description="Not a JPEG, PNG, WebP or MP4 (by its content), a name that says another type, "
+                "or a file that is also HTML, script, an archive or a PDF.",
+            ),
             **ERRORS,
         },
     )
@@ -289,4 +302,12 @@ class TicketEvidenceApi(StorefrontApi):
                 original_name=upload.name or "evidence",
                 content_type=content_type,
             )
-        return Response(AttachmentOutSerializer(attachment).data, status=status.HTTP_201_CREATED)
+        body = AttachmentOutSerializer(attachment, context={"number": ticket.number}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(operation_id="ticket_evidence_list", responses={200: AttachmentOutSerializer(many=True), **ERRORS})
+    def get(self, request: Request, number: str) -> Response:
+        """The buyer's evidence on the ticket (internal attachments are staff's)."""
+        ticket = self.ticket(number)
+        found = Attachment.objects.filter(ticket_id=ticket.pk, public=True).order_by("created_at", "pk")
+        return Response(AttachmentOutSerializer(found, many=True, context={"number": ticket.number}).data)

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0002_shop_webhook_secret_previous'),
-        ('tickets', '0009_ticket_platform_clock'),
+        ('tickets', '0013_ticket_platform_clock'),
     ]
 
     operations = [

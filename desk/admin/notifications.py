@@ -17,16 +17,20 @@ from kefu.core.outbound import mask_secrets, mask_url
 from kefu.core.outbound.validators import validate_outbound_url
 from notifications.models import DepartmentRobot, Notification, ShopChannels, Status, Template
 from notifications.services import notification_resend
+from tickets.privacy import CONTACT_PERMISSION
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
+    # Buyers' phones and emails are masked in the list, and on the page for whoever may not see them in full
+    # (tickets.privacy); a search by the full number still finds its messages. A robot's URL carries its token:
+    # always masked, as is the last error.
     list_display = (
         "created_at",
         "ticket",
         "event",
         "channel",
-        "masked_recipient",
+        "recipient_shown",
         "status",
         "attempts",
         "last_error_short",
@@ -37,22 +41,31 @@ class NotificationAdmin(admin.ModelAdmin):
     show_full_result_count = False
     date_hierarchy = "created_at"
     actions = ["resend"]
-    # The recipient (a robot's URL carries its token) and the last error are shown masked, never as fields.
-    exclude = ["recipient", "last_error"]
-    readonly_fields = [
-        "masked_recipient" if f.name == "recipient" else "masked_last_error" if f.name == "last_error" else f.name
-        for f in Notification._meta.fields
+    readonly_fields = [f.name for f in Notification._meta.fields] + [
+        "recipient_shown",
+        "recipient_in_full",
+        "masked_last_error",
     ]
+
+    def get_fields(self, request: HttpRequest, obj: Notification | None = None) -> list[Any]:
+        full = request.user.has_perm(CONTACT_PERMISSION)
+        shown = {"recipient": "recipient_in_full" if full else "recipient_shown", "last_error": "masked_last_error"}
+        return [shown.get(name, name) for name in (f.name for f in Notification._meta.fields if f.name != "id")]
+
+    @admin.display(description=_("recipient"))
+    def recipient_shown(self, obj: Notification) -> str:
+        return obj.recipient_shown
+
+    @admin.display(description=_("recipient"))
+    def recipient_in_full(self, obj: Notification) -> str:
+        """A buyer's number or address in full (for who may see it); a robot's token stays masked."""
+        return mask_url(obj.recipient)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
         return False
-
-    @admin.display(description=_("recipient"))
-    def masked_recipient(self, obj: Notification) -> str:
-        return mask_url(obj.recipient)
 
     @admin.display(description=_("last error"))
     def last_error_short(self, obj: Notification) -> str:

@@ -21,8 +21,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.outbound.validators import validate_outbound_url
+from kefu.core.privacy import mask_email, mask_phone
 from orders.models import Buyer, Order, OrderLine, Shipment, Shop, TrackingEvent
 from orders.services import shop_webhook_secret_rotate
+from tickets.privacy import CONTACT_PERMISSION
 
 
 class ReadOnlyMixin:
@@ -79,7 +81,10 @@ class ShopAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     fieldsets = [
         (None, {"fields": ["name", "code", "channel"]}),
-        (_("After-sales"), {"fields": ["return_window_days"]}),
+        (
+            _("After-sales"),
+            {"fields": ["return_window_days", "compensation_cap", "compensation_approval_threshold"]},
+        ),
         (
             _("Storefront webhook"),
             {
@@ -147,10 +152,26 @@ class ShopAdmin(admin.ModelAdmin):
 
 @admin.register(Buyer)
 class BuyerAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "external_id", "shop", "phone", "tier"]
+    # Phones and emails masked in the list, and on the page for whoever may not see them in full
+    # (tickets.privacy); searching by the full number or address still finds the buyer.
+    list_display = ["__str__", "external_id", "shop", "phone_masked", "tier"]
     list_filter = ["shop", "tier"]
     search_fields = ["name", "=external_id", "=phone", "=email"]
     list_select_related = ["shop"]
+    readonly_fields = ["phone_masked", "email_masked"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        if request.user.has_perm(CONTACT_PERMISSION):
+            return ["shop", "external_id", "name", "phone", "email", "tier"]
+        return ["shop", "external_id", "name", "phone_masked", "email_masked", "tier"]
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, obj: Buyer) -> str:
+        return mask_phone(obj.phone)
+
+    @admin.display(description=_("email"))
+    def email_masked(self, obj: Buyer) -> str:
+        return mask_email(obj.email)
 
 
 class OrderLineInline(ReadOnlyMixin, admin.TabularInline):

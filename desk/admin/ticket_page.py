@@ -18,7 +18,8 @@ from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
@@ -28,13 +29,16 @@ from desk.admin.display import due_display, is_overdue, state_badge
 from desk.admin.filters import department_names
 from desk.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
 from kefu.core.errors import DomainError
+from kefu.core.evidence_files import display_name, file_response
 from kefu.core.vocabulary import state_label
 from notifications.models import Notification
 from tickets import services
 from tickets.actions import action_get, available_actions
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
+from tickets.privacy import buyer_contact
 from tickets.services import ticket_act
 from tickets.services.assignment import ticket_claim, ticket_reassign
+from tickets.wording import actor_label, event_reason
 from tickets.workflows import model_for_kind
 
 if TYPE_CHECKING:
@@ -136,7 +140,11 @@ class TicketPageMixin:
                 _timeline_row(ticket, event)
                 for event in TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
             ],
-            "attachments": list(Attachment.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")),
+            # Masked unless the user's permission or step needs them (tickets.privacy).
+            "buyer_contact": buyer_contact(user=request.user, actor=actor, ticket=ticket),
+            "attachments": _with_download_urls(
+                ticket, Attachment.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
+            ),
             "order": order,
             "notifications": list(
                 Notification.objects.filter(ticket_id=ticket.pk)
@@ -170,8 +178,40 @@ class TicketPageMixin:
             path("<path:object_id>/claim/", wrap(self.claim_view), name="tickets_ticket_claim"),
             path("<path:object_id>/reassign/", wrap(self.reassign_view), name="tickets_ticket_reassign"),
             path("<path:object_id>/comment/", wrap(self.comment_view), name="tickets_ticket_comment"),
+            path(
+                "<path:object_id>/evidence/<int:attachment_id>/",
+                wrap(self.evidence_view),
+                name="tickets_ticket_evidence",
+            ),
             *super().get_urls(),  # type: ignore[misc]
         ]
+
+    def evidence_view(self, request: HttpRequest, object_id: str, attachment_id: int) -> HttpResponseBase:
+        """A piece of the ticket's evidence, for whoever may see the ticket (the staff API's scope); else 404.
+
+        The only way the admin shows evidence: MEDIA is never served publicly (kefu.core.evidence_files).
+        """
+        if not self.has_view_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        try:
+            ticket_pk = int(object_id)
+        except ValueError:
+            raise Http404 from None
+        attachment = Attachment.objects.filter(
+            pk=attachment_id, ticket_id=ticket_pk, ticket__in=visible_tickets(request)
+        ).first()
+        if attachment is None:
+            raise Http404
+        try:
+            stored = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        return file_response(
+            stored,
+            filename=display_name(attachment.original_name, attachment.content_type),
+            content_type=attachment.content_type,
+            size=attachment.size,
+        )
 
     def _act(
         self,
@@ -285,6 +325,14 @@ def _transition_label(ticket: Ticket, name: str) -> str:
     return str(action.label) if action is not None else name
 
 
+def _with_download_urls(ticket: Ticket, attachments: Any) -> list[Attachment]:
+    """The attachments, each with ``download_url``: the scoped evidence view (never a MEDIA URL)."""
+    found = list(attachments)
+    for attachment in found:
+        attachment.download_url = reverse("admin:tickets_ticket_evidence", args=[quote(ticket.pk), attachment.pk])
+    return found
+
+
 def _timeline_row(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     """An event with its states and transition named as people read them (the codes stay beside them)."""
     return {
@@ -293,6 +341,9 @@ def _timeline_row(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "to_label": state_label(ticket.kind, event.to_state) if event.to_state else "",
         "transition_label": _transition_label(ticket, event.transition) if event.transition else "",
         "is_comment": event.event_type == EventType.COMMENT,
+        # An automatic actor's reason and name in the reader's language (tickets.wording).
+        "reason": event_reason(event),
+        "actor_label": actor_label(event.actor_name) if event.actor_kind == "system" else event.actor_name,
     }
 
 

@@ -43,6 +43,28 @@ class Department(models.TextChoices):
 # (the kinds' STEPS tables, routing.services.step_route).
 BUYER = "buyer"
 
+# Codes no department may have (routing.models.Department.clean, migration routing 0005): the actors who are not
+# a department (tickets.actors: the buyer, the system timer, integrations; "staff" is the kind of every staff
+# actor) and words a reader would take for one ("platform", "supervisor" beside the department "supervisors").
+# A department's code is stored on tickets and read as the staff's department: with one of these it would read
+# as a role. Settings and secrets (issue 12).
+RESERVED_DEPARTMENT_CODES = frozenset(
+    {
+        BUYER,
+        "system",
+        "integration",
+        "staff",
+        "platform",
+        "supervisor",
+        "admin",
+        "superuser",
+        "anonymous",
+        "anyone",
+        "nobody",
+        "everyone",
+    }
+)
+
 
 # ``on_due`` value meaning "the clock is an internal SLA: escalate" rather than a transition name.
 ESCALATE = "escalate"
@@ -107,6 +129,8 @@ class LogisticsState(models.TextChoices):
     INVESTIGATING = "investigating", _("Investigating")
     RESHIPPING = "reshipping", _("Reshipping")
     RESHIPPED = "reshipped", _("Reshipped")
+    # A compensation above the approval threshold waits here for a second supervisor (maker-checker).
+    COMPENSATION_REVIEW = "compensation_review", _("Compensation awaiting approval")
     COMPENSATING = "compensating", _("Compensating")
     REFUNDING = "refunding", _("Refunding")
     FOUND = "found", _("Found")

@@ -189,6 +189,24 @@ def test_a_departments_code_is_fixed_and_the_four_defaults_cannot_be_deleted(sup
     assert sup_client.get(reverse("admin:routing_department_delete", args=[warehouse.pk])).status_code == 403
 
 
+def test_a_department_code_naming_an_actor_is_refused_with_the_reason_in_the_users_language(sup_client):
+    response = sup_client.post(
+        reverse("admin:routing_department_add"),
+        {
+            "code": "system",
+            "name": "系统组",
+            "strategy": "least_loaded",
+            "members-TOTAL_FORMS": 0,
+            "members-INITIAL_FORMS": 0,
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert response.status_code == 200 and not Department.objects.filter(code="system").exists()
+    errors = response.context["adminform"].form.errors["code"]
+    assert "不是部门" in errors[0], errors
+
+
 def test_a_member_needs_a_department_and_an_admin_login(sup_client):
     url = reverse("admin:routing_staffmember_add")
     outsider = user_create("outsider")  # not staff

@@ -306,9 +306,11 @@ def test_the_page_shows_evidence_previews_the_order_and_notifications(sup_client
     page = sup_client.get(page_url(t)).content.decode()
 
     attachment = t.attachments.get()
-    assert f'<img src="{attachment.file.url}"' in page and "破损.png" in page
+    view = reverse("admin:tickets_ticket_evidence", args=[t.pk, attachment.pk])  # never a MEDIA URL
+    assert f'<img src="{view}"' in page and "破损.png" in page and attachment.file.name not in page
     assert line.sku in page and line.name in page and "SF000111222" in page
-    assert "13800001111" in page and "HTTP 502" in page and "Dead-lettered" in page
+    # The buyer's number is masked in the notifications list, whoever looks (tickets.privacy).
+    assert "138****1111" in page and "13800001111" not in page and "HTTP 502" in page and "Dead-lettered" in page
 
 
 def test_the_page_costs_the_same_queries_however_long_the_history(sup_client, django_assert_num_queries):

@@ -17,10 +17,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import ApiKey
+from api.models import ApiKey, StaffToken
 from orders.models import Order, Shop
 from routing.models import Department, StaffMember
 from tests.factories.orders import ShopFactory
@@ -51,8 +50,8 @@ def storefront_client(raw_key: str) -> APIClient:
 
 def token_client(user: AbstractBaseUser) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, raw = StaffToken.issue(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     return client
 
 

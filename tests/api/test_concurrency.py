@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
-from api.models import IdempotencyRecord, IdempotencyState
+from api.models import IdempotencyRecord, IdempotencyState, StaffToken
 from tests.api.conftest import staff_user, storefront
 from tests.markers import requires_postgres
 from tickets.models import EventType, ReturnTicket, Ticket, TicketEvent
@@ -79,7 +78,7 @@ def test_two_different_transitions_at_once_one_wins_the_others_are_409(live_serv
     shop = storefront(f"race-shop-{round_}")
     ticket = shop.ticket("return", "requested")
     user = staff_user("operations")
-    token = Token.objects.create(user=user).key
+    token = StaffToken.issue(user=user, name="tests")[1]
     base = f"{live_server.url}/api/v1/staff/tickets/{ticket.number}/transitions"
     headers = {"Authorization": f"Token {token}", "Accept-Language": "en"}
     calls = [("approve", {}), ("reject", {"reason": "不符合"})] * 4

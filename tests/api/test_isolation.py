@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -28,7 +29,9 @@ from api import urls as api_urls
 from orders.models import Order, Shipment, TrackingEvent
 from tests.api.conftest import Staff, Storefront, assert_error, staff, url
 from tests.factories.orders import ShipmentFactory
+from tickets.actors import Actor
 from tickets.models import Attachment, Ticket, TicketEvent
+from tickets.services.timeline import ticket_evidence_attach
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +47,8 @@ class Targets:
     ticket: str
     queued: str
     tracking: str
+    evidence: str = "999999"  # a piece of evidence on ``ticket``
+    queued_evidence: str = "999998"  # an internal one on ``queued``
 
 
 MISSING = Targets(order="NO-MISSING-1", ticket="RT19990101999999", queued="RT19990101999998", tracking="SF-NONE")
@@ -126,6 +131,8 @@ CASES = [
         lambda t: {"file": SimpleUploadedFile("a.png", PNG, "image/png")},
         multipart=True,
     ),
+    Case("ticket-evidence", "GET", "storefront", lambda t: {"number": t.ticket}),
+    Case("ticket-evidence-file", "GET", "storefront", lambda t: {"number": t.ticket, "attachment_id": t.evidence}),
     # staff (the outsider is an operations user; the ticket waits on the warehouse)
     Case("staff-queue", "GET", "staff", lambda t: {}, outsider="list"),
     Case("staff-ticket-detail", "GET", "staff", lambda t: {"number": t.queued}),
@@ -148,6 +155,13 @@ CASES = [
         outsider="forbidden",
     ),
     Case("parcel-received", "POST", "staff", lambda t: {"number": t.queued}),
+    Case("staff-ticket-evidence", "GET", "staff", lambda t: {"number": t.queued}),
+    Case(
+        "staff-ticket-evidence-file",
+        "GET",
+        "staff",
+        lambda t: {"number": t.queued, "attachment_id": t.queued_evidence},
+    ),
 ]
 IDS = [f"{c.method} {c.name}" for c in CASES]
 
@@ -198,7 +212,25 @@ def world(shop_a, shop_b) -> World:
     queued = shop_a.ticket("return", "return_in_transit")
     # Shop B has rows of its own, so its lists are not empty by accident.
     shop_b.ticket("complaint", "open")
-    targets = Targets(order=order.number, ticket=ticket.number, queued=queued.number, tracking=shipment.tracking_number)
+    evidence = [
+        ticket_evidence_attach(
+            ticket=t,
+            actor=Actor.for_buyer(t.buyer),
+            file=ContentFile(PNG, name="a.png"),
+            original_name="a.png",
+            content_type="image/png",
+            public=t is ticket,
+        )
+        for t in (ticket, queued)
+    ]
+    targets = Targets(
+        order=order.number,
+        ticket=ticket.number,
+        queued=queued.number,
+        tracking=shipment.tracking_number,
+        evidence=str(evidence[0].pk),
+        queued_evidence=str(evidence[1].pk),
+    )
     return World(shop_a, shop_b, staff("operations"), staff("supervisors"), targets, ticket, queued)
 
 

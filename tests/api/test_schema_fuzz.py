@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import pytest
 import schemathesis
+from django.core.files.base import ContentFile
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -30,8 +30,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.models import StaffToken
 from tests.api.conftest import staff_user, storefront
 from tests.factories.orders import ShipmentFactory
+from tickets.models import Attachment
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -82,9 +84,18 @@ def fuzz_world(live_server) -> FuzzWorld:
             for state in states:
                 ticket = shop.ticket(kind, state)
                 tracking.append(ShipmentFactory(order=ticket.order, carrier="SF").tracking_number)
+                Attachment.objects.create(  # a piece of evidence to download
+                    ticket=ticket,
+                    file=ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, name="a.png"),
+                    original_name="a.png",
+                    content_type="image/png",
+                    size=72,
+                    actor_kind="buyer",
+                    actor_name="fuzz",
+                )
                 numbers.append(ticket.number)
                 orders.append(ticket.order.number)
-    token = Token.objects.create(user=staff_user("supervisors", username="fuzz-supervisor")).key
+    token = StaffToken.issue(user=staff_user("supervisors", username="fuzz-supervisor"), name="fuzz")[1]
     return FuzzWorld(
         base_url=live_server.url,
         storefront_headers={"Authorization": f"Api-Key {shop.raw}", "Accept-Language": "en"},
@@ -115,6 +126,9 @@ def fuzz_operation(api_schema, world: FuzzWorld, method: str, path: str, mode: G
         params = case.path_parameters or {}
         if "number" in params:
             params["number"] = next(world.orders if path.startswith("/api/v1/orders/") else world.tickets)
+        if "attachment_id" in params and next(world.coin):  # half name the ticket's own evidence
+            found = Attachment.objects.filter(ticket__number=params["number"]).values_list("pk", flat=True).first()
+            params["attachment_id"] = found or params["attachment_id"]
         if isinstance(case.body, dict) and next(world.coin):  # half the bodies name real things
             if "order_number" in case.body:
                 case.body["order_number"] = next(world.orders)

@@ -124,3 +124,39 @@ def test_a_session_post_needs_the_csrf_token(shop_a):
     client.force_login(staff_user("operations"))
     response = client.post(url("staff-ticket-comment", number=ticket.number), {"body": "x"}, format="json")
     assert_error(response, 403, "permission_denied")
+
+
+def test_an_escalated_complaint_stays_visible_to_the_operations_staff_handling_it(shop_a):
+    """Issue 12: escalated to supervisors, a complaint answered 404 to operations, who may still propose the
+    resolution there (the state machine lets them)."""
+    ops = staff("operations")
+    complaint = shop_a.ticket("complaint", "investigating")
+    escalated = ops.client.post(url("staff-ticket-transition", number=complaint.number, transition="escalate"))
+    assert escalated.status_code == 200, escalated.content
+    assert escalated.json()["state"] == "escalated"
+
+    detail = ops.client.get(url("staff-ticket-detail", number=complaint.number))
+    assert detail.status_code == 200, detail.content
+    assert complaint.number in numbers(ops.client.get(url("staff-queue")))
+    proposed = ops.client.post(
+        url("staff-ticket-transition", number=complaint.number, transition="propose_resolution"),
+        {"resolution": "退还运费并致歉"},
+        format="json",
+    )
+    assert proposed.status_code == 200, proposed.content
+    # Another department still sees nothing of it.
+    assert staff("warehouse").client.get(url("staff-ticket-detail", number=complaint.number)).status_code == 404
+
+
+def test_a_ticket_the_sweep_escalated_stays_visible_to_the_department_whose_step_ran_out(shop_a, clock):
+    from datetime import timedelta
+
+    from tickets.services.deadlines import sweep_due
+
+    ops = staff("operations")
+    complaint = shop_a.ticket("complaint", "open")
+    clock.shift(timedelta(hours=2, seconds=1))
+    assert sweep_due().escalated == 1
+    assert ticket_reload(complaint).department == "supervisors"
+    assert ops.client.get(url("staff-ticket-detail", number=complaint.number)).status_code == 200
+    assert staff("logistics").client.get(url("staff-ticket-detail", number=complaint.number)).status_code == 404

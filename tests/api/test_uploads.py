@@ -32,12 +32,12 @@ def upload(shop, ticket, name: str, content: bytes, content_type: str):
     return shop.client.post(path, {"file": SimpleUploadedFile(name, content, content_type)}, format="multipart")
 
 
-def test_a_png_named_jpg_is_accepted_and_stored_as_png(shop_a):
+def test_a_png_is_stored_as_png_whatever_type_the_request_declares(shop_a):
     ticket = shop_a.ticket("return", "requested")
-    response = upload(shop_a, ticket, "photo.jpg", PNG, "image/jpeg")
+    response = upload(shop_a, ticket, "photo.png", PNG, "image/jpeg")
     assert response.status_code == 201, response.content
     assert response.json()["content_type"] == "image/png"
-    assert (response.json()["name"], response.json()["size"]) == ("photo.jpg", len(PNG))
+    assert (response.json()["name"], response.json()["size"]) == ("photo.png", len(PNG))
     attachment = Attachment.objects.get(ticket_id=ticket.pk)
     assert attachment.content_type == "image/png"
     [stored] = stored_files()
@@ -46,14 +46,14 @@ def test_a_png_named_jpg_is_accepted_and_stored_as_png(shop_a):
     assert event.public and event.payload["type"] == "image/png"
 
 
-def test_the_stored_file_takes_the_extension_of_its_real_type(shop_a):
-    """A PNG-headed file named .html must not be stored (and later served) as HTML."""
+def test_the_stored_file_gets_a_random_name_with_the_extension_of_its_real_type(shop_a):
+    """The uploader's name is kept for display only; the storage name cannot be guessed from it."""
     ticket = shop_a.ticket("return", "requested")
-    response = upload(shop_a, ticket, "evil.html", PNG + b"<script>alert(1)</script>", "text/html")
+    response = upload(shop_a, ticket, "我的照片", PNG, "application/octet-stream")
     assert response.status_code == 201, response.content
     [stored] = stored_files()
-    assert stored.suffix == ".png"
-    assert Attachment.objects.get().original_name == "evil.html"
+    assert stored.suffix == ".png" and len(stored.stem) == 32 and int(stored.stem, 16) >= 0
+    assert Attachment.objects.get().original_name == "我的照片"
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,8 @@ def test_the_stored_file_takes_the_extension_of_its_real_type(shop_a):
         ("a.jpg", JPEG, "image/jpeg", "image/jpeg"),
         ("a.webp", WEBP, "image/webp", "image/webp"),
         ("clip.mp4", MP4, "video/mp4", "video/mp4"),
-        ("clip.bin", MP4, "application/octet-stream", "video/mp4"),
+        ("clip.MP4", MP4, "application/octet-stream", "video/mp4"),
+        ("photo.JPEG", JPEG, "application/octet-stream", "image/jpeg"),
         ("noext", WEBP, "application/octet-stream", "image/webp"),
     ],
 )

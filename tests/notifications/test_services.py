@@ -43,16 +43,18 @@ def robot(department: str, channel: str, url: str, **fields) -> DepartmentRobot:
     )
 
 
-def sent_for(ticket: Ticket, event: str) -> set[tuple[str, str, str]]:
-    """(audience, channel, recipient) of the outbox rows of one event of the ticket."""
-    return set(Notification.objects.filter(ticket=ticket, event=event).values_list("audience", "channel", "recipient"))
+def sent_for(ticket: Ticket, *events: str) -> set[tuple[str, str, str]]:
+    """(audience, channel, recipient) of the outbox rows of some events of the ticket."""
+    rows = Notification.objects.filter(ticket=ticket, event__in=events)
+    return set(rows.values_list("audience", "channel", "recipient"))
 
 
 def test_a_new_ticket_tells_the_buyer_through_the_storefront_and_the_department_through_its_robot() -> None:
     robot("operations", Channel.WECOM, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ops")
     robot("warehouse", Channel.WECOM, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wh")  # not theirs
     ticket = open_return(webhook_shop(HOOK))
-    assert sent_for(ticket, Event.TICKET_CREATED) == {
+    # The department is told in staff wording (ticket_arrived), the buyer that the request was received.
+    assert sent_for(ticket, Event.TICKET_CREATED, Event.TICKET_ARRIVED) == {
         (Audience.BUYER, Channel.WEBHOOK, HOOK),
         (Audience.DEPARTMENT, Channel.WECOM, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ops"),
     }
@@ -67,7 +69,7 @@ def test_a_department_without_a_robot_hears_by_email_of_its_on_duty_active_membe
     member("warehouse", email="zhao@example.com")
     robot("operations", Channel.DINGTALK, "https://oapi.dingtalk.com/robot/send?access_token=x", active=False)
     ticket = open_return(webhook_shop(HOOK))
-    department = {r for r in sent_for(ticket, Event.TICKET_CREATED) if r[0] == Audience.DEPARTMENT}
+    department = {r for r in sent_for(ticket, Event.TICKET_ARRIVED) if r[0] == Audience.DEPARTMENT}
     assert department == {
         (Audience.DEPARTMENT, Channel.EMAIL, "li@example.com"),
         (Audience.DEPARTMENT, Channel.EMAIL, "wang@example.com"),

@@ -69,6 +69,7 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, timedelta | None]] = {
     ("logistics", "investigating"): ("logistics", 72 * H),
     ("logistics", "reshipping"): ("warehouse", 24 * H),
     ("logistics", "reshipped"): ("logistics", 7 * D),
+    ("logistics", "compensation_review"): ("supervisors", 24 * H),
     ("logistics", "compensating"): ("operations", 48 * H),
     ("logistics", "refunding"): ("operations", 48 * H),
     ("logistics", "found"): ("logistics", 24 * H),
@@ -110,12 +111,16 @@ WAY_IN: dict[tuple[str, str], tuple[str, str, str, dict]] = {
     ("logistics", "reshipping"): ("investigating", "reship", "logistics", {}),
     ("logistics", "reshipped"): ("reshipping", "mark_reshipped", "warehouse", {}),
     ("logistics", "compensating"): ("investigating", "compensate", "logistics", {}),
+    ("logistics", "compensation_review"): ("investigating", "compensate", "logistics", {}),
     ("logistics", "refunding"): ("investigating", "refund", "logistics", {}),
     ("logistics", "found"): ("investigating", "mark_found", "logistics", {}),
     ("logistics", "resolved"): ("found", "resolve", "logistics", {}),
     ("logistics", "closed"): ("resolved", "confirm", "buyer", {}),
     ("logistics", "cancelled"): ("reported", "cancel", "buyer", {}),
 }
+
+# What the declared prepare effect passes besides the inputs (ticket_act computes it; these tests call the engine).
+PREPARED = {("logistics", "compensation_review"): {"needs_approval": True}}
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +139,7 @@ def _enter(kind: str, state: str) -> Ticket:
     source, transition, role, fields = WAY_IN[(kind, state)]
     ticket = ticket_build(kind, source, **fields)
     reason, params = transition_inputs(ticket, transition)
+    params.update(PREPARED.get((kind, state), {}))
     return ticket_transition(
         ticket=ticket, actor=actor_for(role, ticket), transition=transition, reason=reason, params=params
     )

@@ -12,15 +12,17 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders.models import OrderLine, Shipment
 from routing.models import DeadlinePolicy
 from tests.factories.desk import T0, assignment_events, open_complaint, reload, staff, staff_member, sweep_events
 from tests.factories.tickets import ticket_build
+from tickets.actions import action_get
 from tickets.models import EventType, Priority, Refund, Ticket, TicketEvent
 from tickets.services import ticket_act
 from tickets.services.deadlines import SWEEP_ACTOR, due_ticket_ids, sweep_due, ticket_process_due
+from tickets.wording import event_reason
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -235,7 +237,13 @@ def test_an_automatic_transition_that_is_refused_escalates_instead(clock, state,
     assert not Refund.objects.filter(ticket_id=ticket.pk).exists()
     (event,) = acted_on(ticket)
     assert event.event_type == "escalation"
-    assert f"'{transition}' was refused" in event.reason
+    # The reason is a code and its parameters, read in each reader's language (tickets.wording).
+    assert (event.payload["reason_code"], event.payload["reason_params"]["action"]) == ("deadline_refused", transition)
+    label = action_get("return", transition).label
+    with translation.override("en"):
+        assert f"but “{label}” was refused: " in event_reason(event)
+    with translation.override("zh-hans"):
+        assert f"但自动“{label}”被拒绝" in event_reason(event)
 
 
 def test_sweeping_twice_acts_once(clock):

@@ -9,7 +9,7 @@ protected ``state`` field. The kind/state pairs are backed by a database check c
 from __future__ import annotations
 
 import functools
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin
 
+from kefu.core.money import units_share
 from kefu.core.vocabulary import STATES_BY_KIND, Department, Kind, Priority, Step, all_state_choices, state_label
 from orders.models import MONEY, ZERO, Buyer, Order, OrderLine, Shop
 from tickets.models.reasons import ReasonCode, reason_codes
@@ -108,6 +109,8 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
+        # tickets.privacy: who sees a buyer's phone and email in full (supervisors' group, accounts.groups).
+        permissions = [("view_buyer_contact", _("Can see buyers' phone numbers and email addresses in full"))]
         indexes = [
             # The deadline sweep's index: only tickets with a running clock are in it.
             models.Index(fields=["due_at"], name="ticket_due_idx", condition=Q(due_at__isnull=False)),
@@ -207,16 +210,16 @@ class TicketLine(models.Model):
     def __str__(self) -> str:
         return f"{self.order_line.sku} × {self.quantity}"
 
-    def paid_share(self, order_line: OrderLine | None = None) -> Decimal:
-        """What the buyer paid for this ticket's quantity of the line (pro rata, rounded to the fen).
+    def paid_share(self, order_line: OrderLine | None = None, *, offset: int = 0) -> Decimal:
+        """What the buyer paid for this ticket's quantity of the line: the line's units ``offset`` onwards, each
+        valued by the largest-remainder split of the line's paid amount (kefu.core.money.units_share).
 
-        All of a line's quantity gives exactly its paid amount, so the shares of a line never sum above it.
+        ``offset`` is how many of the line's units the tickets before this one hold
+        (tickets.selectors.ticket_line_offsets); the shares of tickets holding the whole line sum to its paid
+        amount exactly, so every ticket can be refunded its whole share.
         """
         line = order_line or self.order_line
-        if self.quantity >= line.quantity:
-            return line.paid_amount
-        share = line.paid_amount * Decimal(self.quantity) / Decimal(line.quantity)
-        return share.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return units_share(line.paid_amount, line.quantity, offset=offset, count=self.quantity)
 
 
 class RefundStatus(models.TextChoices):

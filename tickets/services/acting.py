@@ -21,29 +21,38 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kefu.core.errors import ValidationFailed
 from tickets.actions import Action, action_get
 from tickets.actors import Actor
-from tickets.errors import FieldRequired, InvalidAmount, RefundExceedsPaid, TransitionNotAllowed
+from tickets.errors import CompensationTooHigh, FieldRequired, InvalidAmount, RefundExceedsPaid, TransitionNotAllowed
 from tickets.models import Ticket
 from tickets.services.engine import ticket_transition
 from tickets.types import LineRequest
-from tickets.workflows.acts import Effect, LinkedRefund, Need, NeedType, RefundCap, Ship
+from tickets.workflows.acts import CompensationLimits, Effect, LinkedRefund, Need, NeedType, RefundCap, Ship
 
 T = TypeVar("T", bound=Ticket)
 FEN = Decimal("0.01")
 
 
 def ticket_act(
-    *, ticket: T, actor: Actor, action: str, check_version: bool = True, held: bool = False, **inputs: Any
+    *,
+    ticket: T,
+    actor: Actor,
+    action: str,
+    check_version: bool = True,
+    held: bool = False,
+    reason_payload: Mapping[str, Any] | None = None,
+    **inputs: Any,
 ) -> T:
     """Run the declared ``action`` of ``ticket`` as ``actor`` with ``inputs``; return the updated ticket.
 
     ``check_version=False`` acts on the ticket as it is now (the sweep, the payment task, a linked ticket);
     ``held=True`` says the caller's transaction already holds the ticket's lock on this copy (the sweep, which
-    reads due tickets under their locks): the engine neither reads nor locks it again.
+    reads due tickets under their locks): the engine neither reads nor locks it again. ``reason_payload``: an
+    automatic actor's reason as a code and parameters (tickets.wording.system_reason), stored on the entry.
     Raises what ``engine.ticket_transition`` raises, and the input refusals above; then nothing is written.
     """
     declared = action_get(ticket.kind, action)
@@ -55,7 +64,7 @@ def ticket_act(
             transition=action,
         )
     values = inputs_validate(declared, inputs)
-    payload = {need.name: values[need.name] for need in declared.needs if need.record}
+    payload = {**(reason_payload or {}), **{need.name: values[need.name] for need in declared.needs if need.record}}
     if isinstance(declared.prepare, Ship):
         payload.update(carrier=values["carrier"], tracking_number=values["tracking_number"])
     return ticket_transition(
@@ -64,7 +73,7 @@ def ticket_act(
         transition=action,
         reason=values.get(declared.act.note) or "",
         params={name: value for name, value in values.items() if name in declared.params and name != "reason"},
-        prepare=_prepare(declared.prepare, values),
+        prepare=_prepare(declared.prepare, values, actor),
         after=_after(declared.after, actor, values),
         payload=payload or None,
         check_version=check_version,
@@ -125,7 +134,9 @@ def _amount(need: Need, value: Any) -> Decimal | None:
 # -- the declared effects (tickets.workflows.acts) --------------------------------------------------------
 
 
-def _prepare(effect: Effect | None, values: dict[str, Any]) -> Callable[[Ticket], Mapping[str, Any]] | None:
+def _prepare(
+    effect: Effect | None, values: dict[str, Any], actor: Actor
+) -> Callable[[Ticket], Mapping[str, Any]] | None:
     """Runs on the locked ticket after the engine's checks, before the transition; returns more parameters."""
     if effect is None:
         return None
@@ -142,6 +153,8 @@ def _prepare(effect: Effect | None, values: dict[str, Any]) -> Callable[[Ticket]
         }
     if isinstance(effect, RefundCap):
         return lambda ticket: _refund_cap(ticket, effect.field, values[effect.field])
+    if isinstance(effect, CompensationLimits):
+        return lambda ticket: _compensation_limits(ticket, effect.field, values[effect.field], actor)
     raise TypeError(f"{effect!r} is not a prepare effect")
 
 
@@ -157,6 +170,34 @@ def _refund_cap(ticket: Ticket, field: str, amount: Decimal | None) -> dict[str,
                 field=field,
             )
     return {}
+
+
+def _compensation_limits(ticket: Ticket, field: str, amount: Decimal, actor: Actor) -> dict[str, Any]:
+    """Bound a compensation by the order's paid amount and the shop's cap; say whether a second supervisor must
+    approve it (above the shop's threshold, else KEFU_COMPENSATION_APPROVAL_THRESHOLD) and who proposed it."""
+    from tickets.selectors import order_compensation_room
+
+    shop = ticket.shop
+    room = order_compensation_room(ticket=ticket)
+    if amount > room:
+        raise CompensationTooHigh(
+            _(
+                "At most ¥%(room)s can be paid as compensation for order %(order)s (what was paid, less refunds and "
+                "other compensations); ¥%(asked)s asked."
+            )
+            % {"room": room, "order": ticket.order.number, "asked": amount},
+            field=field,
+        )
+    if shop.compensation_cap is not None and amount > shop.compensation_cap:
+        raise CompensationTooHigh(
+            _("%(shop)s pays at most ¥%(cap)s per compensation; ¥%(asked)s asked.")
+            % {"shop": shop.name, "cap": shop.compensation_cap, "asked": amount},
+            field=field,
+        )
+    threshold = shop.compensation_approval_threshold
+    if threshold is None:
+        threshold = Decimal(str(settings.KEFU_COMPENSATION_APPROVAL_THRESHOLD))
+    return {"needs_approval": amount > threshold, "proposed_by": actor.user}
 
 
 def _after(effect: Effect | None, actor: Actor, values: dict[str, Any]) -> Callable[[Ticket], None] | None:

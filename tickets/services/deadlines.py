@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -35,6 +36,7 @@ from tickets.models import EventType, Priority, Ticket
 from tickets.selectors import ticket_workload
 from tickets.services.acting import ticket_act
 from tickets.services.engine import assignment_record, event_record
+from tickets.wording import system_reason
 from tickets.workflows import model_for_kind
 from tickets.workflows.steps import ESCALATE
 
@@ -74,6 +76,7 @@ def ticket_escalate(
     ticket: Ticket,
     actor: Actor,
     reason: str,
+    reason_payload: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     assignees: AssigneePicker | None = None,
 ) -> Ticket:
@@ -82,6 +85,7 @@ def ticket_escalate(
     The caller holds the ticket's row lock. The step's own figures (``step_due_at``, ``step_department``)
     stay, so SLA reports count the step as breached for the department that owned it. ``assignees``: the
     supervisors picker of a chunk of escalations in one transaction (else one ``assignee_pick``).
+    ``reason_payload``: the reason's code and parameters (tickets.wording.system_reason), stored on the entry.
     """
     now = now or timezone.now()
     previous_department = ticket.department
@@ -119,6 +123,7 @@ def ticket_escalate(
         reason=reason,
         public=False,
         payload={
+            **(reason_payload or {}),
             "level": ticket.escalation_level,
             "priority": ticket.priority,
             "previous_department": previous_department,
@@ -191,8 +196,14 @@ def _locked_due_ticket(model: type[Ticket], pk: int, now: datetime) -> list[Tick
     return _locked_due(model, [pk], now)
 
 
-def _overdue(ticket: Ticket, now: datetime) -> str:
-    return f"{ticket.state_label()} was due at {timezone.localtime(ticket.step_due_at or now):%Y-%m-%d %H:%M}"
+def _overdue(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """The parameters of the sweep's reasons naming the step that was due and when (tickets.wording)."""
+    return {"kind": ticket.kind, "state": ticket.state, "due": ticket.step_due_at or now}
+
+
+def _breached(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    reason, payload = system_reason("sla_breached", **_overdue(ticket, now))
+    return {"reason": reason, "reason_payload": payload}
 
 
 def _transition_on_due(ticket: Ticket) -> str | None:
@@ -226,14 +237,16 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
             return "postponed"
         on_due = _transition_on_due(ticket)
         if on_due is None:
-            ticket_escalate(ticket=ticket, actor=actor, reason=f"SLA breached: {_overdue(ticket, now)}.", now=now)
+            ticket_escalate(ticket=ticket, actor=actor, now=now, **_breached(ticket, now))
             return "escalated"
+        reason, payload = system_reason("deadline_acted", action=on_due, **_overdue(ticket, now))
         try:
             ticket_act(
                 ticket=ticket,
                 actor=actor,
                 action=on_due,
-                reason=f"Deadline passed ({_overdue(ticket, now)}): {on_due} automatically.",
+                reason=reason,
+                reason_payload=payload,
                 check_version=False,
                 held=True,
             )
@@ -247,12 +260,10 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
         if not found:
             return "skipped"
         ticket = found[0]
-        ticket_escalate(
-            ticket=ticket,
-            actor=actor,
-            now=now,
-            reason=f"Deadline passed ({_overdue(ticket, now)}) but '{on_due}' was refused: {refused.message}",
+        reason, payload = system_reason(
+            "deadline_refused", action=on_due, error=str(refused.message), **_overdue(ticket, now)
         )
+        ticket_escalate(ticket=ticket, actor=actor, now=now, reason=reason, reason_payload=payload)
         return "escalated"
 
 
@@ -276,8 +287,7 @@ def tickets_escalate_due(*, kind: str, ticket_ids: Sequence[int], now: datetime)
             )
             picker = AssigneePicker(ESCALATION_DEPARTMENT, workload=ticket_workload)
             for ticket in tickets:
-                reason = f"SLA breached: {_overdue(ticket, now)}."
-                ticket_escalate(ticket=ticket, actor=actor, reason=reason, now=now, assignees=picker)
+                ticket_escalate(ticket=ticket, actor=actor, now=now, assignees=picker, **_breached(ticket, now))
             picker.close()
     except Exception:  # one broken ticket must not stop the others: they are taken one by one
         logger.exception("sweep: escalating %s %s tickets together failed; one by one instead", len(ticket_ids), kind)
@@ -296,13 +306,14 @@ def sweep_warnings(*, now: datetime | None = None, limit: int = 1000) -> int:
             if ticket is None:
                 continue
             Ticket.objects.filter(pk=pk).update(warn_at=None)
+            reason, payload = system_reason("deadline_approaching")
             event_record(
                 ticket=ticket,
                 actor=Actor.system(SWEEP_ACTOR),
                 event_type=EventType.WARNING,
                 public=False,
-                reason="Deadline approaching.",
-                payload={"due_at": ticket.due_at, "department": ticket.department},
+                reason=reason,
+                payload={**payload, "due_at": ticket.due_at, "department": ticket.department},
                 at=now,
             )
             warned += 1

@@ -57,6 +57,10 @@ def lines_resolve(
                 % {"remaining": remaining[line.pk], "sku": item.sku, "asked": item.quantity},
                 field=f"lines[{i}].quantity",
             )
+        if check_returnable:
+            # What the tickets before this one hold of the line: the new ticket's units come after theirs
+            # (tickets.selectors.ticket_line_offsets reads it from here instead of asking again).
+            line.held_quantity = line.quantity - remaining[line.pk]  # type: ignore[attr-defined]
         resolved.append((line, item.quantity))
     return resolved
 

@@ -102,9 +102,13 @@ def _check_may_run(ticket: Ticket, name: str, actor: Actor) -> None:
         )
     spec = meta.get_transition(state)
     if not spec.has_perm(ticket, actor):
+        # A permission may say why itself (maker-checker: tickets.workflows.steps.SecondPerson).
+        refusal = getattr(spec.permission, "refusal", None)
+        message = refusal(ticket, actor) if refusal is not None else None
         roles = ", ".join(sorted(getattr(spec.permission, "roles", ()))) or _("nobody")
         raise NotPermitted(
-            _("%(actor)s may not '%(transition)s' ticket %(number)s; it is for: %(roles)s.")
+            message
+            or _("%(actor)s may not '%(transition)s' ticket %(number)s; it is for: %(roles)s.")
             % {"actor": actor.name, "transition": name, "number": ticket.number, "roles": roles},
             transition=name,
         )

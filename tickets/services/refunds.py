@@ -22,10 +22,11 @@ from tickets.actors import Actor
 from tickets.errors import InvalidAmount, RefundExceedsPaid
 from tickets.models import EventType, Kind, Priority, Refund, RefundStatus, ReturnTicket, Ticket, TicketLine
 from tickets.payments import GatewayError, RefundRequest, get_gateway
-from tickets.selectors import ticket_refundable_amount
+from tickets.selectors import ticket_line_shares, ticket_refundable_amount
 from tickets.services.acting import ticket_act
 from tickets.services.engine import event_record, on_enter
 from tickets.signals import refund_ready
+from tickets.wording import system_reason
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +63,11 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
         )
     allocations: dict[str, str] = {}
     left = amount
-    for tl in ticket_lines:
+    for tl, share in zip(ticket_lines, ticket_line_shares(ticket_lines), strict=True):
         if left <= 0:
             break
         line = tl.order_line
-        part = min(left, tl.paid_share(line) - tl.refunded_amount, line.paid_amount - line.refunded_amount)
+        part = min(left, share - tl.refunded_amount, line.paid_amount - line.refunded_amount)
         if part <= 0:
             continue
         # The new totals are added here in Decimal, not with F() in SQL: the rows are locked, and SQLite adds
@@ -174,13 +175,16 @@ def _record_failure(*, refund_id: int, error: str) -> None:
         refund.save(update_fields=["attempts", "last_error", "status"])
         if refund.status == RefundStatus.FAILED:
             Ticket.objects.filter(pk=refund.ticket_id).update(priority=Priority.URGENT, version=F("version") + 1)
+            reason, payload = system_reason(
+                "refund_failed", refund=refund.idempotency_key, attempts=refund.attempts, error=error[:500]
+            )
             event_record(
                 ticket=refund.ticket,
                 actor=Actor.system("payment gateway"),
                 event_type=EventType.ESCALATION,
-                reason=f"Refund {refund.idempotency_key} failed {refund.attempts} times: {error}",
+                reason=reason,
                 public=False,
-                payload={"refund": refund.idempotency_key, "attempts": refund.attempts},
+                payload={**payload, "refund": refund.idempotency_key, "attempts": refund.attempts},
             )
             logger.error("refund %s failed %s times, escalated: %s", refund.idempotency_key, refund.attempts, error)
 

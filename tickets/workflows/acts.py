@@ -115,6 +115,16 @@ class RefundCap:
 
 
 @dataclass(frozen=True)
+class CompensationLimits:
+    """Prepare: refuse a compensation (``field`` names the amount) above what the order still has paid (its lines'
+    paid amount less refunds and the other compensations granted on it) or above the shop's ``compensation_cap``;
+    pass ``needs_approval`` (above the shop's or the site's approval threshold) and ``proposed_by`` (the actor's
+    user) to the transition, which then waits for a second supervisor (maker-checker)."""
+
+    field: str
+
+
+@dataclass(frozen=True)
 class LinkedRefund:
     """After: open a refund-only return for the ticket's lines (``origin`` = this ticket), approved by the system
     at once so the refund is reserved in the same transaction."""
@@ -123,7 +133,7 @@ class LinkedRefund:
     approved_by: str  # the system actor's name on the refund's timeline
 
 
-Effect = Ship | RefundCap | LinkedRefund
+Effect = Ship | RefundCap | CompensationLimits | LinkedRefund
 
 
 @dataclass(frozen=True)

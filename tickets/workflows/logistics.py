@@ -7,18 +7,31 @@ when that return is refunded the service resolves this ticket, so money and time
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE
 
 from kefu.core.vocabulary import LogisticsState as S
 from orders.models import MONEY, Shipment, ShipmentDirection
 from tickets.actors import Role
 from tickets.errors import InvalidAmount
 from tickets.models.base import Kind, Ticket
-from tickets.workflows.acts import AMOUNT, CLAIM_NUMBER, REASON, SHIPPING, Act, LinkedRefund, Ship, transition
-from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
+from tickets.workflows.acts import (
+    AMOUNT,
+    CLAIM_NUMBER,
+    REASON,
+    SHIPPING,
+    Act,
+    CompensationLimits,
+    LinkedRefund,
+    Ship,
+    transition,
+)
+from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, by_second_person, days, hours
 
 FIELD = "state"
 
@@ -51,6 +64,7 @@ class LogisticsTicket(Ticket):
         S.INVESTIGATING: Step("logistics", hours(72), ESCALATE),
         S.RESHIPPING: Step("warehouse", hours(24), ESCALATE),
         S.RESHIPPED: Step("logistics", days(7), ESCALATE),
+        S.COMPENSATION_REVIEW: Step("supervisors", hours(24), ESCALATE),
         S.COMPENSATING: Step("operations", hours(48), ESCALATE),
         S.REFUNDING: Step("operations", hours(48), ESCALATE),
         S.FOUND: Step("logistics", hours(24), ESCALATE),
@@ -65,6 +79,15 @@ class LogisticsTicket(Ticket):
     )
     carrier_claim_number = models.CharField(_("carrier claim number"), max_length=64, blank=True)
     compensation_amount = models.DecimalField(_("compensation"), null=True, blank=True, **MONEY)
+    # Maker-checker: who proposed a compensation above the approval threshold; someone else must approve it.
+    compensation_proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("compensation proposed by"),
+    )
     reship_shipment = models.ForeignKey(
         Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reshipment")
     )
@@ -116,18 +139,47 @@ class LogisticsTicket(Ticket):
     def mark_reshipped(self, *, shipment: Shipment) -> None:
         self.reship_shipment = shipment
 
+    # Compensation, maker-checker: ``compensate`` checks the amount against the order and the shop's cap
+    # (CompensationLimits, tickets.services.acting); above the approval threshold it waits in compensation_review
+    # until a supervisor other than its maker approves (approve_compensation) or rejects it (reject_compensation).
     @transition(
         field=FIELD,
         source=S.INVESTIGATING,
-        target=S.COMPENSATING,
+        target=GET_STATE(
+            lambda self, needs_approval=False, **_: S.COMPENSATION_REVIEW if needs_approval else S.COMPENSATING,
+            states=[S.COMPENSATING, S.COMPENSATION_REVIEW],
+        ),
         permission=by(Role.LOGISTICS, Role.OPERATIONS),
-        custom=Act(_("Compensate"), needs=(AMOUNT, REASON.optional())),
+        custom=Act(_("Compensate"), needs=(AMOUNT, REASON.optional()), prepare=CompensationLimits("amount")),
     )
-    def compensate(self, *, amount: Decimal) -> None:
+    def compensate(self, *, amount: Decimal, needs_approval: bool = False, proposed_by: Any = None) -> None:
         if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
             raise InvalidAmount(gettext("The compensation must be above ¥0.00, in fen."), field="amount")
         self.compensation_amount = amount
         self.outcome = Outcome.COMPENSATED
+        self.compensation_proposed_by = proposed_by if needs_approval else None
+
+    @transition(
+        field=FIELD,
+        source=S.COMPENSATION_REVIEW,
+        target=S.COMPENSATING,
+        permission=by_second_person(Role.SUPERVISORS, maker_field="compensation_proposed_by_id"),
+        custom=Act(_("Approve the compensation"), needs=(REASON.optional(),)),
+    )
+    def approve_compensation(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=S.COMPENSATION_REVIEW,
+        target=S.INVESTIGATING,
+        permission=by(Role.SUPERVISORS),
+        custom=Act(_("Reject the compensation"), needs=(REASON,)),
+    )
+    def reject_compensation(self) -> None:
+        self.compensation_amount = None
+        self.outcome = ""
+        self.compensation_proposed_by = None
 
     @transition(
         field=FIELD,

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 # The STEPS tables name these from here; they are declared with the rest of the vocabulary.
 from kefu.core.vocabulary import BUYER as BUYER
@@ -54,6 +55,37 @@ class Permission:
 
 def by(*roles: Role) -> Permission:
     return Permission(*roles)
+
+
+class SecondPerson(Permission):
+    """Maker-checker: ``roles`` may run it, except the user whose id the ticket holds in ``maker_field`` (the one
+    who proposed what is being approved). ``refusal`` says so, for the engine's NotPermitted message."""
+
+    def __init__(self, *roles: Role, maker_field: str) -> None:
+        super().__init__(*roles)
+        self.maker_field = maker_field
+
+    def _is_maker(self, ticket: Ticket, actor: Actor) -> bool:
+        maker_id = getattr(ticket, self.maker_field, None)
+        return maker_id is not None and actor.user is not None and actor.user.pk == maker_id
+
+    def __call__(self, ticket: Ticket, actor: Actor) -> bool:
+        return super().__call__(ticket, actor) and not self._is_maker(ticket, actor)
+
+    def refusal(self, ticket: Ticket, actor: Actor) -> str | None:
+        """Why ``actor`` may not, when it is because they are the maker; None otherwise."""
+        if isinstance(actor, Actor) and self._is_maker(ticket, actor):
+            return gettext(
+                "%(actor)s proposed this and cannot also approve it: another supervisor must approve ticket %(number)s."
+            ) % {"actor": actor.name, "number": ticket.number}
+        return None
+
+    def __repr__(self) -> str:
+        return f"by({', '.join(sorted(self.roles))}, not {self.maker_field})"
+
+
+def by_second_person(*roles: Role, maker_field: str) -> SecondPerson:
+    return SecondPerson(*roles, maker_field=maker_field)
 
 
 TicketT = TypeVar("TicketT", bound="Ticket")

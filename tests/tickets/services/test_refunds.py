@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from pytest_django import Settings
 
 from orders.models import Order, OrderLine
@@ -30,6 +30,7 @@ from tickets.services import ticket_act
 from tickets.services.opening import return_open
 from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute
 from tickets.types import LineRequest
+from tickets.wording import event_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,7 @@ def test_the_whole_paid_amount_can_be_asked_and_one_fen_more_cannot() -> None:
 
 
 def test_a_second_ticket_on_the_same_line_may_ask_only_what_is_left() -> None:
-    # 1 of 2 items of a line paid 99.99 is worth 50.00 (rounded half up), so the other may get only 49.99.
+    # 1 of 2 items of a line paid 99.99 is worth 50.00 (the unit with the extra fen), the other 49.99.
     order = order_with_line(quantity=2, paid_amount=Decimal("99.99"))
     first = approved_refund_only(order, 1)
     assert first.requested_amount == Decimal("50.00")
@@ -101,7 +102,8 @@ def test_a_second_ticket_on_the_same_line_may_ask_only_what_is_left() -> None:
 
 @pytest.mark.parametrize(
     ("quantity", "share"),
-    [(1, Decimal("33.33")), (2, Decimal("66.67")), (3, Decimal("100.00"))],
+    # ¥100.00 over 3 units by largest remainder: 33.34 + 33.33 + 33.33 (the dearer unit first).
+    [(1, Decimal("33.34")), (2, Decimal("66.67")), (3, Decimal("100.00"))],
 )
 def test_a_part_of_a_line_is_worth_its_pro_rata_share(quantity: int, share: Decimal) -> None:
     order = order_with_line(quantity=3, paid_amount=Decimal("100.00"))
@@ -226,6 +228,25 @@ def test_the_database_refuses_a_line_refunded_above_its_paid_amount() -> None:
     assert line_refunded(order) == Decimal("100.00")
 
 
+def test_two_tickets_on_a_line_paid_an_odd_fen_are_both_refunded_in_full(
+    eager_refunds: type[RecordingGateway], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """Issue 12: 1 of 2 items paid ¥100.01 was worth ¥50.01 for each ticket; the second could then never be
+    refunded (¥50.00 left on the line) and the sweep only escalated it."""
+    order = order_with_line(quantity=2, paid_amount=Decimal("100.01"))
+    first = open_refund_only(order, 1)
+    second = open_refund_only(order, 1)
+    assert (first.requested_amount, second.requested_amount) == (Decimal("50.01"), Decimal("50.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_act(ticket=first, actor=staff_actor("operations"), action="approve")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_act(ticket=ticket_reload(second), actor=staff_actor("operations"), action="approve")
+
+    assert [ticket_reload(t).state for t in (first, second)] == ["refunded", "refunded"]
+    assert sorted(call.amount for call in eager_refunds.calls) == [Decimal("50.00"), Decimal("50.01")]
+    assert line_refunded(order) == Decimal("100.01")
+
+
 # -- paying through the gateway ---------------------------------------------------------------------------
 
 
@@ -301,7 +322,11 @@ def test_a_refund_failing_every_attempt_is_failed_and_the_ticket_escalated(setti
     assert (stored.state, stored.priority) == ("refund_pending", Priority.URGENT)
     escalation = TicketEvent.objects.get(ticket=ticket, event_type="escalation")
     assert escalation.public is False
-    assert f"failed {MAX_REFUND_ATTEMPTS} times" in escalation.reason
+    assert escalation.payload["reason_code"] == "refund_failed"  # read in each reader's language
+    with translation.override("en"):
+        assert f"failed {MAX_REFUND_ATTEMPTS} times: gateway timeout" in event_reason(escalation)
+    with translation.override("zh-hans"):
+        assert f"已失败 {MAX_REFUND_ATTEMPTS} 次" in event_reason(escalation)
 
 
 def test_the_task_gives_up_after_the_last_attempt_and_escalates(

@@ -1,4 +1,5 @@
-"""Supervisors configure marketplace connections and see their cases, inbox, write-backs and reports."""
+"""Supervisors get ``tickets.view_buyer_contact`` (accounts.groups, tickets.privacy): buyers' phone numbers and
+email addresses in full; every other group sees them masked."""
 
 from django.db import migrations
 
@@ -12,7 +13,8 @@ def ensure(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_department_groups"),
-        ("connectors", "0001_initial"),
+        ("tickets", "0010_ticket_view_buyer_contact"),
     ]
 
+    # Reversing leaves the groups as they are (the permission goes with tickets 0010 reversed).
     operations = [migrations.RunPython(ensure, migrations.RunPython.noop)]

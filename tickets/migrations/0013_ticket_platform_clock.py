@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0008_redundant_indexes'),
+        ('tickets', '0012_compensation_review_state_check_online'),
     ]
 
     operations = [

@@ -1,0 +1,90 @@
+"""What the system says on a ticket's timeline, in the reader's language.
+
+The deadline sweep, the payment task and the other automatic actors write their reasons as a code and its
+parameters in the event's payload (``reason_code``, ``reason_params``), never as finished text: the same entry
+reaches a Chinese buyer, an English storefront and the staff, each rendered at reading or sending time in the
+language active then (``event_reason``). The event's ``reason`` column keeps the text in the site's language
+(``LANGUAGE_CODE``) for searches and for readers that know no codes.
+
+Add a code here, with its parameters rendered in ``_params_shown``; a code this process does not know (written by
+a newer release) falls back to the stored text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core.vocabulary import state_label
+
+# code -> the sentence, with %(name)s parameters (see _params_shown for what each becomes).
+SYSTEM_REASONS: dict[str, Any] = {
+    "sla_breached": _("SLA breached: %(step)s was due at %(due)s."),
+    "deadline_acted": _("Deadline passed (%(step)s was due at %(due)s): %(action)s automatically."),
+    "deadline_refused": _("Deadline passed (%(step)s was due at %(due)s) but “%(action)s” was refused: %(error)s"),
+    "deadline_approaching": _("Deadline approaching."),
+    "refund_failed": _("Refund %(refund)s failed %(attempts)s times: %(error)s"),
+}
+
+# The names automatic actors sign the timeline with, as people read them.
+SYSTEM_ACTORS: dict[str, Any] = {
+    "deadline sweep": _("deadline sweep"),
+    "payment gateway": _("payment gateway"),
+    "routing": _("routing"),
+    "stalled parcel watch": _("stalled parcel watch"),
+    "system": _("system"),
+}
+
+
+def system_reason(code: str, **params: Any) -> tuple[str, dict[str, Any]]:
+    """The reason ``code`` with ``params`` (JSON values: codes, ISO times, numbers, text) as ``(text, payload)``:
+    the text in the site's language for the event's ``reason`` column, and the payload entries to store beside
+    it so every reader gets it in their own language."""
+    stored = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in params.items()}
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _render(code, stored)
+    return text, {"reason_code": code, "reason_params": stored}
+
+
+def event_reason(event: Any) -> str:
+    """The reason of a timeline entry in the active language: rendered from its code when it has one."""
+    payload = event.payload or {}
+    code = payload.get("reason_code")
+    if code in SYSTEM_REASONS:
+        try:
+            return _render(code, payload.get("reason_params") or {})
+        except (KeyError, TypeError, ValueError):  # parameters of another release: the stored text
+            return str(event.reason)
+    return str(event.reason)
+
+
+def actor_label(name: str) -> str:
+    """An automatic actor's name in the active language; any other name as it is."""
+    label = SYSTEM_ACTORS.get(name)
+    return str(label) if label is not None else name
+
+
+def _render(code: str, params: Mapping[str, Any]) -> str:
+    return str(SYSTEM_REASONS[code]) % _params_shown(params)
+
+
+def _params_shown(params: Mapping[str, Any]) -> dict[str, Any]:
+    from tickets.actions import action_get  # the declarations import the models; read lazily
+
+    shown = dict(params)
+    kind = params.get("kind", "")
+    if "state" in params:
+        shown["step"] = state_label(kind, params["state"])
+    if "due" in params:
+        due = parse_datetime(params["due"]) if isinstance(params["due"], str) else params["due"]
+        shown["due"] = f"{timezone.localtime(due):%Y-%m-%d %H:%M}" if due else ""
+    if "action" in params:
+        action = action_get(kind, params["action"])
+        shown["action"] = str(action.label) if action is not None else params["action"]
+    return shown
