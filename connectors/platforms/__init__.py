@@ -22,6 +22,7 @@ CONNECTORS: dict[str, str] = {
     Platform.WECHAT: "connectors.platforms.wechat.WechatConnector",
     Platform.JD: "connectors.platforms.jd.JdConnector",
     Platform.DOUYIN: "connectors.platforms.douyin.DouyinConnector",
+    Platform.PDD: "connectors.platforms.pdd.PddConnector",
 }
 
 
