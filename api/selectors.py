@@ -264,6 +264,7 @@ class ShownEvent:
     to_state: str
     reason: str
     public: bool
+    payload: dict[str, Any]  # the system reason's code and parameters (tickets.wording.event_reason)
 
 
 def answer_rows(ticket: Ticket, *, public_only: bool) -> tuple[list[ShownLine], Sequence[TicketEvent | ShownEvent]]:

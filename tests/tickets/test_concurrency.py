@@ -22,6 +22,7 @@ PostgreSQL only (SQLite serialises writers, so nothing would race): skipped else
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -144,20 +145,21 @@ def test_eight_people_approving_the_same_return_at_once_give_one_approval(refund
 
 
 @pytest.mark.parametrize(
-    ("quantity", "unit_price", "paid", "share", "fit"),
+    ("quantity", "unit_price", "paid", "shares"),
     [
-        # ¥99.98 for 4 after a discount: each item's share is 24.995, rounded up to 25.00; four make 100.00.
-        pytest.param(4, "25.00", "99.98", "25.00", 3, id="discounted-line"),
-        # 10 give-aways for ¥0.15: each share is 0.015 → 0.02; only 7 of them fit into 0.15.
-        pytest.param(10, "0.02", "0.15", "0.02", 7, id="penny-line"),
+        # ¥99.98 for 4 after a discount: 9,998 fen in 4 units by the largest remainder, 2,500 + 2,500 + 2,499 + 2,499
+        # (rounding each share of 24.995 up to 25.00 used to make 100.00, and the last item could not be refunded).
+        pytest.param(4, "25.00", "99.98", ["25.00", "25.00", "24.99", "24.99"], id="discounted-line"),
+        # 10 give-aways for ¥0.15: five of 0.02 and five of 0.01 (each rounded up to 0.02 only 7 used to fit).
+        pytest.param(10, "0.02", "0.15", ["0.02"] * 5 + ["0.01"] * 5, id="penny-line"),
     ],
 )
-def test_refunds_that_together_exceed_the_paid_amount_stop_at_what_was_paid(
-    quantity: int, unit_price: str, paid: str, share: str, fit: int
+def test_refunds_of_every_item_at_once_add_up_to_exactly_what_was_paid(
+    quantity: int, unit_price: str, paid: str, shares: list[str]
 ) -> None:
-    """One refund-only ticket per item, each asking its full pro-rata share: each alone is allowed, but the
-    shares are rounded to the fen and together exceed what was paid. Approved all at once, exactly those
-    that fit are refunded; the others are refused with ``refund_exceeds_paid`` and stay untouched.
+    """One refund-only ticket per item, each asking its share: the shares are the line's units by the largest
+    remainder, so together they are exactly what was paid. Approved all at once, every one is refunded (the order
+    line's lock orders them) and the line ends fully refunded, never above what was paid.
     """
     # Someone on duty in operations: routing assigns each ticket when it opens, so approving it
     # (operations to operations) hands nothing over and the order lines' locks alone decide the race.
@@ -175,9 +177,9 @@ def test_refunds_that_together_exceed_the_paid_amount_stop_at_what_was_paid(
         )
         for _ in range(quantity)
     ]
-    assert {t.requested_amount for t in tickets} == {Decimal(share)}
+    assert [t.requested_amount for t in tickets] == [Decimal(share) for share in shares]
+    assert sum(t.requested_amount for t in tickets) == Decimal(paid)
     assert all(t.assignee_id == approvers[0].user.pk for t in tickets)
-    assert Decimal(share) * quantity > Decimal(paid)  # together they would exceed what was paid
 
     outcomes = race(
         quantity,
@@ -186,39 +188,22 @@ def test_refunds_that_together_exceed_the_paid_amount_stop_at_what_was_paid(
     )
 
     approved, refused = split(outcomes, RefundExceedsPaid)
-    assert len(approved) == fit
-    assert len(refused) == quantity - fit
-    left = Decimal(paid) - Decimal(share) * fit  # what the losers were told is left (they lost to all winners)
-    for outcome, ticket in ((o, t) for o, t in zip(outcomes, tickets, strict=True) if o.error is not None):
-        assert outcome.error.code == "refund_exceeds_paid"
-        assert outcome.error.http_status == 409
-        assert outcome.error.params == {"refundable": str(left)}
-        assert ticket.number in outcome.error.message and f"¥{left}" in outcome.error.message
-
+    assert (len(approved), refused) == (quantity, [])
     line.refresh_from_db()
-    assert line.refunded_amount == Decimal(share) * fit <= line.paid_amount
-    assert line.paid_amount - line.refunded_amount < Decimal(share)  # nothing more would have fitted
-    for ticket, outcome in zip(tickets, outcomes, strict=True):
+    assert line.refunded_amount == line.paid_amount == Decimal(paid)
+    for ticket in tickets:
         ticket.refresh_from_db()
         refunds = list(Refund.objects.filter(ticket_id=ticket.pk))
-        if outcome.error is None:
-            assert ticket.state == "refunded"
-            assert [(r.amount, r.status) for r in refunds] == [(Decimal(share), RefundStatus.SUCCEEDED)]
-        else:  # rolled back whole: no transition, no event, no reservation
-            assert (ticket.state, ticket.version) == ("requested", 0)
-            assert refunds == []
-            assert not TicketEvent.objects.filter(
-                ticket_id=ticket.pk, event_type__in=[EventType.TRANSITION, EventType.REFUND]
-            ).exists()
-            assert TicketLine.objects.get(ticket_id=ticket.pk).refunded_amount == 0
+        assert ticket.state == "refunded"
+        assert [(r.amount, r.status) for r in refunds] == [(ticket.requested_amount, RefundStatus.SUCCEEDED)]
     assert_database_consistent()
 
 
 def test_refund_reservations_at_once_stop_at_what_the_line_has_left() -> None:
     """``refund_reserve`` itself, run as its callers run it (each holding its own ticket's row lock, nothing
-    else): ten reservations of ¥0.02, each ticket's full share of a line of 10 paid ¥0.15. Only the
-    reservation's own lock on the order line orders them; exactly seven fit, the other three are refused
-    with ``refund_exceeds_paid`` and write nothing."""
+    else): ten tickets, one per item of a line of 10 paid ¥0.15, each reserving its share (five of ¥0.02, five of
+    ¥0.01) at once, then each asking ¥0.01 more. Only the reservation's own lock on the order line orders them:
+    the ten shares fit exactly, every further fen is refused with ``refund_exceeds_paid`` and writes nothing."""
     line = OrderLineFactory(quantity=10, unit_price=Decimal("0.02"), paid_amount=Decimal("0.15"))
     order = line.order
     buyer = Actor.for_buyer(order.buyer)
@@ -234,24 +219,27 @@ def test_refund_reservations_at_once_stop_at_what_the_line_has_left() -> None:
     ]
     cashier = Actor.system("refund test")
 
-    def reserve(i: int, _: None) -> Refund:
-        with transaction.atomic():
-            locked = ticket_lock(ticket=tickets[i])
-            return refund_reserve(ticket=locked, amount=Decimal("0.02"), actor=cashier)
+    def reserve(amount_of: Callable[[int], Decimal]) -> Callable[[int, None], Refund]:
+        def act(i: int, _: None) -> Refund:
+            with transaction.atomic():
+                locked = ticket_lock(ticket=tickets[i])
+                return refund_reserve(ticket=locked, amount=amount_of(i), actor=cashier)
 
-    outcomes = race(10, prepare=lambda i: None, act=reserve)
+        return act
 
-    reserved, refused = split(outcomes, RefundExceedsPaid)
-    assert len(reserved) == 7
-    assert all(o.error.code == "refund_exceeds_paid" and o.error.params == {"refundable": "0.01"} for o in refused)
+    shares = race(10, prepare=lambda i: None, act=reserve(lambda i: tickets[i].requested_amount))
+    reserved, refused = split(shares, RefundExceedsPaid)
+    assert (len(reserved), refused) == (10, [])
     line.refresh_from_db()
-    assert line.refunded_amount == Decimal("0.14")
-    for ticket, outcome in zip(tickets, outcomes, strict=True):
-        refunds = Refund.objects.filter(ticket_id=ticket.pk)
-        assert refunds.count() == (1 if outcome.error is None else 0)
-        assert TicketLine.objects.get(ticket_id=ticket.pk).refunded_amount == (
-            Decimal("0.02") if outcome.error is None else 0
-        )
+    assert line.refunded_amount == Decimal("0.15")
+
+    more = race(10, prepare=lambda i: None, act=reserve(lambda i: Decimal("0.01")))
+    reserved, refused = split(more, RefundExceedsPaid)
+    assert (len(reserved), len(refused)) == (0, 10)
+    line.refresh_from_db()
+    assert line.refunded_amount == Decimal("0.15")
+    for ticket in tickets:
+        assert Refund.objects.filter(ticket_id=ticket.pk).count() == 1
     assert sum(r.amount for r in Refund.objects.all()) == line.refunded_amount
     assert_database_consistent()
 
