@@ -176,10 +176,10 @@ def generate_tickets(
                    ON NOT d.is_open AND e.kind = d.kind AND e.i = floor(d.r3 * d.n_states[2])::int
         )
         INSERT INTO tickets_ticket (
-            number, kind, state, description, priority, department, waiting_on, step_started_at,
+            number, kind, state, platform, description, priority, department, waiting_on, step_started_at,
             step_department, step_due_at, due_at, warn_at, sla_breached, escalation_level, version,
             created_at, updated_at, closed_at, shop_id, order_id, buyer_id, reason_id)
-        SELECT %s || lpad(p.g::text, 9, '0'), p.kind, p.state, '', 20, p.department, p.waiting_on,
+        SELECT %s || lpad(p.g::text, 9, '0'), p.kind, p.state, '', '', 20, p.department, p.waiting_on,
                p.step_started, COALESCE(p.department, ''),
                p.step_started + p.deadline_s * interval '1 second',
                p.step_started + p.deadline_s * interval '1 second',

@@ -167,10 +167,10 @@ def generate_sql(fixture: Fixture, *, n: int, due: int, now: datetime, seed: int
             FROM clocked AS c
         )
         INSERT INTO tickets_ticket (
-            number, kind, state, description, priority, department, waiting_on, step_started_at,
+            number, kind, state, platform, description, priority, department, waiting_on, step_started_at,
             step_department, step_due_at, due_at, warn_at, sla_breached, escalation_level, version,
             created_at, updated_at, closed_at, shop_id, order_id, buyer_id, reason_id)
-        SELECT %s || lpad(g::text, 9, '0'), 'return', state, '', 20, department, waiting_on, started,
+        SELECT %s || lpad(g::text, 9, '0'), 'return', state, '', '', 20, department, waiting_on, started,
                COALESCE(department, ''), due_at, due_at,
                CASE WHEN started + %s * deadline > %s::timestamptz THEN started + %s * deadline END,
                FALSE, 0, si, started - r3 * %s::interval, started,
