@@ -476,6 +476,11 @@ KEFU_CONNECTOR_RETRY_MAX_SECONDS = env.float("KEFU_CONNECTOR_RETRY_MAX_SECONDS",
 KEFU_CONNECTOR_LEASE_SECONDS = env.float("KEFU_CONNECTOR_LEASE_SECONDS", default=120.0)
 # Refresh an OAuth access token this long before it expires.
 KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS = env.float("KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS", default=3600.0)
+# Push bridges (connectors/bridges/, `manage.py connectors_tmc` / `connectors_pmc`): the platforms' WebSocket URLs
+# (a simulator's in tests and the demo) and the TMC group the app's messages are routed to.
+KEFU_CONNECTOR_TMC_URL = env.str("KEFU_CONNECTOR_TMC_URL", default="ws://mc.api.taobao.com/")
+KEFU_CONNECTOR_TMC_GROUP = env.str("KEFU_CONNECTOR_TMC_GROUP", default="default")
+KEFU_CONNECTOR_PMC_URL = env.str("KEFU_CONNECTOR_PMC_URL", default="wss://message-api.pinduoduo.com")
 # WeChat Channels shop connector (connectors/platforms/wechat.py): the message-push Token and EncodingAESKey
 # configured for kefu's push URL (/connectors/wechat/push/). Empty token: every WeChat push is refused (403).
 KEFU_WECHAT_PUSH_TOKEN = env.str("KEFU_WECHAT_PUSH_TOKEN", default="")

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connectors.base import BadSignature, CaseStatus, ErrorKind, PlatformError
+from connectors.base import BadSignature, CaseStatus, ErrorKind, PlatformError, PushMessage
 from connectors.models import InboxMessage, PlatformCase, Reconciliation, ShopConnection, WriteBack, WriteBackStatus
 from connectors.platforms import connector_class, connector_for
 from connectors.services.ingest import case_ingest
@@ -62,6 +62,14 @@ def push_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -> l
         messages = cls(connection).verify_push(headers, body)
     except (ValueError, KeyError, TypeError) as exc:
         raise BadSignature("unreadable body") from exc
+    inbox_store(connection=connection, messages=messages)
+    return list(InboxMessage.objects.filter(platform=platform, message_id__in=[m.message_id for m in messages]))
+
+
+def inbox_store(*, connection: ShopConnection, messages: Sequence[PushMessage]) -> None:
+    """Store verified messages of ``connection`` (a message id seen before is not stored again) and hand them
+    to ``process_inbox_task`` after the commit. The HTTP push and the bridges (``connectors.bridges``) call it."""
+    platform = connection.platform
     with transaction.atomic():
         InboxMessage.objects.bulk_create(
             [
@@ -78,7 +86,6 @@ def push_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -> l
             ignore_conflicts=True,  # at least once: a message id seen before is not stored again
         )
         transaction.on_commit(_hand_inbox_over, robust=True)
-    return list(InboxMessage.objects.filter(platform=platform, message_id__in=[m.message_id for m in messages]))
 
 
 def _hand_inbox_over() -> None:
