@@ -8,11 +8,7 @@ a dropped connection is reopened and nothing is lost; wrong credentials are refu
 from __future__ import annotations
 
 import io
-import os
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -21,6 +17,7 @@ from connectors.bridges import tmc_frames
 from connectors.bridges.tmc import TmcBridge
 from connectors.models import InboxMessage, ShopConnection
 from connectors.services.sync import inbox_process
+from tests.connectors.bridging import stop_when, within
 from tests.connectors.conftest import ticket_of
 from tests.simulators.taobao import TaobaoSimulator
 from tests.simulators.tmc import TmcSimulator, tmc_running
@@ -37,12 +34,6 @@ def tmc() -> Iterator[TmcSimulator]:
 
 def bridge_for(connection: ShopConnection, tmc: TmcSimulator) -> TmcBridge:
     return TmcBridge([connection], url=tmc.url, pull_interval=0.2, backoff_base=0.05, backoff_max=0.2, open_timeout=5)
-
-
-def within(seconds: float, condition: Callable[[], bool]) -> Callable[[], bool]:
-    """``condition``, or true anyway after ``seconds`` (the test then fails on what it asserts, not by hanging)."""
-    ends = time.monotonic() + seconds
-    return lambda: condition() or time.monotonic() > ends
 
 
 def test_a_refund_pushed_by_tmc_is_stored_confirmed_and_becomes_a_ticket(connection, taobao: TaobaoSimulator, tmc):
@@ -154,13 +145,7 @@ def test_the_command_serves_every_taobao_connection_until_it_is_told_to_stop(con
     refund = taobao.create("refund_only")
     message_id = tmc.publish_refund(taobao, refund["refund_id"])
 
-    def stop_when_confirmed() -> None:
-        ends = time.monotonic() + 15
-        while tmc.confirmed != [message_id] and time.monotonic() < ends:
-            time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGTERM)  # what systemd sends; the command stops its bridges and returns
-
-    threading.Thread(target=stop_when_confirmed, daemon=True).start()
+    stop_when(lambda: tmc.confirmed == [message_id])  # then SIGTERM, as systemd stops it
     out = io.StringIO()
     call_command("connectors_tmc", url=tmc.url, stdout=out)
 
