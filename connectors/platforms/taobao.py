@@ -54,6 +54,7 @@ from connectors.base import (
     TokenGrant,
     yuan_to_fen,
 )
+from connectors.tokens import token_renew
 from kefu.core import outbound
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -68,6 +69,7 @@ REFUND_FIELDS = (
     "refund_phase,refund_version,sid,company_name,reason,desc,cs_status,buyer_nick,buyer_open_uid,seller_nick,"
     "title,num,outer_id,sku,refund_remind_timeout,operation_contraint"
 )
+INVALID_SESSION = "invalid-session"  # error code 27 (sub_code ``invalid-sessionkey``): refresh, then retry once
 PUSH_SIGNATURE = "X-Kefu-Signature"
 PUSH_TIMESTAMP = "X-Kefu-Timestamp"
 PUSH_MAX_AGE_SECONDS = 300
@@ -122,6 +124,8 @@ def error_from(response: Mapping[str, Any]) -> PlatformError:
         return PlatformError(
             ErrorKind.RATE_LIMITED, shown, message, retry_after=float(seconds.group(1)) if seconds else None
         )
+    if code == "27":
+        return PlatformError(ErrorKind.PERMANENT, INVALID_SESSION, message)
     if sub_code.startswith("isp.") or (code in {"15", "520"} and not sub_code.startswith("isv.")):
         return PlatformError(ErrorKind.TRANSIENT, shown, message)
     return PlatformError(ErrorKind.PERMANENT, shown, message)
@@ -137,7 +141,19 @@ class TaobaoConnector(Connector):
         return self.connection.base_url or DEFAULT_BASE_URL
 
     def call(self, method: str, **business: Any) -> dict[str, Any]:
-        """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`."""
+        """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`.
+
+        An invalid session (code 27: the token expired early or was revoked) refreshes the access token with the
+        connection's refresh token and sends the call once more; without a refresh token it is permanent."""
+        try:
+            return self._call(method, **business)
+        except PlatformError as exc:
+            if exc.code != INVALID_SESSION or not self.connection.refresh_token:
+                raise
+        token_renew(self)
+        return self._call(method, **business)
+
+    def _call(self, method: str, **business: Any) -> dict[str, Any]:
         params = {
             "method": method,
             "app_key": self.connection.app_key,

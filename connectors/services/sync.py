@@ -31,6 +31,7 @@ from connectors.models import InboxMessage, PlatformCase, Reconciliation, ShopCo
 from connectors.platforms import connector_class, connector_for
 from connectors.services.ingest import case_ingest
 from connectors.services.writeback import backoff_seconds, writeback_resend
+from connectors.tokens import token_renew
 from kefu.core.outbound import mask_secrets
 
 logger = logging.getLogger(__name__)
@@ -213,13 +214,7 @@ def connection_pull(*, connection_id: int, max_pages: int = 50, until: datetime 
 
 def connection_token_refresh(*, connection: ShopConnection) -> ShopConnection:
     """Refresh the connection's access token and store the new grant (encrypted). Raises ``PlatformError``."""
-    grant = connector_for(connection).refresh_access_token()
-    connection.access_token = grant.access_token
-    connection.refresh_token = grant.refresh_token or connection.refresh_token
-    connection.token_expires_at = grant.expires_at
-    connection.save(update_fields=["access_token", "refresh_token", "token_expires_at"])
-    logger.info("access token of %s refreshed, expires %s", connection, grant.expires_at)
-    return connection
+    return token_renew(connector_for(connection))
 
 
 def connection_backfill(
