@@ -61,6 +61,10 @@ class ShopConnection(models.Model):
     last_pull_error = models.TextField(_("last pull error"), blank=True)
     pulls = models.PositiveIntegerField(_("pulls"), default=0)
     pull_errors = models.PositiveIntegerField(_("failed pulls"), default=0)
+    # The running pull's lease (``connectors.services.sync.connection_pull``): taken by one conditional UPDATE,
+    # renewed after each page, released at the end; a crashed pull's lease runs out by itself.
+    pull_lease = models.CharField(_("pull lease"), max_length=32, blank=True, editable=False)
+    pull_leased_until = models.DateTimeField(_("pull leased until"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

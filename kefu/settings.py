@@ -474,6 +474,8 @@ KEFU_CONNECTOR_RETRY_BASE_SECONDS = env.float("KEFU_CONNECTOR_RETRY_BASE_SECONDS
 KEFU_CONNECTOR_RETRY_MAX_SECONDS = env.float("KEFU_CONNECTOR_RETRY_MAX_SECONDS", default=3600.0)
 # How long a relay worker holds a write-back while sending it.
 KEFU_CONNECTOR_LEASE_SECONDS = env.float("KEFU_CONNECTOR_LEASE_SECONDS", default=120.0)
+# How long a pull holds its connection's lease without finishing a page (renewed after each page).
+KEFU_CONNECTOR_PULL_LEASE_SECONDS = env.float("KEFU_CONNECTOR_PULL_LEASE_SECONDS", default=600.0)
 # Refresh an OAuth access token this long before it expires.
 KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS = env.float("KEFU_CONNECTOR_TOKEN_REFRESH_MARGIN_SECONDS", default=3600.0)
 # Push bridges (connectors/bridges/, `manage.py connectors_tmc` / `connectors_pmc`): the platforms' WebSocket URLs

@@ -15,13 +15,13 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -164,6 +164,7 @@ def _pages(
     max_pages: int,
     save_cursor: bool,
     progress: Progress | None = None,
+    keep: Callable[[], bool] | None = None,
 ) -> PullResult:
     connector = connector_for(connection)
     result = PullResult()
@@ -182,13 +183,18 @@ def _pages(
             progress(len(page.snapshots), max((s.modified_at for s in page.snapshots), default=None))
         if not page.has_more:
             break
+        if keep is not None and not keep():  # the pull's lease ran out and another pull took it: that one goes on
+            result.busy = True
+            break
     return result
 
 
 def connection_pull(*, connection_id: int, max_pages: int = 50, until: datetime | None = None) -> PullResult:
-    """Pull the connection's changes since its cursor. One pull per connection at a time (a cache lock)."""
-    lock = f"connectors:pull:{connection_id}"
-    if not cache.add(lock, 1, timeout=600):
+    """Pull the connection's changes since its cursor. One pull per connection at a time: a lease on the
+    connection's row (``pull_lease``), taken and renewed by single UPDATEs, so no transaction is open while the
+    platform is called; a pull that finds the lease held by another returns ``busy``."""
+    lease = uuid.uuid4().hex
+    if not _pull_lease(connection_id, lease, take=True):
         return PullResult(busy=True)
     try:
         connection = ShopConnection.objects.select_related("shop").get(pk=connection_id)
@@ -196,7 +202,14 @@ def connection_pull(*, connection_id: int, max_pages: int = 50, until: datetime 
         try:
             if connection.token_expires_soon():
                 connection = connection_token_refresh(connection=connection)
-            result = _pages(connection, cursor, until=until, max_pages=max_pages, save_cursor=True)
+            result = _pages(
+                connection,
+                cursor,
+                until=until,
+                max_pages=max_pages,
+                save_cursor=True,
+                keep=lambda: _pull_lease(connection_id, lease),
+            )
         except PlatformError as exc:
             error = mask_secrets(f"{exc.kind}: {exc.code}: {exc.message}")[:2000]
             ShopConnection.objects.filter(pk=connection_id).update(
@@ -209,7 +222,19 @@ def connection_pull(*, connection_id: int, max_pages: int = 50, until: datetime 
         )
         return result
     finally:
-        cache.delete(lock)
+        ShopConnection.objects.filter(pk=connection_id, pull_lease=lease).update(pull_lease="", pull_leased_until=None)
+
+
+def _pull_lease(connection_id: int, lease: str, *, take: bool = False) -> bool:
+    """Take (``take``: only when free or run out) or renew (only while still ours) the pull's lease."""
+    now = timezone.now()
+    rows = ShopConnection.objects.filter(pk=connection_id)
+    if take:
+        rows = rows.filter(Q(pull_leased_until__isnull=True) | Q(pull_leased_until__lte=now))
+    else:
+        rows = rows.filter(pull_lease=lease)
+    until = now + timedelta(seconds=settings.KEFU_CONNECTOR_PULL_LEASE_SECONDS)
+    return rows.update(pull_lease=lease, pull_leased_until=until) == 1
 
 
 def connection_token_refresh(*, connection: ShopConnection) -> ShopConnection:
