@@ -55,7 +55,7 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "connectors.shopconnection": (VIEW, ADD, CHANGE),
     "connectors.platformcase": (VIEW,),
     "connectors.writeback": (VIEW, CHANGE),  # change: resend
-    "connectors.inboxmessage": (VIEW,),
+    "connectors.inboxmessage": (VIEW, CHANGE),  # change: process again
     "connectors.reconciliation": (VIEW,),
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),

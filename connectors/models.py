@@ -161,11 +161,17 @@ class InboxMessage(models.Model):
         verbose_name_plural = _("inbox messages")
         constraints = [models.UniqueConstraint(fields=["platform", "message_id"], name="inbox_message_unique")]
         indexes = [
-            models.Index(fields=["next_attempt_at"], name="inbox_pending_idx", condition=Q(processed_at__isnull=True))
+            models.Index(fields=["next_attempt_at"], name="inbox_pending_idx", condition=Q(processed_at__isnull=True)),
+            # Permanent failures (processed, with an error): counted by /metrics and the connections' admin.
+            models.Index(
+                fields=["connection"], name="inbox_failed_idx", condition=Q(processed_at__isnull=False) & ~Q(error="")
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.message_id}"
+
+    FAILED = Q(processed_at__isnull=False) & ~Q(error="")  # given up on: the error says why (admin, /metrics)
 
 
 class WriteBackStatus(models.TextChoices):

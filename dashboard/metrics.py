@@ -9,7 +9,9 @@ each process), so every gunicorn worker and Celery worker agrees on them and non
 - ``kefu_outbox_retrying{channel}`` (pending after a failed attempt) and ``kefu_outbox_dead{channel}``: delivery
   failures;
 - ``kefu_refunds_pending``: refunds not yet confirmed;
-- ``kefu_beat_last_run_age_seconds``: seconds since Celery beat last sent a periodic task.
+- ``kefu_beat_last_run_age_seconds``: seconds since Celery beat last sent a periodic task;
+- ``kefu_connector_inbox_pending{platform}`` and ``kefu_connector_inbox_failed{platform}``: pushed messages waiting
+  to be processed, and given up on (alert on any: the admin's inbox lists them, "process again" retries them).
 
 The endpoint is off until ``KEFU_METRICS_TOKEN`` is set, and then answers only requests carrying
 ``Authorization: Bearer <token>`` (Prometheus's ``authorization`` scrape setting). With gunicorn's several
@@ -33,6 +35,7 @@ from prometheus_client import multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from connectors.models import InboxMessage
 from notifications.models import Notification, Status
 from tickets.models import Refund, RefundStatus, Ticket
 
@@ -97,6 +100,8 @@ class KefuCollector(Collector):
             value=Refund.objects.filter(status=RefundStatus.PENDING).count(),
         )
 
+        yield from _inbox_figures()
+
         from django_celery_beat.models import PeriodicTask
 
         last = PeriodicTask.objects.filter(enabled=True).aggregate(last=Max("last_run_at"))["last"]
@@ -106,6 +111,23 @@ class KefuCollector(Collector):
                 "Seconds since Celery beat last sent a periodic task.",
                 value=(now - last).total_seconds(),
             )
+
+
+def _inbox_figures() -> Iterator[GaugeMetricFamily]:
+    pending = GaugeMetricFamily(
+        "kefu_connector_inbox_pending", "Pushed messages not processed yet.", labels=["platform"]
+    )
+    for row in (
+        InboxMessage.objects.filter(processed_at__isnull=True).order_by().values("platform").annotate(n=Count("id"))
+    ):
+        pending.add_metric([row["platform"]], row["n"])
+    yield pending
+    failed = GaugeMetricFamily(
+        "kefu_connector_inbox_failed", "Pushed messages given up on (permanent errors).", labels=["platform"]
+    )
+    for row in InboxMessage.objects.filter(InboxMessage.FAILED).order_by().values("platform").annotate(n=Count("id")):
+        failed.add_metric([row["platform"]], row["n"])
+    yield failed
 
 
 KEFU_REGISTRY = prometheus_client.CollectorRegistry(auto_describe=False)

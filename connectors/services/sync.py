@@ -3,7 +3,9 @@
 - ``push_receive``: a verified push is stored (``InboxMessage``, one row per message id: a duplicate push is
   stored once) and handed to ``process_inbox_task`` after the commit; the view answers at once.
 - ``inbox_process``: each stored message → the case's detail fetched → ``case_ingest``. A transient or
-  rate-limited failure is retried with backoff; a permanent one is kept with its error (the admin lists it).
+  rate-limited failure is retried with backoff; a permanent one is kept with its error and raises the alarm:
+  an error log (Sentry), ``kefu_connector_inbox_failed`` on /metrics, a warning on the connections' admin page
+  and the inbox admin's "failed" filter, where ``inbox_retry`` puts it back in line.
 - ``connection_pull``: the connection's cursor forward, page by page (the cursor is saved after each page, so a
   failure resumes where it stopped); its health figures (last pull, lag, error rate) on the connection.
 - ``connection_reconcile``: every open case of the connection fetched and ingested (repairs a lost push); a
@@ -139,6 +141,17 @@ def inbox_process(*, limit: int = 200, now: datetime | None = None) -> InboxResu
         result.processed += 1
         result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
     return result
+
+
+def inbox_retry(*, ids: Sequence[int]) -> int:
+    """Put given-up messages back in line, now, with fresh attempts (the admin's "process again", once the cause
+    is fixed: a connection's credentials, a platform outage). Returns how many were put back."""
+    count = InboxMessage.objects.filter(InboxMessage.FAILED, pk__in=ids).update(
+        processed_at=None, attempts=0, next_attempt_at=timezone.now()
+    )
+    if count:
+        transaction.on_commit(_hand_inbox_over, robust=True)
+    return count
 
 
 # -- pulls -----------------------------------------------------------------------------------------------

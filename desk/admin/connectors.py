@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from connectors.models import InboxMessage, PlatformCase, Reconciliation, ShopConnection, WriteBack, WriteBackStatus
+from connectors.services.sync import inbox_retry
 from connectors.services.writeback import writeback_resend
 from connectors.tasks import pull_connection_task, reconcile_connection_task
 from desk.admin.inlines import ReadOnlyMixin
@@ -71,6 +72,28 @@ class ShopConnectionAdmin(admin.ModelAdmin):
     search_fields = ("shop__name", "shop__code", "external_id")
     readonly_fields = ("pull_cursor", "last_pull_at", "last_pull_error", "pulls", "pull_errors", "created_at")
     actions = ["sync_now", "reconcile_now"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """Warn above the list when pushed messages were given up on (the alarm the inbox raises)."""
+        failed = InboxMessage.objects.filter(InboxMessage.FAILED).count()
+        if failed:
+            url = reverse("admin:connectors_inboxmessage_changelist") + "?outcome=failed"
+            self.message_user(
+                request,
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    ngettext(
+                        "%(count)d pushed message could not be processed.",
+                        "%(count)d pushed messages could not be processed.",
+                        failed,
+                    )
+                    % {"count": failed},
+                    url,
+                    _("See the inbox"),
+                ),
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("lag"))
     def lag_display(self, obj: ShopConnection) -> str:
@@ -182,11 +205,42 @@ class WriteBackAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
 
 
+class InboxOutcomeFilter(admin.SimpleListFilter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("failed", _("Failed (given up)")), ("waiting", _("Waiting")), ("done", _("Processed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[InboxMessage]) -> QuerySet[InboxMessage]:
+        if self.value() == "failed":
+            return queryset.filter(InboxMessage.FAILED)
+        if self.value() == "waiting":
+            return queryset.filter(processed_at__isnull=True)
+        if self.value() == "done":
+            return queryset.filter(processed_at__isnull=False, error="")
+        return queryset
+
+
 @admin.register(InboxMessage)
 class InboxMessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("received_at", "platform", "message_id", "topic", "case_id", "processed_at", "attempts", "error")
-    list_filter = ("platform", "topic")
+    list_filter = (InboxOutcomeFilter, "platform", "topic")
     search_fields = ("message_id", "case_id")
+    actions = ["process_again"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("connectors.change_inboxmessage"))  # for the action only
+
+    @admin.action(description=_("Process the selected failed messages again"), permissions=["change"])
+    def process_again(self, request: HttpRequest, queryset: QuerySet[InboxMessage]) -> None:
+        count = inbox_retry(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            ngettext("%(count)d message put back in line.", "%(count)d messages put back in line.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Reconciliation)
