@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from connectors.bridges import tmc_frames
+from connectors.bridges.guarded import open_websocket
 from connectors.bridges.tmc import TmcBridge
 from connectors.models import InboxMessage, ShopConnection
 from connectors.services.sync import inbox_process
@@ -21,6 +22,7 @@ from tests.connectors.bridging import stop_when, within
 from tests.connectors.conftest import ticket_of
 from tests.simulators.taobao import TaobaoSimulator
 from tests.simulators.tmc import TmcSimulator, tmc_running
+from kefu.core.outbound import BlockedTarget
 from tickets.models import EventType, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +159,17 @@ def test_the_command_serves_every_taobao_connection_until_it_is_told_to_stop(con
 def test_the_command_says_which_connection_it_cannot_serve(connection):
     with pytest.raises(CommandError, match="No active taobao connection with id 999"):
         call_command("connectors_tmc", connection=[connection.pk, 999])
+
+
+def test_the_bridge_obeys_the_guarded_clients_address_rules(connection, tmc, settings):
+    settings.KEFU_OUTBOUND_ALLOW_PRIVATE = False  # production: only public internet addresses
+    bridge = bridge_for(connection, tmc)
+
+    bridge.run(within(5, lambda: bridge.stats.failures >= 2))
+
+    assert tmc.connects == 0 and tmc.refusals == [] and bridge.stats.sessions == 0
+    assert "127.0.0.1 is a loopback address" in bridge.stats.last_error
+    with pytest.raises(BlockedTarget, match="Only ws and wss URLs are allowed"):
+        open_websocket(tmc.url.replace("ws://", "http://"), deadline=1)
+    with pytest.raises(BlockedTarget, match="cloud metadata"):
+        open_websocket("ws://169.254.169.254/", deadline=1)
