@@ -1,8 +1,8 @@
 """The HTTP push bridge's signature: how a bridge holding a platform's long-lived push connection posts to kefu.
 
-Taobao's TMC and Pinduoduo's PMC deliver pushes over a long-lived connection (TMC: frames not public; PMC: a
-WebSocket). kefu does not hold those connections in its web processes; a small bridge next to the app holds one
-and posts each message to ``POST /connectors/<platform>/push/`` with two headers:
+Taobao's TMC and Pinduoduo's PMC deliver pushes over a long-lived WebSocket. kefu's own bridges
+(``connectors.bridges``) hold them and store messages directly; a bridge run elsewhere holds one and posts each
+message to ``POST /connectors/<platform>/push/`` with two headers:
 
 - ``X-Kefu-Timestamp``: Unix seconds when the bridge posted (at most ``PUSH_MAX_AGE_SECONDS`` old);
 - ``X-Kefu-Signature``: hex HMAC-SHA256 of ``timestamp + "." + body`` keyed with the connection's app secret.

@@ -1,9 +1,9 @@
 """PDD's push (PMC), handled without I/O: the WebSocket URL and its signature, and what one frame means.
 
-PMC is a WebSocket (``wss://message-api.pinduoduo.com/message/{client_id}/{timestamp_ms}/{sign}``) that kefu's
-web processes do not hold. :func:`pmc_receive` is the whole message handling (frame → :class:`PushMessage` + the
-``Ack`` frame to send back): :meth:`connectors.platforms.pdd.PddConnector.verify_push` uses it for frames a
-bridge posts over HTTP (``connectors.platforms.bridge``), and a bridge holding the WebSocket uses it to answer.
+PMC is a WebSocket (``wss://message-api.pinduoduo.com/message/{client_id}/{timestamp_ms}/{sign}``) held by
+kefu's PMC bridge (``connectors.bridges.pmc``), not by the web processes. :func:`pmc_receive` is the whole
+message handling (frame → :class:`PushMessage` + the ``Ack`` frame to send back): the bridge uses it, and
+:meth:`connectors.platforms.pdd.PddConnector.verify_push` for frames a bridge elsewhere posts over HTTP.
 Source: Cherrs/pdd-rs ``src/pmc.rs`` (PLATFORMS.md §2).
 """
 

@@ -12,11 +12,11 @@ Reference: ``PLATFORMS.md`` §1 (bububa/opentaobao ``core/client.go``, ``model/t
   → transient; ``isv.*`` and everything else → permanent (the platform's message goes to the staff).
 - Money comes as yuan strings (``"200.07"``) and goes back in fen; times are Beijing time without a zone.
 
-TMC (Taobao's push) is a long-lived connection whose frames and acknowledgement are not public. kefu receives
-pushes over HTTP instead (:meth:`TaobaoConnector.verify_push`): a message shaped like TMC's (``topic``, ``id``,
-``content`` JSON string with ``refund_id``, ``modified``, …), posted by a TMC bridge run next to the app
-(聚石塔) and signed with the connection's app secret. Lost pushes are caught by the pull (every
-``KEFU_CONNECTOR_PULL_INTERVAL_SECONDS``) and by reconciliation.
+TMC (Taobao's push) is a long-lived WebSocket held by kefu's TMC bridge (``connectors.bridges.tmc``,
+``manage.py connectors_tmc``), which stores its messages in the inbox itself. A bridge run elsewhere (聚石塔) may
+post them over HTTP instead (:meth:`TaobaoConnector.verify_push`): a message shaped like TMC's (``topic``, ``id``,
+``content`` JSON string with ``refund_id``, ``modified``, …) signed with the connection's app secret. Lost pushes
+are caught by the pull (every ``KEFU_CONNECTOR_PULL_INTERVAL_SECONDS``) and by reconciliation.
 """
 
 from __future__ import annotations

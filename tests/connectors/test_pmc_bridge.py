@@ -25,6 +25,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def pdd() -> Iterator[PddSimulator]:
+    """The PDD simulator (the PMC simulator sits in front of it); ``connection`` is a mall connected to it, as in
+    test_pdd_contract.py (fixtures are per module there, and importing them would shadow the names)."""
     with pdd_running() as simulator:
         yield simulator
 

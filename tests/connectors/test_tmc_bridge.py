@@ -18,11 +18,11 @@ from connectors.bridges.guarded import open_websocket
 from connectors.bridges.tmc import TmcBridge
 from connectors.models import InboxMessage, ShopConnection
 from connectors.services.sync import inbox_process
+from kefu.core.outbound import BlockedTarget
 from tests.connectors.bridging import stop_when, within
 from tests.connectors.conftest import ticket_of
 from tests.simulators.taobao import TaobaoSimulator
 from tests.simulators.tmc import TmcSimulator, tmc_running
-from kefu.core.outbound import BlockedTarget
 from tickets.models import EventType, TicketEvent
 
 pytestmark = pytest.mark.django_db

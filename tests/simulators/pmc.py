@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import http
 import json
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from tests.simulators.pdd import PddSimulator
+from tests.simulators.push_server import PushServer, Session, serving
 
 
 @dataclass
-class PmcSimulator:
+class PmcSimulator(PushServer):
     pdd: PddSimulator
     redeliver_after: float = 1.0
     drop_acks: int = 0
@@ -39,12 +37,8 @@ class PmcSimulator:
     heartbeats: int = 0
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._kicks = 0
-
-    def kick(self) -> None:
-        with self._lock:
-            self._kicks += 1
+        super().__post_init__()
+        self._lock = self.pdd._lock  # one lock with the PDD simulator, which adds frames to ``unacked``
 
     def check(self, ws: ServerConnection, request: Request) -> Response | None:
         """The upgrade's verdict: None (accepted) or a 401 answer."""
@@ -57,54 +51,32 @@ class PmcSimulator:
     def handle(self, ws: ServerConnection) -> None:
         with self._lock:
             self.connects += 1
-            kicks = self._kicks
-        last_sent: dict[int, float] = {}
-        try:
-            while True:
-                with self._lock, self.pdd._lock:
-                    if self._kicks != kicks:
-                        break
-                    due = [frame for number, frame in self.pdd.unacked.items() if number not in last_sent]
-                for frame in due:
-                    ws.send(json.dumps(frame, ensure_ascii=False))
-                    with self._lock:
-                        last_sent[int(frame["id"])] = time.monotonic()
-                        self.sent.append(int(frame["id"]))
-                try:
-                    text = ws.recv(timeout=0.05)
-                except TimeoutError:
-                    continue
-                self._client_frame(str(text), last_sent)
-        except ConnectionClosed:
-            return
-        ws.close()
+        self.deliver(ws, Session())
 
-    def _client_frame(self, text: str, last_sent: dict[int, float]) -> None:
-        data = json.loads(text)
-        with self._lock, self.pdd._lock:
-            if data.get("commandType") == "Ack":
+    def pending(self) -> dict[int, Any]:
+        return self.pdd.unacked
+
+    def encode(self, message: Any) -> str:
+        return json.dumps(message, ensure_ascii=False)
+
+    def client_frame(self, data: str | bytes, session: Session) -> None:
+        text = data if isinstance(data, str) else data.decode()
+        body = json.loads(text)
+        with self._lock:
+            if body.get("commandType") == "Ack":
                 if self.drop_acks > 0:
                     self.drop_acks -= 1
                 elif self.pdd.ack(text):
-                    self.acked.append(int(data["id"]))
-            elif data.get("commandType") == "HeartBeat":
+                    self.acked.append(int(body["id"]))
+            elif body.get("commandType") == "HeartBeat":
                 self.heartbeats += 1
-                now = time.monotonic()
-                for number in list(last_sent):
-                    if number in self.pdd.unacked and now - last_sent[number] >= self.redeliver_after:
-                        del last_sent[number]
+                session.expire(self.pdd.unacked, self.redeliver_after)
 
 
 @contextmanager
 def pmc_running(pdd: PddSimulator, **behaviour: Any) -> Iterator[PmcSimulator]:
     """PMC on 127.0.0.1 in a thread (``url``: its ``ws://`` base, as ``KEFU_CONNECTOR_PMC_URL``)."""
     simulator = PmcSimulator(pdd, **behaviour)
-    server = serve(simulator.handle, "127.0.0.1", 0, compression=None, process_request=simulator.check)
-    simulator.url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(simulator.handle, process_request=simulator.check) as address:
+        simulator.url = address
         yield simulator
-    finally:
-        server.shutdown()
-        thread.join(5)

@@ -18,7 +18,6 @@ import io
 import itertools
 import json
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,8 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
+from tests.simulators.push_server import PushServer, Session, serving
 from tests.simulators.taobao import APP_KEY, APP_SECRET, TaobaoSimulator
 
 # Header types, value formats and message types, as the SDKs number them.
@@ -120,7 +120,7 @@ def expected_sign(app_key: str, group: str, timestamp: str, secret: str) -> str:
 
 
 @dataclass
-class TmcSimulator:
+class TmcSimulator(PushServer):
     app_key: str = APP_KEY
     secret: str = APP_SECRET
     group_name: str = "default"
@@ -135,9 +135,8 @@ class TmcSimulator:
     pull_requests: int = 0
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
+        super().__post_init__()
         self._ids = itertools.count(7_000_000_001)
-        self._kicks = 0
 
     def publish(self, nick: str, topic: str, content: dict[str, Any], *, message_id: int | None = None) -> int:
         """A message for the shop ``nick``; delivered to the open connection, or to the next one."""
@@ -160,11 +159,6 @@ class TmcSimulator:
         """TMC's ``taobao_refund_<topic>`` about a case of the TOP simulator (the fields the HTTP push carries)."""
         shaped = taobao.message(refund_id, topic)
         return self.publish(shaped["user_nick"], shaped["topic"], json.loads(shaped["content"]))
-
-    def kick(self) -> None:
-        """Close every open connection (the client must reconnect)."""
-        with self._lock:
-            self._kicks += 1
 
     # -- a connection ------------------------------------------------------------------------------------
     def _verify(self, frame: dict[str, Any]) -> str:
@@ -197,34 +191,20 @@ class TmcSimulator:
             return
         with self._lock:
             self.connects += 1
-            token = f"tmc-token-{self.connects}"
-            kicks = self._kicks
-        ws.send(frame_bytes(T_CONNECTACK, token=token))
-        last_sent: dict[int, float] = {}
-        try:
-            while True:
-                with self._lock:
-                    if self._kicks != kicks:
-                        break
-                    due = [m for number, m in self.queue.items() if number not in last_sent]
-                for message in due:
-                    ws.send(frame_bytes(T_SEND, **message))
-                    with self._lock:
-                        last_sent[message["id"]] = time.monotonic()
-                        self.sent.append(message["id"])
-                try:
-                    data = ws.recv(timeout=0.05)
-                except TimeoutError:
-                    continue
-                self._client_frame(data, token, last_sent)
-        except ConnectionClosed:
-            return
-        ws.close()
+            session = Session(token=f"tmc-token-{self.connects}")
+        ws.send(frame_bytes(T_CONNECTACK, token=session.token))
+        self.deliver(ws, session)
 
-    def _client_frame(self, data: str | bytes, token: str, last_sent: dict[int, float]) -> None:
+    def pending(self) -> dict[int, Any]:
+        return self.queue
+
+    def encode(self, message: Any) -> bytes:
+        return frame_bytes(T_SEND, **message)
+
+    def client_frame(self, data: str | bytes, session: Session) -> None:
         frame = parse_frame(data if isinstance(data, bytes) else data.encode())
         headers = frame["headers"]
-        if frame["type"] != T_SEND or frame["token"] != token:
+        if frame["type"] != T_SEND or frame["token"] != session.token:
             return
         with self._lock:
             if headers.get("__kind") == 2:
@@ -236,22 +216,13 @@ class TmcSimulator:
                     self.confirmed.append(number)
             elif headers.get("__kind") == 1:
                 self.pull_requests += 1
-                now = time.monotonic()
-                for number in list(last_sent):
-                    if number in self.queue and now - last_sent[number] >= self.redeliver_after:
-                        del last_sent[number]  # sent again by the loop
+                session.expire(self.queue, self.redeliver_after)
 
 
 @contextmanager
 def tmc_running(**behaviour: Any) -> Iterator[TmcSimulator]:
     """The simulator on 127.0.0.1 in a thread (``url``: its ``ws://`` address); ``behaviour`` sets its fields."""
     simulator = TmcSimulator(**behaviour)
-    server = serve(simulator.handle, "127.0.0.1", 0, compression=None)
-    simulator.url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(simulator.handle) as address:
+        simulator.url = f"{address}/"
         yield simulator
-    finally:
-        server.shutdown()
-        thread.join(5)
