@@ -109,7 +109,8 @@ class Bridge(abc.ABC):
 
     @abc.abstractmethod
     def read(self, frame: str | bytes) -> list[Delivery]:
-        """The deliveries one frame asks for (``ValueError``: unreadable, logged and skipped)."""
+        """The deliveries one frame asks for (``ValueError``/``TypeError``/``KeyError``: unreadable, logged and
+        skipped: such a frame is not acknowledged)."""
 
     def periodic(self, ws: ClientConnection, now: float) -> None:  # noqa: B027 - optional
         """Work due every now and then while connected (heartbeats, pull requests)."""
@@ -166,7 +167,7 @@ class Bridge(abc.ABC):
             if frame is not None:
                 try:
                     deliveries = self.read(frame)
-                except ValueError as exc:
+                except (ValueError, TypeError, KeyError) as exc:
                     logger.error("%s bridge: unreadable frame skipped: %s", self.platform, exc)
                     deliveries = []
                 for delivery in deliveries:

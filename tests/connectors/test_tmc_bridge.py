@@ -173,3 +173,15 @@ def test_the_bridge_obeys_the_guarded_clients_address_rules(connection, tmc, set
         open_websocket(tmc.url.replace("ws://", "http://"), deadline=1)
     with pytest.raises(BlockedTarget, match="cloud metadata"):
         open_websocket("ws://169.254.169.254/", deadline=1)
+
+
+def test_a_message_frame_without_an_id_or_topic_is_unreadable_and_not_confirmed(connection, tmc):
+    bridge = bridge_for(connection, tmc)
+    bridge.token = "tk"
+    nameless = tmc_frames.encode(tmc_frames.Frame(tmc_frames.SEND, {"topic": "taobao_refund_RefundCreated"}))
+    voided = tmc_frames.encode(tmc_frames.Frame(tmc_frames.SEND, {"id": None, "topic": "taobao_refund_RefundClosed"}))
+
+    with pytest.raises(ValueError, match="without id or topic"):
+        bridge.read(nameless)
+    with pytest.raises((ValueError, TypeError)):
+        bridge.read(voided)
