@@ -35,25 +35,26 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from operator import itemgetter
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from notifications.models import Notification, Status
-from orders.models import Shop
 from tickets.models import Ticket
 
-# Read with each row: what notifications.channels.webhook signs with (see webhook.shop_of).
+# Set on each claimed row, from its ticket's shop: what notifications.channels.webhook signs with (see
+# webhook.shop_of).
 SHOP_COLUMNS = {
-    "shop_code": F("ticket__shop__code"),
-    "shop_webhook_secret": F("ticket__shop__webhook_secret"),
-    "shop_webhook_secret_previous": F("ticket__shop__webhook_secret_previous"),
-    "shop_webhook_secret_previous_until": F("ticket__shop__webhook_secret_previous_until"),
+    "shop_code": F("shop__code"),
+    "shop_webhook_secret": F("shop__webhook_secret"),
+    "shop_webhook_secret_previous": F("shop__webhook_secret_previous"),
+    "shop_webhook_secret_previous_until": F("shop__webhook_secret_previous_until"),
 }
 
 Queue = tuple[int, str, str]  # (ticket id, channel, recipient)
@@ -87,7 +88,8 @@ def _lease_token() -> str:
 def commit_without_waiting_for_the_disk() -> None:
     """A claim or an outcome need not wait for the WAL flush (an fsync per commit, more than the POST costs):
     should the database crash before it is flushed, the row is pending and unleased again and is sent again
-    with the same dedup key. The outbox row itself was committed, durably, with the ticket change.
+    with the same dedup key. The outbox row itself was committed, durably, with the ticket change. Called inside
+    the transaction, at any point before its commit (PostgreSQL reads the setting when the transaction commits).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -95,43 +97,47 @@ def commit_without_waiting_for_the_disk() -> None:
 
 
 def _claim_sql(*, one: bool) -> str:
-    """The claim statement: lease the due rows that may go now, oldest id first, and return them with what the
-    webhook signs with (``SHOP_COLUMNS``) and the id of the message before each in its queue (``previous``).
+    """The claim statement: lease the due rows that may go now, oldest id first, and return them with the id of
+    the message before each in its queue (``previous``).
 
-    A due row is left out when an earlier message of its queue holds it back and is not due (waiting for its
-    retry, or leased by another worker), so such rows never fill a batch. One another relay is claiming at
-    this very moment (skipped by SKIP LOCKED) is seen through ``previous`` (``_in_line``).
+    One message waits behind any earlier pending message of its queue. A batch leaves out the rows behind a
+    message that is failing and waiting for its retry (one probe of ``notification_failing_idx``, which holds
+    only such messages), so they never fill a batch while a receiver is down. A row behind a message another
+    worker holds (leased, or being claimed at this very moment: skipped by SKIP LOCKED) is seen through
+    ``previous`` and given back at once (``_in_line``).
+
+    The statement writes only ``lease_owner`` and ``next_attempt_at``, which no index covers, so PostgreSQL
+    updates each row in place on its page (a HOT update: no index entry is written; the table's fillfactor
+    leaves the room, migration 0005).
     Written in SQL because the ORM cannot UPDATE … RETURNING; PostgreSQL and SQLite (≥ 3.35) both run it.
     """
     n = Notification._meta.db_table
-    tickets = Ticket._meta.db_table
-    shops = Shop._meta.db_table
+    queue = "e.ticket_id = {row}.ticket_id AND e.channel = {row}.channel AND e.recipient = {row}.recipient"
 
     def before_in_queue(row: str) -> str:  # the messages of ``row``'s queue before it that hold it back
         return (
-            f"e.ticket_id = {row}.ticket_id AND e.channel = {row}.channel AND e.recipient = {row}.recipient"
-            f" AND e.id < {row}.id AND e.status = 'pending'"
+            f"{queue.format(row=row)} AND e.id < {row}.id AND e.status = 'pending'"
             " AND (e.failing_since IS NULL OR e.failing_since > %(hold_since)s)"
         )
 
-    def shop(column: str) -> str:
-        return f"(SELECT s.{column} FROM {tickets} t JOIN {shops} s ON s.id = t.shop_id WHERE t.id = {n}.ticket_id)"  # noqa: S608
-
-    # A batch leaves out rows behind a message that is not due (waiting for its retry, or leased by another
-    # worker), and takes the others with the earlier messages of their queue; one message waits behind any.
-    waiting_on = "" if one else "AND e.next_attempt_at > %(now)s"
+    if one:
+        held_back = f"SELECT 1 FROM {n} e WHERE {before_in_queue('c')}"  # noqa: S608
+    else:
+        held_back = (
+            f"SELECT 1 FROM {n} e WHERE {queue.format(row='c')} AND e.id < c.id AND e.status = 'pending'"  # noqa: S608
+            " AND e.failing_since IS NOT NULL AND e.failing_since > %(hold_since)s AND e.next_attempt_at > %(now)s"
+        )
     lock = " FOR UPDATE OF c SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     # RETURNING names the updated table itself (SQLite allows no alias there).
     returning = ", ".join(
         [f"{n}.{field.column}" for field in Notification._meta.concrete_fields]
-        + [f"{shop(expression.name.split('__')[-1])} AS {name}" for name, expression in SHOP_COLUMNS.items()]
         + [f"(SELECT max(e.id) FROM {n} e WHERE {before_in_queue(n)}) AS previous"]  # noqa: S608
     )
     return f"""
         WITH due AS (
             SELECT c.id FROM {n} c
             WHERE c.status = 'pending' AND c.next_attempt_at <= %(now)s {"AND c.id = %(id)s" if one else ""}
-              AND NOT EXISTS (SELECT 1 FROM {n} e WHERE {before_in_queue("c")} {waiting_on})
+              AND NOT EXISTS ({held_back})
             ORDER BY c.id LIMIT %(limit)s{lock}
         )
         UPDATE {n} SET lease_owner = %(owner)s, next_attempt_at = %(until)s
@@ -154,34 +160,60 @@ def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> 
         "id": notification_id,
     }
     with transaction.atomic():
-        commit_without_waiting_for_the_disk()
-        rows = sorted(
-            Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk
-        )
-        for row in rows:  # an extra column of raw SQL gets no field converter (SQLite: UTC text, naive)
-            extra = vars(row)
-            extra["shop_webhook_secret_previous_until"] = _aware(extra["shop_webhook_secret_previous_until"])
-        in_line = _in_line(rows)
+        with connection.cursor() as cursor:
+            cursor.execute(_claim_sql(one=notification_id is not None), params)
+            rows, previous = _notifications(cursor.fetchall())
+        if rows:  # a claim that took nothing wrote nothing: its commit waits for no disk anyway
+            commit_without_waiting_for_the_disk()
+        in_line = _in_line(rows, previous)
         if len(in_line) < len(rows):
             give_back(lease=lease, rows=[row for row in rows if row not in in_line])
+        _add_shop_columns(in_line)
     return in_line, lease
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value
+def _notifications(records: list[tuple[Any, ...]]) -> tuple[list[Notification], dict[int, int | None]]:
+    """The claimed rows as model instances, by id, with the fields' database converters applied as the ORM
+    applies them (JSON, SQLite's dates); and each one's ``previous`` (the last column)."""
+    fields = Notification._meta.concrete_fields
+    converted = []
+    for i, field in enumerate(fields):
+        col = field.get_col(Notification._meta.db_table)
+        functions = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if functions:
+            converted.append((i, col, functions))
+    names = [field.attname for field in fields]
+    rows: list[Notification] = []
+    previous: dict[int, int | None] = {}
+    for record in sorted(records, key=itemgetter(0)):  # the id is the first column
+        values = list(record)
+        for i, col, functions in converted:
+            for function in functions:
+                values[i] = function(values[i], col, connection)
+        row = Notification.from_db(connection.alias, names, values[: len(names)])
+        rows.append(row)
+        previous[row.pk] = values[-1]
+    return rows, previous
 
 
-def _in_line(rows: list[Notification]) -> list[Notification]:
+def _add_shop_columns(rows: list[Notification]) -> None:
+    """What the webhook of each row signs with (``SHOP_COLUMNS``), read for all the batch's tickets at once."""
+    if not rows:
+        return
+    shops = {
+        values["pk"]: values
+        for values in Ticket.objects.filter(pk__in={row.ticket_id for row in rows}).values("pk", **SHOP_COLUMNS)
+    }
+    for row in rows:
+        vars(row).update({name: shops[row.ticket_id][name] for name in SHOP_COLUMNS})
+
+
+def _in_line(rows: list[Notification], previous: dict[int, int | None]) -> list[Notification]:
     """``rows`` (by id) without those behind an earlier message of their queue that this claim does not hold
     (``previous``: one another relay is claiming at the same moment, or one out of line itself)."""
     taken: set[int] = set()
     for row in rows:
-        previous = vars(row)["previous"]  # a column of the claim statement
-        if previous is None or previous in taken:
+        if previous[row.pk] is None or previous[row.pk] in taken:
             taken.add(row.pk)
     return [row for row in rows if row.pk in taken]
 
