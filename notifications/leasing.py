@@ -96,6 +96,16 @@ def commit_without_waiting_for_the_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _no_flush() -> tuple[str, str]:
+    """``commit_without_waiting_for_the_disk`` for one UPDATE that is its own transaction, without a round trip
+    of its own: a CTE that sets ``synchronous_commit`` off for the statement's transaction, and the FROM clause
+    that makes the UPDATE read it (PostgreSQL runs only the CTEs a statement reads). Nothing on other databases.
+    Transaction-scoped, like SET LOCAL: the connection's setting is untouched (safe behind PgBouncer)."""
+    if connection.vendor != "postgresql":
+        return "", ""
+    return "no_flush AS (SELECT set_config('synchronous_commit', 'off', true))", " FROM no_flush"
+
+
 def _claim_sql(*, one: bool) -> str:
     """The claim statement: lease the due rows that may go now, oldest id first, and return them with the id of
     the message before each in its queue (``previous``).
@@ -133,21 +143,22 @@ def _claim_sql(*, one: bool) -> str:
         [f"{n}.{field.column}" for field in Notification._meta.concrete_fields]
         + [f"(SELECT max(e.id) FROM {n} e WHERE {before_in_queue(n)}) AS previous"]  # noqa: S608
     )
+    no_flush, read_it = _no_flush()
     return f"""
         WITH due AS (
             SELECT c.id FROM {n} c
             WHERE c.status = 'pending' AND c.next_attempt_at <= %(now)s {"AND c.id = %(id)s" if one else ""}
               AND NOT EXISTS ({held_back})
             ORDER BY c.id LIMIT %(limit)s{lock}
-        )
-        UPDATE {n} SET lease_owner = %(owner)s, next_attempt_at = %(until)s
-        WHERE id IN (SELECT id FROM due)
+        ){f", {no_flush}" if no_flush else ""}
+        UPDATE {n} SET lease_owner = %(owner)s, next_attempt_at = %(until)s{read_it}
+        WHERE {n}.id IN (SELECT id FROM due)
         RETURNING {returning}
     """  # noqa: S608 - table and column names from the models, values as parameters
 
 
 def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> tuple[list[Notification], Lease]:
-    """Run the claim statement and commit; rows out of line (see ``_in_line``) are given back at once."""
+    """Run the claim statement (committed with it); rows out of line (see ``_in_line``) are given back at once."""
     seconds = settings.KEFU_NOTIFY_LEASE_SECONDS
     lease = Lease(owner=_lease_token(), ends=time.monotonic() + seconds, due=now)
     at = connection.ops.adapt_datetimefield_value  # as the ORM passes a datetime (SQLite: UTC text)
@@ -159,16 +170,14 @@ def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> 
         "until": at(timezone.now() + timedelta(seconds=seconds)),
         "id": notification_id,
     }
-    with transaction.atomic():
-        rows = sorted(
-            Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk
-        )
-        if rows:  # a claim that took nothing wrote nothing: its commit waits for no disk anyway
+    # One statement, its own transaction (no BEGIN or COMMIT round trips): committed when it returns.
+    rows = sorted(Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk)
+    in_line = _in_line(rows)
+    if len(in_line) < len(rows):
+        with transaction.atomic():
             commit_without_waiting_for_the_disk()
-        in_line = _in_line(rows)
-        if len(in_line) < len(rows):
             give_back(lease=lease, rows=[row for row in rows if row not in in_line])
-        _add_shop_columns(in_line)
+    _add_shop_columns(in_line)
     return in_line, lease
 
 
@@ -245,41 +254,32 @@ def next_in_line(notification_id: int) -> int | None:
 
 def record(*, lease: Lease, attempted: list[Notification], unsent: Iterable[Notification] = ()) -> list[int]:
     """Write the outcomes of the attempted rows (as ``relay._attempt`` left them on the objects) and give the
-    unsent rows back, in one short transaction, on the rows this lease still holds. Returns the ids of the
-    attempted rows it could not record because their lease was lost (it expired, and another worker took them).
+    unsent rows back, on the rows this lease still holds. Returns the ids of the attempted rows it could not
+    record because their lease was lost (it expired, and another worker took them).
 
-    The sent rows in one UPDATE (``bulk_update`` builds a CASE per field and row, ten times the cost), the
-    failures (rare) one by one. ``sent_at`` is when the outcome is recorded.
+    The sent rows in one UPDATE that is its own transaction (``_record_sent``); the failures (rare, one by one)
+    and the unsent rows in one short transaction. ``sent_at`` is when the outcome is recorded.
     """
     now = timezone.now()
-    lost: list[int] = []
-    with transaction.atomic():
-        commit_without_waiting_for_the_disk()
-        ours = Notification.objects.filter(lease_owner=lease.owner)
-        sent = [row.pk for row in attempted if row.status == Status.SENT]
-        if sent:
-            written = ours.filter(pk__in=sent).update(
-                status=Status.SENT,
-                sent_at=now,
-                last_error="",
-                attempts=F("attempts") + 1,
-                failing_since=None,
-                lease_owner="",
-            )
-            if written < len(sent):  # rare: find which (those carrying this very record)
-                mine = Notification.objects.filter(pk__in=sent, status=Status.SENT, sent_at=now)
-                lost += sorted(set(sent) - set(mine.values_list("pk", flat=True)))
-        for row in attempted:
-            if row.status != Status.SENT and not ours.filter(pk=row.pk).update(
-                status=row.status,
-                attempts=row.attempts,
-                last_error=row.last_error,
-                next_attempt_at=row.next_attempt_at,
-                failing_since=Coalesce(F("failing_since"), now),
-                lease_owner="",
-            ):
-                lost.append(row.pk)
-        give_back(lease=lease, rows=unsent)
+    sent = [row.pk for row in attempted if row.status == Status.SENT]
+    lost = sorted(set(sent) - _record_sent(lease=lease, ids=sent, now=now)) if sent else []
+    failed = [row for row in attempted if row.status != Status.SENT]
+    unsent = list(unsent)
+    if failed or unsent:
+        with transaction.atomic():
+            commit_without_waiting_for_the_disk()
+            ours = Notification.objects.filter(lease_owner=lease.owner)
+            for row in failed:
+                if not ours.filter(pk=row.pk).update(
+                    status=row.status,
+                    attempts=row.attempts,
+                    last_error=row.last_error,
+                    next_attempt_at=row.next_attempt_at,
+                    failing_since=Coalesce(F("failing_since"), now),
+                    lease_owner="",
+                ):
+                    lost.append(row.pk)
+            give_back(lease=lease, rows=unsent)
     if lost:
         logger.warning(
             "notifications %s were attempted after their lease (%s) had expired and another worker took them: "
@@ -288,3 +288,20 @@ def record(*, lease: Lease, attempted: list[Notification], unsent: Iterable[Noti
             lease.owner,
         )
     return lost
+
+
+def _record_sent(*, lease: Lease, ids: list[int], now: datetime) -> set[int]:
+    """Mark the rows ``ids`` sent where ``lease`` still holds them, in one statement that is its own transaction
+    (no BEGIN or COMMIT round trips; the ORM's update() cannot carry ``_no_flush``); the ids it wrote."""
+    n = Notification._meta.db_table
+    no_flush, read_it = _no_flush()
+    sql = f"""
+        {f"WITH {no_flush}" if no_flush else ""}
+        UPDATE {n} SET status = %s, sent_at = %s, last_error = '', attempts = attempts + 1, failing_since = NULL,
+            lease_owner = ''{read_it}
+        WHERE {n}.lease_owner = %s AND {n}.id IN ({", ".join(["%s"] * len(ids))})
+        RETURNING {n}.id
+    """  # noqa: S608 - table and column names from the model, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.SENT.value, connection.ops.adapt_datetimefield_value(now), lease.owner, *ids])
+        return {pk for (pk,) in cursor.fetchall()}
