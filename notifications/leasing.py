@@ -3,17 +3,17 @@
 Sending a message may take as long as the outgoing request's total deadline; no transaction is open and no
 row lock is held meanwhile:
 
-1. **Claim** (one short transaction): ``UPDATE … SET lease_owner = <token of this claim>,
+1. **Claim** (one statement, its own short transaction): ``UPDATE … SET lease_owner = <token of this claim>,
    next_attempt_at = now + KEFU_NOTIFY_LEASE_SECONDS WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING
-   …``, then one read of the shops' signing secrets for the batch's tickets; commit. The row locks last until
-   that commit, with no network call in between; after it the lease keeps other workers away: a leased row is
-   not due until its lease ends (``next_attempt_at`` is the lease's end while it is leased). Neither column is
-   indexed, so on PostgreSQL the lease is an in-place (HOT) update that writes no index entry.
+   …``, committed as it returns; then one read of the shops' signing secrets for the batch's tickets. The row
+   locks last for that statement only; after it the lease keeps other workers away: a leased row is not due
+   until its lease ends (``next_attempt_at`` is the lease's end while it is leased). Neither column is indexed,
+   so on PostgreSQL the lease is an in-place (HOT) update that writes no index entry.
 2. **Send**, outside any transaction (``notifications.relay``).
-3. **Record** (another short transaction): the outcome is written, and the lease cleared, only on the rows
-   whose ``lease_owner`` is still this claim's. A lease that ended while its worker was stuck lets another
-   worker take the row and send it again (with the same de-duplication key, so the receiver drops the
-   duplicate); the first worker's late outcome then changes nothing.
+3. **Record** (short transactions again; the sent rows in one statement): the outcome is written, and the
+   lease cleared, only on the rows whose ``lease_owner`` is still this claim's. A lease that ended while its
+   worker was stuck lets another worker take the row and send it again (with the same de-duplication key, so
+   the receiver drops the duplicate); the first worker's late outcome then changes nothing.
 
 A worker killed while sending leaves its rows leased: they are due again when the lease ends.
 
