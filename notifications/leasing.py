@@ -3,15 +3,17 @@
 Sending a message may take as long as the outgoing request's total deadline; no transaction is open and no
 row lock is held meanwhile:
 
-1. **Claim** (one short transaction, one statement): ``UPDATE … SET lease_owner = <token of this claim>,
+1. **Claim** (one statement, its own short transaction): ``UPDATE … SET lease_owner = <token of this claim>,
    next_attempt_at = now + KEFU_NOTIFY_LEASE_SECONDS WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING
-   …``; commit. The row locks last for that statement; after the commit the lease keeps other workers away:
-   a leased row is not due until its lease ends (``next_attempt_at`` is the lease's end while it is leased).
+   …``, committed as it returns; then one read of the shops' signing secrets for the batch's tickets. The row
+   locks last for that statement only; after it the lease keeps other workers away: a leased row is not due
+   until its lease ends (``next_attempt_at`` is the lease's end while it is leased). Neither column is indexed,
+   so on PostgreSQL the lease is an in-place (HOT) update that writes no index entry.
 2. **Send**, outside any transaction (``notifications.relay``).
-3. **Record** (another short transaction): the outcome is written, and the lease cleared, only on the rows
-   whose ``lease_owner`` is still this claim's. A lease that ended while its worker was stuck lets another
-   worker take the row and send it again (with the same de-duplication key, so the receiver drops the
-   duplicate); the first worker's late outcome then changes nothing.
+3. **Record** (short transactions again; the sent rows in one statement): the outcome is written, and the
+   lease cleared, only on the rows whose ``lease_owner`` is still this claim's. A lease that ended while its
+   worker was stuck lets another worker take the row and send it again (with the same de-duplication key, so
+   the receiver drops the duplicate); the first worker's late outcome then changes nothing.
 
 A worker killed while sending leaves its rows leased: they are due again when the lease ends.
 
@@ -35,25 +37,24 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from notifications.models import Notification, Status
-from orders.models import Shop
 from tickets.models import Ticket
 
-# Read with each row: what notifications.channels.webhook signs with (see webhook.shop_of).
+# Set on each claimed row, from its ticket's shop: what notifications.channels.webhook signs with (see
+# webhook.shop_of).
 SHOP_COLUMNS = {
-    "shop_code": F("ticket__shop__code"),
-    "shop_webhook_secret": F("ticket__shop__webhook_secret"),
-    "shop_webhook_secret_previous": F("ticket__shop__webhook_secret_previous"),
-    "shop_webhook_secret_previous_until": F("ticket__shop__webhook_secret_previous_until"),
+    "shop_code": F("shop__code"),
+    "shop_webhook_secret": F("shop__webhook_secret"),
+    "shop_webhook_secret_previous": F("shop__webhook_secret_previous"),
+    "shop_webhook_secret_previous_until": F("shop__webhook_secret_previous_until"),
 }
 
 Queue = tuple[int, str, str]  # (ticket id, channel, recipient)
@@ -87,61 +88,77 @@ def _lease_token() -> str:
 def commit_without_waiting_for_the_disk() -> None:
     """A claim or an outcome need not wait for the WAL flush (an fsync per commit, more than the POST costs):
     should the database crash before it is flushed, the row is pending and unleased again and is sent again
-    with the same dedup key. The outbox row itself was committed, durably, with the ticket change.
+    with the same dedup key. The outbox row itself was committed, durably, with the ticket change. Called inside
+    the transaction, at any point before its commit (PostgreSQL reads the setting when the transaction commits).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _claim_sql(*, one: bool) -> str:
-    """The claim statement: lease the due rows that may go now, oldest id first, and return them with what the
-    webhook signs with (``SHOP_COLUMNS``) and the id of the message before each in its queue (``previous``).
+def _no_flush() -> tuple[str, str]:
+    """``commit_without_waiting_for_the_disk`` for one UPDATE that is its own transaction, without a round trip
+    of its own: a CTE that sets ``synchronous_commit`` off for the statement's transaction, and the FROM clause
+    that makes the UPDATE read it (PostgreSQL runs only the CTEs a statement reads). Nothing on other databases.
+    Transaction-scoped, like SET LOCAL: the connection's setting is untouched (safe behind PgBouncer)."""
+    if connection.vendor != "postgresql":
+        return "", ""
+    return "no_flush AS (SELECT set_config('synchronous_commit', 'off', true))", " FROM no_flush"
 
-    A due row is left out when an earlier message of its queue holds it back and is not due (waiting for its
-    retry, or leased by another worker), so such rows never fill a batch. One another relay is claiming at
-    this very moment (skipped by SKIP LOCKED) is seen through ``previous`` (``_in_line``).
+
+def _claim_sql(*, one: bool) -> str:
+    """The claim statement: lease the due rows that may go now, oldest id first, and return them with the id of
+    the message before each in its queue (``previous``).
+
+    One message waits behind any earlier pending message of its queue. A batch leaves out the rows behind a
+    message that is failing and waiting for its retry (one probe of ``notification_failing_idx``, which holds
+    only such messages), so they never fill a batch while a receiver is down. A row behind a message another
+    worker holds (leased, or being claimed at this very moment: skipped by SKIP LOCKED) is seen through
+    ``previous`` and given back at once (``_in_line``).
+
+    The statement writes only ``lease_owner`` and ``next_attempt_at``, which no index covers, so PostgreSQL
+    updates each row in place on its page (a HOT update: no index entry is written; the table's fillfactor
+    leaves the room, migration 0005).
     Written in SQL because the ORM cannot UPDATE … RETURNING; PostgreSQL and SQLite (≥ 3.35) both run it.
     """
     n = Notification._meta.db_table
-    tickets = Ticket._meta.db_table
-    shops = Shop._meta.db_table
+    queue = "e.ticket_id = {row}.ticket_id AND e.channel = {row}.channel AND e.recipient = {row}.recipient"
 
     def before_in_queue(row: str) -> str:  # the messages of ``row``'s queue before it that hold it back
         return (
-            f"e.ticket_id = {row}.ticket_id AND e.channel = {row}.channel AND e.recipient = {row}.recipient"
-            f" AND e.id < {row}.id AND e.status = 'pending'"
+            f"{queue.format(row=row)} AND e.id < {row}.id AND e.status = 'pending'"
             " AND (e.failing_since IS NULL OR e.failing_since > %(hold_since)s)"
         )
 
-    def shop(column: str) -> str:
-        return f"(SELECT s.{column} FROM {tickets} t JOIN {shops} s ON s.id = t.shop_id WHERE t.id = {n}.ticket_id)"  # noqa: S608
-
-    # A batch leaves out rows behind a message that is not due (waiting for its retry, or leased by another
-    # worker), and takes the others with the earlier messages of their queue; one message waits behind any.
-    waiting_on = "" if one else "AND e.next_attempt_at > %(now)s"
+    if one:
+        held_back = f"SELECT 1 FROM {n} e WHERE {before_in_queue('c')}"  # noqa: S608
+    else:
+        held_back = (
+            f"SELECT 1 FROM {n} e WHERE {queue.format(row='c')} AND e.id < c.id AND e.status = 'pending'"  # noqa: S608
+            " AND e.failing_since IS NOT NULL AND e.failing_since > %(hold_since)s AND e.next_attempt_at > %(now)s"
+        )
     lock = " FOR UPDATE OF c SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     # RETURNING names the updated table itself (SQLite allows no alias there).
     returning = ", ".join(
         [f"{n}.{field.column}" for field in Notification._meta.concrete_fields]
-        + [f"{shop(expression.name.split('__')[-1])} AS {name}" for name, expression in SHOP_COLUMNS.items()]
         + [f"(SELECT max(e.id) FROM {n} e WHERE {before_in_queue(n)}) AS previous"]  # noqa: S608
     )
+    no_flush, read_it = _no_flush()
     return f"""
         WITH due AS (
             SELECT c.id FROM {n} c
             WHERE c.status = 'pending' AND c.next_attempt_at <= %(now)s {"AND c.id = %(id)s" if one else ""}
-              AND NOT EXISTS (SELECT 1 FROM {n} e WHERE {before_in_queue("c")} {waiting_on})
+              AND NOT EXISTS ({held_back})
             ORDER BY c.id LIMIT %(limit)s{lock}
-        )
-        UPDATE {n} SET lease_owner = %(owner)s, next_attempt_at = %(until)s
-        WHERE id IN (SELECT id FROM due)
+        ){f", {no_flush}" if no_flush else ""}
+        UPDATE {n} SET lease_owner = %(owner)s, next_attempt_at = %(until)s{read_it}
+        WHERE {n}.id IN (SELECT id FROM due)
         RETURNING {returning}
     """  # noqa: S608 - table and column names from the models, values as parameters
 
 
 def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> tuple[list[Notification], Lease]:
-    """Run the claim statement and commit; rows out of line (see ``_in_line``) are given back at once."""
+    """Run the claim statement (committed with it); rows out of line (see ``_in_line``) are given back at once."""
     seconds = settings.KEFU_NOTIFY_LEASE_SECONDS
     lease = Lease(owner=_lease_token(), ends=time.monotonic() + seconds, due=now)
     at = connection.ops.adapt_datetimefield_value  # as the ORM passes a datetime (SQLite: UTC text)
@@ -153,26 +170,27 @@ def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> 
         "until": at(timezone.now() + timedelta(seconds=seconds)),
         "id": notification_id,
     }
-    with transaction.atomic():
-        commit_without_waiting_for_the_disk()
-        rows = sorted(
-            Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk
-        )
-        for row in rows:  # an extra column of raw SQL gets no field converter (SQLite: UTC text, naive)
-            extra = vars(row)
-            extra["shop_webhook_secret_previous_until"] = _aware(extra["shop_webhook_secret_previous_until"])
-        in_line = _in_line(rows)
-        if len(in_line) < len(rows):
+    # One statement, its own transaction (no BEGIN or COMMIT round trips): committed when it returns.
+    rows = sorted(Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk)
+    in_line = _in_line(rows)
+    if len(in_line) < len(rows):
+        with transaction.atomic():
+            commit_without_waiting_for_the_disk()
             give_back(lease=lease, rows=[row for row in rows if row not in in_line])
+    _add_shop_columns(in_line)
     return in_line, lease
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value
+def _add_shop_columns(rows: list[Notification]) -> None:
+    """What the webhook of each row signs with (``SHOP_COLUMNS``), read for all the batch's tickets at once."""
+    if not rows:
+        return
+    shops = {
+        values["pk"]: values
+        for values in Ticket.objects.filter(pk__in={row.ticket_id for row in rows}).values("pk", **SHOP_COLUMNS)
+    }
+    for row in rows:
+        vars(row).update({name: shops[row.ticket_id][name] for name in SHOP_COLUMNS})
 
 
 def _in_line(rows: list[Notification]) -> list[Notification]:
@@ -236,41 +254,32 @@ def next_in_line(notification_id: int) -> int | None:
 
 def record(*, lease: Lease, attempted: list[Notification], unsent: Iterable[Notification] = ()) -> list[int]:
     """Write the outcomes of the attempted rows (as ``relay._attempt`` left them on the objects) and give the
-    unsent rows back, in one short transaction, on the rows this lease still holds. Returns the ids of the
-    attempted rows it could not record because their lease was lost (it expired, and another worker took them).
+    unsent rows back, on the rows this lease still holds. Returns the ids of the attempted rows it could not
+    record because their lease was lost (it expired, and another worker took them).
 
-    The sent rows in one UPDATE (``bulk_update`` builds a CASE per field and row, ten times the cost), the
-    failures (rare) one by one. ``sent_at`` is when the outcome is recorded.
+    The sent rows in one UPDATE that is its own transaction (``_record_sent``); the failures (rare, one by one)
+    and the unsent rows in one short transaction. ``sent_at`` is when the outcome is recorded.
     """
     now = timezone.now()
-    lost: list[int] = []
-    with transaction.atomic():
-        commit_without_waiting_for_the_disk()
-        ours = Notification.objects.filter(lease_owner=lease.owner)
-        sent = [row.pk for row in attempted if row.status == Status.SENT]
-        if sent:
-            written = ours.filter(pk__in=sent).update(
-                status=Status.SENT,
-                sent_at=now,
-                last_error="",
-                attempts=F("attempts") + 1,
-                failing_since=None,
-                lease_owner="",
-            )
-            if written < len(sent):  # rare: find which (those carrying this very record)
-                mine = Notification.objects.filter(pk__in=sent, status=Status.SENT, sent_at=now)
-                lost += sorted(set(sent) - set(mine.values_list("pk", flat=True)))
-        for row in attempted:
-            if row.status != Status.SENT and not ours.filter(pk=row.pk).update(
-                status=row.status,
-                attempts=row.attempts,
-                last_error=row.last_error,
-                next_attempt_at=row.next_attempt_at,
-                failing_since=Coalesce(F("failing_since"), now),
-                lease_owner="",
-            ):
-                lost.append(row.pk)
-        give_back(lease=lease, rows=unsent)
+    sent = [row.pk for row in attempted if row.status == Status.SENT]
+    lost = sorted(set(sent) - _record_sent(lease=lease, ids=sent, now=now)) if sent else []
+    failed = [row for row in attempted if row.status != Status.SENT]
+    unsent = list(unsent)
+    if failed or unsent:
+        with transaction.atomic():
+            commit_without_waiting_for_the_disk()
+            ours = Notification.objects.filter(lease_owner=lease.owner)
+            for row in failed:
+                if not ours.filter(pk=row.pk).update(
+                    status=row.status,
+                    attempts=row.attempts,
+                    last_error=row.last_error,
+                    next_attempt_at=row.next_attempt_at,
+                    failing_since=Coalesce(F("failing_since"), now),
+                    lease_owner="",
+                ):
+                    lost.append(row.pk)
+            give_back(lease=lease, rows=unsent)
     if lost:
         logger.warning(
             "notifications %s were attempted after their lease (%s) had expired and another worker took them: "
@@ -279,3 +288,20 @@ def record(*, lease: Lease, attempted: list[Notification], unsent: Iterable[Noti
             lease.owner,
         )
     return lost
+
+
+def _record_sent(*, lease: Lease, ids: list[int], now: datetime) -> set[int]:
+    """Mark the rows ``ids`` sent where ``lease`` still holds them, in one statement that is its own transaction
+    (no BEGIN or COMMIT round trips; the ORM's update() cannot carry ``_no_flush``); the ids it wrote."""
+    n = Notification._meta.db_table
+    no_flush, read_it = _no_flush()
+    sql = f"""
+        {f"WITH {no_flush}" if no_flush else ""}
+        UPDATE {n} SET status = %s, sent_at = %s, last_error = '', attempts = attempts + 1, failing_since = NULL,
+            lease_owner = ''{read_it}
+        WHERE {n}.lease_owner = %s AND {n}.id IN ({", ".join(["%s"] * len(ids))})
+        RETURNING {n}.id
+    """  # noqa: S608 - table and column names from the model, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.SENT.value, connection.ops.adapt_datetimefield_value(now), lease.owner, *ids])
+        return {pk for (pk,) in cursor.fetchall()}

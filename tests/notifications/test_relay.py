@@ -199,9 +199,9 @@ def test_the_relay_makes_the_same_few_queries_for_5_messages_as_for_25(
     shop = webhook_shop(storefront.url)
     for _ in range(messages):
         open_return(shop)
-    # One batch: the claim (savepoint, (PostgreSQL) asynchronous commit, one UPDATE … RETURNING, release), the
-    # record (savepoint, asynchronous commit, one UPDATE, release); then a claim that finds nothing.
-    with django_assert_max_num_queries(12):
+    # One batch: the claim (one UPDATE … RETURNING, its own transaction with its asynchronous commit inside) and
+    # the shops' secrets (one SELECT), the record (one UPDATE likewise); then a claim that finds nothing.
+    with django_assert_max_num_queries(4):
         assert relay_pending().sent == messages
     assert len(storefront.hits) == messages
 
@@ -257,3 +257,40 @@ def test_a_lease_that_ran_out_lets_another_worker_send_and_the_first_workers_lat
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error, row.lease_owner) == (Status.SENT, 1, "", "")
     assert storefront.deliveries() == [row.dedup_key]
+
+
+def _hot_updates_in_this_transaction() -> tuple[int, int]:
+    """(updates, of which in place) on the outbox table so far in this transaction (PostgreSQL's counters)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+            [Notification._meta.db_table] * 2,
+        )
+        updates, hot = cursor.fetchone()
+    return updates, hot
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_taking_a_lease_writes_no_index_entry_and_rows_behind_a_failing_message_are_not_leased(storefront) -> None:
+    """The lease is an in-place (HOT) update on PostgreSQL (issue 16: the relay's cost per message): the claim
+    writes only columns no index covers, and the outbox pages have room (fillfactor). A batch does not take the
+    messages waiting behind one that is failing: they are not written at all."""
+    from notifications.leasing import claim_batch, give_back
+
+    shop = webhook_shop(storefront.url)
+    tickets = [open_return(shop) for _ in range(3)]
+    staff = staff_actor("operations")
+    waiting = ticket_act(ticket=tickets[0], actor=staff, action="approve")  # a second message behind the first
+    storefront.always_fail = True
+    assert relay_pending(batch=1, limit=1).failed == 1  # the first ticket's first message now waits for its retry
+    storefront.always_fail = False
+
+    before = _hot_updates_in_this_transaction()
+    rows, lease = claim_batch(limit=10, now=timezone.now())
+    after = _hot_updates_in_this_transaction()
+    assert lease is not None
+    assert sorted(row.ticket_id for row in rows) == [tickets[1].pk, tickets[2].pk]  # not the one behind
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 2)  # two rows leased, both in place
+    give_back(lease=lease, rows=rows)
+    assert Notification.objects.filter(ticket=waiting, lease_owner="").count() == 2

@@ -4,8 +4,11 @@ The relay's work (``relay_pending``: claim pending rows under a lease in one sho
 each webhook outside any transaction, record the outcomes in another) over ``--count`` pending storefront
 webhooks, against a plain loop posting the same payloads with the same HTTP client (``kefu.core.outbound``),
 headers and signing to the same server, in the same run.
-The server is a threaded ``http.server`` in a subprocess on 127.0.0.1 (keep-alive, TCP_NODELAY). The plain
-loop runs before and after the relay; its mean is the reference. docs/performance.md has figures.
+The server is a threaded ``http.server`` in a subprocess on 127.0.0.1 (keep-alive, TCP_NODELAY; both sides
+reuse one kept-alive connection, the guarded client's). The plain loop and the relay run over ``--rounds``
+alternating slices, so a change in the machine's load hits both alike. docs/performance.md has figures.
+The outbox table is not vacuumed here: where autovacuum is off, VACUUM it between runs, or each run's dead rows
+slow the next one's claims.
 
 It writes a shop, an order, a ticket and the outbox rows of its own (code ``bench-notify-…``) and deletes
 them afterwards (``--keep`` leaves them). Query logging is off while timing (DEBUG as in production); outgoing
