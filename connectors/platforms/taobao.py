@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from urllib3 import encode_multipart_formdata
 
 from connectors.base import (
     BadSignature,
@@ -54,6 +55,7 @@ from connectors.base import (
     TokenGrant,
     yuan_to_fen,
 )
+from connectors.platforms.taobao_flows import TaobaoFlows
 from kefu.core import outbound
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -82,6 +84,7 @@ STATUSES: dict[str, CaseStatus] = {
 }
 # cs_status (小二介入): 2 needed, 3 intervened, 4–6 review stages, 10 举证中, 11 appeal.
 ARBITRATION_CS_STATUS = {"2", "3", "4", "5", "6", "10", "11"}
+EVIDENCE_CS_STATUS = "10"  # 举证中: 小二 waits for the merchant's evidence until refund_remind_timeout
 # The merchant must answer in these statuses; refund_remind_timeout is then the merchant's deadline.
 MERCHANT_TURN = {"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"}
 
@@ -127,7 +130,7 @@ def error_from(response: Mapping[str, Any]) -> PlatformError:
     return PlatformError(ErrorKind.PERMANENT, shown, message)
 
 
-class TaobaoConnector(Connector):
+class TaobaoConnector(TaobaoFlows, Connector):
     platform = Platform.TAOBAO
     sign_method = "md5"
 
@@ -136,8 +139,11 @@ class TaobaoConnector(Connector):
     def url(self) -> str:
         return self.connection.base_url or DEFAULT_BASE_URL
 
-    def call(self, method: str, **business: Any) -> dict[str, Any]:
-        """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`."""
+    def call(
+        self, method: str, *, files: Mapping[str, tuple[str, bytes, str]] | None = None, **business: Any
+    ) -> dict[str, Any]:
+        """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`. ``files`` (name →
+        (file name, bytes, content type)) go as multipart parts, outside the signature (as TOP's SDKs sign)."""
         params = {
             "method": method,
             "app_key": self.connection.app_key,
@@ -149,13 +155,12 @@ class TaobaoConnector(Connector):
             **{key: str(value) for key, value in business.items() if value is not None},
         }
         params["sign"] = sign(params, self.connection.app_secret, self.sign_method)
+        if files:
+            data, content_type = encode_multipart_formdata({**params, **files})
+        else:
+            data, content_type = urlencode(params).encode(), "application/x-www-form-urlencoded;charset=utf-8"
         try:
-            response = outbound.post(
-                self.url,
-                data=urlencode(params).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
-                max_body=MAX_BODY,
-            )
+            response = outbound.post(self.url, data=data, headers={"Content-Type": content_type}, max_body=MAX_BODY)
         except outbound.BlockedTarget as exc:
             raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
         except outbound.OutboundError as exc:
@@ -192,7 +197,9 @@ class TaobaoConnector(Connector):
             kind, raw_type = CaseKind.UNKNOWN, str(refund.get("bill_type", ""))
         deadline = None
         remind = refund.get("refund_remind_timeout") or {}
-        if raw_status in MERCHANT_TURN and remind.get("exist_timeout") in (True, "true"):
+        # The merchant's turn: its answer, or (cs_status 10, 举证中) its evidence for 小二.
+        merchant_turn = raw_status in MERCHANT_TURN or cs_status == EVIDENCE_CS_STATUS
+        if merchant_turn and remind.get("exist_timeout") in (True, "true"):
             deadline = parse_time(remind.get("timeout"))
         modified = parse_time(refund.get("modified")) or parse_time(refund.get("created")) or timezone.now()
         sku = str(refund.get("outer_id") or refund.get("sku") or refund.get("num_iid") or "")
@@ -224,6 +231,7 @@ class TaobaoConnector(Connector):
             return_carrier=str(refund.get("company_name", "") or ""),
             return_waybill=str(refund.get("sid", "") or ""),
             arbitration=arbitration,
+            shows_offers=False,  # TOP's refund has no 协商 status: it stays WAIT_SELLER_AGREE meanwhile
             raw=dict(refund),
         )
 
@@ -374,7 +382,7 @@ class TaobaoConnector(Connector):
     @staticmethod
     def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
         """What a write needs from the case besides the neutral command: TOP's ``refund_phase``."""
-        return {"refund_phase": raw.get("refund_phase", "")}
+        return {"refund_phase": raw.get("refund_phase", ""), "has_good_return": raw.get("has_good_return")}
 
     def agree_refund(self, command: Command) -> CommandResult:
         phase = command.extra.get("refund_phase", "")
