@@ -387,7 +387,11 @@ class Connector(abc.ABC):
     def upload_evidence(self, command: Command) -> CommandResult:
         """Evidence for the platform's intervention: ``reason`` is the statement, ``extra["files"]`` the
         ticket's attachments as (name, content type, bytes), read when the write-back is sent."""
-        raise PlatformError(ErrorKind.PERMANENT, "unsupported", "evidence upload is not supported by this connector")
+        raise PlatformError(
+            ErrorKind.PERMANENT,
+            "unsupported",
+            "this platform has no evidence upload API kefu can use: upload the evidence in the platform's back office",
+        )
 
     def counter_offer(self, command: Command) -> CommandResult:
         """协商: offer the buyer ``amount_fen`` (None: an offer without money) with ``reason`` as its words."""
