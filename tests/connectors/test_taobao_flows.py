@@ -177,14 +177,14 @@ def test_evidence_goes_to_taobao_with_the_image_and_the_ruling_for_the_buyer_set
     refund, ticket = rejected_and_taken_to_xiaoer(client, taobao)
     ticket_evidence_attach(
         ticket=ticket,
-        actor=staff_actor("operations"),
+        actor=staff_actor("supervisors"),
         file=ContentFile(PNG, name="unboxing.png"),
         original_name="unboxing.png",
         content_type="image/png",
     )
 
     ticket = ticket_act(
-        ticket=ticket, actor=staff_actor("operations"), action="submit_evidence", statement="签收时完好，见开箱图"
+        ticket=ticket, actor=staff_actor("supervisors"), action="submit_evidence", statement="签收时完好，见开箱图"
     )
     assert ticket.state == "evidence_submitted"
     assert send_writebacks() == ["sent"]
@@ -204,7 +204,7 @@ def test_evidence_goes_to_taobao_with_the_image_and_the_ruling_for_the_buyer_set
 
 def test_xiaoer_asking_again_reopens_the_evidence_step_and_ruling_for_the_seller_closes(client, connection, taobao):
     refund, ticket = rejected_and_taken_to_xiaoer(client, taobao)
-    ticket_act(ticket=ticket, actor=staff_actor("operations"), action="submit_evidence", statement="见聊天记录")
+    ticket_act(ticket=ticket, actor=staff_actor("supervisors"), action="submit_evidence", statement="见聊天记录")
     send_writebacks()
 
     taobao.ask_for_evidence(refund["refund_id"], evidence_hours=5)

@@ -283,7 +283,7 @@ class ReturnTicket(Ticket):
         field=FIELD,
         source=S.ARBITRATION,
         target=S.EVIDENCE_SUBMITTED,
-        permission=by(Role.OPERATIONS, Role.SUPERVISORS),
+        permission=by(Role.SUPERVISORS),  # the arbitration step is theirs
         custom=Act(_("Submit evidence to the platform"), needs=(STATEMENT,), note="statement"),
         conditions=[ON_A_MARKETPLACE],
     )

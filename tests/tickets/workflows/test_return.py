@@ -66,7 +66,7 @@ RETURN = Table(
         "accept_offer": ("buyer", "platform"),
         "decline_offer": ("buyer", "system", "platform"),
         "intervene": ("platform",),
-        "submit_evidence": ("operations", "supervisors"),
+        "submit_evidence": ("supervisors",),
         "request_evidence": ("platform",),
     },
     moves=(
