@@ -226,3 +226,17 @@ def test_a_buyer_action_offered_by_the_ticket_is_the_one_that_runs(shop_a):
         "arbitration": ["cancel"],
         "closed": [],
     }
+
+
+def test_the_buyer_reads_a_counter_offer_and_may_only_answer_it(shop_a):
+    """协商 through the storefront: the offer is in the ticket's details, the answers are the buyer's actions."""
+    ticket = shop_a.ticket("return", "counter_offered", **OFFERED)
+
+    data = shop_a.client.get(url("ticket-detail", number=ticket.number)).json()
+
+    assert (data["state"], data["waiting_on"]) == ("counter_offered", "buyer")
+    assert (data["details"]["offered_amount"], data["details"]["offer"]) == ("60.00", OFFERED["offer"])
+    assert sorted(a["name"] for a in data["actions"]) == ["accept_offer", "cancel", "decline_offer"]
+    refused = run(shop_a, ticket, "approve", "buyer", {})
+    assert refused.status_code in (403, 404, 409), refused.content
+    assert ticket_reload(ticket).state == "counter_offered"
