@@ -94,8 +94,7 @@ def command_for(*, event: TicketEvent, ticket: Ticket, case: PlatformCase) -> Co
         return Command(
             CommandName.UPLOAD_EVIDENCE,
             reason=(event.payload or {}).get("statement") or event.reason,
-            evidence=_staff_attachments(ticket),
-            **base,
+            **{**base, "extra": {**extra, "attachments": _staff_attachments(ticket)}},
         )
     if key in SHIPMENTS:
         payload = event.payload or {}
@@ -105,23 +104,25 @@ def command_for(*, event: TicketEvent, ticket: Ticket, case: PlatformCase) -> Co
     return None
 
 
-def _staff_attachments(ticket: Ticket) -> tuple[str, ...]:
-    """The ids of the evidence the staff attached to the ticket (newest first), sent with the statement."""
+def _staff_attachments(ticket: Ticket) -> list[str]:
+    """The ids of the evidence the staff attached to the ticket (newest first), sent with the statement
+    (``Command.extra["attachments"]``; ``Command.evidence`` is for proofs already on the platform)."""
     ids = (
         Attachment.objects.filter(ticket_id=ticket.pk, actor_kind=ActorKind.STAFF)
         .order_by("-created_at", "-pk")
         .values_list("pk", flat=True)[:MAX_EVIDENCE_FILES]
     )
-    return tuple(str(pk) for pk in ids)
+    return [str(pk) for pk in ids]
 
 
 def evidence_files(command: Command) -> Command:
     """The command with its evidence attachments' contents (name, content type, bytes) in ``extra["files"]``;
     read when it is sent, never stored in the outbox."""
-    if command.name != CommandName.UPLOAD_EVIDENCE or not command.evidence:
+    ids = command.extra.get("attachments") or ()
+    if command.name != CommandName.UPLOAD_EVIDENCE or not ids:
         return command
     files = []
-    for attachment in Attachment.objects.filter(pk__in=[int(pk) for pk in command.evidence]).order_by("pk"):
+    for attachment in Attachment.objects.filter(pk__in=[int(pk) for pk in ids]).order_by("pk"):
         with attachment.file.open("rb") as handle:
             files.append((attachment.original_name, attachment.content_type, handle.read()))
     return replace(command, extra={**command.extra, "files": files})
