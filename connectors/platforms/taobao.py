@@ -55,6 +55,9 @@ from connectors.base import (
     TokenGrant,
     yuan_to_fen,
 )
+from connectors.platforms.taobao_exchange import FIELDS as EXCHANGE_FIELDS
+from connectors.platforms.taobao_exchange import PREFIX as EXCHANGE_PREFIX
+from connectors.platforms.taobao_exchange import dispute_id, exchange_page, exchange_snapshot, is_exchange
 from connectors.platforms.taobao_flows import TaobaoFlows
 from kefu.core import outbound
 
@@ -245,6 +248,8 @@ class TaobaoConnector(TaobaoFlows, Connector):
         """
         now = (until or timezone.now()).replace(microsecond=0)  # TOP's times have whole seconds
         width = timedelta(seconds=settings.KEFU_CONNECTOR_PULL_WINDOW_SECONDS)
+        if cursor.startswith("x|"):  # the window's Tmall exchanges, after its refunds
+            return exchange_page(self.call, cursor, now=now, parse_time=parse_time, format_time=format_time)
         if cursor:
             start_text, end_text, page_text = cursor.split("|")
             start, end, page = parse_time(start_text) or now - width, parse_time(end_text) or now, int(page_text)
@@ -265,11 +270,13 @@ class TaobaoConnector(TaobaoFlows, Connector):
         snapshots = [self.snapshot(refund) for refund in refunds]
         if answer.get("has_next") in (True, "true"):
             return Page(snapshots, f"{format_time(start)}|{format_time(end)}|{page + 1}", has_more=True)
-        overlap = timedelta(seconds=settings.KEFU_CONNECTOR_PULL_OVERLAP_SECONDS)
-        next_start = max(start, end - overlap) if end < now else max(start, now - overlap)
-        return Page(snapshots, f"{format_time(next_start)}|{format_time(now)}|1", has_more=end < now)
+        return Page(snapshots, f"x|{format_time(start)}|{format_time(end)}|1", has_more=True)  # its exchanges
 
     def fetch(self, case_id: str) -> CaseSnapshot:
+        if is_exchange(case_id):
+            result = self.call("tmall.exchange.get", dispute_id=dispute_id(case_id), fields=EXCHANGE_FIELDS)
+            found = result.get("result") or {}
+            return exchange_snapshot(found.get("exchange") or found, parse_time=parse_time, now=timezone.now)
         answer = self.call("taobao.refund.get", refund_id=case_id, fields=REFUND_FIELDS)
         return self.snapshot(answer["refund"])
 
@@ -371,7 +378,8 @@ class TaobaoConnector(TaobaoFlows, Connector):
                 PushMessage(
                     message_id=str(item["id"]),
                     topic=str(item.get("topic", "")),
-                    case_id=str(content.get("refund_id", "")),
+                    case_id=(EXCHANGE_PREFIX if content.get("bill_type") == "replace_bill" else "")
+                    + str(content.get("refund_id", "")),
                     modified_at=parse_time(content.get("modified")),
                     raw=item,
                 )
@@ -396,6 +404,8 @@ class TaobaoConnector(TaobaoFlows, Connector):
         return CommandResult(message=str(answer.get("msg", "")), raw=answer)
 
     def agree_return(self, command: Command) -> CommandResult:
+        if is_exchange(command.case_id):
+            return self.exchange_agree(command)
         address = command.address_id or self.connection.return_address_id
         if not address:
             raise PlatformError(
@@ -414,6 +424,8 @@ class TaobaoConnector(TaobaoFlows, Connector):
         return CommandResult(raw=answer)
 
     def refuse(self, command: Command) -> CommandResult:
+        if is_exchange(command.case_id):
+            return self.exchange_refuse(command)
         message = (command.reason or "").strip()[:200]
         answer = self.call(
             "taobao.refund.refuse",

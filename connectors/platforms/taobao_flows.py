@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import Command, CommandResult, ErrorKind, PlatformError
+from connectors.platforms.taobao_exchange import dispute_id, is_exchange
 
 if TYPE_CHECKING:
     from connectors.models import ShopConnection
@@ -91,18 +92,55 @@ class TaobaoFlows:
             answers.append(answer)
         return CommandResult(message=f"{len(answers)} message(s)", raw={"answers": answers})
 
+    # -- Tmall exchanges (``exchange:<dispute_id>`` cases; ``taobao_exchange``) ------------------------------
+    def exchange_agree(self, command: Command) -> CommandResult:
+        address = command.address_id or self.connection.return_address_id
+        if not address:
+            raise PlatformError(ErrorKind.PERMANENT, "no_address", "The shop connection has no return address id.")
+        answer = self.call(
+            "tmall.exchange.agree",
+            dispute_id=dispute_id(command.case_id),
+            address_id=address,
+            leave_message=command.reason[:200] or None,
+            fields="dispute_id,status,modified",
+        )
+        return _exchange_result(answer, "exchange_agree_refused")
+
+    def exchange_refuse(self, command: Command) -> CommandResult:
+        answer = self.call(
+            "tmall.exchange.refuse",
+            dispute_id=dispute_id(command.case_id),
+            leave_message=(command.reason or "").strip()[:200],
+            fields="dispute_id,status,modified",
+        )
+        return _exchange_result(answer, "exchange_refuse_refused")
+
+    def confirm_received(self, command: Command) -> CommandResult:
+        """An exchange's goods back are confirmed on Tmall (``tmall.exchange.returngoods.agree``); a refund's
+        receipt is kefu's own step (agreeing the refund after it is the answer)."""
+        if not is_exchange(command.case_id):
+            return CommandResult(applied=False, message="kefu-side step")
+        answer = self.call(
+            "tmall.exchange.returngoods.agree", dispute_id=dispute_id(command.case_id), fields="dispute_id,status"
+        )
+        return _exchange_result(answer, "exchange_receipt_refused")
+
     def ship_exchange(self, command: Command) -> CommandResult:
         if not command.waybill:
             raise PlatformError(ErrorKind.PERMANENT, "no_waybill", "The replacement has no tracking number.")
         answer = self.call(
             "tmall.exchange.consigngoods",
-            dispute_id=command.case_id,
+            dispute_id=dispute_id(command.case_id),
             logistics_no=command.waybill,
             logistics_company_name=command.carrier,
             logistics_type=EXPRESS,
             fields="dispute_id,status,modified",
         )
-        result = answer.get("result") or {}
-        if result.get("success") in (False, "false"):
-            raise PlatformError(ErrorKind.PERMANENT, "exchange_refused", str(result.get("error_msg") or "refused"))
-        return CommandResult(raw=answer)
+        return _exchange_result(answer, "exchange_refused")
+
+
+def _exchange_result(answer: dict[str, Any], code: str) -> CommandResult:
+    result = answer.get("result") or {}
+    if result.get("success") in (False, "false"):
+        raise PlatformError(ErrorKind.PERMANENT, code, str(result.get("error_msg") or result.get("msg") or "refused"))
+    return CommandResult(raw=answer)
