@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.models import PlatformCase, WriteBack, WriteBackStatus
-from connectors.services.writeback import writeback_send
-from tests.connectors.conftest import ticket_of, timeline
+from connectors.models import PlatformCase
+from tests.connectors.conftest import send_pending_writebacks, ticket_of, transitions
 from tests.connectors.test_douyin_contract import arrive_by_push, connection, douyin  # noqa: F401 - fixtures
 from tests.factories.tickets import staff_actor
 from tickets.models import EventType
@@ -17,21 +16,12 @@ from tickets.services import ticket_act
 pytestmark = pytest.mark.django_db
 
 
-def send_writebacks() -> list[str]:
-    pending = WriteBack.objects.filter(status=WriteBackStatus.PENDING).order_by("pk")
-    return [writeback_send(writeback_id=pk) for pk in pending.values_list("pk", flat=True)]
-
-
-def transitions(ticket) -> list[tuple[str, str]]:
-    return [(t, who) for kind, t, who in timeline(ticket) if kind == EventType.TRANSITION]
-
-
 def test_an_exchange_runs_to_completion_with_the_platforms_and_the_staffs_steps(client, connection, douyin):  # noqa: F811
     case = douyin.create("exchange")
     case_id = case["aftersale_id"]
     ticket = arrive_by_push(client, douyin, case_id)
     ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
-    assert send_writebacks() == ["sent"]  # 301, with the return address
+    assert send_pending_writebacks() == ["sent"]  # 301, with the return address
 
     douyin.buyer_returns(case_id, code="ZT7700990011")
     ticket = arrive_by_push(client, douyin, case_id, 203)
@@ -48,7 +38,7 @@ def test_an_exchange_runs_to_completion_with_the_platforms_and_the_staffs_steps(
         carrier="顺丰速运",
         tracking_number="SF1400000001",
     )
-    assert send_writebacks() == ["sent"]
+    assert send_pending_writebacks() == ["sent"]
     assert douyin.writes[-1]["type"] == 311 and douyin.get(case_id)["aftersale_status"] == 13
     ticket = arrive_by_push(client, douyin, case_id, 201)
     assert ticket.state == "replacement_shipped"
@@ -83,7 +73,7 @@ def test_a_resend_shipped_in_the_back_office_is_followed_to_the_buyers_receipt(c
         tracking_number="ZT1",
     )
     # Douyin has no confirmed 补寄 operate type: the staff are told to enter the parcel in the back office.
-    assert send_writebacks() == ["dead"]
+    assert send_pending_writebacks() == ["dead"]
     escalation = ticket_of(case_id).events.get(event_type=EventType.ESCALATION)
     assert escalation.actor_kind == "platform"
 

@@ -16,11 +16,10 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from connectors.base import Command, CommandName, PlatformError
-from connectors.models import WriteBack, WriteBackStatus
+from connectors.models import WriteBack
 from connectors.platforms import connector_for
 from connectors.services.sync import inbox_process
-from connectors.services.writeback import writeback_send
-from tests.connectors.conftest import push, ticket_of, timeline
+from tests.connectors.conftest import push, send_pending_writebacks, ticket_of, transitions
 from tests.factories.tickets import staff_actor, ticket_build
 from tests.simulators.taobao import TaobaoSimulator
 from tickets.errors import TransitionNotAllowed
@@ -41,15 +40,6 @@ def arrive(client, taobao: TaobaoSimulator, refund_id: str, topic: str = "Refund
     return ticket_of(refund_id)
 
 
-def send_writebacks() -> list[str]:
-    pending = WriteBack.objects.filter(status=WriteBackStatus.PENDING).order_by("pk")
-    return [writeback_send(writeback_id=pk) for pk in pending.values_list("pk", flat=True)]
-
-
-def transitions(ticket) -> list[tuple[str, str]]:
-    return [(t, who) for kind, t, who in timeline(ticket) if kind == EventType.TRANSITION]
-
-
 # -- 协商: the merchant's counter-offer ---------------------------------------------------------------------
 
 
@@ -68,7 +58,7 @@ def test_a_counter_offer_goes_to_taobao_and_the_buyers_acceptance_settles_the_of
     )
 
     assert ticket.state == "counter_offered" and ticket.due_at is None  # the buyer's turn
-    assert send_writebacks() == ["sent"]
+    assert send_pending_writebacks() == ["sent"]
     method, params = taobao.writes[-1]
     assert method == "taobao.refund.negotiatereturn"
     assert (params["refund_fee"], params["address_id"]) == ("6000", "5001")  # fen, the shop's address
@@ -95,7 +85,7 @@ def test_an_offer_left_unanswered_lapses_when_taobao_agrees_the_original_request
         offer="退 60 元",
         offer_amount=Decimal("60"),
     )
-    send_writebacks()
+    send_pending_writebacks()
     taobao.buyer_declines_offer(refund["refund_id"])
 
     taobao.advance(timedelta(hours=49))  # Taobao agrees the buyer's ¥89.90 at its deadline
@@ -116,7 +106,7 @@ def test_a_counter_offer_on_a_refund_only_case_is_handed_back_saying_to_use_the_
         offer_amount=Decimal("50"),
     )
 
-    assert send_writebacks() == ["dead"]
+    assert send_pending_writebacks() == ["dead"]
 
     ticket = ticket_of(refund["refund_id"])
     assert ticket.priority == Priority.URGENT
@@ -149,7 +139,7 @@ def rejected_and_taken_to_xiaoer(client, taobao, *, evidence_hours: float = 10):
     refund = taobao.create("return_refund")
     ticket = arrive(client, taobao, refund["refund_id"])
     ticket_act(ticket=ticket, actor=staff_actor("operations"), action="reject", reason="商品已使用，影响二次销售")
-    assert send_writebacks() == ["sent"]
+    assert send_pending_writebacks() == ["sent"]
     taobao.intervene(refund["refund_id"], evidence_hours=evidence_hours)
     return refund, arrive(client, taobao, refund["refund_id"], "RefundBlockMessage")
 
@@ -187,7 +177,7 @@ def test_evidence_goes_to_taobao_with_the_image_and_the_ruling_for_the_buyer_set
         ticket=ticket, actor=staff_actor("supervisors"), action="submit_evidence", statement="签收时完好，见开箱图"
     )
     assert ticket.state == "evidence_submitted"
-    assert send_writebacks() == ["sent"]
+    assert send_pending_writebacks() == ["sent"]
     [sent] = taobao.evidence
     assert (sent["content"], sent["image"]) == ("签收时完好，见开箱图", PNG)
     ticket = arrive(client, taobao, refund["refund_id"], "RefundCreateMessage")
@@ -205,7 +195,7 @@ def test_evidence_goes_to_taobao_with_the_image_and_the_ruling_for_the_buyer_set
 def test_xiaoer_asking_again_reopens_the_evidence_step_and_ruling_for_the_seller_closes(client, connection, taobao):
     refund, ticket = rejected_and_taken_to_xiaoer(client, taobao)
     ticket_act(ticket=ticket, actor=staff_actor("supervisors"), action="submit_evidence", statement="见聊天记录")
-    send_writebacks()
+    send_pending_writebacks()
 
     taobao.ask_for_evidence(refund["refund_id"], evidence_hours=5)
     ticket = arrive(client, taobao, refund["refund_id"], "RefundBlockMessage")

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.models import PlatformCase
-from tests.connectors.conftest import timeline
+from tests.connectors.conftest import transitions
 from tests.connectors.test_wechat_contract import (  # noqa: F401 - fixtures
     arrive_by_push,
     connection,
@@ -22,10 +22,6 @@ from tickets.models import EventType, Priority, Refund, RefundStatus
 from tickets.services import ticket_act
 
 pytestmark = pytest.mark.django_db
-
-
-def transitions(ticket) -> list[tuple[str, str]]:
-    return [(t, who) for kind, t, who in timeline(ticket) if kind == EventType.TRANSITION]
 
 
 def later(wechat) -> None:  # noqa: F811
