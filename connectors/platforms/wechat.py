@@ -183,7 +183,7 @@ def _offer_fen(order: Mapping[str, Any]) -> int | None:
     """The refund a pending counter-offer names (``merchant_update_detail.amount``; the field is unconfirmed)."""
     detail = order.get("merchant_update_detail")
     amount = detail.get("amount") if isinstance(detail, Mapping) else None
-    return int(amount) if amount not in (None, "") else None
+    return None if amount is None or amount == "" else int(amount)
 
 
 class WechatConnector(Connector):
