@@ -213,6 +213,9 @@ def kind_details(ticket: Ticket) -> dict:
             "requested_amount": _money(ticket.requested_amount),
             "approved_amount": _money(ticket.approved_amount),
             "return_shipment": _shipment(ticket.return_shipment),
+            # 协商: what the merchant offers instead (the buyer answers with accept_offer / decline_offer).
+            "offered_amount": _money(ticket.offered_amount),
+            "offer": ticket.offer,
         }
     if isinstance(ticket, ExchangeTicket):
         return {

@@ -65,8 +65,11 @@ class CaseStatus(StrEnum):
     REFUNDED = "refunded"  # the platform paid the refund / the case succeeded
     REJECTED = "rejected"  # the merchant refused; the buyer may answer
     CLOSED = "closed"  # closed without a refund (buyer cancelled, expired, failed)
-    ARBITRATION = "arbitration"  # the platform intervenes (平台介入 / 小二介入)
+    ARBITRATION = "arbitration"  # the platform intervenes (平台介入 / 小二介入); its ruling is still to come
     COUNTER_OFFER = "counter_offer"  # 协商: the merchant's counter-offer awaits the buyer
+    # 换货 / 补寄 beyond the goods coming back: the merchant sent the new item; the buyer is to receive it …
+    REPLACEMENT_SHIPPED = "replacement_shipped"
+    COMPLETED = "completed"  # … and the exchange or resend succeeded (the buyer confirmed, or the platform did)
     UNKNOWN = "unknown"  # a code the connector does not know (kept raw, flagged)
 
 
@@ -118,6 +121,14 @@ class CaseSnapshot:
     return_carrier: str = ""
     return_waybill: str = ""
     arbitration: bool = False  # the platform intervenes, whatever ``status`` says
+    # 协商: the refund the merchant's pending counter-offer names (fen), where the platform shows it. A platform
+    # whose case shows no pending offer (``shows_offers=False``: Taobao's refunds stay WAIT_SELLER_AGREE while
+    # the buyer considers it) keeps kefu's counter-offer standing until the buyer accepts or the case moves on.
+    offer_fen: int | None = None
+    shows_offers: bool = True
+    # The carrier and waybill of the merchant's new parcel (exchange / 补寄), where the platform reports it.
+    reship_carrier: str = ""
+    reship_waybill: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -193,6 +204,7 @@ class CommandName(StrEnum):
     SHIP_EXCHANGE = "ship_exchange"
     SHIP_RESEND = "ship_resend"
     UPLOAD_EVIDENCE = "upload_evidence"
+    COUNTER_OFFER = "counter_offer"
 
 
 @dataclass(frozen=True)
@@ -373,4 +385,18 @@ class Connector(abc.ABC):
         raise PlatformError(ErrorKind.PERMANENT, "unsupported", "resend shipment is not supported by this connector")
 
     def upload_evidence(self, command: Command) -> CommandResult:
-        raise PlatformError(ErrorKind.PERMANENT, "unsupported", "evidence upload is not supported by this connector")
+        """Evidence for the platform's intervention: ``reason`` is the statement, ``extra["files"]`` the
+        ticket's attachments as (name, content type, bytes), read when the write-back is sent."""
+        raise PlatformError(
+            ErrorKind.PERMANENT,
+            "unsupported",
+            "this platform has no evidence upload API kefu can use: upload the evidence in the platform's back office",
+        )
+
+    def counter_offer(self, command: Command) -> CommandResult:
+        """协商: offer the buyer ``amount_fen`` (None: an offer without money) with ``reason`` as its words."""
+        raise PlatformError(
+            ErrorKind.PERMANENT,
+            "unsupported",
+            "this platform has no counter-offer (协商) API: make the offer in the platform's back office",
+        )

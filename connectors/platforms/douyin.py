@@ -79,10 +79,10 @@ STATUSES: dict[str, CaseStatus] = {
     "7": CaseStatus.AWAITING_RETURN,  # 待买家退货
     "11": CaseStatus.RETURN_IN_TRANSIT,  # 待商家二次同意 (the goods are on their way back / back)
     "8": CaseStatus.RECEIVED,  # 待商家发货 (exchange / 补寄: the merchant is to ship)
-    "3": CaseStatus.RECEIVED,  # exchange shipped, buyer to receive
-    "13": CaseStatus.RECEIVED,  # 换货/补寄/维修 shipped, buyer to receive
+    "3": CaseStatus.REPLACEMENT_SHIPPED,  # exchange shipped, buyer to receive
+    "13": CaseStatus.REPLACEMENT_SHIPPED,  # 换货/补寄/维修 shipped, buyer to receive
     "12": CaseStatus.REFUNDED,  # 售后成功
-    "14": CaseStatus.CLOSED,  # 换货/补寄/维修成功 (resolved)
+    "14": CaseStatus.COMPLETED,  # 换货/补寄/维修成功 (the buyer received it)
     "27": CaseStatus.REJECTED,  # 商家一次拒绝
     "29": CaseStatus.REJECTED,  # 商家二次拒绝
     "28": CaseStatus.CLOSED,  # 售后失败

@@ -80,6 +80,7 @@ from connectors.platforms.pdd_codes import (
     DEFAULT_BASE_URL,
     DETAIL_KEY,
     DETAIL_TYPES,
+    EVIDENCE_TURN,
     LIST_TYPE_TO_DETAIL,
     MAX_BODY,
     MAX_WINDOW_SECONDS,
@@ -161,7 +162,7 @@ class PddConnector(Connector):
         arbitration = intervened or raw_status == "8"
         if intervened and status not in (CaseStatus.CLOSED, CaseStatus.REFUNDED, CaseStatus.UNKNOWN):
             status = CaseStatus.ARBITRATION
-        deadline = parse_time(detail.get("expire_time")) if raw_status in MERCHANT_TURN else None
+        deadline = parse_time(detail.get("expire_time")) if raw_status in MERCHANT_TURN | EVIDENCE_TURN else None
         sku = str(detail.get("sku_id") or "")
         return CaseSnapshot(
             platform=Platform.PDD,
@@ -264,7 +265,7 @@ class PddConnector(Connector):
             logger.error("pdd list row without id/order_sn skipped: %s", json.dumps(row, ensure_ascii=False)[:300])
             return None
         key = case_key(row["id"], row["order_sn"])
-        if str(row.get("after_sales_status", "")) in MERCHANT_TURN:
+        if str(row.get("after_sales_status", "")) in MERCHANT_TURN | EVIDENCE_TURN:
             try:
                 return self.fetch(key)
             except PlatformError as exc:

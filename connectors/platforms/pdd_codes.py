@@ -49,9 +49,9 @@ STATUSES: dict[str, CaseStatus] = {
     "13": CaseStatus.CLOSED,  # 买家逾期，超过有效期
     "14": CaseStatus.REQUESTED,  # 换货补寄待商家处理
     "15": CaseStatus.AWAITING_RETURN,  # 换货补寄待用户处理
-    "16": CaseStatus.CLOSED,  # 换货补寄成功
+    "16": CaseStatus.COMPLETED,  # 换货补寄成功
     "17": CaseStatus.CLOSED,  # 换货补寄失败
-    "18": CaseStatus.RECEIVED,  # 换货补寄待用户确认完成
+    "18": CaseStatus.REPLACEMENT_SHIPPED,  # 换货补寄待用户确认完成 (the merchant shipped)
     "21": CaseStatus.REQUESTED,  # 待商家同意维修
     "22": CaseStatus.AWAITING_RETURN,  # 待用户确认发货
     "24": CaseStatus.CLOSED,  # 维修关闭
@@ -63,6 +63,9 @@ STATUSES: dict[str, CaseStatus] = {
 }
 # The merchant must act in these statuses; the detail's expire_time is then the merchant's deadline.
 MERCHANT_TURN = {"2", "3", "14", "21", "32", "33"}
+# 平台处理中: expire_time, when the detail gives one, is the platform's deadline for the merchant's evidence
+# (unconfirmed: read the same way as the merchant's answer).
+EVIDENCE_TURN = {"8"}
 # A status's place in a case's life: the version that orders two snapshots with the same updated_time.
 STATUS_RANK: dict[str, int] = {
     **dict.fromkeys(("2", "3", "14", "21", "32", "33"), 1),

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from urllib3 import encode_multipart_formdata
 
 from connectors.base import (
     BadSignature,
@@ -54,6 +55,10 @@ from connectors.base import (
     TokenGrant,
     yuan_to_fen,
 )
+from connectors.platforms.taobao_exchange import FIELDS as EXCHANGE_FIELDS
+from connectors.platforms.taobao_exchange import PREFIX as EXCHANGE_PREFIX
+from connectors.platforms.taobao_exchange import dispute_id, exchange_page, exchange_snapshot, is_exchange
+from connectors.platforms.taobao_flows import TaobaoFlows
 from connectors.tokens import token_renew
 from kefu.core import outbound
 
@@ -84,6 +89,7 @@ STATUSES: dict[str, CaseStatus] = {
 }
 # cs_status (小二介入): 2 needed, 3 intervened, 4–6 review stages, 10 举证中, 11 appeal.
 ARBITRATION_CS_STATUS = {"2", "3", "4", "5", "6", "10", "11"}
+EVIDENCE_CS_STATUS = "10"  # 举证中: 小二 waits for the merchant's evidence until refund_remind_timeout
 # The merchant must answer in these statuses; refund_remind_timeout is then the merchant's deadline.
 MERCHANT_TURN = {"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"}
 
@@ -131,7 +137,7 @@ def error_from(response: Mapping[str, Any]) -> PlatformError:
     return PlatformError(ErrorKind.PERMANENT, shown, message)
 
 
-class TaobaoConnector(Connector):
+class TaobaoConnector(TaobaoFlows, Connector):
     platform = Platform.TAOBAO
     sign_method = "md5"
 
@@ -140,20 +146,25 @@ class TaobaoConnector(Connector):
     def url(self) -> str:
         return self.connection.base_url or DEFAULT_BASE_URL
 
-    def call(self, method: str, **business: Any) -> dict[str, Any]:
-        """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`.
+    def call(
+        self, method: str, *, files: Mapping[str, tuple[str, bytes, str]] | None = None, **business: Any
+    ) -> dict[str, Any]:
+        """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`. ``files`` (name →
+        (file name, bytes, content type)) go as multipart parts, outside the signature (as TOP's SDKs sign).
 
         An invalid session (code 27: the token expired early or was revoked) refreshes the access token with the
         connection's refresh token and sends the call once more; without a refresh token it is permanent."""
         try:
-            return self._call(method, **business)
+            return self._call(method, files, **business)
         except PlatformError as exc:
             if exc.code != INVALID_SESSION or not self.connection.refresh_token:
                 raise
         token_renew(self)
-        return self._call(method, **business)
+        return self._call(method, files, **business)
 
-    def _call(self, method: str, **business: Any) -> dict[str, Any]:
+    def _call(
+        self, method: str, files: Mapping[str, tuple[str, bytes, str]] | None, **business: Any
+    ) -> dict[str, Any]:
         params = {
             "method": method,
             "app_key": self.connection.app_key,
@@ -165,13 +176,12 @@ class TaobaoConnector(Connector):
             **{key: str(value) for key, value in business.items() if value is not None},
         }
         params["sign"] = sign(params, self.connection.app_secret, self.sign_method)
+        if files:
+            data, content_type = encode_multipart_formdata({**params, **files})
+        else:
+            data, content_type = urlencode(params).encode(), "application/x-www-form-urlencoded;charset=utf-8"
         try:
-            response = outbound.post(
-                self.url,
-                data=urlencode(params).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
-                max_body=MAX_BODY,
-            )
+            response = outbound.post(self.url, data=data, headers={"Content-Type": content_type}, max_body=MAX_BODY)
         except outbound.BlockedTarget as exc:
             raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
         except outbound.OutboundError as exc:
@@ -208,7 +218,9 @@ class TaobaoConnector(Connector):
             kind, raw_type = CaseKind.UNKNOWN, str(refund.get("bill_type", ""))
         deadline = None
         remind = refund.get("refund_remind_timeout") or {}
-        if raw_status in MERCHANT_TURN and remind.get("exist_timeout") in (True, "true"):
+        # The merchant's turn: its answer, or (cs_status 10, 举证中) its evidence for 小二.
+        merchant_turn = raw_status in MERCHANT_TURN or cs_status == EVIDENCE_CS_STATUS
+        if merchant_turn and remind.get("exist_timeout") in (True, "true"):
             deadline = parse_time(remind.get("timeout"))
         modified = parse_time(refund.get("modified")) or parse_time(refund.get("created")) or timezone.now()
         sku = str(refund.get("outer_id") or refund.get("sku") or refund.get("num_iid") or "")
@@ -240,6 +252,7 @@ class TaobaoConnector(Connector):
             return_carrier=str(refund.get("company_name", "") or ""),
             return_waybill=str(refund.get("sid", "") or ""),
             arbitration=arbitration,
+            shows_offers=False,  # TOP's refund has no 协商 status: it stays WAIT_SELLER_AGREE meanwhile
             raw=dict(refund),
         )
 
@@ -253,6 +266,8 @@ class TaobaoConnector(Connector):
         """
         now = (until or timezone.now()).replace(microsecond=0)  # TOP's times have whole seconds
         width = timedelta(seconds=settings.KEFU_CONNECTOR_PULL_WINDOW_SECONDS)
+        if cursor.startswith("x|"):  # the window's Tmall exchanges, after its refunds
+            return exchange_page(self.call, cursor, now=now, parse_time=parse_time, format_time=format_time)
         if cursor:
             start_text, end_text, page_text = cursor.split("|")
             start, end, page = parse_time(start_text) or now - width, parse_time(end_text) or now, int(page_text)
@@ -273,11 +288,13 @@ class TaobaoConnector(Connector):
         snapshots = [self.snapshot(refund) for refund in refunds]
         if answer.get("has_next") in (True, "true"):
             return Page(snapshots, f"{format_time(start)}|{format_time(end)}|{page + 1}", has_more=True)
-        overlap = timedelta(seconds=settings.KEFU_CONNECTOR_PULL_OVERLAP_SECONDS)
-        next_start = max(start, end - overlap) if end < now else max(start, now - overlap)
-        return Page(snapshots, f"{format_time(next_start)}|{format_time(now)}|1", has_more=end < now)
+        return Page(snapshots, f"x|{format_time(start)}|{format_time(end)}|1", has_more=True)  # its exchanges
 
     def fetch(self, case_id: str) -> CaseSnapshot:
+        if is_exchange(case_id):
+            result = self.call("tmall.exchange.get", dispute_id=dispute_id(case_id), fields=EXCHANGE_FIELDS)
+            found = result.get("result") or {}
+            return exchange_snapshot(found.get("exchange") or found, parse_time=parse_time, now=timezone.now)
         answer = self.call("taobao.refund.get", refund_id=case_id, fields=REFUND_FIELDS)
         return self.snapshot(answer["refund"])
 
@@ -379,7 +396,8 @@ class TaobaoConnector(Connector):
                 PushMessage(
                     message_id=str(item["id"]),
                     topic=str(item.get("topic", "")),
-                    case_id=str(content.get("refund_id", "")),
+                    case_id=(EXCHANGE_PREFIX if content.get("bill_type") == "replace_bill" else "")
+                    + str(content.get("refund_id", "")),
                     modified_at=parse_time(content.get("modified")),
                     raw=item,
                 )
@@ -390,7 +408,7 @@ class TaobaoConnector(Connector):
     @staticmethod
     def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
         """What a write needs from the case besides the neutral command: TOP's ``refund_phase``."""
-        return {"refund_phase": raw.get("refund_phase", "")}
+        return {"refund_phase": raw.get("refund_phase", ""), "has_good_return": raw.get("has_good_return")}
 
     def agree_refund(self, command: Command) -> CommandResult:
         phase = command.extra.get("refund_phase", "")
@@ -404,6 +422,8 @@ class TaobaoConnector(Connector):
         return CommandResult(message=str(answer.get("msg", "")), raw=answer)
 
     def agree_return(self, command: Command) -> CommandResult:
+        if is_exchange(command.case_id):
+            return self.exchange_agree(command)
         address = command.address_id or self.connection.return_address_id
         if not address:
             raise PlatformError(
@@ -422,6 +442,8 @@ class TaobaoConnector(Connector):
         return CommandResult(raw=answer)
 
     def refuse(self, command: Command) -> CommandResult:
+        if is_exchange(command.case_id):
+            return self.exchange_refuse(command)
         message = (command.reason or "").strip()[:200]
         answer = self.call(
             "taobao.refund.refuse",

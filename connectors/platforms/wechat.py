@@ -179,6 +179,13 @@ def from_unix(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC)
 
 
+def _offer_fen(order: Mapping[str, Any]) -> int | None:
+    """The refund a pending counter-offer names (``merchant_update_detail.amount``; the field is unconfirmed)."""
+    detail = order.get("merchant_update_detail")
+    amount = detail.get("amount") if isinstance(detail, Mapping) else None
+    return None if amount is None or amount == "" else int(amount)
+
+
 class WechatConnector(Connector):
     platform = Platform.WECHAT
 
@@ -293,6 +300,7 @@ class WechatConnector(Connector):
             paid_fen=int(refund.get("amount") or 0),
             reason=reason,
             merchant_deadline=deadline,
+            offer_fen=_offer_fen(order) if status == CaseStatus.COUNTER_OFFER else None,
             lines=(
                 CaseLine(
                     sku=sku,
@@ -485,6 +493,12 @@ class WechatConnector(Connector):
         return CommandResult(raw=answer)
 
     def upload_evidence(self, command: Command) -> CommandResult:
+        if not command.evidence:  # kefu's own files would first have to become WeChat media (not done by kefu)
+            raise PlatformError(
+                ErrorKind.PERMANENT,
+                "no_media",
+                "WeChat takes evidence as media ids uploaded beforehand: upload it in the 微信小店 back office.",
+            )
         answer = self.call(
             CERTIFICATE_PATH,
             after_sale_order_id=command.case_id,
@@ -505,4 +519,13 @@ class WechatConnector(Connector):
     def ship_resend(self, command: Command) -> CommandResult:
         raise PlatformError(
             ErrorKind.PERMANENT, "unsupported", "WeChat Channels has no API to resend a missing item (补寄)."
+        )
+
+    def counter_offer(self, command: Command) -> CommandResult:
+        """商家协商 (``merchantupdateaftersale``) needs an ``update_reason_type`` from WeChat's own list, which is
+        not public: not sent. The offer a merchant makes in the back office is read (``USER_WAIT_CONFIRM_UPDATE``)."""
+        raise PlatformError(
+            ErrorKind.PERMANENT,
+            "unsupported",
+            "kefu does not send WeChat's counter-offer (商家协商) yet: make the offer in the 微信小店 back office.",
         )

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -35,6 +34,7 @@ from django.utils import timezone
 from connectors.base import CaseKind, CaseSnapshot, CaseStatus, Connector, fen_to_yuan
 from connectors.models import PlatformCase, ShopConnection
 from connectors.platforms import connector_for
+from connectors.services.following import in_step, next_step
 from kefu.core.errors import DomainError
 from orders.models import Order, OrderStatus
 from orders.services import order_upsert
@@ -63,18 +63,6 @@ REASON_WORDS = (
     ("发货", "not_shipped"),
     ("缺货", "out_of_stock"),
 )
-# The ticket states each neutral status corresponds to (per kind); used to tell "in step" from drift.
-IN_STEP: dict[CaseStatus, set[str]] = {
-    CaseStatus.REQUESTED: {"requested", "reported"},
-    CaseStatus.AWAITING_RETURN: {"awaiting_return"},
-    CaseStatus.RETURN_IN_TRANSIT: {"return_in_transit", "received"},
-    CaseStatus.RECEIVED: {"received", "refund_pending"},
-    CaseStatus.REFUNDED: {"refunded"},
-    CaseStatus.REJECTED: {"rejected"},
-    CaseStatus.CLOSED: {"closed", "cancelled", "refunded", "completed", "resolved"},
-    CaseStatus.ARBITRATION: {"arbitration"},
-    CaseStatus.COUNTER_OFFER: {"requested", "rejected"},
-}
 FINAL = {CaseStatus.CLOSED, CaseStatus.REFUNDED}
 MAX_STEPS = 5
 
@@ -121,10 +109,10 @@ def case_ingest(
             case.save()
             logger.warning("%s case %s not applied to its ticket: %s", case.platform, case.case_id, case.last_error)
             return IngestResult(case, "error")
-        in_step = ticket.state in IN_STEP.get(snapshot.status, set())
-        case.last_error = "" if in_step else f"drift: kefu {ticket.state}, platform {snapshot.raw_status}"
+        stepped = in_step(ticket, snapshot)
+        case.last_error = "" if stepped else f"drift: kefu {ticket.state}, platform {snapshot.raw_status}"
         case.save()
-        return IngestResult(case, outcome if in_step else "drift", tuple(ran))
+        return IngestResult(case, outcome if stepped else "drift", tuple(ran))
 
 
 def _case_locked(connection: ShopConnection, snapshot: CaseSnapshot) -> tuple[PlatformCase, bool]:
@@ -239,50 +227,12 @@ def _ticket_open(
     )
 
 
-def _next_step(ticket: Ticket, snapshot: CaseSnapshot) -> tuple[str, dict[str, Any]] | None:
-    """The next platform transition toward ``snapshot.status`` from the ticket's state (returns; None: none)."""
-    state, status = ticket.state, snapshot.status
-    reason = f"{snapshot.platform}: {snapshot.raw_status}"
-    if ticket.kind != "return":
-        if status == CaseStatus.CLOSED and state not in IN_STEP[CaseStatus.CLOSED]:
-            return ("cancel", {"reason": reason})
-        return None
-    if state == "requested":
-        if status in (CaseStatus.AWAITING_RETURN, CaseStatus.RETURN_IN_TRANSIT, CaseStatus.REFUNDED):
-            return ("approve", {"reason": reason})
-        if status == CaseStatus.REJECTED:
-            return ("reject", {"reason": snapshot.raw.get("refuse_reason") or reason})
-        if status == CaseStatus.CLOSED:
-            return ("cancel", {"reason": reason})
-    if state == "rejected":
-        if status == CaseStatus.ARBITRATION:
-            return ("escalate", {"reason": reason})
-        if status == CaseStatus.CLOSED:
-            return ("accept_rejection", {})
-    if state == "awaiting_return":
-        if status in (CaseStatus.RETURN_IN_TRANSIT, CaseStatus.RECEIVED) and snapshot.return_waybill:
-            carrier = snapshot.return_carrier or "unknown"
-            return ("ship_back", {"carrier": carrier[:64], "tracking_number": snapshot.return_waybill[:64]})
-        if status == CaseStatus.CLOSED:
-            return ("cancel", {"reason": reason})
-    if state == "return_in_transit" and status == CaseStatus.REFUNDED:
-        return ("auto_refund", {"reason": reason})
-    if state == "arbitration":
-        if status in (CaseStatus.AWAITING_RETURN, CaseStatus.REFUNDED):
-            return ("uphold_buyer", {"reason": reason})
-        if status == CaseStatus.CLOSED:
-            return ("uphold_rejection", {"reason": reason})
-    if state == "refund_pending" and status == CaseStatus.REFUNDED:
-        return ("settle", {})
-    return None
-
-
 def _ticket_follow(ticket: Ticket, snapshot: CaseSnapshot, actor: Actor) -> tuple[Ticket, list[str]]:
     ran: list[str] = []
     for _ in range(MAX_STEPS):
-        if ticket.state in IN_STEP.get(snapshot.status, set()):
+        if in_step(ticket, snapshot):
             break
-        step = _next_step(ticket, snapshot)
+        step = next_step(ticket, snapshot)
         if step is None:
             break
         name, inputs = step

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ from connectors.models import PlatformCase, WriteBack, WriteBackStatus
 from connectors.platforms import connector_class, connector_for
 from kefu.core.outbound import mask_secrets
 from tickets.actors import Actor, ActorKind
-from tickets.models import EventType, Ticket, TicketEvent
+from tickets.models import Attachment, EventType, Ticket, TicketEvent
 from tickets.services.platform import ticket_platform_refusal_record
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ REFUSALS = {
 }
 REFUNDS_AFTER_RECEIPT = {("return", "pass_inspection"), ("return", "pass_inspection_partly")}
 RECEIPTS = {("return", "receive"), ("exchange", "receive")}
+OFFERS = {("return", "counter_offer")}
+EVIDENCE = {("return", "submit_evidence")}
+MAX_EVIDENCE_FILES = 5  # the staff's latest attachments go with a statement (platforms take a few images)
 SHIPMENTS = {
     ("exchange", "ship_replacement"): CommandName.SHIP_EXCHANGE,
     ("logistics", "mark_reshipped"): CommandName.SHIP_RESEND,
@@ -77,12 +81,51 @@ def command_for(*, event: TicketEvent, ticket: Ticket, case: PlatformCase) -> Co
         return Command(CommandName.AGREE_REFUND, amount_fen=_fen(getattr(ticket, "approved_amount", None)), **base)
     if key in RECEIPTS:
         return Command(CommandName.CONFIRM_RECEIVED, **base)
+    if key in OFFERS:
+        offered = getattr(ticket, "offered_amount", None)
+        return Command(
+            CommandName.COUNTER_OFFER,
+            amount_fen=_fen(offered),
+            reason=getattr(ticket, "offer", ""),
+            address_id=case.connection.return_address_id,
+            **base,
+        )
+    if key in EVIDENCE:
+        return Command(
+            CommandName.UPLOAD_EVIDENCE,
+            reason=(event.payload or {}).get("statement") or event.reason,
+            **{**base, "extra": {**extra, "attachments": _staff_attachments(ticket)}},
+        )
     if key in SHIPMENTS:
         payload = event.payload or {}
         return Command(
             SHIPMENTS[key], carrier=payload.get("carrier", ""), waybill=payload.get("tracking_number", ""), **base
         )
     return None
+
+
+def _staff_attachments(ticket: Ticket) -> list[str]:
+    """The ids of the evidence the staff attached to the ticket (newest first), sent with the statement
+    (``Command.extra["attachments"]``; ``Command.evidence`` is for proofs already on the platform)."""
+    ids = (
+        Attachment.objects.filter(ticket_id=ticket.pk, actor_kind=ActorKind.STAFF)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[:MAX_EVIDENCE_FILES]
+    )
+    return [str(pk) for pk in ids]
+
+
+def evidence_files(command: Command) -> Command:
+    """The command with its evidence attachments' contents (name, content type, bytes) in ``extra["files"]``;
+    read when it is sent, never stored in the outbox."""
+    ids = command.extra.get("attachments") or ()
+    if command.name != CommandName.UPLOAD_EVIDENCE or not ids:
+        return command
+    files = []
+    for attachment in Attachment.objects.filter(pk__in=[int(pk) for pk in ids]).order_by("pk"):
+        with attachment.file.open("rb") as handle:
+            files.append((attachment.original_name, attachment.content_type, handle.read()))
+    return replace(command, extra={**command.extra, "files": files})
 
 
 def writeback_event_received(sender: Any, *, event: TicketEvent, ticket: Ticket, **kwargs: Any) -> None:
@@ -142,6 +185,7 @@ def writeback_send(*, writeback_id: int, now: datetime | None = None) -> str:
     # optimistically, and the decision stands on the ticket, which ingestion keeps in step.
     command = Command.from_payload({**row.payload, "version": row.case.version})
     try:
+        command = evidence_files(command)
         connector_for(row.connection).execute(command)
     except PlatformError as exc:
         return _record_failure(row, exc)

@@ -65,7 +65,7 @@ def test_operations_sees_only_its_own_transitions(ops_client):
 
     response = ops_client.get(page_url(t))
 
-    assert [b["name"] for b in response.context["transition_buttons"]] == ["approve", "reject"]
+    assert [b["name"] for b in response.context["transition_buttons"]] == ["approve", "counter_offer", "reject"]
 
 
 def test_approve_button_runs_the_service_and_the_timeline_shows_it(ops_client):

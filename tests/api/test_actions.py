@@ -21,6 +21,9 @@ from tickets.models import EventType, Refund, ReturnTicket, TicketEvent
 pytestmark = pytest.mark.django_db
 
 SHIP = {"carrier": "YTO", "tracking_number": "YT7000000001"}
+OFFER = {"offer": "退 60 元，商品不用退回", "offer_amount": "60.00"}
+OFFERED = {"offer": "退 60 元，商品不用退回", "offered_amount": Decimal("60.00"), "refund_only": True}
+TMALL = {"platform": "taobao"}
 
 # (kind, from state, action, who, body, to state, ticket fields). ``who`` is "buyer" or a department.
 FLOWS: list[tuple[str, str, str, str, dict[str, Any], str, dict[str, Any]]] = [
@@ -56,6 +59,12 @@ FLOWS: list[tuple[str, str, str, str, dict[str, Any], str, dict[str, Any]]] = [
     ("return", "arbitration", "uphold_buyer", "supervisors", {}, "awaiting_return", {}),
     ("return", "arbitration", "uphold_rejection", "supervisors", {"reason": "证据不足"}, "closed", {}),
     ("return", "requested", "cancel", "buyer", {}, "cancelled", {}),
+    # 协商: the merchant's counter-offer, answered by the buyer through the storefront
+    ("return", "requested", "counter_offer", "operations", OFFER, "counter_offered", {}),
+    ("return", "counter_offered", "accept_offer", "buyer", {}, "refund_pending", OFFERED),
+    ("return", "counter_offered", "decline_offer", "buyer", {"reason": "不接受"}, "requested", OFFERED),
+    # 平台介入: evidence for the marketplace (a marketplace's ticket only)
+    ("return", "arbitration", "submit_evidence", "supervisors", {"statement": "签收完好"}, "evidence_submitted", TMALL),
     # exchange
     ("exchange", "requested", "approve", "operations", {}, "awaiting_return", {}),
     ("exchange", "requested", "reject", "operations", {"reason": "无此尺码"}, "rejected", {}),
@@ -217,3 +226,17 @@ def test_a_buyer_action_offered_by_the_ticket_is_the_one_that_runs(shop_a):
         "arbitration": ["cancel"],
         "closed": [],
     }
+
+
+def test_the_buyer_reads_a_counter_offer_and_may_only_answer_it(shop_a):
+    """协商 through the storefront: the offer is in the ticket's details, the answers are the buyer's actions."""
+    ticket = shop_a.ticket("return", "counter_offered", **OFFERED)
+
+    data = shop_a.client.get(url("ticket-detail", number=ticket.number)).json()
+
+    assert (data["state"], data["waiting_on"]) == ("counter_offered", "buyer")
+    assert (data["details"]["offered_amount"], data["details"]["offer"]) == ("60.00", OFFERED["offer"])
+    assert sorted(a["name"] for a in data["actions"]) == ["accept_offer", "cancel", "decline_offer"]
+    refused = run(shop_a, ticket, "approve", "buyer", {})
+    assert refused.status_code in (403, 404, 409), refused.content
+    assert ticket_reload(ticket).state == "counter_offered"

@@ -11,10 +11,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from connectors.models import PlatformCase, ShopConnection
+from connectors.models import PlatformCase, ShopConnection, WriteBack, WriteBackStatus
+from connectors.services.writeback import writeback_send
 from tests.factories.orders import ShopFactory
 from tests.simulators.taobao import APP_KEY, APP_SECRET, SESSION, TaobaoSimulator, kefu_push_signature, taobao_running
-from tickets.models import Ticket, TicketEvent
+from tickets.models import EventType, Ticket, TicketEvent
 
 
 @pytest.fixture
@@ -63,3 +64,14 @@ def timeline(ticket: Ticket) -> list[tuple[str, str, str]]:
         .order_by("created_at", "pk")
         .values_list("event_type", "transition", "actor_kind")
     )
+
+
+def transitions(ticket: Ticket) -> list[tuple[str, str]]:
+    """(transition, actor kind) of each transition on the timeline, oldest first."""
+    return [(name, who) for kind, name, who in timeline(ticket) if kind == EventType.TRANSITION]
+
+
+def send_pending_writebacks() -> list[str]:
+    """Send every pending write-back now, oldest first; the outcome of each."""
+    pending = WriteBack.objects.filter(status=WriteBackStatus.PENDING).order_by("pk")
+    return [writeback_send(writeback_id=pk) for pk in pending.values_list("pk", flat=True)]

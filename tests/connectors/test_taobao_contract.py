@@ -75,8 +75,9 @@ def test_a_case_arrives_by_pull_over_several_pages(connection, taobao):
 
     result = connection_pull(connection_id=connection.pk)
 
-    assert result.error == "" and result.cases == 105 and result.pages == 2
+    assert result.error == "" and result.cases == 105 and result.pages == 3
     assert taobao.calls.count("taobao.refunds.receive.get") == 2  # 100 + 5, by has_next
+    assert taobao.calls.count("tmall.exchange.receive.get") == 1  # then the window's exchanges (none)
     assert PlatformCase.objects.filter(case_id__in=ids, ticket__isnull=False).count() == 105
     connection.refresh_from_db()
     assert connection.last_pull_at is not None and connection.pull_errors == 0 and connection.pulls == 1

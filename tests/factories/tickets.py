@@ -196,6 +196,10 @@ def transition_inputs(ticket: Ticket, transition: str) -> tuple[str, dict[str, A
         params["shipment"] = shipment
     elif transition == "pass_inspection_partly":
         params["amount"] = (ticket.requested_amount / 2).quantize(Decimal("0.01"))
+    elif transition == "counter_offer":
+        params.update(offer="退 60 元，商品不用退回", offer_amount=Decimal("60.00"))
+    elif transition == "submit_evidence":
+        params["statement"] = "商品签收时完好，见开箱视频"
     elif transition == "compensate":
         params["amount"] = Decimal("30.00")
     elif transition == "propose_resolution":

@@ -44,6 +44,8 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, timedelta | None]] = {
     ("return", "received"): ("warehouse", 24 * H),
     ("return", "refund_pending"): ("operations", 24 * H),  # SPEC: "retried; failure escalates"
     ("return", "arbitration"): ("supervisors", 48 * H),
+    ("return", "counter_offered"): (BUYER, 72 * H),  # 协商: the buyer answers the merchant's offer
+    ("return", "evidence_submitted"): ("supervisors", 7 * D),  # 平台介入: the platform rules
     ("return", "refunded"): (END, None),
     ("return", "closed"): (END, None),
     ("return", "cancelled"): (END, None),
@@ -88,6 +90,8 @@ WAY_IN: dict[tuple[str, str], tuple[str, str, str, dict]] = {
     ("return", "received"): ("return_in_transit", "receive", "warehouse", {}),
     ("return", "refund_pending"): ("received", "pass_inspection", "warehouse", {"goods_received": True}),
     ("return", "arbitration"): ("rejected", "escalate", "buyer", {}),
+    ("return", "counter_offered"): ("requested", "counter_offer", "operations", {}),
+    ("return", "evidence_submitted"): ("arbitration", "submit_evidence", "supervisors", {"platform": "taobao"}),
     ("return", "refunded"): ("refund_pending", "complete_refund", "system", {}),  # the payment path
     ("return", "closed"): ("rejected", "accept_rejection", "buyer", {}),
     ("return", "cancelled"): ("requested", "cancel", "buyer", {}),

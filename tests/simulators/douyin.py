@@ -151,6 +151,21 @@ class DouyinSimulator:
             case["aftersale_info"]["return_logistics_company_name"] = company
             self._touch(case, 11, deadline=10 * 86400)
 
+    def merchant_receives(self, case_id: str) -> None:
+        """In the 抖店 back office the merchant confirms the exchange's goods back: to ship the new one (8)."""
+        with self._lock:
+            self._touch(self.cases[case_id], 8, deadline=2 * 86400)
+
+    def merchant_ships(self, case_id: str) -> None:
+        """In the back office the merchant ships the exchange or 补寄 item (no operate type is confirmed)."""
+        with self._lock:
+            self._touch(self.cases[case_id], 13, deadline=None)
+
+    def buyer_receives(self, case_id: str) -> None:
+        """The buyer confirms the new item: 换货/补寄成功 (14)."""
+        with self._lock:
+            self._touch(self.cases[case_id], 14, deadline=None)
+
     def buyer_cancels(self, case_id: str) -> None:
         with self._lock:
             self._touch(self.cases[case_id], 28)

@@ -136,7 +136,7 @@ class PddSimulator:
         with self._lock:
             case = copy.deepcopy(self.cases[after_sales_id])
             case.pop("_list", None)
-            if case["after_sales_status"] not in MERCHANT_TURN:
+            if case["after_sales_status"] not in MERCHANT_TURN | {8}:  # 8: the evidence deadline
                 case["expire_time"] = None
             return case
 
@@ -173,6 +173,22 @@ class PddSimulator:
             case["shipping_name"], case["express_no"] = company, waybill
             case["expire_time"] = int((self.now() + timedelta(days=10)).timestamp())
             self._touch(case, 3)
+
+    def platform_intervenes(self, after_sales_id: str, *, evidence_hours: float = 24) -> None:
+        """平台处理中 (8): the platform took the case over; the merchant's evidence is due by ``expire_time``."""
+        with self._lock:
+            case = self.cases[after_sales_id]
+            case["expire_time"] = int((self.now() + timedelta(hours=evidence_hours)).timestamp())
+            self._touch(case, 8)
+
+    def platform_rules(self, after_sales_id: str, *, for_buyer: bool, refund_fen: int | None = None) -> None:
+        """The ruling: 平台同意退款 (5, refunding ``refund_fen`` if the platform decided another amount) or
+        平台拒绝 (9, closed)."""
+        with self._lock:
+            case = self.cases[after_sales_id]
+            if for_buyer and refund_fen is not None:
+                case["refund_amount"] = refund_fen
+            self._touch(case, 5 if for_buyer else 9)
 
     def buyer_cancels(self, after_sales_id: str) -> None:
         with self._lock:

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.simulators.taobao_flows import TaobaoFlows, parse_multipart
+
 FIXTURES = Path(__file__).parent / "fixtures" / "taobao"
 BEIJING = ZoneInfo("Asia/Shanghai")
 FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -56,7 +58,7 @@ def kefu_push_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 @dataclass
-class TaobaoSimulator:
+class TaobaoSimulator(TaobaoFlows):
     app_key: str = APP_KEY
     secret: str = APP_SECRET
     session: str = SESSION
@@ -71,6 +73,10 @@ class TaobaoSimulator:
     errors: list[str] = field(default_factory=list)  # the code or sub_code of every refusal
     writes: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # accepted writes
     pushes: list[dict[str, Any]] = field(default_factory=list)
+    offers: dict[str, dict[str, Any]] = field(default_factory=dict)  # 协商 awaiting the buyer, by refund id
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # taobao.refund.message.add received
+    exchanges: dict[str, dict[str, Any]] = field(default_factory=dict)  # tmall exchange disputes
+    request_files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # the call's multipart files
     refresh_token: str = "sim-refresh-token-1"
     refreshes: int = 0
     url: str = ""
@@ -215,10 +221,11 @@ class TaobaoSimulator:
             }
 
     # -- the router ---------------------------------------------------------------------------------------
-    def handle(self, params: dict[str, str]) -> dict[str, Any]:
+    def handle(self, params: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
         method = params.get("method", "")
         with self._lock:
             self.calls.append(method)
+            self.request_files = files or {}
 
             def error(code: int, msg: str, sub_code: str = "", sub_msg: str = "") -> dict[str, Any]:
                 self.errors.append(sub_code or str(code))
@@ -251,6 +258,7 @@ class TaobaoSimulator:
                 "taobao.rp.refunds.agree": self._refunds_agree,
                 "taobao.rp.returngoods.agree": self._returngoods_agree,
                 "taobao.refund.refuse": self._refund_refuse,
+                **self.flow_handlers(),
             }.get(method)
             if handler is None:
                 return error(22, "Invalid method")
@@ -375,8 +383,12 @@ def taobao_running(**behaviour: Any) -> Iterator[TaobaoSimulator]:
         disable_nagle_algorithm = True
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            params = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            files: dict[str, tuple[str, bytes, str]] = {}
+            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+                params, files = parse_multipart(self.headers["Content-Type"], body)
+            else:
+                params = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
             if self.path.startswith("/token"):
                 status, answer = simulator.token(params)
                 self.reply(status, answer)
@@ -386,7 +398,7 @@ def taobao_running(**behaviour: Any) -> Iterator[TaobaoSimulator]:
                 simulator.stall_next = max(0, simulator.stall_next - 1)
             if stall:
                 time.sleep(stall)
-            self.reply(200, simulator.handle(params))
+            self.reply(200, simulator.handle(params, files))
 
         def reply(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body, ensure_ascii=False).encode()

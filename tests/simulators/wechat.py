@@ -148,6 +148,26 @@ class WechatSimulator:
         with self._lock:
             self._touch(self.cases[case_id], "USER_CANCELD")
 
+    def merchant_offers(self, case_id: str, *, amount: int, desc: str = "协商退部分款") -> None:
+        """商家协商 made in the 微信小店 back office: the case waits for the buyer (``USER_WAIT_CONFIRM_UPDATE``)."""
+        with self._lock:
+            case = self.cases[case_id]
+            case["merchant_update_detail"] = {"amount": amount, "desc": desc}
+            self._touch(case, "USER_WAIT_CONFIRM_UPDATE")
+
+    def buyer_answers_offer(self, case_id: str, *, accept: bool) -> None:
+        """Accepted: the offer is the merchant's agreement (a refund is paid, a return waits for the goods);
+        declined: the request waits for the merchant again. Both readings are the simulator's (unconfirmed)."""
+        with self._lock:
+            case = self.cases[case_id]
+            offer = case.pop("merchant_update_detail")
+            if not accept:
+                self.deadlines[case_id] = self.now() + timedelta(hours=48)
+                self._touch(case, "MERCHANT_PROCESSING")
+                return
+            case["refund_info"] = {**(case.get("refund_info") or {}), "amount": offer["amount"]}
+            self._touch(case, "USER_WAIT_RETURN" if case["type"] == "RETURN" else "MERCHANT_REFUND_SUCCESS")
+
     def buyer_complains(self, case_id: str) -> None:
         """The buyer takes a refusal to the platform (纠纷): the case gets a ``complaint_id``."""
         with self._lock:

@@ -37,6 +37,8 @@ TIMEOUTS = [
     ("return", "rejected", {}, 7 * D, "expire", "closed"),
     ("return", "awaiting_return", {}, 7 * D, "expire", "closed"),
     ("return", "return_in_transit", {}, 10 * D, "auto_refund", "refund_pending"),
+    # 协商: a counter-offer the buyer leaves unanswered goes back to the staff.
+    ("return", "counter_offered", {}, 72 * H, "decline_offer", "requested"),
     ("exchange", "requested", {}, 48 * H, "approve", "awaiting_return"),
     ("exchange", "rejected", {}, 7 * D, "expire", "closed"),
     ("exchange", "awaiting_return", {}, 7 * D, "expire", "closed"),
@@ -51,6 +53,7 @@ SLAS = [
     ("return", "received", 24 * H),
     ("return", "refund_pending", 24 * H),
     ("return", "arbitration", 48 * H),
+    ("return", "evidence_submitted", 7 * D),
     ("exchange", "return_in_transit", 10 * D),
     ("exchange", "received", 24 * H),
     ("exchange", "replacement_pending", 48 * H),

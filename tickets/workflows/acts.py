@@ -82,6 +82,18 @@ REASON = Need("reason", NeedType.LONG_TEXT, _("Reason"), max_length=2000)
 CARRIER = Need("carrier", NeedType.TEXT, _("Carrier"), max_length=64)
 TRACKING_NUMBER = Need("tracking_number", NeedType.TEXT, _("Tracking number"), max_length=64)
 AMOUNT = Need("amount", NeedType.MONEY, _("Amount (¥)"), record=True)
+# 协商: what the merchant offers instead of the request (a partial refund, or another solution in words).
+OFFER = Need("offer", NeedType.LONG_TEXT, _("Offer to the buyer"), max_length=2000, record=True)
+OFFER_AMOUNT = Need(
+    "offer_amount",
+    NeedType.MONEY,
+    _("Offered refund (¥)"),
+    required=False,
+    record=True,
+    help=_("Leave empty when the offer is not money (e.g. a missing part sent again)."),
+)
+# 平台介入: the merchant's statement sent to the platform with the ticket's evidence attachments.
+STATEMENT = Need("statement", NeedType.LONG_TEXT, _("Statement for the platform"), max_length=400, record=True)
 RESOLUTION = Need("resolution", NeedType.LONG_TEXT, _("Resolution offered to the buyer"), max_length=5000)
 CLAIM_NUMBER = Need(
     "carrier_claim_number", NeedType.TEXT, _("Carrier claim number"), required=False, max_length=64, record=True

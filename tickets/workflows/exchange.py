@@ -1,5 +1,9 @@
 """换货: the exchange state machine (SPEC "exchange").
 
+``Role.PLATFORM`` marks what a marketplace reports of an exchange it runs (connectors.services.following): its
+agreement or refusal, the buyer's parcel back and the merchant's receipt of it there, the replacement shipped in
+its back office, the buyer's receipt, its ruling, the buyer withdrawing.
+
 Out of stock at ``replacement_pending`` closes the exchange through ``convert_to_refund``; the service
 then opens a linked refund (a return ticket with ``origin`` set to this exchange) for the same lines.
 """
@@ -64,7 +68,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.REQUESTED,
         target=S.AWAITING_RETURN,
-        permission=by(Role.OPERATIONS, Role.SYSTEM),
+        permission=by(Role.OPERATIONS, Role.SYSTEM, Role.PLATFORM),
         custom=Act(
             _("Approve"),
             needs=(REASON.optional(),),
@@ -78,7 +82,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.REQUESTED,
         target=S.REJECTED,
-        permission=by(Role.OPERATIONS),
+        permission=by(Role.OPERATIONS, Role.PLATFORM),
         custom=Act(_("Reject"), needs=(REASON,)),
     )
     def reject(self, *, reason: str) -> None:
@@ -101,7 +105,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.REJECTED,
         target=S.ARBITRATION,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),
         custom=Act(_("Escalate to arbitration"), needs=(REASON.optional(),)),
     )
     def escalate(self) -> None:
@@ -111,7 +115,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.REJECTED,
         target=S.CLOSED,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),
         custom=Act(_("Accept the rejection")),
     )
     def accept_rejection(self) -> None:
@@ -131,7 +135,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.AWAITING_RETURN,
         target=S.RETURN_IN_TRANSIT,
-        permission=by(Role.BUYER, Role.OPERATIONS),
+        permission=by(Role.BUYER, Role.OPERATIONS, Role.PLATFORM),
         custom=Act(_("Give return tracking"), needs=SHIPPING, prepare=Ship(ShipmentDirection.RETURN)),
     )
     def ship_back(self, *, shipment: Shipment) -> None:
@@ -141,7 +145,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.RETURN_IN_TRANSIT,
         target=S.RECEIVED,
-        permission=by(Role.WAREHOUSE, Role.INTEGRATION),
+        permission=by(Role.WAREHOUSE, Role.INTEGRATION, Role.PLATFORM),
         custom=Act(_("Mark parcel received"), bulk=_("Mark selected returns and exchanges received")),
     )
     def receive(self) -> None:
@@ -171,7 +175,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.REPLACEMENT_PENDING,
         target=S.REPLACEMENT_SHIPPED,
-        permission=by(Role.WAREHOUSE),
+        permission=by(Role.WAREHOUSE, Role.PLATFORM),
         custom=Act(_("Ship the replacement"), needs=SHIPPING, prepare=Ship(ShipmentDirection.REPLACEMENT)),
     )
     def ship_replacement(self, *, shipment: Shipment) -> None:
@@ -195,7 +199,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.REPLACEMENT_SHIPPED,
         target=S.COMPLETED,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),
         custom=Act(_("Confirm receipt of the replacement")),
     )
     def confirm_receipt(self) -> None:
@@ -218,7 +222,7 @@ class ExchangeTicket(Ticket):
             lambda self, **_: S.REPLACEMENT_PENDING if self.goods_received else S.AWAITING_RETURN,
             states=[S.AWAITING_RETURN, S.REPLACEMENT_PENDING],
         ),
-        permission=by(Role.SUPERVISORS),
+        permission=by(Role.SUPERVISORS, Role.PLATFORM),
         custom=Act(_("Arbitrate for the buyer"), needs=(REASON.optional(),)),
     )
     def uphold_buyer(self) -> None:
@@ -228,7 +232,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=S.ARBITRATION,
         target=S.CLOSED,
-        permission=by(Role.SUPERVISORS),
+        permission=by(Role.SUPERVISORS, Role.PLATFORM),
         custom=Act(_("Uphold the rejection"), needs=(REASON,)),
     )
     def uphold_rejection(self, *, reason: str) -> None:
@@ -238,7 +242,7 @@ class ExchangeTicket(Ticket):
         field=FIELD,
         source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.ARBITRATION],
         target=S.CANCELLED,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),
         custom=Act(_("Cancel (withdraw)"), needs=(REASON.optional(),)),
     )
     def cancel(self) -> None:

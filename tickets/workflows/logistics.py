@@ -2,6 +2,8 @@
 
 ``refund`` hands the money to a linked refund-only return (``origin`` = this ticket), opened by the service;
 when that return is refunded the service resolves this ticket, so money and timeline stay in one place.
+A marketplace's 补寄 (resend) case is a ``missing_item`` exception: ``Role.PLATFORM`` marks what the platform
+reports of it (the resend shipped in its back office, the buyer's receipt, the buyer withdrawing).
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class LogisticsTicket(Ticket):
         field=FIELD,
         source=S.RESHIPPING,
         target=S.RESHIPPED,
-        permission=by(Role.WAREHOUSE),
+        permission=by(Role.WAREHOUSE, Role.PLATFORM),
         custom=Act(_("Mark reshipped"), needs=SHIPPING, prepare=Ship(ShipmentDirection.OUTBOUND)),
     )
     def mark_reshipped(self, *, shipment: Shipment) -> None:
@@ -209,7 +211,7 @@ class LogisticsTicket(Ticket):
         field=FIELD,
         source=[S.RESHIPPED, S.COMPENSATING, S.REFUNDING, S.FOUND],
         target=S.RESOLVED,
-        permission=by(Role.LOGISTICS, Role.OPERATIONS, Role.SYSTEM),
+        permission=by(Role.LOGISTICS, Role.OPERATIONS, Role.SYSTEM, Role.PLATFORM),
         custom=Act(_("Resolve"), needs=(REASON.optional(),), bulk=_("Resolve selected logistics cases")),
     )
     def resolve(self) -> None:
@@ -219,7 +221,7 @@ class LogisticsTicket(Ticket):
         field=FIELD,
         source=S.RESOLVED,
         target=S.CLOSED,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),
         custom=Act(_("Confirm the resolution")),
     )
     def confirm(self) -> None:
@@ -239,7 +241,7 @@ class LogisticsTicket(Ticket):
         field=FIELD,
         source=S.REPORTED,
         target=S.CANCELLED,
-        permission=by(Role.BUYER),
+        permission=by(Role.BUYER, Role.PLATFORM),
         custom=Act(_("Withdraw"), needs=(REASON.optional(),)),
     )
     def cancel(self) -> None:

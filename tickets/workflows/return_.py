@@ -23,19 +23,30 @@ from tickets.workflows.acts import (
     AMOUNT,
     DESCRIPTION,
     GATEWAY_REFERENCE,
+    OFFER,
+    OFFER_AMOUNT,
     REASON,
     REFUND_KEY,
     REQUESTED_AMOUNT,
     SHIPPING,
+    STATEMENT,
     Act,
     RefundCap,
     Ship,
     transition,
 )
-from tickets.workflows.steps import BUYER, END, ESCALATE, Step, by, days, hours
+from tickets.workflows.steps import BUYER, END, ESCALATE, Rule, Step, by, days, hours
 
 FIELD = "state"
 FEN = Decimal("0.01")
+# Evidence goes to a marketplace: a shop's own ticket is arbitrated by the supervisors alone.
+ON_A_MARKETPLACE: Rule[Ticket] = Rule(
+    lambda ticket: bool(ticket.platform),
+    lambda ticket: (
+        gettext("Ticket %(number)s is not a marketplace case: there is no platform to send evidence to.")
+        % {"number": ticket.number}
+    ),
+)
 
 
 class ReturnTicket(Ticket):
@@ -50,7 +61,11 @@ class ReturnTicket(Ticket):
         S.RETURN_IN_TRANSIT: Step("warehouse", days(10), "auto_refund"),
         S.RECEIVED: Step("warehouse", hours(24), ESCALATE),
         S.REFUND_PENDING: Step("operations", hours(24), ESCALATE),
+        # 协商: the buyer answers the merchant's counter-offer; silence hands the request back to the staff.
+        S.COUNTER_OFFERED: Step(BUYER, hours(72), "decline_offer"),
         S.ARBITRATION: Step("supervisors", hours(48), ESCALATE),
+        # 平台介入: the platform rules; a supervisor looks again when it takes longer than a week.
+        S.EVIDENCE_SUBMITTED: Step("supervisors", days(7), ESCALATE),
         S.REFUNDED: END,
         S.CLOSED: END,
         S.CANCELLED: END,
@@ -70,6 +85,8 @@ class ReturnTicket(Ticket):
         verbose_name=_("return shipment"),
     )
     goods_received = models.BooleanField(_("goods received back"), default=False)
+    offered_amount = models.DecimalField(_("offered refund"), null=True, blank=True, **MONEY)
+    offer = models.TextField(_("offer to the buyer"), blank=True, db_default="")  # raw inserts (benchmarks) omit it
 
     class Meta:
         verbose_name = _("return")
@@ -81,6 +98,10 @@ class ReturnTicket(Ticket):
             self.approved_amount = self.requested_amount
             return S.REFUND_PENDING
         return S.AWAITING_RETURN
+
+    def _before_offer(self) -> str:
+        """Where a counter-offer came from: the request, or the inspection once the goods are back."""
+        return S.RECEIVED if self.goods_received else S.REQUESTED
 
     # -- merchant review -------------------------------------------------------------------------------
     # approve / uphold_buyer share _after_approval: both must lead to the same place for the same ticket.
@@ -246,20 +267,60 @@ class ReturnTicket(Ticket):
     def complete_refund(self) -> None:
         pass
 
-    # -- arbitration -----------------------------------------------------------------------------------
+    # -- arbitration and the platform's intervention (平台介入 / 小二介入) -------------------------------------
     @transition(
         field=FIELD,
-        source=S.ARBITRATION,
-        target=GET_STATE(lambda self, **_: self._after_approval(), states=[S.AWAITING_RETURN, S.REFUND_PENDING]),
-        permission=by(Role.SUPERVISORS, Role.PLATFORM),  # PLATFORM: the marketplace ruled for the buyer
-        custom=Act(_("Arbitrate for the buyer"), needs=(REASON.optional(),)),
+        source=[S.REQUESTED, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED, S.COUNTER_OFFERED],
+        target=S.ARBITRATION,
+        # Only the marketplace: it took the case over (the buyer asked it to, or it stepped in on its own).
+        permission=by(Role.PLATFORM),
+        custom=Act(_("Platform intervenes"), needs=(REASON.optional(),), system_only=True),
     )
-    def uphold_buyer(self) -> None:
+    def intervene(self) -> None:
         pass
 
     @transition(
         field=FIELD,
         source=S.ARBITRATION,
+        target=S.EVIDENCE_SUBMITTED,
+        permission=by(Role.SUPERVISORS),  # the arbitration step is theirs
+        custom=Act(_("Submit evidence to the platform"), needs=(STATEMENT,), note="statement"),
+        conditions=[ON_A_MARKETPLACE],
+    )
+    def submit_evidence(self, *, statement: str) -> None:
+        require(statement, "statement", gettext("A statement for the platform"))
+
+    @transition(
+        field=FIELD,
+        source=S.EVIDENCE_SUBMITTED,
+        target=S.ARBITRATION,
+        permission=by(Role.PLATFORM),  # the platform asks the merchant for more (a new evidence deadline)
+        custom=Act(_("Platform asks for more evidence"), needs=(REASON.optional(),), system_only=True),
+    )
+    def request_evidence(self) -> None:
+        pass
+
+    @transition(
+        field=FIELD,
+        source=[S.ARBITRATION, S.EVIDENCE_SUBMITTED],
+        # With an amount (the platform's ruling names what it refunds), straight to the refund of it.
+        target=GET_STATE(
+            lambda self, amount=None, **_: S.REFUND_PENDING if amount else self._after_approval(),
+            states=[S.AWAITING_RETURN, S.REFUND_PENDING],
+        ),
+        permission=by(Role.SUPERVISORS, Role.PLATFORM),  # PLATFORM: the marketplace ruled for the buyer
+        custom=Act(
+            _("Arbitrate for the buyer"), needs=(AMOUNT.optional(), REASON.optional()), prepare=RefundCap("amount")
+        ),
+    )
+    def uphold_buyer(self, *, amount: Decimal | None = None) -> None:
+        if amount is not None:
+            self._check_refund(amount, "amount")
+            self.approved_amount = amount
+
+    @transition(
+        field=FIELD,
+        source=[S.ARBITRATION, S.EVIDENCE_SUBMITTED],
         target=S.CLOSED,
         # PLATFORM: the marketplace's ruling (小二 decided for the merchant).
         permission=by(Role.SUPERVISORS, Role.PLATFORM),
@@ -268,9 +329,61 @@ class ReturnTicket(Ticket):
     def uphold_rejection(self, *, reason: str) -> None:
         require(reason, "reason", gettext("A reason for upholding the rejection"))
 
+    # -- 协商: the merchant's counter-offer, answered by the buyer ---------------------------------------------
     @transition(
         field=FIELD,
-        source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.ARBITRATION],
+        source=[S.REQUESTED, S.RECEIVED],
+        target=S.COUNTER_OFFERED,
+        # PLATFORM: the merchant made the offer in the platform's back office.
+        permission=by(Role.OPERATIONS, Role.WAREHOUSE, Role.PLATFORM),
+        custom=Act(
+            _("Make a counter-offer"), needs=(OFFER_AMOUNT, OFFER), prepare=RefundCap("offer_amount"), note="offer"
+        ),
+    )
+    def counter_offer(self, *, offer: str, offer_amount: Decimal | None = None) -> None:
+        self.offer = require(offer, "offer", gettext("What is offered to the buyer"))
+        if offer_amount is not None:
+            self._check_refund(offer_amount, "offer_amount")
+        self.offered_amount = offer_amount
+
+    @transition(
+        field=FIELD,
+        source=S.COUNTER_OFFERED,
+        # The offered amount becomes what the buyer asks for; the return then goes on as an approval would
+        # (refunded at once without goods to send back). An offer without money settles the request: closed.
+        target=GET_STATE(
+            lambda self, **_: self._after_approval() if self.offered_amount else S.CLOSED,
+            states=[S.AWAITING_RETURN, S.REFUND_PENDING, S.CLOSED],
+        ),
+        permission=by(Role.BUYER, Role.PLATFORM),  # PLATFORM: the buyer accepted on the marketplace
+        custom=Act(_("Accept the offer")),
+    )
+    def accept_offer(self) -> None:
+        if self.offered_amount:
+            self.requested_amount = self.offered_amount
+
+    @transition(
+        field=FIELD,
+        source=S.COUNTER_OFFERED,
+        target=GET_STATE(lambda self, **_: self._before_offer(), states=[S.REQUESTED, S.RECEIVED]),
+        # SYSTEM: the buyer did not answer in time (STEPS); PLATFORM: the buyer declined on the marketplace.
+        permission=by(Role.BUYER, Role.SYSTEM, Role.PLATFORM),
+        custom=Act(_("Decline the offer"), needs=(REASON.optional(),)),
+    )
+    def decline_offer(self) -> None:
+        self.offered_amount = None
+
+    def _check_refund(self, amount: Decimal, field: str) -> None:
+        if amount <= 0 or amount > self.requested_amount or amount != amount.quantize(FEN):
+            raise InvalidAmount(
+                gettext("The amount must be above ¥0.00 and at most the requested ¥%(requested)s, in fen.")
+                % {"requested": self.requested_amount},
+                field=field,
+            )
+
+    @transition(
+        field=FIELD,
+        source=[S.REQUESTED, S.REJECTED, S.AWAITING_RETURN, S.COUNTER_OFFERED, S.ARBITRATION, S.EVIDENCE_SUBMITTED],
         target=S.CANCELLED,
         permission=by(Role.BUYER, Role.PLATFORM),  # PLATFORM: the buyer withdrew on the marketplace
         custom=Act(_("Cancel (withdraw)"), needs=(REASON.optional(),)),

@@ -26,6 +26,8 @@ from tickets.models import Refund, ReturnTicket, TicketLine
 from tickets.workflows.steps import days, hours
 
 GOODS_BACK = {"goods_received": True}
+OFFERED = {"offered_amount": Decimal("60.00"), "offer": "退 60 元，商品不用退回"}
+ON_TAOBAO = {"platform": "taobao"}
 
 RETURN = Table(
     kind="return",
@@ -36,7 +38,9 @@ RETURN = Table(
         "return_in_transit": merchant("warehouse", days(10)),
         "received": merchant("warehouse", hours(24)),
         "refund_pending": merchant("operations", hours(24)),
+        "counter_offered": buyer(hours(72)),
         "arbitration": merchant("supervisors", hours(48)),
+        "evidence_submitted": merchant("supervisors", days(7)),
         "refunded": END,
         "closed": END,
         "cancelled": END,
@@ -58,6 +62,12 @@ RETURN = Table(
         "uphold_buyer": ("supervisors", "platform"),
         "uphold_rejection": ("supervisors", "platform"),
         "cancel": ("buyer", "platform"),
+        "counter_offer": ("operations", "warehouse", "platform"),
+        "accept_offer": ("buyer", "platform"),
+        "decline_offer": ("buyer", "system", "platform"),
+        "intervene": ("platform",),
+        "submit_evidence": ("supervisors",),
+        "request_evidence": ("platform",),
     },
     moves=(
         Move("requested", "approve", "awaiting_return", variant="goods back"),
@@ -83,6 +93,26 @@ RETURN = Table(
         Move("arbitration", "uphold_buyer", "refund_pending", {"refund_only": True}, variant="refund only"),
         Move("arbitration", "uphold_rejection", "closed"),
         Move("arbitration", "cancel", "cancelled"),
+        # 协商: the merchant's counter-offer (a partial refund, or another solution), answered by the buyer.
+        Move("requested", "counter_offer", "counter_offered"),
+        Move("received", "counter_offer", "counter_offered", GOODS_BACK),
+        Move("counter_offered", "accept_offer", "awaiting_return", OFFERED, variant="goods still with the buyer"),
+        Move("counter_offered", "accept_offer", "refund_pending", {**OFFERED, **GOODS_BACK}, variant="goods back"),
+        Move("counter_offered", "accept_offer", "closed", variant="an offer without money"),
+        Move("counter_offered", "decline_offer", "requested"),
+        Move("counter_offered", "decline_offer", "received", GOODS_BACK, variant="after the inspection"),
+        Move("counter_offered", "cancel", "cancelled"),
+        # 平台介入: the platform takes the case over, asks for evidence and rules.
+        Move("requested", "intervene", "arbitration"),
+        Move("awaiting_return", "intervene", "arbitration"),
+        Move("return_in_transit", "intervene", "arbitration"),
+        Move("received", "intervene", "arbitration", GOODS_BACK),
+        Move("counter_offered", "intervene", "arbitration"),
+        Move("arbitration", "submit_evidence", "evidence_submitted", ON_TAOBAO),
+        Move("evidence_submitted", "request_evidence", "arbitration", ON_TAOBAO),
+        Move("evidence_submitted", "uphold_buyer", "refund_pending", {**ON_TAOBAO, **GOODS_BACK}),
+        Move("evidence_submitted", "uphold_rejection", "closed", ON_TAOBAO),
+        Move("evidence_submitted", "cancel", "cancelled", ON_TAOBAO),
     ),
 )
 
@@ -115,6 +145,7 @@ RESERVING = [
     (Move("received", "pass_inspection", "refund_pending", GOODS_BACK), Decimal("100.00")),
     (Move("received", "pass_inspection_partly", "refund_pending", GOODS_BACK), Decimal("50.00")),
     (Move("arbitration", "uphold_buyer", "refund_pending", GOODS_BACK), Decimal("100.00")),
+    (Move("counter_offered", "accept_offer", "refund_pending", {**OFFERED, **GOODS_BACK}), Decimal("60.00")),
 ]
 
 
