@@ -162,9 +162,7 @@ class TaobaoConnector(TaobaoFlows, Connector):
         token_renew(self)
         return self._call(method, files, **business)
 
-    def _call(
-        self, method: str, files: Mapping[str, tuple[str, bytes, str]] | None, **business: Any
-    ) -> dict[str, Any]:
+    def _call(self, method: str, files: Mapping[str, tuple[str, bytes, str]] | None, **business: Any) -> dict[str, Any]:
         params = {
             "method": method,
             "app_key": self.connection.app_key,
