@@ -33,6 +33,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext as _
+
 if TYPE_CHECKING:
     from connectors.models import ShopConnection
 
@@ -390,7 +392,10 @@ class Connector(abc.ABC):
         raise PlatformError(
             ErrorKind.PERMANENT,
             "unsupported",
-            "this platform has no evidence upload API kefu can use: upload the evidence in the platform's back office",
+            _(
+                "this platform has no evidence upload API kefu can use: "
+                "upload the evidence in the platform's back office"
+            ),
         )
 
     def counter_offer(self, command: Command) -> CommandResult:
@@ -398,5 +403,5 @@ class Connector(abc.ABC):
         raise PlatformError(
             ErrorKind.PERMANENT,
             "unsupported",
-            "this platform has no counter-offer (协商) API: make the offer in the platform's back office",
+            _("this platform has no counter-offer (协商) API: make the offer in the platform's back office"),
         )

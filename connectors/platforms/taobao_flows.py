@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext as _
+
 from connectors.base import Command, CommandResult, ErrorKind, PlatformError
 from connectors.platforms.taobao_exchange import dispute_id, is_exchange
 
@@ -55,18 +57,23 @@ class TaobaoFlows:
             raise PlatformError(
                 ErrorKind.PERMANENT,
                 "offer_without_amount",
-                "Taobao's counter-offer (协商退货退款) names a refund: offer another solution in the 千牛 back office.",
+                _(
+                    "Taobao's counter-offer (协商退货退款) names a refund: "
+                    "offer another solution in the 千牛 back office."
+                ),
             )
         if command.extra.get("has_good_return") in (False, "false"):
             raise PlatformError(
                 ErrorKind.PERMANENT,
                 "offer_without_return",
-                "Taobao's counter-offer API asks for the goods back (协商退货退款): offer a partial refund without "
-                "a return in the 千牛 back office.",
+                _(
+                    "Taobao's counter-offer API asks for the goods back (协商退货退款): offer a partial refund "
+                    "without a return in the 千牛 back office."
+                ),
             )
         address = command.address_id or self.connection.return_address_id
         if not address:
-            raise PlatformError(ErrorKind.PERMANENT, "no_address", "The shop connection has no return address id.")
+            raise PlatformError(ErrorKind.PERMANENT, "no_address", _("The shop connection has no return address id."))
         answer = self.call(
             "taobao.refund.negotiatereturn",
             refund_id=command.case_id,
@@ -82,7 +89,7 @@ class TaobaoFlows:
         content = _cut_bytes(command.reason.strip(), MESSAGE_MAX_BYTES)
         images = [f for f in command.extra.get("files", ()) if f[1] in IMAGE_TYPES and len(f[2]) <= IMAGE_MAX_BYTES]
         if not images and not content:
-            raise PlatformError(ErrorKind.PERMANENT, "no_evidence", "Nothing to send: no statement and no image.")
+            raise PlatformError(ErrorKind.PERMANENT, "no_evidence", _("Nothing to send: no statement and no image."))
         answers = []
         for index, image in enumerate(images or [None]):
             files = {"image": (image[0], image[2], image[1])} if image else None
@@ -96,7 +103,7 @@ class TaobaoFlows:
     def exchange_agree(self, command: Command) -> CommandResult:
         address = command.address_id or self.connection.return_address_id
         if not address:
-            raise PlatformError(ErrorKind.PERMANENT, "no_address", "The shop connection has no return address id.")
+            raise PlatformError(ErrorKind.PERMANENT, "no_address", _("The shop connection has no return address id."))
         answer = self.call(
             "tmall.exchange.agree",
             dispute_id=dispute_id(command.case_id),
@@ -127,7 +134,7 @@ class TaobaoFlows:
 
     def ship_exchange(self, command: Command) -> CommandResult:
         if not command.waybill:
-            raise PlatformError(ErrorKind.PERMANENT, "no_waybill", "The replacement has no tracking number.")
+            raise PlatformError(ErrorKind.PERMANENT, "no_waybill", _("The replacement has no tracking number."))
         answer = self.call(
             "tmall.exchange.consigngoods",
             dispute_id=dispute_id(command.case_id),

@@ -45,6 +45,7 @@ from urllib.parse import parse_qsl, urlencode
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from connectors.base import (
     QUERY_STRING_HEADER,
@@ -497,7 +498,7 @@ class WechatConnector(Connector):
             raise PlatformError(
                 ErrorKind.PERMANENT,
                 "no_media",
-                "WeChat takes evidence as media ids uploaded beforehand: upload it in the 微信小店 back office.",
+                _("WeChat takes evidence as media ids uploaded beforehand: upload it in the 微信小店 back office."),
             )
         answer = self.call(
             CERTIFICATE_PATH,
@@ -527,5 +528,5 @@ class WechatConnector(Connector):
         raise PlatformError(
             ErrorKind.PERMANENT,
             "unsupported",
-            "kefu does not send WeChat's counter-offer (商家协商) yet: make the offer in the 微信小店 back office.",
+            _("kefu does not send WeChat's counter-offer (商家协商) yet: make the offer in the 微信小店 back office."),
         )

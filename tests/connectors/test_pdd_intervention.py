@@ -46,7 +46,7 @@ def test_evidence_cannot_be_sent_to_pdd_and_the_staff_are_told_to_use_the_back_o
 
     assert send_writebacks() == ["dead"]
     escalation = ticket.events.get(event_type=EventType.ESCALATION)
-    assert "back office" in escalation.reason
+    assert "商家后台" in escalation.reason  # in the staff's language (zh-hans)
 
 
 def test_the_ruling_for_the_buyer_refunds_the_amount_pdd_decided(client, connection, pdd):  # noqa: F811
