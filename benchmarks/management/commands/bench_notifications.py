@@ -174,8 +174,8 @@ class Command(BaseCommand):
             f"({figures.queries / count:.2f} SQL queries per delivery)\n"
             f"  ratio relay / plain: {figures.plain / figures.relay:.2f} (target >= 0.8); per round "
             f"{ratios[0]:.2f} .. {ratios[-1]:.2f}, median {ratios[len(ratios) // 2]:.2f}\n"
-            f"  CPU per delivery (µs): plain loop {figures.plain_cpu * micro:.0f}; relay {figures.relay_cpu * micro:.0f}"
-            f"{backend}\n"
+            f"  CPU per delivery (µs): plain loop {figures.plain_cpu * micro:.0f}; "
+            f"relay {figures.relay_cpu * micro:.0f}{backend}\n"
             f"  machine: {os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, "
             f"{os.getloadavg()[0]:.2f} after"
         )
