@@ -8,7 +8,7 @@ The server is a threaded ``http.server`` in a subprocess on 127.0.0.1 (keep-aliv
 reuse one kept-alive connection, the guarded client's). The plain loop and the relay run over ``--rounds``
 alternating slices, so a change in the machine's load hits both alike. It also reports the CPU time each
 spends per delivery: this process's (``time.process_time``), and for the relay the PostgreSQL backend's serving
-its connection (from ``/proc/<pid>/stat``, when the server runs on this machine). docs/performance.md has figures.
+its connection (from ``/proc/<pid>/schedstat``, when the server runs on this machine). docs/performance.md has figures.
 The outbox table is not vacuumed here: where autovacuum is off, VACUUM it between runs, or each run's dead rows
 slow the next one's claims.
 
@@ -101,14 +101,14 @@ def counting_queries() -> Any:
 
 
 def backend_cpu_seconds(pid: int | None) -> float:
-    """CPU seconds (user + system) the database backend with process id ``pid`` has used; 0 when unknown."""
+    """CPU seconds the database backend with process id ``pid`` has used; 0 when unknown. From the scheduler's
+    count in nanoseconds (``/proc/<pid>/schedstat``): ``/proc/<pid>/stat`` counts in clock ticks (10 ms)."""
     if pid is None:
         return 0.0
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
     except OSError:  # the server runs on another machine
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14 and 15)
 
 
 @dataclass
