@@ -193,7 +193,7 @@ def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> 
             commit_without_waiting_for_the_disk()
             give_back(lease=lease, ids=[row[0] for row in rows if row[0] not in in_line])
     claimed = [row for row in rows if row[0] in in_line]
-    shops = _shops(ticket_ids={row[1] for row in claimed if row[3] == Channel.WEBHOOK})
+    shops = _shops(ticket_ids={ticket_id for _, ticket_id, _, channel, *_ in claimed if channel == Channel.WEBHOOK})
     return [_message(row, shops) for row in claimed], lease
 
 
