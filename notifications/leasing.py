@@ -5,7 +5,7 @@ row lock is held meanwhile:
 
 1. **Claim** (one statement, its own short transaction): ``UPDATE … SET lease_owner = <token of this claim>,
    next_attempt_at = now + KEFU_NOTIFY_LEASE_SECONDS WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING
-   …``, committed as it returns; then one read of the shops' signing secrets for the batch's tickets. The row
+   …``, committed as it returns; then one read of the shops' signing secrets for the batch's webhooks. The row
    locks last for that statement only; after it the lease keeps other workers away: a leased row is not due
    until its lease ends (``next_attempt_at`` is the lease's end while it is leased). Neither column is indexed,
    so on PostgreSQL the lease is an in-place (HOT) update that writes no index entry.
@@ -16,6 +16,10 @@ row lock is held meanwhile:
    the receiver drops the duplicate); the first worker's late outcome then changes nothing.
 
 A worker killed while sending leaves its rows leased: they are due again when the lease ends.
+
+The claimed rows come back as ``notifications.channels.Message`` tuples, built from the claim statement's rows
+(only the columns the senders read; no model instance, no ORM row handling: that per-message work is what
+the relay costs over a plain loop of POSTs). The outcome of an attempt is an ``Attempt``, which ``record`` writes.
 
 **Delivery order.** The messages of one ticket to one recipient over one channel (a *queue*: the same
 ``ticket``, ``channel`` and ``recipient``) go out in the order of the changes, which is the order of their ids
@@ -30,32 +34,31 @@ queue in the batch.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from notifications.models import Notification, Status
+from notifications.channels import Message, ShopSigning
+from notifications.models import Channel, Notification, Status
+from orders.models import Shop
 from tickets.models import Ticket
 
-# Set on each claimed row, from its ticket's shop: what notifications.channels.webhook signs with (see
-# webhook.shop_of).
-SHOP_COLUMNS = {
-    "shop_code": F("shop__code"),
-    "shop_webhook_secret": F("shop__webhook_secret"),
-    "shop_webhook_secret_previous": F("shop__webhook_secret_previous"),
-    "shop_webhook_secret_previous_until": F("shop__webhook_secret_previous_until"),
-}
+# The outbox columns the claim returns: Message's fields but the shop (read afterwards), in their order (the
+# fields are named as the columns).
+CLAIMED_COLUMNS = Message._fields[: Message._fields.index("shop")]
 
 Queue = tuple[int, str, str]  # (ticket id, channel, recipient)
 
@@ -64,8 +67,18 @@ logger = logging.getLogger(__name__)
 _HOST = socket.gethostname()[:30]
 
 
-def queue_of(notification: Notification) -> Queue:
-    return (notification.ticket_id, notification.channel, notification.recipient)
+def queue_of(message: Message) -> Queue:
+    return (message.ticket_id, message.channel, message.recipient)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt to send a leased message, as ``record`` writes it."""
+
+    message: Message
+    outcome: Literal["sent", "failed", "dead"]
+    error: str = ""  # failed or dead: why (masked and cut to length)
+    retry_at: datetime | None = None  # failed: when it is due again
 
 
 @dataclass(frozen=True)
@@ -140,7 +153,7 @@ def _claim_sql(*, one: bool) -> str:
     lock = " FOR UPDATE OF c SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     # RETURNING names the updated table itself (SQLite allows no alias there).
     returning = ", ".join(
-        [f"{n}.{field.column}" for field in Notification._meta.concrete_fields]
+        [f"{n}.{column}" for column in CLAIMED_COLUMNS]
         + [f"(SELECT max(e.id) FROM {n} e WHERE {before_in_queue(n)}) AS previous"]  # noqa: S608
     )
     no_flush, read_it = _no_flush()
@@ -157,7 +170,7 @@ def _claim_sql(*, one: bool) -> str:
     """  # noqa: S608 - table and column names from the models, values as parameters
 
 
-def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> tuple[list[Notification], Lease]:
+def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> tuple[list[Message], Lease]:
     """Run the claim statement (committed with it); rows out of line (see ``_in_line``) are given back at once."""
     seconds = settings.KEFU_NOTIFY_LEASE_SECONDS
     lease = Lease(owner=_lease_token(), ends=time.monotonic() + seconds, due=now)
@@ -171,63 +184,88 @@ def _claim(*, limit: int, now: datetime, notification_id: int | None = None) -> 
         "id": notification_id,
     }
     # One statement, its own transaction (no BEGIN or COMMIT round trips): committed when it returns.
-    rows = sorted(Notification.objects.raw(_claim_sql(one=notification_id is not None), params), key=lambda row: row.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(one=notification_id is not None), params)
+        rows = sorted(cursor.fetchall())  # by id, the first column
     in_line = _in_line(rows)
     if len(in_line) < len(rows):
         with transaction.atomic():
             commit_without_waiting_for_the_disk()
-            give_back(lease=lease, rows=[row for row in rows if row not in in_line])
-    _add_shop_columns(in_line)
-    return in_line, lease
+            give_back(lease=lease, ids=[row[0] for row in rows if row[0] not in in_line])
+    claimed = [row for row in rows if row[0] in in_line]
+    shops = _shops(ticket_ids={ticket_id for _, ticket_id, _, channel, *_ in claimed if channel == Channel.WEBHOOK})
+    return [_message(row, shops) for row in claimed], lease
 
 
-def _add_shop_columns(rows: list[Notification]) -> None:
-    """What the webhook of each row signs with (``SHOP_COLUMNS``), read for all the batch's tickets at once."""
-    if not rows:
-        return
-    shops = {
-        values["pk"]: values
-        for values in Ticket.objects.filter(pk__in={row.ticket_id for row in rows}).values("pk", **SHOP_COLUMNS)
-    }
-    for row in rows:
-        vars(row).update({name: shops[row.ticket_id][name] for name in SHOP_COLUMNS})
+def _message(row: Sequence[Any], shops: dict[int, ShopSigning]) -> Message:
+    """A claimed row (``CLAIMED_COLUMNS``, then ``previous``) as the senders read it."""
+    pk, ticket_id, event, channel, recipient, subject, body, payload, dedup_key, attempts, _previous = row
+    payload = json.loads(payload)  # JSONField's column: text on PostgreSQL (Django loads jsonb as text) and SQLite
+    shop = shops.get(ticket_id)
+    return Message(pk, ticket_id, event, channel, recipient, subject, body, payload, dedup_key, attempts, shop)
 
 
-def _in_line(rows: list[Notification]) -> list[Notification]:
-    """``rows`` (by id) without those behind an earlier message of their queue that this claim does not hold
-    (``previous``: one another relay is claiming at the same moment, or one out of line itself)."""
+def _shops(*, ticket_ids: set[int]) -> dict[int, ShopSigning]:
+    """What the webhooks of these tickets are signed with (``ShopSigning``: the shop's columns of those names),
+    by ticket id: one plain query for a batch (the ORM took longer to compose it than the database to run it)."""
+    if not ticket_ids:
+        return {}
+    columns = ", ".join(f"s.{name}" for name in ShopSigning._fields)
+    sql = f"""
+        SELECT t.id, {columns} FROM {Ticket._meta.db_table} t JOIN {Shop._meta.db_table} s ON s.id = t.shop_id
+        WHERE t.id IN ({", ".join(["%s"] * len(ticket_ids))})
+    """  # noqa: S608 - table and column names from the models, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(ticket_ids))
+        return {
+            pk: ShopSigning(code, secret, previous, _as_the_orm_reads(Shop.webhook_secret_previous_until.field, until))
+            for pk, code, secret, previous, until in cursor.fetchall()
+        }
+
+
+def _as_the_orm_reads(field: Field[Any, Any], value: Any) -> Any:
+    """A column's ``value`` from a plain query, converted as the ORM converts it (SQLite: a datetime is text)."""
+    for convert in connection.ops.get_db_converters(field.get_col(field.model._meta.db_table)):
+        value = convert(value, field, connection)
+    return value
+
+
+def _in_line(rows: list[Sequence[Any]]) -> set[int]:
+    """The ids of the claimed ``rows`` (by id) but those behind an earlier message of their queue that this
+    claim does not hold (``previous``, the last column: one another relay is claiming at the same moment, or
+    one out of line itself)."""
     taken: set[int] = set()
     for row in rows:
-        previous = vars(row)["previous"]  # a column of the claim statement
+        previous = row[-1]
         if previous is None or previous in taken:
-            taken.add(row.pk)
-    return [row for row in rows if row.pk in taken]
+            taken.add(row[0])
+    return taken
 
 
-def claim_one(*, notification_id: int, now: datetime) -> tuple[str, Notification | None, Lease | None]:
-    """Lease one notification if it may be sent now. Returns ("claimed", row, lease), or ("skipped", None, None)
-    (not pending, not due, leased or being claimed by another worker), or ("waiting", None, None) (an earlier
-    message of its queue is still pending: that one's delivery hands this one on, see ``next_in_line``).
+def claim_one(*, notification_id: int, now: datetime) -> tuple[str, Message | None, Lease | None]:
+    """Lease one notification if it may be sent now. Returns ("claimed", message, lease), or ("skipped", None,
+    None) (not pending, not due, leased or being claimed by another worker), or ("waiting", None, None) (an
+    earlier message of its queue is still pending: that one's delivery hands this one on, see ``next_in_line``).
     """
-    rows, lease = _claim(limit=1, now=now, notification_id=notification_id)
-    if rows:
-        return "claimed", rows[0], lease
+    messages, lease = _claim(limit=1, now=now, notification_id=notification_id)
+    if messages:
+        return "claimed", messages[0], lease
     due = Notification.objects.filter(
         pk=notification_id, status=Status.PENDING, next_attempt_at__lte=now, lease_owner=""
     )
     return ("waiting" if due.exists() else "skipped"), None, None
 
 
-def claim_batch(*, limit: int, now: datetime) -> tuple[list[Notification], Lease | None]:
+def claim_batch(*, limit: int, now: datetime) -> tuple[list[Message], Lease | None]:
     """Lease up to ``limit`` due rows that may be sent now, oldest id first (so a queue's messages come in
     order and are sent one after the other)."""
-    rows, lease = _claim(limit=limit, now=now)
-    return (rows, lease) if rows else ([], None)
+    messages, lease = _claim(limit=limit, now=now)
+    return (messages, lease) if messages else ([], None)
 
 
-def give_back(*, lease: Lease, rows: Iterable[Notification]) -> None:
-    """Clear the lease of ``rows`` still held by ``lease``: due again at once, for the next claim."""
-    ids = [row.pk for row in rows]
+def give_back(*, lease: Lease, ids: Iterable[int]) -> None:
+    """Clear the lease of the rows ``ids`` still held by ``lease``: due again at once, for the next claim."""
+    ids = list(ids)
     if ids:
         Notification.objects.filter(pk__in=ids, lease_owner=lease.owner).update(
             lease_owner="", next_attempt_at=lease.due
@@ -252,34 +290,35 @@ def next_in_line(notification_id: int) -> int | None:
     )
 
 
-def record(*, lease: Lease, attempted: list[Notification], unsent: Iterable[Notification] = ()) -> list[int]:
-    """Write the outcomes of the attempted rows (as ``relay._attempt`` left them on the objects) and give the
-    unsent rows back, on the rows this lease still holds. Returns the ids of the attempted rows it could not
-    record because their lease was lost (it expired, and another worker took them).
+def record(*, lease: Lease, attempted: list[Attempt], unsent: Iterable[Message] = ()) -> list[int]:
+    """Write the outcomes of the ``attempted`` and give the ``unsent`` messages back, on the rows this lease still
+    holds. Returns the ids of the attempted rows it could not record because their lease was lost (it expired,
+    and another worker took them).
 
     The sent rows in one UPDATE that is its own transaction (``_record_sent``); the failures (rare, one by one)
     and the unsent rows in one short transaction. ``sent_at`` is when the outcome is recorded.
     """
     now = timezone.now()
-    sent = [row.pk for row in attempted if row.status == Status.SENT]
+    sent = [attempt.message.id for attempt in attempted if attempt.outcome == "sent"]
     lost = sorted(set(sent) - _record_sent(lease=lease, ids=sent, now=now)) if sent else []
-    failed = [row for row in attempted if row.status != Status.SENT]
-    unsent = list(unsent)
-    if failed or unsent:
+    failed = [attempt for attempt in attempted if attempt.outcome != "sent"]
+    unsent_ids = [message.id for message in unsent]
+    if failed or unsent_ids:
         with transaction.atomic():
             commit_without_waiting_for_the_disk()
             ours = Notification.objects.filter(lease_owner=lease.owner)
-            for row in failed:
-                if not ours.filter(pk=row.pk).update(
-                    status=row.status,
-                    attempts=row.attempts,
-                    last_error=row.last_error,
-                    next_attempt_at=row.next_attempt_at,
+            for attempt in failed:
+                retry = {"next_attempt_at": attempt.retry_at} if attempt.retry_at else {}  # dead: never due again
+                if not ours.filter(pk=attempt.message.id).update(
+                    status=Status.DEAD if attempt.outcome == "dead" else Status.PENDING,
+                    attempts=attempt.message.attempts + 1,
+                    last_error=attempt.error,
                     failing_since=Coalesce(F("failing_since"), now),
                     lease_owner="",
+                    **retry,
                 ):
-                    lost.append(row.pk)
-            give_back(lease=lease, rows=unsent)
+                    lost.append(attempt.message.id)
+            give_back(lease=lease, ids=unsent_ids)
     if lost:
         logger.warning(
             "notifications %s were attempted after their lease (%s) had expired and another worker took them: "

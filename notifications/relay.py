@@ -21,10 +21,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from kefu.core.outbound import mask_secrets
-from notifications.channels import DeliveryError
+from notifications.channels import DeliveryError, Message
 from notifications.channels.senders import sender_for
-from notifications.leasing import Queue, claim_batch, claim_one, queue_of, record
-from notifications.models import Notification, Status
+from notifications.leasing import Attempt, Queue, claim_batch, claim_one, queue_of, record
 
 logger = logging.getLogger(__name__)
 
@@ -46,34 +45,24 @@ def send_deadline() -> float:
     return float(settings.KEFU_OUTBOUND_DEADLINE_SECONDS)
 
 
-def _attempt(notification: Notification) -> str:
-    """Send a leased notification once and note the outcome on the object (``leasing.record`` writes it)."""
-    notification.attempts += 1
+def _attempt(message: Message) -> Attempt:
+    """Send a leased message once; the outcome is for ``leasing.record`` to write."""
     try:
-        sender_for(notification.channel).send(notification)
+        sender_for(message.channel).send(message)
     except Exception as exc:
         if not isinstance(exc, DeliveryError):
             # A sender's bug fails this message only (retried, then dead-lettered, in the delivery log); it must
             # not roll back the batch and with it the record of the messages already sent.
-            logger.exception("notification %s: %s failed unexpectedly", notification.pk, notification.channel)
+            logger.exception("notification %s: %s failed unexpectedly", message.id, message.channel)
             exc = DeliveryError(f"{type(exc).__name__}: {exc}")
-        notification.last_error = mask_secrets(str(exc))[:2000]  # a robot's token never reaches the log
+        error = mask_secrets(str(exc))[:2000]  # a robot's token never reaches the log
+        attempts = message.attempts + 1
         # A permanent failure (a refused target, a number the SMS provider rejects) is not retried.
-        if exc.permanent or notification.attempts >= settings.KEFU_NOTIFY_MAX_ATTEMPTS:
-            notification.status = Status.DEAD
-            logger.error(
-                "notification %s dead after %s attempts: %s",
-                notification.pk,
-                notification.attempts,
-                notification.last_error,
-            )
-            return "dead"
-        notification.next_attempt_at = timezone.now() + timedelta(seconds=backoff_seconds(notification.attempts))
-        return "failed"
-    notification.status = Status.SENT
-    notification.sent_at = timezone.now()
-    notification.last_error = ""
-    return "sent"
+        if exc.permanent or attempts >= settings.KEFU_NOTIFY_MAX_ATTEMPTS:
+            logger.error("notification %s dead after %s attempts: %s", message.id, attempts, error)
+            return Attempt(message, "dead", error)
+        return Attempt(message, "failed", error, retry_at=timezone.now() + timedelta(seconds=backoff_seconds(attempts)))
+    return Attempt(message, "sent")
 
 
 def notification_deliver(*, notification_id: int, now: datetime | None = None) -> str:
@@ -83,11 +72,11 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
     row: it sends it again and records the outcome). Idempotent: a sent or dead notification is never sent
     again by this.
     """
-    status, row, lease = claim_one(notification_id=notification_id, now=now or timezone.now())
-    if row is None or lease is None:
+    status, message, lease = claim_one(notification_id=notification_id, now=now or timezone.now())
+    if message is None or lease is None:
         return status
-    outcome = _attempt(row)
-    return "expired" if record(lease=lease, attempted=[row]) else outcome
+    attempt = _attempt(message)
+    return "expired" if record(lease=lease, attempted=[attempt]) else attempt.outcome
 
 
 @dataclass
@@ -119,25 +108,27 @@ def relay_pending(*, limit: int = 500, batch: int = RELAY_BATCH, now: datetime |
     while done < limit:
         # The time of each claim (unless given): what became due meanwhile, e.g. the message that waited behind
         # one this run has just sent, goes in this run.
-        rows, lease = claim_batch(limit=min(batch, limit - done), now=now or timezone.now())
+        messages, lease = claim_batch(limit=min(batch, limit - done), now=now or timezone.now())
         if lease is None:
             break
         started = time.monotonic()
         outcomes: dict[int, str] = {}
-        attempted: list[Notification] = []
+        attempted: list[Attempt] = []
         stopped: set[Queue] = set()  # queues whose message failed in this batch
-        for row in rows:
+        for message in messages:
             if attempted and (
                 time.monotonic() - started > RELAY_BATCH_SECONDS or lease.seconds_left() < send_deadline()
             ):
                 break  # the rest of the batch is given back, untouched, for the next claim
-            if queue_of(row) in stopped:
+            if queue_of(message) in stopped:
                 continue
-            outcomes[row.pk] = _attempt(row)
-            attempted.append(row)
-            if outcomes[row.pk] == "failed":
-                stopped.add(queue_of(row))
-        for pk in record(lease=lease, attempted=attempted, unsent=[row for row in rows if row.pk not in outcomes]):
+            attempt = _attempt(message)
+            attempted.append(attempt)
+            outcomes[message.id] = attempt.outcome
+            if attempt.outcome == "failed":
+                stopped.add(queue_of(message))
+        unsent = [message for message in messages if message.id not in outcomes]
+        for pk in record(lease=lease, attempted=attempted, unsent=unsent):
             outcomes[pk] = "expired"
         for outcome in outcomes.values():
             setattr(result, outcome, getattr(result, outcome) + 1)

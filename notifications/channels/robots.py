@@ -8,19 +8,15 @@ import hmac
 import json
 import time
 import urllib.parse
-from typing import TYPE_CHECKING
 
 from kefu.core.outbound import OutboundResponse
 from kefu.core.outbound.masking import sanitize
-from notifications.channels import DeliveryError
+from notifications.channels import DeliveryError, Message
 from notifications.channels.http import post
 
-if TYPE_CHECKING:
-    from notifications.models import Notification
 
-
-def _text(notification: Notification) -> bytes:
-    content = f"{notification.subject}\n{notification.body}".strip()
+def _text(message: Message) -> bytes:
+    content = f"{message.subject}\n{message.body}".strip()
     return json.dumps({"msgtype": "text", "text": {"content": content}}, ensure_ascii=False).encode()
 
 
@@ -36,8 +32,8 @@ def _check_errcode(response: OutboundResponse) -> None:
 
 
 class WeComSender:
-    def send(self, notification: Notification) -> None:
-        response = post(notification.recipient, data=_text(notification), headers={"Content-Type": "application/json"})
+    def send(self, message: Message) -> None:
+        response = post(message.recipient, data=_text(message), headers={"Content-Type": "application/json"})
         _check_errcode(response)
 
 
@@ -50,12 +46,12 @@ def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int | None = None) 
 
 
 class DingTalkSender:
-    def send(self, notification: Notification) -> None:
+    def send(self, message: Message) -> None:
         from notifications.models import DepartmentRobot
 
-        url = notification.recipient
+        url = message.recipient
         robot = DepartmentRobot.objects.filter(url=url, channel="dingtalk").exclude(secret="").first()
         if robot is not None:
             url = dingtalk_signed_url(url, robot.secret)
-        response = post(url, data=_text(notification), headers={"Content-Type": "application/json"})
+        response = post(url, data=_text(message), headers={"Content-Type": "application/json"})
         _check_errcode(response)

@@ -9,16 +9,13 @@ or ``PermanentDeliveryError`` (dead at once) when the provider refuses.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from kefu.core.outbound import mask_secrets
-from notifications.channels import DeliveryError
-
-if TYPE_CHECKING:
-    from notifications.models import Notification
+from notifications.channels import DeliveryError, Message
 
 logger = logging.getLogger("kefu.sms")
 
@@ -43,10 +40,10 @@ class ConsoleSmsProvider:
 
 
 class SmsSender:
-    def send(self, notification: Notification) -> None:
+    def send(self, message: Message) -> None:
         provider: SmsProvider = import_string(settings.KEFU_SMS_PROVIDER)()
         try:
-            provider.send(phone=notification.recipient, text=notification.body, dedup_key=notification.dedup_key)
+            provider.send(phone=message.recipient, text=message.body, dedup_key=message.dedup_key)
         except DeliveryError:
             raise
         except Exception as exc:

@@ -15,14 +15,10 @@ import hashlib
 import hmac
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from notifications.channels import DeliveryError
+from notifications.channels import DeliveryError, Message
 from notifications.channels.http import post
-from orders.models import webhook_secrets_at
-
-if TYPE_CHECKING:
-    from notifications.models import Notification
 
 
 def body_bytes(payload: dict[str, Any]) -> bytes:
@@ -55,31 +51,19 @@ def signed_headers(
     }
 
 
-def shop_of(notification: Notification) -> tuple[str, list[str]]:
-    """The code of the notification's shop and the secrets its webhooks are signed with now (current first):
-    read with the row where the relay took it (notifications.leasing.SHOP_COLUMNS), else through its ticket."""
-    if hasattr(notification, "shop_code") and hasattr(notification, "shop_webhook_secret"):  # set together
-        return notification.shop_code, webhook_secrets_at(
-            notification.shop_webhook_secret,
-            getattr(notification, "shop_webhook_secret_previous", ""),
-            getattr(notification, "shop_webhook_secret_previous_until", None),
-            None,
-        )
-    shop = notification.ticket.shop
-    return shop.code, shop.webhook_secrets()
-
-
 class WebhookSender:
-    def send(self, notification: Notification) -> None:
-        code, secrets = shop_of(notification)
+    def send(self, message: Message) -> None:
+        """Sign with the secrets of the ticket's shop (``message.shop``, read with the claim)."""
+        secrets = message.shop.secrets() if message.shop else []
         if not secrets:
+            code = message.shop.code if message.shop else f"of ticket {message.ticket_id}"
             raise DeliveryError(f"Shop {code} has no webhook secret; refusing to send unsigned webhooks.")
-        body = body_bytes(notification.payload)
+        body = body_bytes(message.payload)
         headers = signed_headers(
             secret=secrets[0],
             previous_secret=secrets[1] if len(secrets) > 1 else "",
             body=body,
-            event=notification.event,
-            dedup_key=notification.dedup_key,
+            event=message.event,
+            dedup_key=message.dedup_key,
         )
-        post(notification.recipient, data=body, headers=headers)
+        post(message.recipient, data=body, headers=headers)

@@ -239,7 +239,7 @@ def test_a_lease_that_ran_out_lets_another_worker_send_and_the_first_workers_lat
 ) -> None:
     """A worker stuck past its lease (KEFU_NOTIFY_LEASE_SECONDS): the row is due again, another worker sends it
     (same de-duplication key) and records it; the first worker's outcome, arriving late, is not written."""
-    from notifications.leasing import claim_one, record
+    from notifications.leasing import Attempt, claim_one, record
 
     settings.KEFU_NOTIFY_LEASE_SECONDS = 60
     with time_machine.travel(T0, tick=False) as clock:
@@ -252,8 +252,8 @@ def test_a_lease_that_ran_out_lets_another_worker_send_and_the_first_workers_lat
 
         clock.shift(timedelta(seconds=2))  # the lease has run out
         assert relay_pending().sent == 1
-        stuck.status, stuck.last_error = Status.PENDING, "HTTP 500: late"  # what the stuck worker saw
-        assert record(lease=lease, attempted=[stuck]) == [row.pk]  # not ours any more: nothing written
+        late = Attempt(stuck, "failed", "HTTP 500: late", retry_at=timezone.now())  # what the stuck worker saw
+        assert record(lease=lease, attempted=[late]) == [row.pk]  # not ours any more: nothing written
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error, row.lease_owner) == (Status.SENT, 1, "", "")
     assert storefront.deliveries() == [row.dedup_key]
@@ -292,5 +292,5 @@ def test_taking_a_lease_writes_no_index_entry_and_rows_behind_a_failing_message_
     assert lease is not None
     assert sorted(row.ticket_id for row in rows) == [tickets[1].pk, tickets[2].pk]  # not the one behind
     assert (after[0] - before[0], after[1] - before[1]) == (2, 2)  # two rows leased, both in place
-    give_back(lease=lease, rows=rows)
+    give_back(lease=lease, ids=[row.id for row in rows])
     assert Notification.objects.filter(ticket=waiting, lease_owner="").count() == 2

@@ -6,7 +6,9 @@ webhooks, against a plain loop posting the same payloads with the same HTTP clie
 headers and signing to the same server, in the same run.
 The server is a threaded ``http.server`` in a subprocess on 127.0.0.1 (keep-alive, TCP_NODELAY; both sides
 reuse one kept-alive connection, the guarded client's). The plain loop and the relay run over ``--rounds``
-alternating slices, so a change in the machine's load hits both alike. docs/performance.md has figures.
+alternating slices, so a change in the machine's load hits both alike. It also reports the CPU time each
+spends per delivery: this process's (``time.process_time``), and for the relay the PostgreSQL backend's serving
+its connection (from ``/proc/<pid>/schedstat``, when the server runs on this machine). docs/performance.md has figures.
 The outbox table is not vacuumed here: where autovacuum is off, VACUUM it between runs, or each run's dead rows
 slow the next one's claims.
 
@@ -26,6 +28,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
@@ -97,16 +100,40 @@ def counting_queries() -> Any:
         yield counter
 
 
+def backend_cpu_seconds(pid: int | None) -> float:
+    """CPU seconds the database backend with process id ``pid`` has used; 0 when unknown. From the scheduler's
+    count in nanoseconds (``/proc/<pid>/schedstat``): ``/proc/<pid>/stat`` counts in clock ticks (10 ms)."""
+    if pid is None:
+        return 0.0
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except OSError:  # the server runs on another machine
+        return 0.0
+
+
 @dataclass
 class Figures:
     plain: float = 0.0  # seconds
     relay: float = 0.0  # seconds
     queries: int = 0  # by the relay
     ratios: list[float] = field(default_factory=list)  # relay rate / plain rate, per round
+    plain_cpu: float = 0.0  # seconds of this process's CPU
+    relay_cpu: float = 0.0
+    backend_cpu: float = 0.0  # seconds of the database backend's CPU, during the relay
+
+
+@dataclass
+class Timing:
+    """One timed part: wall-clock, this process's CPU and the database backend's CPU, in seconds."""
+
+    elapsed: float
+    cpu: float
+    backend_cpu: float = 0.0
 
 
 class Command(BaseCommand):
     help = "Notifications delivered per second by one worker, against a plain HTTP loop (same client and server)."
+    backend_pid: int | None = None  # the database backend serving this connection (PostgreSQL only)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--count", type=int, default=2000, help="webhooks to deliver (default 2000)")
@@ -117,6 +144,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, count: int, rounds: int, warmup: int, keep: bool, **options: Any) -> None:
         run = uuid.uuid4().hex[:8]
         load_before = os.getloadavg()
+        self.backend_pid = self.database_backend_pid()
         with receiver() as base:
             shop, ticket = self.setup_rows(run, f"{base}/kefu/webhook")
             try:
@@ -136,6 +164,8 @@ class Command(BaseCommand):
         if (stats["keys"], stats["requests"], stats["repeated"]) != (sent, 2 * sent, sent):
             raise RuntimeError(f"the server did not receive what was sent: {stats}")
         ratios = sorted(figures.ratios)
+        micro = 1e6 / count
+        backend = f" + database backend {figures.backend_cpu * micro:.0f}" if self.backend_pid else ""
         self.stdout.write(
             f"notification delivery: {count} storefront webhooks to a local threaded HTTP server (own process), "
             f"database {connection.vendor}, {rounds} alternating rounds\n"
@@ -144,6 +174,8 @@ class Command(BaseCommand):
             f"({figures.queries / count:.2f} SQL queries per delivery)\n"
             f"  ratio relay / plain: {figures.plain / figures.relay:.2f} (target >= 0.8); per round "
             f"{ratios[0]:.2f} .. {ratios[-1]:.2f}, median {ratios[len(ratios) // 2]:.2f}\n"
+            f"  CPU per delivery (µs): plain loop {figures.plain_cpu * micro:.0f}; "
+            f"relay {figures.relay_cpu * micro:.0f}{backend}\n"
             f"  machine: {os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, "
             f"{os.getloadavg()[0]:.2f} after"
         )
@@ -155,11 +187,22 @@ class Command(BaseCommand):
             part = payloads[r * len(payloads) // rounds : (r + 1) * len(payloads) // rounds]
             plain = self.plain_loop(shop, part)
             relay, queries = self.relay(shop, ticket, part)
-            figures.plain += plain
-            figures.relay += relay
+            figures.plain += plain.elapsed
+            figures.relay += relay.elapsed
             figures.queries += queries
-            figures.ratios.append(plain / relay)
+            figures.ratios.append(plain.elapsed / relay.elapsed)
+            figures.plain_cpu += plain.cpu
+            figures.relay_cpu += relay.cpu
+            figures.backend_cpu += relay.backend_cpu
         return figures
+
+    def database_backend_pid(self) -> int | None:
+        """The process id of the PostgreSQL backend serving this connection (None on other databases)."""
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return int(cursor.fetchone()[0])
 
     def setup_rows(self, run: str, url: str) -> tuple[Shop, ReturnTicket]:
         now = timezone.now()
@@ -218,17 +261,17 @@ class Command(BaseCommand):
             },
         }
 
-    def plain_loop(self, shop: Shop, payloads: list[dict[str, Any]]) -> float:
-        """Seconds a loop takes to post the webhooks with the same client, headers and signing."""
-        started = time.perf_counter()
+    def plain_loop(self, shop: Shop, payloads: list[dict[str, Any]]) -> Timing:
+        """How long a loop takes to post the webhooks with the same client, headers and signing."""
+        started, cpu = time.perf_counter(), time.process_time()
         for p in payloads:
             body = body_bytes(p)
             headers = signed_headers(secret=shop.webhook_secret, body=body, event=p["event"], dedup_key=p["id"])
             post(shop.webhook_url, data=body, headers=headers)
-        return time.perf_counter() - started
+        return Timing(time.perf_counter() - started, time.process_time() - cpu)
 
-    def relay(self, shop: Shop, ticket: ReturnTicket, payloads: list[dict[str, Any]]) -> tuple[float, int]:
-        """Seconds (and SQL queries) the relay takes to deliver the payloads written as pending outbox rows."""
+    def relay(self, shop: Shop, ticket: ReturnTicket, payloads: list[dict[str, Any]]) -> tuple[Timing, int]:
+        """How long (and how many SQL queries) the relay takes to deliver the payloads written as pending rows."""
         due = timezone.now()
         Notification.objects.bulk_create(
             [
@@ -250,11 +293,16 @@ class Command(BaseCommand):
             batch_size=500,
         )
         with counting_queries() as queries:
-            started = time.perf_counter()
+            backend = backend_cpu_seconds(self.backend_pid)
+            started, cpu = time.perf_counter(), time.process_time()
             while relay_pending(limit=500):
                 pass
-            elapsed = time.perf_counter() - started
+            timing = Timing(
+                time.perf_counter() - started,
+                time.process_time() - cpu,
+                backend_cpu_seconds(self.backend_pid) - backend,
+            )
         delivered = Notification.objects.filter(dedup_key__in=[p["id"] for p in payloads], status=Status.SENT).count()
         if delivered != len(payloads):
             raise RuntimeError(f"the relay delivered {delivered} of {len(payloads)} (is another relay running?)")
-        return elapsed, queries["n"]
+        return timing, queries["n"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from notifications.models import Channel, Notification, ShopChannels, Status
+from notifications.models import Channel, Event, Notification, ShopChannels, Status
 from notifications.relay import relay_pending
 from tests.factories.orders import BuyerFactory, ShopFactory
 from tests.factories.tickets import order_with_line
@@ -41,3 +41,18 @@ def test_an_smtp_server_that_is_down_is_a_failed_attempt_to_retry(settings) -> N
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.PENDING, 1)
     assert "ConnectionRefusedError" in row.last_error
+
+
+def test_a_batch_without_webhooks_reads_no_shop_and_an_email_without_subject_is_titled_by_its_event(
+    django_assert_num_queries,
+) -> None:
+    rows = [Notification.objects.get(ticket=emailed_buyer_ticket(), channel=Channel.EMAIL) for _ in range(3)]
+    Notification.objects.filter(pk=rows[0].pk).update(subject="")
+    assert not Notification.objects.filter(channel=Channel.WEBHOOK).exists()
+    pending = Notification.objects.filter(status=Status.PENDING).count()
+
+    # The claim, the record of the sent rows, and a claim that finds nothing: only webhooks need their shop.
+    with django_assert_num_queries(3):
+        assert relay_pending().sent == pending
+    [untitled] = [m for m in mail.outbox if m.extra_headers["X-Kefu-Delivery"] == rows[0].dedup_key]
+    assert untitled.subject == str(Event.TICKET_CREATED.label)

@@ -8,15 +8,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from notifications.channels import DeliveryError
+from notifications.channels import DeliveryError, Message
 from notifications.channels.webhook import WebhookSender, body_bytes, signature, signed_headers
+from notifications.leasing import claim_one
 from notifications.models import Notification
 from orders.models import Shop
 from tests.notifications.conftest import SECRET, open_return, webhook_shop
 from tests.notifications.support import Hit, free_port, signature_valid
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "notifications.md"
+
+
+def claimed(row: Notification) -> Message:
+    """``row`` as the relay hands it to its sender: leased by the claim, with its shop's signing secrets."""
+    status, message, _ = claim_one(notification_id=row.pk, now=timezone.now())
+    assert status == "claimed" and message is not None
+    return message
 
 
 def test_the_signature_is_hmac_sha256_of_timestamp_dot_body_with_the_shop_secret() -> None:
@@ -47,7 +56,7 @@ def test_the_headers_carry_event_delivery_key_timestamp_and_signature() -> None:
 @pytest.mark.django_db
 def test_a_delivery_posts_the_stored_payload_signed_with_the_shops_secret(storefront) -> None:
     row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url)))
-    WebhookSender().send(row)
+    WebhookSender().send(claimed(row))
     [hit] = storefront.hits
     assert hit.body == body_bytes(row.payload)
     assert signature_valid(hit, SECRET)
@@ -61,7 +70,7 @@ def test_a_delivery_posts_the_stored_payload_signed_with_the_shops_secret(storef
 def test_a_shop_without_a_secret_gets_no_unsigned_webhook(storefront) -> None:
     row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url, secret="")))
     with pytest.raises(DeliveryError, match="no webhook secret"):
-        WebhookSender().send(row)
+        WebhookSender().send(claimed(row))
     assert storefront.hits == []
 
 
@@ -69,16 +78,16 @@ def test_a_shop_without_a_secret_gets_no_unsigned_webhook(storefront) -> None:
 @pytest.mark.parametrize("failure", ["http-500", "timeout", "refused"])
 def test_an_error_answer_a_timeout_or_a_refused_connection_is_a_delivery_error(storefront, settings, failure) -> None:
     settings.KEFU_OUTBOUND_DEADLINE_SECONDS = 0.3
-    row = Notification.objects.get(ticket=open_return(webhook_shop(storefront.url)))
+    message = claimed(Notification.objects.get(ticket=open_return(webhook_shop(storefront.url))))
     if failure == "http-500":
         storefront.always_fail = True
     elif failure == "timeout":
         storefront.delay = 1.0
     else:
-        row.recipient = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+        message = message._replace(recipient=f"http://127.0.0.1:{free_port()}/hook")  # nothing listens there
     expected = {"http-500": "HTTP 500", "timeout": "no complete answer within 0.3 s", "refused": "Connection"}[failure]
     with pytest.raises(DeliveryError, match=expected):
-        WebhookSender().send(row)
+        WebhookSender().send(message)
 
 
 def documented_verifier() -> Any:
@@ -95,8 +104,9 @@ def test_the_verification_example_in_the_docs_accepts_a_real_delivery_and_reject
     verify = documented_verifier()
     shop: Shop = webhook_shop(storefront.url)
     row = Notification.objects.get(ticket=open_return(shop))
-    WebhookSender().send(row)
-    WebhookSender().send(row)  # delivered again (at least once): same X-Kefu-Delivery
+    message = claimed(row)
+    WebhookSender().send(message)
+    WebhookSender().send(message)  # delivered again (at least once): same X-Kefu-Delivery
     first, again = storefront.hits
     seen: set[str] = set()
 
@@ -141,7 +151,6 @@ def test_during_a_rotations_overlap_both_secrets_verify_and_after_it_only_the_ne
     from datetime import timedelta
 
     import time_machine
-    from django.utils import timezone
 
     from orders.services import shop_webhook_secret_rotate
 
@@ -152,10 +161,10 @@ def test_during_a_rotations_overlap_both_secrets_verify_and_after_it_only_the_ne
     rotated = shop_webhook_secret_rotate(shop_id=shop.pk)
     assert rotated.secret != old and len(rotated.secret) >= Shop.MIN_SECRET_LENGTH
 
-    row = Notification.objects.get(ticket=open_return(shop))
-    WebhookSender().send(row)
+    message = claimed(Notification.objects.get(ticket=open_return(shop)))
+    WebhookSender().send(message)
     with time_machine.travel(timezone.now() + timedelta(hours=73), tick=False):
-        WebhookSender().send(row)
+        WebhookSender().send(message)
     during, after = storefront.hits
 
     assert during.headers["X-Kefu-Signature"].count("sha256=") == 2
