@@ -48,6 +48,7 @@ from connectors.services.sync import connection_backfill
 from orders.models import Buyer, Channel, Shop
 
 BENCH_SHOP = "bench-connectors"
+PROGRESS_EVERY = 10_000  # snapshots between two progress lines (on stderr)
 SIMULATOR = [sys.executable, "-m", "tests.simulators.serve"]
 
 
@@ -153,9 +154,18 @@ class Command(BaseCommand):
             raise CommandError(f"{created:,} of {cases:,} cases became tickets: {dict(passes[0].outcomes)}")
 
     def pull(self, name: str, bench_connection: ShopConnection, since: datetime, until: datetime) -> Pass:
+        read = [0, 0]  # snapshots so far, at the last progress line
+
+        def progress(count: int, latest: datetime | None) -> None:
+            read[0] += count
+            if read[0] - read[1] >= PROGRESS_EVERY:
+                read[1] = read[0]
+                seconds = time.perf_counter() - started
+                self.stderr.write(f"  {name}: {read[0]:,} snapshots in {seconds:.0f} s ({statements[0]:,} statements)")
+
         with counting() as statements:
             started = time.perf_counter()
-            result = connection_backfill(connection_id=bench_connection.pk, since=since, until=until)
+            result = connection_backfill(connection_id=bench_connection.pk, since=since, until=until, progress=progress)
             seconds = time.perf_counter() - started
         if result.error:
             raise CommandError(f"The {name} pull failed: {result.error}")
