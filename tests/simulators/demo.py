@@ -6,7 +6,7 @@
 ``desk.demo.marketplaces`` gives for the web server's ``--port`` (default ``KEFU_DEMO_PORT``/``PORT``/8000),
 with the demo shops' credentials, so the connections ``seed_demo`` made talk to them. Every ``--every`` seconds
 (with ±50 % jitter) a buyer opens a case on one of the two (refund only or return, the merchant's deadline
-between 2 and 72 hours ahead; one in six due in a few minutes, so the platform's auto-agree shows up); now and
+between 4 and 72 hours ahead; one in six due in a few minutes, so the platform's auto-agree shows up); now and
 then a buyer ships a return the merchant agreed to, or cancels; and each tick the platforms act where a deadline
 passed. Every change is pushed to kefu's push URL as the platforms' bridges post them (``--no-push``: kefu's
 periodic pull alone brings them); a push kefu does not answer (it is still starting) is left to the pull.
@@ -44,7 +44,7 @@ ITEMS = (
     ("TOWEL-SET3", "长绒棉毛巾三件套", "59.00"),
 )
 BUYERS = ("t**3", "l**n", "小**", "王**", "a**9", "陈**")
-DEADLINE_HOURS = (2, 6, 12, 24, 48, 72)
+DEADLINE_HOURS = (4, 8, 12, 24, 48, 72)  # kefu answers 2 h before (KEFU_PLATFORM_DEADLINE_MARGIN_MINUTES)
 SHORT_DEADLINE_HOURS = 0.08  # about five minutes: the platform agrees for the merchant while you watch
 
 
