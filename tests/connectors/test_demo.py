@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.models import PlatformCase
+from connectors.models import PlatformCase, ShopConnection
 from connectors.services.sync import connection_pull
 from desk.demo import marketplaces as mp
-from desk.demo.setup import marketplaces_connect
+from desk.demo.setup import demo_delete, marketplaces_connect
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +74,9 @@ def test_cases_on_the_demo_marketplaces_become_tickets_with_the_platform_deadlin
         assert all(t.platform == platform and t.platform_due_at is not None for t in tickets), list(tickets)
         assert all(t.state == "requested" and t.due_at <= t.platform_due_at for t in tickets)
     assert not PlatformCase.objects.exclude(last_error="").exists()
+
+    demo_delete()  # seed_demo --reset: the platform cases and connections go with the demo shops' tickets
+    assert not PlatformCase.objects.exists() and not ShopConnection.objects.exists() and not Ticket.objects.exists()
 
 
 def test_seed_demo_connects_again_without_duplicating_and_follows_the_port() -> None:
