@@ -1,12 +1,13 @@
 """A platform's case into kefu: idempotent, ordered, through the ticket services only.
 
 ``case_ingest(connection=, snapshot=)`` is the one entry (the push inbox, the pull, reconciliation and the
-backfill all call it). In one transaction it:
+backfill all call it). It:
 
-1. locks the ``PlatformCase`` row of (platform, connection, case id), creating it the first time (a concurrent
-   first sight of the same case waits on the unique constraint and then locks the row the other one made);
-2. drops a snapshot that is not newer than the last one applied (``modified_at``, then ``version``): a push and
-   a pull of the same change, a duplicated or a late push change nothing and write nothing on the ticket;
+1. reads the ``PlatformCase`` row of (platform, connection, case id) without a lock and drops a snapshot that is not
+   newer than the last one applied (``modified_at``, then ``version``): a push and a pull of the same change, a
+   duplicated or a late push, the pull windows' overlap change nothing, write nothing and cost one statement;
+2. otherwise, in one transaction, locks the row, creating it the first time (a concurrent first sight of the same
+   case waits on the unique constraint, then locks the row the other one made and checks again);
 3. stores the raw codes; a type or status the connector does not map is kept raw and flagged (``unknown``),
    never raised;
 4. opens the ticket the first time (the order first, from the platform, when kefu has not seen it), through
@@ -16,9 +17,11 @@ backfill all call it). In one transaction it:
    ``ticket_act`` as ``Actor.platform(name)`` (``Role.PLATFORM`` on the declarations says which it may run);
    a refund the platform paid is settled with ``refund_settle_on_platform``.
 
-When no declared transition leads from the ticket's state to the platform's status (the merchant acted in the
-platform's back office in a way kefu has no transition for), the case records the drift in ``last_error`` for
-reconciliation's report and the staff; nothing is forced.
+Each ticket service is atomic on its own, with no savepoint around them all: a refusal (``DomainError``) keeps the
+steps before it (the platform did take them) and the case records it in ``last_error``. When no declared transition
+leads from the ticket's state to the platform's status (the merchant acted in the platform's back office in a way
+kefu has no transition for), the case records the drift in ``last_error`` for reconciliation's report and the
+staff; nothing is forced.
 
 Lock order: the platform case row, then the ticket (tickets.locks), then the order's lines.
 """
