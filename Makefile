@@ -17,7 +17,7 @@ export DJANGO_DEBUG ?= true
 .PHONY: help venv run test lint check migrations-check
 
 help:
-	@echo "make run               web + Celery worker + beat with demo data on http://127.0.0.1:$(PORT)/admin/"
+	@echo "make run               web + Celery worker + beat + simulated marketplaces, demo data, http://127.0.0.1:$(PORT)/admin/"
 	@echo "make test [ARGS=...]   the test suite (pytest; ARGS are passed through)"
 	@echo "make lint              ruff check"
 	@echo "make check             ruff check + ruff format --check + mypy + lint-imports (the layers) + migrations"
@@ -33,12 +33,13 @@ venv:
 
 run: venv
 	$(PY) manage.py migrate --noinput
-	KEFU_OUTBOUND_ALLOW_PRIVATE=true $(PY) manage.py seed_demo
+	KEFU_OUTBOUND_ALLOW_PRIVATE=true KEFU_DEMO_PORT=$(PORT) $(PY) manage.py seed_demo
 	@echo
-	@echo "  kefu is starting: web, Celery worker and Celery beat (Ctrl-C stops all three)."
+	@echo "  kefu is starting: web, Celery worker, Celery beat and the demo's marketplace simulators (Ctrl-C stops all)."
+	@echo "  Simulated Taobao and Pinduoduo shops open after-sales cases; they arrive as tickets with the platform's deadline."
 	@echo "  Log in at http://127.0.0.1:$(PORT)/admin/ as admin / admin"
 	@echo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev --port $(PORT)
+	KEFU_DEMO_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev --port $(PORT)
 
 test: venv
 	$(PY) -m pytest $(ARGS)

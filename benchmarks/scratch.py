@@ -44,11 +44,11 @@ def machine_load() -> str:
         return "unknown"
 
 
-def ticket_tables() -> list[str]:
-    """``tickets_ticket`` and every table referencing it, directly or through another: what TRUNCATE … CASCADE
-    empties, listed so the same set can be deleted where TRUNCATE does not exist (SQLite).
+def ticket_tables(root: type[models.Model] = Ticket) -> list[str]:
+    """``tickets_ticket`` (or ``root``'s table) and every table referencing it, directly or through another: what
+    TRUNCATE … CASCADE empties, listed so the same set can be deleted where TRUNCATE does not exist (SQLite).
     """
-    found: list[type[models.Model]] = [Ticket]
+    found: list[type[models.Model]] = [root]
     changed = True
     while changed:
         changed = False

@@ -26,17 +26,14 @@ production gateway, or a local simulator in tests) is the only difference betwee
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
-
-if TYPE_CHECKING:
-    from connectors.models import ShopConnection
 
 
 class Platform(StrEnum):
@@ -299,6 +296,25 @@ class BadSignature(Exception):
     """A pushed message's signature does not verify (answered 403, nothing stored)."""
 
 
+class Connection(Protocol):
+    """What a connector reads of its shop connection (``connectors.models.ShopConnection`` is one): this module
+    stays below the models, which import its enums. Secrets are clear text here (decrypted on load)."""
+
+    pk: Any
+    platform: str
+    external_id: str  # the shop's id on the platform
+    base_url: str  # empty: the platform's production gateway
+    app_key: str
+    app_secret: str
+    access_token: str
+    refresh_token: str
+    token_expires_at: datetime | None
+    return_address_id: str
+
+    def save(self, *, update_fields: Iterable[str] | None = None) -> None:
+        """Store a renewed token (``update_fields``); only called on a saved connection (``pk`` set)."""
+
+
 class Connector(abc.ABC):
     """One platform's API for one shop connection. Built by ``connectors.platforms.connector_for(connection)``.
 
@@ -309,7 +325,7 @@ class Connector(abc.ABC):
 
     platform: Platform
 
-    def __init__(self, connection: ShopConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     # -- reading ----------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """A platform's case into kefu: idempotent, ordered, through the ticket services only.
 
 ``case_ingest(connection=, snapshot=)`` is the one entry (the push inbox, the pull, reconciliation and the
-backfill all call it). In one transaction it:
+backfill all call it). It:
 
-1. locks the ``PlatformCase`` row of (platform, connection, case id), creating it the first time (a concurrent
-   first sight of the same case waits on the unique constraint and then locks the row the other one made);
-2. drops a snapshot that is not newer than the last one applied (``modified_at``, then ``version``): a push and
-   a pull of the same change, a duplicated or a late push change nothing and write nothing on the ticket;
+1. reads the ``PlatformCase`` row of (platform, connection, case id) without a lock and drops a snapshot that is not
+   newer than the last one applied (``modified_at``, then ``version``): a push and a pull of the same change, a
+   duplicated or a late push, the pull windows' overlap change nothing, write nothing and cost one statement;
+2. otherwise, in one transaction, locks the row, creating it the first time (a concurrent first sight of the same
+   case waits on the unique constraint, then locks the row the other one made and checks again);
 3. stores the raw codes; a type or status the connector does not map is kept raw and flagged (``unknown``),
    never raised;
 4. opens the ticket the first time (the order first, from the platform, when kefu has not seen it), through
@@ -16,9 +17,11 @@ backfill all call it). In one transaction it:
    ``ticket_act`` as ``Actor.platform(name)`` (``Role.PLATFORM`` on the declarations says which it may run);
    a refund the platform paid is settled with ``refund_settle_on_platform``.
 
-When no declared transition leads from the ticket's state to the platform's status (the merchant acted in the
-platform's back office in a way kefu has no transition for), the case records the drift in ``last_error`` for
-reconciliation's report and the staff; nothing is forced.
+Each ticket service is atomic on its own, with no savepoint around them all: a refusal (``DomainError``) keeps the
+steps before it (the platform did take them) and the case records it in ``last_error``. When no declared transition
+leads from the ticket's state to the platform's status (the merchant acted in the platform's back office in a way
+kefu has no transition for), the case records the drift in ``last_error`` for reconciliation's report and the
+staff; nothing is forced.
 
 Lock order: the platform case row, then the ticket (tickets.locks), then the order's lines.
 """
@@ -36,6 +39,7 @@ from connectors.models import PlatformCase, ShopConnection
 from connectors.platforms import connector_for
 from connectors.services.following import in_step, next_step
 from kefu.core.errors import DomainError
+from kefu.core.prepared import PreparedQuery
 from orders.models import Order, OrderStatus
 from orders.services import order_upsert
 from orders.types import BuyerData, LineData, OrderData
@@ -77,9 +81,21 @@ class IngestResult:
 def case_ingest(
     *, connection: ShopConnection, snapshot: CaseSnapshot, connector: Connector | None = None
 ) -> IngestResult:
-    """Apply ``snapshot`` (see the module docstring). ``connector`` fetches an unknown order (built when needed)."""
+    """Apply ``snapshot`` (see the module docstring). ``connector`` fetches an unknown order (built when needed).
+
+    A snapshot already applied (the pull's overlap, a push and a pull of one change) costs one unlocked read:
+    staleness is final (only a newer snapshot is ever applied, so a row that is as new stays as new), and the
+    locked read is taken only when there is something to apply.
+    """
+    lookup = {"platform": connection.platform, "connection": connection, "case_id": snapshot.case_id}
+    seen = next(
+        iter(_case_seen.instances(platform=connection.platform, connection_id=connection.pk, case_id=snapshot.case_id)),
+        None,
+    )
+    if seen is not None and not snapshot.is_newer_than(seen.modified_at, seen.version):
+        return IngestResult(seen, "stale")
     with transaction.atomic():
-        case, new = _case_locked(connection, snapshot)
+        case, new = _case_locked(connection, snapshot, lookup, exists=seen is not None)
         if not new and not snapshot.is_newer_than(case.modified_at, case.version):
             return IngestResult(case, "stale")
         _case_apply(case, snapshot)
@@ -89,21 +105,23 @@ def case_ingest(
                 "%s case %s: unknown code %s/%s kept raw", case.platform, case.case_id, case.raw_type, case.raw_status
             )
             return IngestResult(case, "unknown")
+        if case.ticket is None and new and snapshot.status in FINAL:
+            case.save()  # history (a backfill): the case is known, no ticket is opened for it
+            return IngestResult(case, "recorded")
         actor = Actor.platform(connection.platform)
         try:
-            with transaction.atomic():  # a refusal of the ticket services leaves the case row to be saved
-                if case.ticket is None:
-                    if new and snapshot.status in FINAL:
-                        case.save()  # history (a backfill): the case is known, no ticket is opened for it
-                        return IngestResult(case, "recorded")
-                    ticket = _ticket_open(connection, snapshot, actor, connector)
-                    case.ticket = ticket
-                    outcome = "created"
-                else:
-                    ticket = case.ticket.as_kind()
-                    ticket = ticket_platform_deadline_set(ticket=ticket, due_at=snapshot.merchant_deadline, actor=actor)
-                    outcome = "updated"
-                ticket, ran = _ticket_follow(ticket, snapshot, actor)
+            # Each ticket service is atomic on its own: a refusal leaves the steps before it (the order made, the
+            # ticket opened, the transitions run), which the platform did take, and the case records where it
+            # stopped (no savepoint around the whole: it would cost two statements per case).
+            if case.ticket is None:
+                ticket = case.ticket = _ticket_open(connection, snapshot, actor, connector)
+                outcome = "created"
+            else:
+                ticket = ticket_platform_deadline_set(
+                    ticket=case.ticket, due_at=snapshot.merchant_deadline, actor=actor
+                )
+                outcome = "updated"
+            ticket, ran = _ticket_follow(ticket, snapshot, actor)
         except DomainError as exc:
             case.last_error = f"{exc.code}: {exc.message}"[:2000]
             case.save()
@@ -115,24 +133,34 @@ def case_ingest(
         return IngestResult(case, outcome if stepped else "drift", tuple(ran))
 
 
-def _case_locked(connection: ShopConnection, snapshot: CaseSnapshot) -> tuple[PlatformCase, bool]:
-    lookup = {"platform": connection.platform, "connection": connection, "case_id": snapshot.case_id}
-    case = PlatformCase.objects.select_for_update().filter(**lookup).first()
-    if case is not None:
-        return case, False
+# The read every ingestion starts with (most pulled snapshots stop there), on the unique constraint's index:
+# composed once per process.
+_case_seen = PreparedQuery(
+    lambda platform, connection_id, case_id: PlatformCase.objects.filter(
+        platform=platform, connection_id=connection_id, case_id=case_id
+    )[:1],
+    platform="\x1f platform \x1f",
+    connection_id=-7_301_301,
+    case_id="\x1f stand-in \x1f",
+)
+
+
+def _case_locked(
+    connection: ShopConnection, snapshot: CaseSnapshot, lookup: dict[str, Any], *, exists: bool
+) -> tuple[PlatformCase, bool]:
+    """The case's row, locked (with its ticket's common row read, not locked: ``ticket_lock`` locks it next, in
+    the order of tickets.locks); ``True`` when this call created it (with the snapshot's fields)."""
+    locked = PlatformCase.objects.select_for_update(of=("self",)).select_related("ticket")
+    if exists:
+        return locked.get(**lookup), False
     try:
-        with transaction.atomic():
-            case = PlatformCase.objects.create(
-                **lookup,
-                order_id=snapshot.order_id,
-                kind=snapshot.kind,
-                status=snapshot.status,
-                modified_at=snapshot.modified_at,
-                version=snapshot.version,
-            )
+        with transaction.atomic():  # the race of two first sights: the unique constraint decides
+            case = PlatformCase(**lookup)
+            _case_apply(case, snapshot)
+            case.save(force_insert=True)
             return case, True
     except IntegrityError:  # another worker saw it first: wait for its row
-        return PlatformCase.objects.select_for_update().get(**lookup), False
+        return locked.get(**lookup), False
 
 
 def _case_apply(case: PlatformCase, snapshot: CaseSnapshot) -> None:
@@ -157,11 +185,13 @@ def reason_code_for(text: str) -> str:
     return "other"
 
 
-def _order_for(connection: ShopConnection, snapshot: CaseSnapshot, connector: Connector | None) -> Order:
-    """The case's order in kefu; fetched from the platform and created when kefu has not seen it."""
+def _order_for(
+    connection: ShopConnection, snapshot: CaseSnapshot, connector: Connector | None
+) -> tuple[Order, set[str]]:
+    """The case's order in kefu and its SKUs; fetched from the platform and created when kefu has not seen it."""
     order = Order.objects.filter(shop_id=connection.shop_id, number=snapshot.order_id).first()
     if order is not None:
-        return order
+        return order, set(order.lines.values_list("sku", flat=True))
     if connector is None:
         connector = connector_for(connection)
     found = connector.fetch_order(snapshot.order_id, snapshot)
@@ -182,14 +212,14 @@ def _order_for(connection: ShopConnection, snapshot: CaseSnapshot, connector: Co
             for line in found.lines
         ],
     )
-    return order_upsert(shop=connection.shop, data=data).order
+    # order_upsert leaves the order with the payload's lines (or refuses): no need to read them back.
+    return order_upsert(shop=connection.shop, data=data).order, {line.sku for line in data.lines}
 
 
 def _ticket_open(
     connection: ShopConnection, snapshot: CaseSnapshot, actor: Actor, connector: Connector | None
 ) -> Ticket:
-    order = _order_for(connection, snapshot, connector)
-    skus = {line.sku for line in order.lines.all()}
+    order, skus = _order_for(connection, snapshot, connector)
     lines = [
         LineRequest(sku=line.sku if line.sku in skus else f"oid-{line.external_id}", quantity=line.quantity)
         for line in snapshot.lines

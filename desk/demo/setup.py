@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 
 from accounts.groups import groups_ensure
+from connectors.models import InboxMessage, PlatformCase, Reconciliation, ShopConnection, WriteBack
+from desk.demo import marketplaces as mp
 from orders.models import Buyer, Channel, Order, Shop
 from routing.models import Department, StaffMember
 from tickets.actors import Role
@@ -28,6 +30,7 @@ STAFF = {"ops1": Role.OPERATIONS, "wh1": Role.WAREHOUSE, "lg1": Role.LOGISTICS, 
 SHOPS = [
     ("demo-taobao", "糖果家居 淘宝旗舰店", Channel.TAOBAO, "TB"),
     ("demo-jd", "糖果家居 京东店", Channel.JD, "JD"),
+    (mp.PDD_SHOP, "糖果家居 拼多多店", Channel.PDD, "PD"),
     ("demo-own", "糖果家居 官方商城", Channel.OWN, "OW"),
 ]
 DEMO_SHOP_CODES = [code for code, *_ in SHOPS]
@@ -107,6 +110,10 @@ def demo_delete() -> int:
     """
     tickets = Ticket.objects.filter(shop__code__in=DEMO_SHOP_CODES)
     ids = list(tickets.values_list("pk", flat=True))
+    connections = ShopConnection.objects.filter(shop__code__in=DEMO_SHOP_CODES)
+    for model in (WriteBack, InboxMessage, Reconciliation, PlatformCase):
+        model.objects.filter(connection__in=connections).delete()
+    connections.delete()
     postgres = connection.vendor == "postgresql"
     if postgres:
         with connection.cursor() as cursor:
@@ -134,3 +141,54 @@ def demo_delete() -> int:
     Buyer.objects.filter(shop__code__in=DEMO_SHOP_CODES).delete()
     Shop.objects.filter(code__in=DEMO_SHOP_CODES).delete()
     return len(ids)
+
+
+# -- the simulated marketplace shops ----------------------------------------------------------------------------
+
+
+def marketplaces_connect(*, port: int) -> list[ShopConnection]:
+    """Connect the demo Taobao and Pinduoduo shops to the demo's simulators (``desk.demo.marketplaces``), whose
+    ports follow the web server's ``port``. Idempotent: an existing connection gets the URL and demo credentials
+    again (and is active); its pull cursor and history stay. The shops are made when missing (demo data from before
+    the Pinduoduo shop existed)."""
+    made = []
+    for code, platform, external_id, url, key, secret, token, address in (
+        (
+            mp.TAOBAO_SHOP,
+            "taobao",
+            mp.TAOBAO_NICK,
+            mp.taobao_url(port),
+            mp.TAOBAO_APP_KEY,
+            mp.TAOBAO_APP_SECRET,
+            mp.TAOBAO_SESSION,
+            mp.TAOBAO_ADDRESS_ID,
+        ),
+        (
+            mp.PDD_SHOP,
+            "pdd",
+            mp.PDD_MALL_ID,
+            mp.pdd_url(port),
+            mp.PDD_CLIENT_ID,
+            mp.PDD_CLIENT_SECRET,
+            mp.PDD_ACCESS_TOKEN,
+            mp.PDD_ADDRESS_ID,
+        ),
+    ):
+        name, channel = next((n, c) for shop_code, n, c, _ in SHOPS if shop_code == code)
+        shop, _ = Shop.objects.get_or_create(code=code, defaults={"name": name, "channel": channel})
+        made.append(
+            ShopConnection.objects.update_or_create(
+                platform=platform,
+                external_id=external_id,
+                defaults={
+                    "shop": shop,
+                    "active": True,
+                    "base_url": url,
+                    "app_key": key,
+                    "app_secret": secret,
+                    "access_token": token,
+                    "return_address_id": address,
+                },
+            )[0]
+        )
+    return made

@@ -481,8 +481,9 @@ class PddSimulator:
 
 
 @contextmanager
-def pdd_running(**behaviour: Any) -> Iterator[PddSimulator]:
-    """The simulator on 127.0.0.1 in a thread (its router at ``url``); ``behaviour`` sets its fields."""
+def pdd_running(*, port: int = 0, **behaviour: Any) -> Iterator[PddSimulator]:
+    """The simulator on 127.0.0.1 in a thread (its router at ``url``; ``port`` 0: any free one); ``behaviour``
+    sets its fields."""
     simulator = PddSimulator(**behaviour)
 
     class Handler(BaseHTTPRequestHandler):
@@ -513,7 +514,7 @@ def pdd_running(**behaviour: Any) -> Iterator[PddSimulator]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     simulator.url = f"http://127.0.0.1:{server.server_address[1]}/api/router"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -374,8 +374,9 @@ class TaobaoSimulator(TaobaoFlows):
 
 
 @contextmanager
-def taobao_running(**behaviour: Any) -> Iterator[TaobaoSimulator]:
-    """The simulator on 127.0.0.1 in a thread (its router at ``url``); ``behaviour`` sets its fields."""
+def taobao_running(*, port: int = 0, **behaviour: Any) -> Iterator[TaobaoSimulator]:
+    """The simulator on 127.0.0.1 in a thread (its router at ``url``; ``port`` 0: any free one); ``behaviour``
+    sets its fields."""
     simulator = TaobaoSimulator(**behaviour)
 
     class Handler(BaseHTTPRequestHandler):
@@ -414,7 +415,7 @@ def taobao_running(**behaviour: Any) -> Iterator[TaobaoSimulator]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     simulator.url = f"http://127.0.0.1:{server.server_address[1]}/router/rest"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

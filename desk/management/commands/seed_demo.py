@@ -5,6 +5,10 @@ Everything a ticket or order holds is made through the services the API and admi
 state, so the demo's timelines replay to their states like real ones. Shops, users and groups are
 configuration and are created directly.
 
+The demo Taobao and Pinduoduo shops are connected to the simulators ``make run`` starts (``tests.simulators.demo``,
+ports after the web server's: ``desk.demo.marketplaces``), on every run: their cases arrive as tickets by push
+and by the periodic pull while ``make run`` is up.
+
 Idempotent: the demo shops are the marker. When they exist the data is left as it is (only the logins are
 made sure of); ``--reset`` deletes the demo shops and everything of theirs first, then builds them again
 (with dates relative to now, so the return windows are open again). Runs in one transaction: an error
@@ -16,7 +20,6 @@ Demo only: it creates known passwords, so it refuses to run with DEBUG off.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +28,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from desk.demo.marketplaces import web_port
 from desk.demo.scenarios import Demo
 from desk.demo.setup import (
     DEMO_PASSWORD,
@@ -34,6 +38,7 @@ from desk.demo.setup import (
     STAFF,
     STAFF_PASSWORD,
     demo_delete,
+    marketplaces_connect,
     users_ensure,
 )
 from orders.models import Order, Shop
@@ -66,6 +71,9 @@ class Command(BaseCommand):
             else:
                 Demo(users=users).build()
                 self.stdout.write("seed_demo: demo data created.")
+            connections = marketplaces_connect(port=web_port())
+        for shop_connection in connections:
+            self.stdout.write(f"  {shop_connection}: simulated at {shop_connection.base_url}")
         self.summary(write=self.stdout.write)
 
     def summary(self, *, write: Callable[[str], Any]) -> None:
@@ -75,6 +83,5 @@ class Command(BaseCommand):
         write(f"  {len(SHOPS)} shops, {orders} orders, {sum(counts.values())} tickets:")
         for (kind, state), n in sorted(counts.items()):
             write(f"    {kind:<10} {state:<20} {n}")
-        port = os.environ.get("PORT", "8000")
-        write(f"  Log in at http://127.0.0.1:{port}/admin/ as {DEMO_USERNAME} / {DEMO_PASSWORD} (superuser),")
+        write(f"  Log in at http://127.0.0.1:{web_port()}/admin/ as {DEMO_USERNAME} / {DEMO_PASSWORD} (superuser),")
         write(f"  or as {', '.join(STAFF)} / {STAFF_PASSWORD} (operations, warehouse, logistics, supervisors).")
