@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
+from kefu.core.inserts import Rows, rows_insert
 from notifications.config import notification_config, staff_emails
 from notifications.models import Audience, Channel, Event, Notification, ShopChannels, Status
 from notifications.publishing import publish_on_commit
@@ -261,12 +262,9 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
                 created_at=event.created_at,
             )
         )
-    created = Notification.objects.bulk_create(rows)
-    ids = [n.pk for n in created if n.pk is not None] or list(
-        Notification.objects.filter(dedup_key__in=[r.dedup_key for r in rows]).values_list("pk", flat=True)
-    )
-    publish_on_commit(deliver_notifications_task, ids)
-    return created
+    rows_insert(Rows(Notification, rows))  # an INSERT composed once per process (kefu.core.inserts)
+    publish_on_commit(deliver_notifications_task, [n.pk for n in rows])
+    return rows
 
 
 def _unique(deliveries: Iterable[tuple[str, Recipient]]) -> list[tuple[str, Recipient]]:

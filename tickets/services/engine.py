@@ -224,7 +224,18 @@ def step_figures(ticket: Ticket, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def event_record(
+def event_record(*, ticket: Ticket, actor: Actor, event_type: str, **details: Any) -> TicketEvent:
+    """Append one entry to the ticket's timeline (caller holds the transaction) and publish it as the domain
+    event ``ticket_event_recorded`` (tickets.signals): its receivers (the notification outbox) write in the same
+    transaction, and one that raises rolls the change back. ``details``: the entry's other fields (``event_new``).
+    """
+    event = event_new(ticket=ticket, actor=actor, event_type=event_type, **details)
+    event.save()
+    event_published(ticket=ticket, event=event)
+    return event
+
+
+def event_new(
     *,
     ticket: Ticket,
     actor: Actor,
@@ -238,11 +249,9 @@ def event_record(
     at: datetime | None = None,
     step: Mapping[str, Any] | None = None,
 ) -> TicketEvent:
-    """Append one entry to the ticket's timeline (caller holds the transaction) and publish it as the domain
-    event ``ticket_event_recorded`` (tickets.signals): its receivers (the notification outbox) write in the same
-    transaction, and one that raises rolls the change back.
-    """
-    event = TicketEvent.objects.create(
+    """A timeline entry, not yet written: ``event_record`` writes and publishes it; an opening writes it with the
+    ticket's rows (one statement) and then publishes it with ``event_published``."""
+    return TicketEvent(
         **(step or {}),
         ticket_id=ticket.pk,
         event_type=event_type,
@@ -257,11 +266,14 @@ def event_record(
         public=public,
         payload=dict(payload or {}),
     )
+
+
+def event_published(*, ticket: Ticket, event: TicketEvent) -> None:
+    """A written timeline entry: known to the ticket (its answer shows it) and sent as ``ticket_event_recorded``."""
     known = rows_known_of(ticket, "events")
     if known is not None:
         known.append(event)
     ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=ticket)
-    return event
 
 
 def assignment_record(*, ticket: Ticket, previous: Any, at: datetime | None = None) -> TicketEvent:
