@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
-from kefu.core.inserts import Rows, rows_insert
+from kefu.core.writes import NewRows, rows_write
 from notifications.config import notification_config, staff_emails
 from notifications.models import Audience, Channel, Event, Notification, ShopChannels, Status
 from notifications.publishing import publish_on_commit
@@ -262,7 +262,7 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
                 created_at=event.created_at,
             )
         )
-    rows_insert(Rows(Notification, rows))  # an INSERT composed once per process (kefu.core.inserts)
+    rows_write(NewRows(Notification, rows))  # an INSERT composed once per process (kefu.core.writes)
     publish_on_commit(deliver_notifications_task, [n.pk for n in rows])
     return rows
 

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.core.inserts import Rows, rows_insert
+from kefu.core.writes import NewRows, rows_write
 from kefu.core.known_rows import rows_known
 from orders.models import Order, OrderLine, Shipment
 from tickets.actors import Actor
@@ -110,7 +110,7 @@ def _create(
     ticket.id = ticket.pk = _reserve_ticket_id()  # the common row's id, and the kind's row's link to it
     if ticket.pk is not None:  # the number is known before the insert: one write, no second version of the row
         ticket.number = ticket_number(ticket)
-        ticket_rows = [Rows(Ticket, [ticket]), Rows(model, [ticket])]
+        ticket_rows = [NewRows(Ticket, [ticket]), NewRows(model, [ticket])]
     else:
         ticket.save()
         ticket.number = ticket_number(ticket)
@@ -132,8 +132,8 @@ def _create(
         at=now,
     )
     # The ticket's two rows (its kind's: multi-table inheritance), its lines and its first timeline entry: one
-    # statement on PostgreSQL (kefu.core.inserts).
-    rows_insert(*ticket_rows, Rows(TicketLine, ticket_lines), Rows(TicketEvent, [created]))
+    # statement on PostgreSQL (kefu.core.writes).
+    rows_write(*ticket_rows, NewRows(TicketLine, ticket_lines), NewRows(TicketEvent, [created]))
     rows_known(ticket, "lines", sorted(ticket_lines, key=lambda tl: tl.order_line_id))
     rows_known(ticket, "events", [])  # event_published adds each entry written
     event_published(ticket=ticket, event=created)

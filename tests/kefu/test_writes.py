@@ -1,5 +1,5 @@
-"""kefu.core.inserts: rows written with INSERTs composed once are the rows Django's own save and bulk_create write,
-in one statement on PostgreSQL (on SQLite, one per table)."""
+"""kefu.core.writes: rows written and changed with statements composed once are the rows Django's own save,
+save(update_fields=…) and bulk_create write, in one statement on PostgreSQL (on SQLite, one per table)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import F
-from django.db.models.sql import InsertQuery
+from django.db.models import F, Q
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kefu.core import inserts
-from kefu.core.inserts import Rows, rows_insert
+from kefu.core import writes
+from kefu.core.writes import Changed, NewRows, rows_write
 from orders.models import OrderLine
 from tests.factories.orders import OrderFactory, OrderLineFactory
 from tickets.models import ReturnTicket, Ticket, TicketEvent, TicketLine
@@ -59,7 +59,12 @@ def test_a_ticket_written_as_its_two_rows_equals_the_one_save_writes():
     lines = [TicketLine(ticket_id=written.pk, order_line=line, quantity=2)]
     event = TicketEvent(ticket_id=written.pk, event_type="created", created_at=timezone.now(), payload={"a": [1]})
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        rows_insert(Rows(Ticket, [written]), Rows(ReturnTicket, [written]), Rows(TicketLine, lines), Rows(TicketEvent, [event]))
+        rows_write(
+            NewRows(Ticket, [written]),
+            NewRows(ReturnTicket, [written]),
+            NewRows(TicketLine, lines),
+            NewRows(TicketEvent, [event]),
+        )
     assert len(queries) == (1 if connection.vendor == "postgresql" else 4)
     ignore = {"id", "ticket_ptr_id", "number"}
     a, b = stored(ReturnTicket, saved.pk), stored(ReturnTicket, written.pk)
@@ -74,11 +79,17 @@ def test_a_ticket_written_as_its_two_rows_equals_the_one_save_writes():
 @pytest.mark.parametrize("count", [1, 3])
 def test_rows_get_their_ids_in_order_as_bulk_create_gives_them(count):
     order = OrderFactory()
-    made = [OrderLine(order=order, sku=f"B-{i}", name="x", quantity=i + 1, unit_price=1, paid_amount=1) for i in range(count)]
+    made = [
+        OrderLine(order=order, sku=f"B-{i}", name="x", quantity=i + 1, unit_price=1, paid_amount=1)
+        for i in range(count)
+    ]
     expected = OrderLine.objects.bulk_create(
-        [OrderLine(order=order, sku=f"A-{i}", name="x", quantity=i + 1, unit_price=1, paid_amount=1) for i in range(count)]
+        [
+            OrderLine(order=order, sku=f"A-{i}", name="x", quantity=i + 1, unit_price=1, paid_amount=1)
+            for i in range(count)
+        ]
     )
-    rows_insert(Rows(OrderLine, made))
+    rows_write(NewRows(OrderLine, made))
     for mine, theirs in zip(made, expected, strict=True):
         assert OrderLine.objects.get(pk=mine.pk).quantity == theirs.quantity
         assert stored(OrderLine, mine.pk) | {"id": 0, "sku": ""} == stored(OrderLine, theirs.pk) | {"id": 0, "sku": ""}
@@ -87,8 +98,8 @@ def test_rows_get_their_ids_in_order_as_bulk_create_gives_them(count):
 def test_the_statement_and_values_are_the_compilers_own_and_composed_once():
     order = OrderFactory()
     first = [OrderLine(order=order, sku="C", name="x", quantity=1, unit_price=1, paid_amount=1)]
-    rows_insert(Rows(OrderLine, first))
-    composed = inserts._composed[(connection.alias, OrderLine, 1, True)]
+    rows_write(NewRows(OrderLine, first))
+    composed = writes._composed[(connection.alias, OrderLine, 1, True)]
     second = OrderLine(order=order, sku="D", name="y", quantity=2, unit_price=Decimal("2.50"), paid_amount=5)
     query = InsertQuery(OrderLine)
     query.insert_values(list(composed.fields), [second])
@@ -96,19 +107,19 @@ def test_the_statement_and_values_are_the_compilers_own_and_composed_once():
     compiler.returning_fields = [OrderLine._meta.pk]
     ((sql, params),) = compiler.as_sql()
     assert composed.sql == sql
-    assert inserts._values(composed, Rows(OrderLine, [second]), connection) == params
-    rows_insert(Rows(OrderLine, [second]))
-    assert inserts._composed[(connection.alias, OrderLine, 1, True)] is composed
+    assert writes._values(composed, NewRows(OrderLine, [second]), connection) == params
+    rows_write(NewRows(OrderLine, [second]))
+    assert writes._composed[(connection.alias, OrderLine, 1, True)] is composed
 
 
 def test_refuses_an_expression_and_a_mix_of_ids():
     order = OrderFactory()
     with pytest.raises(TypeError, match="expression"):
-        rows_insert(Rows(OrderLine, [OrderLine(order=order, sku="E", name="x", quantity=F("quantity"))]))
+        rows_write(NewRows(OrderLine, [OrderLine(order=order, sku="E", name="x", quantity=F("quantity"))]))
     with_pk = OrderLine(pk=next_ticket_id(), order=order, sku="F", name="x", quantity=1, unit_price=1, paid_amount=1)
     without = OrderLine(order=order, sku="G", name="x", quantity=1, unit_price=1, paid_amount=1)
-    with pytest.raises(TypeError, match="either every row"):
-        rows_insert(Rows(OrderLine, [with_pk, without]))
+    with pytest.raises(TypeError, match="either every new row"):
+        rows_write(NewRows(OrderLine, [with_pk, without]))
     assert not OrderLine.objects.filter(sku__in=["E", "F", "G"]).exists()
 
 
@@ -121,6 +132,50 @@ def test_an_error_in_one_table_writes_none_of_them():
     again.id = again.pk = next_ticket_id()
     lines = [TicketLine(ticket_id=again.pk, order_line=line, quantity=1)]
     with pytest.raises(Exception), transaction.atomic():  # noqa: B017,PT011 - IntegrityError, by backend
-        rows_insert(Rows(Ticket, [again]), Rows(ReturnTicket, [again]), Rows(TicketLine, lines))
+        rows_write(NewRows(Ticket, [again]), NewRows(ReturnTicket, [again]), NewRows(TicketLine, lines))
     assert not TicketLine.objects.filter(ticket_id=again.pk).exists()
     assert not ReturnTicket.objects.filter(pk=again.pk).exists()
+
+
+def test_a_change_is_the_update_save_with_update_fields_writes_and_says_whether_the_row_matched():
+    order = OrderFactory()
+    line = OrderLineFactory(order=order, sku="J", quantity=3, name="old")
+    twin = OrderLineFactory(order=order, sku="K", quantity=3, name="old")
+    line.quantity, line.name = 5, "new"
+    twin.quantity, twin.name = 5, "new"
+    twin.save(update_fields=["quantity", "name"])
+    assert rows_write(Changed(OrderLine, line, ["quantity", "name"], expected={"sku": "J"})) == [1]
+    assert stored(OrderLine, line.pk) | {"id": 0, "sku": ""} == stored(OrderLine, twin.pk) | {"id": 0, "sku": ""}
+    # The statement is the compiler's own (as QuerySet.filter(pk=…, sku=…).update(…) writes it), values in place.
+    composed = writes._composed[(connection.alias, OrderLine, ("quantity", "name"), (False, False), ("sku",))]
+    query = UpdateQuery(OrderLine)
+    fields = [OrderLine._meta.get_field("quantity"), OrderLine._meta.get_field("name")]
+    query.add_update_fields([(f, None, getattr(line, f.attname)) for f in fields])
+    query.add_q(Q(pk=line.pk, sku="J"))
+    sql, params = query.get_compiler(connection=connection).as_sql()
+    assert composed.sql == f"{sql} RETURNING 1"
+    assert writes._values(composed, Changed(OrderLine, line, ["quantity", "name"], {"sku": "J"}), connection) == params
+    # Where the expected column no longer holds the value, nothing is written and the count says so.
+    line.quantity = 9
+    assert rows_write(Changed(OrderLine, line, ["quantity"], expected={"sku": "not-J"})) == [0]
+    assert OrderLine.objects.get(pk=line.pk).quantity == 5
+
+
+def test_a_change_to_null_and_a_new_row_in_one_write():
+    order = OrderFactory()
+    ticket = new_return(order, "RT-NULL")
+    ticket.approved_amount = Decimal("1.00")
+    ticket.save()
+    ticket.approved_amount, ticket.priority = None, 30
+    event = TicketEvent(ticket_id=ticket.pk, event_type="transition", created_at=timezone.now(), payload={})
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        counts = rows_write(
+            Changed(Ticket, ticket, ["priority"], expected={"state": "requested"}),
+            Changed(ReturnTicket, ticket, ["approved_amount"]),
+            NewRows(TicketEvent, [event]),
+        )
+    assert counts == [1, 1, 1]
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
+    reread = ReturnTicket.objects.get(pk=ticket.pk)
+    assert (reread.priority, reread.approved_amount, reread.requested_amount) == (30, None, Decimal("12.30"))
+    assert TicketEvent.objects.filter(pk=event.pk, ticket_id=ticket.pk).exists()
