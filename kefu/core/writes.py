@@ -163,7 +163,9 @@ def _compose_update(change: Changed, connection: Any, nulls: tuple[bool, ...]) -
         raise TypeError(f"{meta.label}: {list(change.fields)} are not all {meta.label}'s own columns")
     stand_ins = {name: f"\x00kefu-stand-in-{name}" for name in change.expected}
     query = UpdateQuery(change.table)
-    query.add_update_fields([(f, None, None if null else _value_of(change.obj, f)) for f, null in zip(fields, nulls)])
+    query.add_update_fields(
+        [(f, None, None if null else _value_of(change.obj, f)) for f, null in zip(fields, nulls, strict=True)]
+    )
     query.add_q(Q(pk=_PK_STAND_IN, **stand_ins))
     compiler = query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
@@ -189,7 +191,7 @@ def _values(statement: _Statement, write: NewRows | Changed, connection: Any) ->
         return (
             *(
                 f.get_db_prep_save(value, connection=connection)
-                for f, value in zip(statement.fields, new)
+                for f, value in zip(statement.fields, new, strict=True)
                 if value is not None
             ),
             *(f.get_db_prep_value(f.get_prep_value(value), connection, prepared=True) for f, value in where),
@@ -223,7 +225,7 @@ def _together_sql(statements: tuple[str, ...], reads_back: tuple[bool, ...]) -> 
     """``WITH w0 AS (INSERT …), w1 AS (INSERT … RETURNING id), … SELECT 1, * FROM w1 UNION ALL …``: what each
     statement reads back, with its index, in the order of its rows."""
     ctes = ", ".join(f"w{index} AS ({sql})" for index, sql in enumerate(statements))
-    reads = [f"SELECT {index}, * FROM w{index}" for index, reads in enumerate(reads_back) if reads]
+    reads = [f"SELECT {index}, * FROM w{index}" for index, reads in enumerate(reads_back) if reads]  # noqa: S608 - names and indexes only: values are parameters
     return f"WITH {ctes} " + (" UNION ALL ".join(reads) if reads else "SELECT 0 WHERE false")
 
 

@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.core.writes import NewRows, rows_write
 from kefu.core.known_rows import rows_known
+from kefu.core.writes import NewRows, rows_write
 from orders.models import Order, OrderLine, Shipment
 from tickets.actors import Actor
 from tickets.errors import (
