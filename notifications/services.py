@@ -27,7 +27,7 @@ from notifications.models import Audience, Channel, Event, Notification, ShopCha
 from notifications.publishing import publish_on_commit
 from notifications.rendering import local_time, render
 from notifications.tasks import deliver_notifications_task
-from tickets.models import Department, Ticket, TicketEvent, WaitingOn
+from tickets.models import Department, Kind, Ticket, TicketEvent, WaitingOn
 from tickets.wording import event_reason
 
 
@@ -170,7 +170,7 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "ticket": {
             "number": ticket.number,
             "kind": ticket.kind,
-            "kind_label": str(ticket.get_kind_display()),
+            "kind_label": str(Kind(ticket.kind).label),  # get_kind_display(), without rebuilding the choices
             "state": ticket.state,
             "state_label": ticket.state_label(),
         },

@@ -69,6 +69,7 @@ class _Statement:
     fields: tuple[Field, ...]
     reads_back: bool  # the ids of new rows, or the rows an update matched
     compiler: Any  # the SQLInsertCompiler that composed an insert: its assemble_as_sql lays out each call's values
+    plain: bool = False  # an insert whose every value has a plain %s placeholder: its values are the rows' in turn
 
 
 _composed: dict[tuple[Any, ...], _Statement] = {}
@@ -147,7 +148,9 @@ def _compose_insert(rows: NewRows, connection: Any, returns_pk: bool) -> _Statem
     if len(statements) != 1:  # a backend without multi-row inserts
         raise TypeError(f"{meta.label}: {len(rows.objs)} rows do not make one INSERT on {connection.vendor}")
     sql, _params = statements[0]
-    return _Statement(sql=sql, fields=tuple(fields), reads_back=returns_pk, compiler=compiler)
+    placeholders, _rows = compiler.assemble_as_sql(fields, [[None] * len(fields) for _ in rows.objs])
+    plain = all(placeholder == "%s" for row in placeholders for placeholder in row)  # not PostgreSQL's UNNEST form
+    return _Statement(sql=sql, fields=tuple(fields), reads_back=returns_pk, compiler=compiler, plain=plain)
 
 
 # Stand-ins for the WHERE clause's values while composing an UPDATE: each must appear once among its parameters.
@@ -205,6 +208,8 @@ def _values(statement: _Statement, write: NewRows | Changed, connection: Any) ->
                 raise TypeError(f"{f}: an expression is not a value rows_write writes")
             row.append(f.get_db_prep_save(value, connection=connection))
         value_rows.append(row)
+    if statement.plain:
+        return tuple(chain.from_iterable(value_rows))
     _placeholders, param_rows = statement.compiler.assemble_as_sql(list(statement.fields), value_rows)
     return tuple(chain.from_iterable(param_rows))
 
