@@ -12,8 +12,8 @@ to fail quietly:
 - ``publish_on_commit`` hands ids over once the caller's transaction has committed. The on-commit callback
   only puts them on this process's queue; the process's publisher thread publishes whatever has gathered
   there within ``LINGER_SECONDS`` of the first, at most ``IDS_PER_MESSAGE`` ids a message. The request that
-  made the change does not wait for the broker. Ids still queued when a process is killed are left to the periodic relay; at a normal interpreter
-  exit the queue is published first.
+  made the change does not wait for the broker. Ids still queued when a process is killed are left to the
+  periodic relay; at a normal interpreter exit the queue is published first.
 - With ``task_always_eager`` (the demo without a broker, and tests) the task runs right after the commit, in
   the committing thread.
 
