@@ -66,7 +66,7 @@ class Changed:
 @dataclass(frozen=True)
 class _Statement:
     sql: str
-    fields: tuple[Field, ...]
+    fields: tuple[Field[Any, Any], ...]
     reads_back: bool  # the ids of new rows, or the rows an update matched
     compiler: Any  # the SQLInsertCompiler that composed an insert: its assemble_as_sql lays out each call's values
     plain: bool = False  # an insert whose every value has a plain %s placeholder: its values are the rows' in turn
@@ -115,7 +115,7 @@ def _write(writes: list[NewRows | Changed], connection: Any, using: str) -> list
 
 def _statement_for(write: NewRows | Changed, connection: Any) -> _Statement:
     if isinstance(write, Changed):
-        nulls = tuple(getattr(write.obj, write.table._meta.get_field(name).attname) is None for name in write.fields)
+        nulls = tuple(getattr(write.obj, _column(write.table, name).attname) is None for name in write.fields)
         key: tuple[Any, ...] = (connection.alias, write.table, tuple(write.fields), nulls, tuple(write.expected))
         compose: Any = functools.partial(_compose_update, write, connection, nulls)
     else:
@@ -141,7 +141,7 @@ def _compose_insert(rows: NewRows, connection: Any, returns_pk: bool) -> _Statem
     if returning not in ([], [meta.pk]):
         raise TypeError(f"{meta.label}: an insert reading back {returning} is not supported")
     query = InsertQuery(rows.table)
-    query.insert_values(fields, rows.objs)
+    query.insert_values(fields, list(rows.objs))
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = returning
     statements = compiler.as_sql()
@@ -161,14 +161,11 @@ def _compose_update(change: Changed, connection: Any, nulls: tuple[bool, ...]) -
     """``UPDATE table SET … WHERE pk = %s AND <expected> = %s …`` as ``QuerySet.filter(...).update(...)`` writes
     it (what ``save(update_fields=…)`` runs), its SET values first, then the WHERE clause's."""
     meta = change.table._meta
-    fields = tuple(meta.get_field(name) for name in change.fields)
-    if any(not isinstance(f, Field) or f.model._meta.concrete_model is not change.table for f in fields):
-        raise TypeError(f"{meta.label}: {list(change.fields)} are not all {meta.label}'s own columns")
+    fields = tuple(_column(change.table, name) for name in change.fields)
     stand_ins = {name: f"\x00kefu-stand-in-{name}" for name in change.expected}
     query = UpdateQuery(change.table)
-    query.add_update_fields(
-        [(f, None, None if null else _value_of(change.obj, f)) for f, null in zip(fields, nulls, strict=True)]
-    )
+    new = [(f, None, None if null else _value_of(change.obj, f)) for f, null in zip(fields, nulls, strict=True)]
+    query.add_update_fields(new)  # type: ignore[arg-type]  # the stubs take only expressions; save() passes values
     query.add_q(Q(pk=_PK_STAND_IN, **stand_ins))
     compiler = query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
@@ -178,7 +175,15 @@ def _compose_update(change: Changed, connection: Any, nulls: tuple[bool, ...]) -
     return _Statement(sql=f"{sql} RETURNING 1", fields=fields, reads_back=True, compiler=compiler)
 
 
-def _value_of(obj: Model, f: Field) -> Any:
+def _column(table: type[Model], name: str) -> Field[Any, Any]:
+    """``table``'s own concrete field ``name`` (an UPDATE of ``table`` writes only its own columns)."""
+    f = table._meta.get_field(name)
+    if not isinstance(f, Field) or not f.concrete or f.model._meta.concrete_model is not table:
+        raise TypeError(f"{table._meta.label}.{name} is not one of {table._meta.label}'s own columns")
+    return f
+
+
+def _value_of(obj: Model, f: Field[Any, Any]) -> Any:
     value = getattr(obj, f.attname)
     if hasattr(value, "resolve_expression"):
         raise TypeError(f"{f}: an expression is not a value rows_write writes")
@@ -190,7 +195,7 @@ def _values(statement: _Statement, write: NewRows | Changed, connection: Any) ->
     if isinstance(write, Changed):  # the SET values (a NULL is in the statement), then the WHERE clause's
         new = [_value_of(write.obj, f) for f in statement.fields]
         meta = write.table._meta
-        where = [(meta.pk, write.obj.pk), *((meta.get_field(name), v) for name, v in write.expected.items())]
+        where = [(meta.pk, write.obj.pk), *((_column(write.table, name), v) for name, v in write.expected.items())]
         return (
             *(
                 f.get_db_prep_save(value, connection=connection)

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,7 +69,7 @@ def _stored_values(ticket: Ticket) -> dict[str, Any]:
 def _changes(ticket: Ticket, changed: list[str], from_state: str) -> list[Changed]:
     """The changed fields of a ticket as the UPDATE of each of its tables (the common one, its kind's); the common
     one only where the row is still in ``from_state``."""
-    by_table: dict[type[Ticket], list[str]] = {}
+    by_table: dict[type[Model], list[str]] = {}
     for name in changed:
         by_table.setdefault(ticket._meta.get_field(name).model, []).append(name)
     return [
@@ -372,7 +373,7 @@ def ticket_transition(
         # Only what changed (a transition that leaves the kind's own fields alone writes one table, not two), where
         # the row is still in the state the transition started from (django-fsm's ConcurrentTransitionMixin check),
         # and the timeline entry: one statement on PostgreSQL (kefu.core.writes).
-        *matched, _ = rows_write(*_changes(locked, changed, from_state), NewRows(TicketEvent, [event]))
+        *matched, _event_written = rows_write(*_changes(locked, changed, from_state), NewRows(TicketEvent, [event]))
         if 0 in matched:  # only reachable where the row lock is a no-op (SQLite)
             raise TicketChanged(
                 _("Ticket %(number)s was changed at the same moment; try again.") % {"number": locked.number}
