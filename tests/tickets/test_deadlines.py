@@ -356,9 +356,10 @@ def test_the_sweep_sends_two_statements_per_transition_on_postgresql_and_two_per
     """What the sweep costs the database (docs/performance.md, "Deadline sweep"), counted exactly.
 
     Per automatic transition, in a transaction of its own: the lock (which reads the ticket with its shop, buyer
-    and assignee), the UPDATE and the timeline INSERT (one statement on PostgreSQL: kefu.core.writes). Per escalation, a chunk at a time: the UPDATE and the
-    timeline INSERT, plus one lock for the chunk and the supervisors' rows and load once. Around them: the
-    warnings' and the due tickets' lookups, and the empty lookup that ends the sweep. The shop notifies nobody
+    and assignee), the UPDATE and the timeline INSERT (one statement on PostgreSQL: kefu.core.writes). Per
+    escalation, a chunk at a time: the UPDATE and the timeline INSERT, plus one lock for the chunk and the
+    supervisors' rows and load once. Around them: the warnings' and the due tickets' lookups, and the empty lookup
+    that ends the sweep. The shop notifies nobody
     and nobody is on duty among the supervisors, so no outbox row and no assignment is written.
     """
     for _ in range(3):
