@@ -9,7 +9,7 @@ statement's SQL on every call (for a ticket, composing took longer than PostgreS
   shape (table, columns, number of rows; for an update also which new values are NULL, which the compiler writes
   as ``NULL``), and each call's values are laid out as the compiler lays them out (an insert's ``pre_save`` then
   ``get_db_prep_save`` and ``assemble_as_sql``; an update's ``get_db_prep_save``, then the WHERE clause's values);
-- on PostgreSQL they go as one statement: each a data-modifying ``WITH`` query (all run, once, whatever the final
+- on PostgreSQL several go as one statement: each a data-modifying ``WITH`` query (all run, once, whatever the final
   query reads), the final query reading back the ids PostgreSQL chose and the rows each update matched. Django
   creates foreign keys ``DEFERRABLE INITIALLY DEFERRED``, so a kind's row may point at its common row written by
   the same statement. Elsewhere (SQLite in development and tests) they are sent in turn.
@@ -94,7 +94,7 @@ def _write(writes: list[NewRows | Changed], connection: Any, using: str) -> list
         return []
     statements = [_statement_for(write, connection) for write in writes]
     values = [_values(statement, write, connection) for statement, write in zip(statements, writes, strict=True)]
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(statements) > 1:
         returned = _run_together(statements, values, connection)
     else:
         returned = _run_in_turn(statements, values, connection)
