@@ -21,12 +21,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
+from kefu.core.writes import NewRows, rows_write
 from notifications.config import notification_config, staff_emails
 from notifications.models import Audience, Channel, Event, Notification, ShopChannels, Status
 from notifications.publishing import publish_on_commit
 from notifications.rendering import local_time, render
 from notifications.tasks import deliver_notifications_task
-from tickets.models import Department, Ticket, TicketEvent, WaitingOn
+from tickets.models import Department, Kind, Ticket, TicketEvent, WaitingOn
 from tickets.wording import event_reason
 
 
@@ -169,7 +170,7 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "ticket": {
             "number": ticket.number,
             "kind": ticket.kind,
-            "kind_label": str(ticket.get_kind_display()),
+            "kind_label": str(Kind(ticket.kind).label),  # get_kind_display(), without rebuilding the choices
             "state": ticket.state,
             "state_label": ticket.state_label(),
         },
@@ -261,12 +262,9 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
                 created_at=event.created_at,
             )
         )
-    created = Notification.objects.bulk_create(rows)
-    ids = [n.pk for n in created if n.pk is not None] or list(
-        Notification.objects.filter(dedup_key__in=[r.dedup_key for r in rows]).values_list("pk", flat=True)
-    )
-    publish_on_commit(deliver_notifications_task, ids)
-    return created
+    rows_write(NewRows(Notification, rows))  # an INSERT composed once per process (kefu.core.writes)
+    publish_on_commit(deliver_notifications_task, [n.pk for n in rows])
+    return rows
 
 
 def _unique(deliveries: Iterable[tuple[str, Recipient]]) -> list[tuple[str, Recipient]]:

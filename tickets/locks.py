@@ -110,4 +110,4 @@ def order_lines_locked(order: Order) -> dict[str, OrderLine]:
     statement that waited for the lock still reads everything else as it was when it began, so the tickets
     the lock holder just committed would be missed (six requests for the last item made six tickets).
     """
-    return {line.sku: line for line in _locked_lines.objects(order_id=order.pk)}
+    return {line.sku: line for line in _locked_lines.instances(order_id=order.pk)}

@@ -9,6 +9,9 @@ pyproject.toml, ``lint-imports``, enforces it).
 - ``prepared``: statements composed once per process for the few hot queries (their SQL is still the
   queryset's; ``instances`` also builds the select_related objects); relies on Django's query compiler
   internals, pinned by tests/kefu/test_prepared.py.
+- ``writes``: the writes of one change (new rows of several tables, a row's changed columns) as one statement on
+  PostgreSQL, each INSERT and UPDATE composed once per process by Django's compilers; relies on their internals,
+  pinned by tests/kefu/test_writes.py.
 - ``known_rows``: rows an object already knows (a ticket's lines and timeline just written), kept where
   ``prefetch_related`` keeps them; relies on Django's prefetch cache, pinned by tests/kefu/test_known_rows.py.
 - ``outbound``: the one guarded HTTP client for every request kefu sends out (webhooks, robots, SMS, later

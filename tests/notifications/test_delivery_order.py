@@ -64,7 +64,8 @@ def test_each_tickets_webhooks_arrive_in_order_with_several_workers_and_a_receiv
             workers.enter_context(worker_process(broker.url, f"order-{n}", env=env))
         workers_answering(WORKERS)
         # Each round changes every ticket once, so a ticket's next message follows its previous one closely, and
-        # each change is its own task message (the publisher merges only what is queued at the same moment).
+        # mostly each change is its own task message (the publisher merges what is queued within
+        # publishing.LINGER_SECONDS of a first one).
         tickets = [open_return(shop) for _ in range(TICKETS)]
         staff, buyers = staff_actor("operations"), [buyer_actor(t) for t in tickets]
         tickets = [paced(ticket_act(ticket=t, actor=staff, action="approve")) for t in tickets]

@@ -78,3 +78,22 @@ def test_a_message_names_at_most_ids_per_message_rows(published) -> None:
     assert publishing.publish(deliver_notifications_task, ids)
     assert [len(chunk) for _, chunk in published] == [publishing.IDS_PER_MESSAGE, publishing.IDS_PER_MESSAGE, 3]
     assert [pk for _, chunk in published for pk in chunk] == ids
+
+
+def test_ids_queued_while_the_publisher_lingers_go_in_one_message(published) -> None:
+    publisher = publishing._Publisher.__new__(publishing._Publisher)  # its queue, without its thread
+    publisher.queue = publishing.queue.SimpleQueue()
+    later = threading.Timer(0.05, lambda: publisher.queue.put((deliver_notifications_task, [20_002])))
+    later.start()
+    publisher.publish_queued((deliver_notifications_task, [20_001]), linger=2.0)
+    assert [chunk for _, chunk in published] == [[20_001, 20_002]]
+    # A message's worth of ids stops the wait: the full message goes at once.
+    full = list(range(30_000, 30_000 + publishing.IDS_PER_MESSAGE))
+    publisher.publish_queued((deliver_notifications_task, full), linger=60.0)
+    assert [chunk for _, chunk in published][1:] == [full]
+    # Without lingering only what is already queued goes with the first.
+    later = threading.Timer(0.2, lambda: publisher.queue.put((deliver_notifications_task, [40_002])))
+    later.start()
+    publisher.publish_queued((deliver_notifications_task, [40_001]), linger=0.0)
+    later.join()
+    assert [chunk for _, chunk in published][2:] == [[40_001]]

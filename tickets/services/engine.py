@@ -7,8 +7,9 @@ admin, Celery tasks and commands run. In one ``transaction.atomic()`` it:
    ``TicketChanged`` when the caller's copy is stale (its ``version`` is behind): the optimistic check;
 2. checks the transition exists from the current state, the actor may run it, and its rules hold;
 3. runs the django-fsm transition (in memory), applies the new step's owner and clock;
-4. saves with ``ConcurrentTransitionMixin`` (the UPDATE also matches the old state) and bumps ``version``;
-5. writes the timeline event (``event_record``, which publishes ``tickets.signals.ticket_event_recorded``:
+4. bumps ``version`` and writes the changed fields where the row is still in the old state (as django-fsm's
+   ``ConcurrentTransitionMixin`` does) with the timeline event, in one statement on PostgreSQL;
+5. publishes the event (``event_published``: ``tickets.signals.ticket_event_recorded``:
    the notification outbox subscribes to it), then runs the kind's entry hooks (a refund reserved on entering
    ``refund_pending``) and the caller's ``after`` callback, still inside the transaction.
 
@@ -27,11 +28,12 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition
 
 from kefu.core.known_rows import rows_known_of
+from kefu.core.writes import Changed, NewRows, rows_write
 from routing.config import BUYER_TIER, CHANNEL, REASON_CODE
 from routing.services import TicketFacts, assignee_pick, facts_wanted, step_route
 from tickets.actors import Actor, ActorKind
@@ -62,6 +64,18 @@ def on_enter(kind: str, state: str) -> Callable[[EntryHook], EntryHook]:
 def _stored_values(ticket: Ticket) -> dict[str, Any]:
     """The ticket's column values (its kind's table and the common one), by field name."""
     return {f.name: getattr(ticket, f.attname) for f in ticket._meta.concrete_fields if not f.primary_key}
+
+
+def _changes(ticket: Ticket, changed: list[str], from_state: str) -> list[Changed]:
+    """The changed fields of a ticket as the UPDATE of each of its tables (the common one, its kind's); the common
+    one only where the row is still in ``from_state``."""
+    by_table: dict[type[Model], list[str]] = {}
+    for name in changed:
+        by_table.setdefault(ticket._meta.get_field(name).model, []).append(name)
+    return [
+        Changed(table, ticket, names, expected={"state": from_state} if table is Ticket else {})
+        for table, names in by_table.items()
+    ]
 
 
 def transition_spec(ticket: Ticket, name: str) -> Any:
@@ -224,7 +238,18 @@ def step_figures(ticket: Ticket, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def event_record(
+def event_record(*, ticket: Ticket, actor: Actor, event_type: str, **details: Any) -> TicketEvent:
+    """Append one entry to the ticket's timeline (caller holds the transaction) and publish it as the domain
+    event ``ticket_event_recorded`` (tickets.signals): its receivers (the notification outbox) write in the same
+    transaction, and one that raises rolls the change back. ``details``: the entry's other fields (``event_new``).
+    """
+    event = event_new(ticket=ticket, actor=actor, event_type=event_type, **details)
+    event.save()
+    event_published(ticket=ticket, event=event)
+    return event
+
+
+def event_new(
     *,
     ticket: Ticket,
     actor: Actor,
@@ -238,11 +263,9 @@ def event_record(
     at: datetime | None = None,
     step: Mapping[str, Any] | None = None,
 ) -> TicketEvent:
-    """Append one entry to the ticket's timeline (caller holds the transaction) and publish it as the domain
-    event ``ticket_event_recorded`` (tickets.signals): its receivers (the notification outbox) write in the same
-    transaction, and one that raises rolls the change back.
-    """
-    event = TicketEvent.objects.create(
+    """A timeline entry, not yet written: ``event_record`` writes and publishes it; an opening writes it with the
+    ticket's rows (one statement) and then publishes it with ``event_published``."""
+    return TicketEvent(
         **(step or {}),
         ticket_id=ticket.pk,
         event_type=event_type,
@@ -257,11 +280,14 @@ def event_record(
         public=public,
         payload=dict(payload or {}),
     )
+
+
+def event_published(*, ticket: Ticket, event: TicketEvent) -> None:
+    """A written timeline entry: known to the ticket (its answer shows it) and sent as ``ticket_event_recorded``."""
     known = rows_known_of(ticket, "events")
     if known is not None:
         known.append(event)
     ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=ticket)
-    return event
 
 
 def assignment_record(*, ticket: Ticket, previous: Any, at: datetime | None = None) -> TicketEvent:
@@ -327,14 +353,7 @@ def ticket_transition(
         locked.version += 1
         locked.updated_at = now
         changed = [name for name, value in _stored_values(locked).items() if value != before[name]]
-        try:
-            # Only what changed: a transition that leaves the kind's own fields alone writes one table, not two.
-            locked.save(update_fields=changed)
-        except ConcurrentTransition as exc:  # only reachable where the row lock is a no-op (SQLite)
-            raise TicketChanged(
-                _("Ticket %(number)s was changed at the same moment; try again.") % {"number": locked.number}
-            ) from exc
-        event_record(
+        event = event_new(
             ticket=locked,
             actor=actor,
             event_type=EventType.TRANSITION,
@@ -351,6 +370,16 @@ def ticket_transition(
             at=now,
             step=ended_step,
         )
+        # Only what changed (a transition that leaves the kind's own fields alone writes one table, not two), where
+        # the row is still in the state the transition started from (django-fsm's ConcurrentTransitionMixin check),
+        # and the timeline entry: one statement on PostgreSQL (kefu.core.writes).
+        *matched, _event_written = rows_write(*_changes(locked, changed, from_state), NewRows(TicketEvent, [event]))
+        if 0 in matched:  # only reachable where the row lock is a no-op (SQLite)
+            raise TicketChanged(
+                _("Ticket %(number)s was changed at the same moment; try again.") % {"number": locked.number}
+            )
+        locked._update_initial_state()  # what ConcurrentTransitionMixin.save does: the state saved is the one to match
+        event_published(ticket=locked, event=event)
         if locked.assignee != old_assignee:
             assignment_record(ticket=locked, previous=old_assignee, at=now)
         for hook in _entry_hooks.get((locked.kind, locked.state), ()):

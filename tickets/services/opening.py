@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kefu.core.known_rows import rows_known
+from kefu.core.writes import NewRows, rows_write
 from orders.models import Order, OrderLine, Shipment
 from tickets.actors import Actor
 from tickets.errors import (
@@ -35,6 +36,7 @@ from tickets.models import (
     ReturnTicket,
     Severity,
     Ticket,
+    TicketEvent,
     TicketLine,
 )
 from tickets.selectors import ticket_refundable_amount
@@ -44,7 +46,7 @@ from tickets.services.eligibility import (
     reason_resolve,
     return_window_check,
 )
-from tickets.services.engine import assignment_record, event_record, step_apply
+from tickets.services.engine import assignment_record, event_new, event_published, step_apply
 from tickets.types import LineRequest
 
 T = TypeVar("T", bound=Ticket)
@@ -105,20 +107,17 @@ def _create(
         **fields,
     )
     step_apply(ticket, now=now)
-    ticket.pk = _reserve_ticket_id()
+    ticket.id = ticket.pk = _reserve_ticket_id()  # the common row's id, and the kind's row's link to it
     if ticket.pk is not None:  # the number is known before the insert: one write, no second version of the row
         ticket.number = ticket_number(ticket)
-        ticket.save(force_insert=(Ticket,))
+        ticket_rows = [NewRows(Ticket, [ticket]), NewRows(model, [ticket])]
     else:
         ticket.save()
         ticket.number = ticket_number(ticket)
         Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
-    ticket_lines = TicketLine.objects.bulk_create(
-        [TicketLine(ticket_id=ticket.pk, order_line=line, quantity=qty) for line, qty in lines]
-    )
-    rows_known(ticket, "lines", sorted(ticket_lines, key=lambda tl: tl.order_line_id))
-    rows_known(ticket, "events", [])  # event_record adds each entry it writes
-    event_record(
+        ticket_rows = []
+    ticket_lines = [TicketLine(ticket_id=ticket.pk, order_line=line, quantity=qty) for line, qty in lines]
+    created = event_new(
         ticket=ticket,
         actor=actor,
         event_type=EventType.CREATED,
@@ -132,6 +131,12 @@ def _create(
         },
         at=now,
     )
+    # The ticket's two rows (its kind's: multi-table inheritance), its lines and its first timeline entry: one
+    # statement on PostgreSQL (kefu.core.writes).
+    rows_write(*ticket_rows, NewRows(TicketLine, ticket_lines), NewRows(TicketEvent, [created]))
+    rows_known(ticket, "lines", sorted(ticket_lines, key=lambda tl: tl.order_line_id))
+    rows_known(ticket, "events", [])  # event_published adds each entry written
+    event_published(ticket=ticket, event=created)
     if ticket.assignee is not None:
         assignment_record(ticket=ticket, previous=None, at=now)
     return ticket
