@@ -35,6 +35,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model, Q
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 
@@ -209,6 +210,8 @@ def _values(statement: _Statement, write: NewRows | Changed, connection: Any) ->
         row = []
         for f in statement.fields:
             value = f.pre_save(obj, add=True)
+            if isinstance(value, DatabaseDefault) and not hasattr(f.db_default, "resolve_expression"):
+                value = f.db_default  # a literal db_default: the value the database would give the column
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"{f}: an expression is not a value rows_write writes")
             row.append(f.get_db_prep_save(value, connection=connection))
