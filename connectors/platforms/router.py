@@ -14,6 +14,7 @@ How failures map, for every platform alike:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +26,16 @@ from kefu.core import outbound
 
 FORM = "application/x-www-form-urlencoded;charset=utf-8"
 Files = Mapping[str, tuple[str, bytes, str]]  # name → (file name, bytes, content type)
+
+
+def signed_text(params: Mapping[str, str]) -> str:
+    """What TOP-style routers sign: every parameter but ``sign``, keys sorted (byte order), ``key1value1key2…``."""
+    return "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
+
+
+def md5_sign(params: Mapping[str, str], secret: str) -> str:
+    """The TOP-style MD5 signature (Taobao ``md5``, JD, Pinduoduo): ``upper(hex(MD5(secret + text + secret)))``."""
+    return hashlib.md5((secret + signed_text(params) + secret).encode()).hexdigest().upper()  # noqa: S324 - theirs
 
 
 def send(

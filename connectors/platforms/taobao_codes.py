@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.base import CaseStatus, ErrorKind, PlatformError
+from connectors.platforms.router import md5_sign, signed_text
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -48,11 +49,10 @@ MERCHANT_TURN = {"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"}
 
 def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
     """TOP's signature of ``params`` (everything but ``sign``) with the app secret."""
-    s = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
     if method == "hmac":
-        return hmac.new(secret.encode(), s.encode(), hashlib.md5).hexdigest().upper()
+        return hmac.new(secret.encode(), signed_text(params).encode(), hashlib.md5).hexdigest().upper()
     if method == "md5":
-        return hashlib.md5((secret + s + secret).encode()).hexdigest().upper()  # noqa: S324 - TOP's own scheme
+        return md5_sign(params, secret)
     raise ValueError(f"unsupported sign_method {method!r}")
 
 
