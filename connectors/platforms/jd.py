@@ -49,7 +49,6 @@ from connectors.base import (
     CommandResult,
     Connector,
     ErrorKind,
-    OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
@@ -58,6 +57,7 @@ from connectors.base import (
     yuan_to_fen,
 )
 from connectors.platforms import router
+from connectors.platforms.orders import case_lines, the_case
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -217,19 +217,8 @@ class JdConnector(Connector):
 
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order as far as the service order describes it; JD's order APIs are not used yet."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
-        paid = case.paid_fen or case.refund_fen
-        lines = tuple(
-            OrderLineSnapshot(
-                sku=line.sku or f"oid-{line.external_id}",
-                name=line.name,
-                quantity=line.quantity,
-                unit_fen=paid // max(1, line.quantity),
-                paid_fen=paid,
-            )
-            for line in case.lines
-        )
+        case = the_case(order_id, case)
+        lines = case_lines(case)
         paid_at = parse_time(case.raw.get("applyTime")) or case.modified_at
         return OrderSnapshot(
             order_id=order_id, buyer_id=case.buyer_id, buyer_nick=case.buyer_nick, paid_at=paid_at, lines=lines

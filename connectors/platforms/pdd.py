@@ -60,7 +60,6 @@ from connectors.base import (
     CaseStatus,
     Connector,
     ErrorKind,
-    OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
@@ -71,6 +70,7 @@ from connectors.base import (
 )
 from connectors.platforms import router
 from connectors.platforms.bridge import push_verify
+from connectors.platforms.orders import case_lines, the_case
 from connectors.platforms.pdd_codes import (
     ALL,
     DEFAULT_BASE_URL,
@@ -278,20 +278,9 @@ class PddConnector(PddWrites, Connector):
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order as far as the case describes it (its line, what was paid). PDD's order APIs
         (``pdd.order.information.get``) need another permission; the shop's order sync completes the order."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        case = the_case(order_id, case)
         paid_at = parse_time(case.raw.get("created_time") or case.raw.get("confirm_time")) or case.modified_at
-        paid = case.paid_fen or case.refund_fen
-        lines = tuple(
-            OrderLineSnapshot(
-                sku=line.sku or f"oid-{line.external_id}",
-                name=line.name,
-                quantity=line.quantity,
-                unit_fen=paid // max(1, line.quantity),
-                paid_fen=paid,
-            )
-            for line in case.lines
-        )
+        lines = case_lines(case)
         return OrderSnapshot(order_id=order_id, buyer_id="", buyer_nick="", paid_at=paid_at, lines=lines)
 
     def refresh_access_token(self) -> TokenGrant:

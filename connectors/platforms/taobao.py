@@ -42,7 +42,6 @@ from connectors.base import (
     CommandResult,
     Connector,
     ErrorKind,
-    OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
@@ -52,6 +51,7 @@ from connectors.base import (
     yuan_to_fen,
 )
 from connectors.platforms import router
+from connectors.platforms.orders import case_lines, the_case
 from connectors.platforms.taobao_codes import (
     ARBITRATION_CS_STATUS,
     DEFAULT_BASE_URL,
@@ -226,20 +226,9 @@ class TaobaoConnector(TaobaoFlows, Connector):
         """The order, as far as the refund describes it (its line, what was paid). TOP's trade APIs
         (``taobao.trade.fullinfo.get``) need another permission; kefu opens the ticket from the case's own fields
         and the shop's next order sync completes the order."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        case = the_case(order_id, case)
         created = parse_time(case.raw.get("created")) or case.modified_at
-        paid = case.paid_fen or case.refund_fen
-        lines = tuple(
-            OrderLineSnapshot(
-                sku=line.sku or f"oid-{line.external_id}",
-                name=line.name,
-                quantity=line.quantity,
-                unit_fen=paid // max(1, line.quantity),
-                paid_fen=paid,
-            )
-            for line in case.lines
-        )
+        lines = case_lines(case)
         return OrderSnapshot(
             order_id=order_id,
             buyer_id=case.buyer_id or case.buyer_nick,
