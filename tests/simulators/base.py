@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -75,7 +75,11 @@ class SimulatedPlatform:
             time.sleep(stall)
 
 
-Simulator = TypeVar("Simulator", bound=SimulatedPlatform)
+class Served(Protocol):
+    url: str
+
+
+Simulator = TypeVar("Simulator", bound=Served)
 
 
 class SimulatorHandler(BaseHTTPRequestHandler):
