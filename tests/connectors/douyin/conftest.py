@@ -1,5 +1,9 @@
 """A Douyin shop connected to the local Douyin simulator (tests/simulators/douyin.py), and helpers to push to
 kefu as the platform does and to send the write-backs.
+
+Every platform call goes over HTTP through kefu.core.outbound to the simulator, which verifies the gateway's
+signature and param_json independently, keeps the cases' states and update times, and answers in the gateway's
+shapes ({code, msg, sub_code, sub_msg, data}).
 """
 
 from __future__ import annotations

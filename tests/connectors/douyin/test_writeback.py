@@ -1,8 +1,6 @@
 """The Douyin shop connector against the local simulator (tests/simulators/douyin.py): staff decisions written back.
 
-Every platform call goes over HTTP through kefu.core.outbound to the simulator, which verifies the gateway's
-signature and param_json independently, keeps the cases' states and update times, and answers in the gateway's
-shapes ({code, msg, sub_code, sub_msg, data}).
+The simulator and the shop connected to it: conftest.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """A Pinduoduo shop connected to the local PDD simulator (tests/simulators/pdd.py), and helpers to push to kefu
 as the platform does and to send the write-backs.
+
+Every platform call goes over HTTP through kefu.core.outbound to the simulator, which verifies PDD's signature
+independently, keeps the cases' statuses and update times, and answers in PDD's shapes (the list's codes and
+yuan amounts, the detail's codes and fen). Pushes are PMC ``Common`` frames posted as the HTTP bridge posts them.
 """
 
 from __future__ import annotations

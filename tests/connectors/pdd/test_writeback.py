@@ -1,8 +1,6 @@
 """The Pinduoduo connector against the local simulator (tests/simulators/pdd.py): staff decisions written back.
 
-Every platform call goes over HTTP through kefu.core.outbound to the simulator, which verifies PDD's signature
-independently, keeps the cases' statuses and update times, and answers in PDD's shapes (the list's codes and
-yuan amounts, the detail's codes and fen). Pushes are PMC ``Common`` frames posted as the HTTP bridge posts them.
+The simulator and the shop connected to it: conftest.py.
 """
 
 from __future__ import annotations

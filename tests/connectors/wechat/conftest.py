@@ -1,5 +1,9 @@
 """A WeChat Channels shop connected to the local WeChat simulator (tests/simulators/wechat.py), and helpers to
 push to kefu as the platform does and to send the write-backs.
+
+Every platform call goes over HTTP through kefu.core.outbound to the simulator, which issues and checks access
+tokens, keeps the cases' statuses and update times, answers ``deadline`` in seconds left, and answers in WeChat's
+errcode/errmsg shapes; its pushes are signed (and in safe mode encrypted) independently of the connector.
 """
 
 from __future__ import annotations

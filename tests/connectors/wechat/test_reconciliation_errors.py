@@ -1,9 +1,7 @@
 """The WeChat Channels shop connector against the local simulator (tests/simulators/wechat.py): the platform acting on
 its own, reconciliation, and errors (unreadable cases, rate limits, signatures, tokens, timeouts).
 
-Every platform call goes over HTTP through kefu.core.outbound to the simulator, which issues and checks access
-tokens, keeps the cases' statuses and update times, answers ``deadline`` in seconds left, and answers in WeChat's
-errcode/errmsg shapes; its pushes are signed (and in safe mode encrypted) independently of the connector.
+The simulator and the shop connected to it: conftest.py.
 """
 
 from __future__ import annotations
