@@ -28,7 +28,6 @@ ByteDance ``DouyinShop/Models/Aftersale``). What kefu uses:
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +71,8 @@ from connectors.platforms.douyin_codes import (
     first_present,
     from_unix,
     param_json,
+    push_data,
+    push_items,
     push_signature,
     sign,
     unconfirmed,
@@ -282,25 +283,10 @@ class DouyinConnector(Connector):
         return f"{seconds}|{seconds}|0"
 
     # -- pushes ----------------------------------------------------------------------------------------
-    @staticmethod
-    def _items(body: bytes) -> list[dict[str, Any]]:
-        data = json.loads(body)
-        items = data if isinstance(data, list) else [data]
-        if not all(isinstance(item, dict) for item in items):
-            raise ValueError("push items are not objects")
-        return items
-
-    @staticmethod
-    def _data(item: Mapping[str, Any]) -> dict[str, Any]:
-        data = item.get("data") or {}
-        if isinstance(data, str):
-            data = json.loads(data)
-        return data if isinstance(data, dict) else {}
-
     @classmethod
     def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
-        items = cls._items(body)
-        return str(cls._data(items[0]).get("shop_id", "")) if items else ""
+        items = push_items(body)
+        return str(push_data(items[0]).get("shop_id", "")) if items else ""
 
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
         """The messages of one push, after checking ``event-sign`` = md5(app_key + body + app_secret)."""
@@ -309,8 +295,8 @@ class DouyinConnector(Connector):
         if not given or not hmac.compare_digest(given.lower(), expected):
             raise BadSignature("signature does not match")
         messages = []
-        for item in self._items(body):
-            data = self._data(item)
+        for item in push_items(body):
+            data = push_data(item)
             tag = str(item.get("tag", ""))
             messages.append(
                 PushMessage(

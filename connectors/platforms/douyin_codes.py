@@ -78,6 +78,23 @@ def push_signature(app_key: str, app_secret: str, body: bytes) -> str:
     return hashlib.md5(app_key.encode() + body + app_secret.encode()).hexdigest()  # noqa: S324 - the platform's
 
 
+def push_items(body: bytes) -> list[dict[str, Any]]:
+    """The messages of a push body (a JSON array of objects, or one object)."""
+    data = json.loads(body)
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(item, dict) for item in items):
+        raise ValueError("push items are not objects")
+    return items
+
+
+def push_data(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A push message's ``data`` (a JSON string in the message) as an object."""
+    data = item.get("data") or {}
+    if isinstance(data, str):
+        data = json.loads(data)
+    return data if isinstance(data, dict) else {}
+
+
 def from_unix(value: Any) -> datetime | None:
     try:
         seconds = int(value or 0)

@@ -33,19 +33,17 @@ from __future__ import annotations
 
 import hmac
 import json
-import struct
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connectors.base import (
-    QUERY_STRING_HEADER,
     BadSignature,
     CaseKind,
     CaseLine,
@@ -83,10 +81,11 @@ from connectors.platforms.wechat_codes import (
     TOKEN_INVALID,
     TOKEN_PATH,
     TYPES,
-    decrypt,
+    decrypted_push,
     error_from,
     from_unix,
     offer_fen,
+    push_query,
     push_signature,
 )
 
@@ -261,16 +260,11 @@ class WechatConnector(Connector):
     def push_answer(cls) -> tuple[int, bytes, str]:
         return 200, b"success", "text/plain"
 
-    @staticmethod
-    def _query(headers: Mapping[str, str]) -> dict[str, str]:
-        raw = next((v for k, v in headers.items() if k.lower() == QUERY_STRING_HEADER.lower()), "")
-        return dict(parse_qsl(raw, keep_blank_values=True))
-
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
         token = settings.KEFU_WECHAT_PUSH_TOKEN
         if not token:
             raise BadSignature("KEFU_WECHAT_PUSH_TOKEN is not set")
-        query = self._query(headers)
+        query = push_query(headers)
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         data = json.loads(body)
         if not isinstance(data, dict):
@@ -289,16 +283,7 @@ class WechatConnector(Connector):
         if age > PUSH_MAX_AGE_SECONDS:
             raise BadSignature("timestamp too old")
         if "Encrypt" in data:
-            key = settings.KEFU_WECHAT_PUSH_AES_KEY
-            if not key:
-                raise BadSignature("an encrypted push, and KEFU_WECHAT_PUSH_AES_KEY is not set")
-            try:
-                message, appid = decrypt(str(data["Encrypt"]), key)
-            except (ValueError, struct.error) as exc:
-                raise BadSignature("does not decrypt") from exc
-            if appid != self.connection.app_key:
-                raise BadSignature("encrypted for another app")
-            data = json.loads(message)
+            data = decrypted_push(str(data["Encrypt"]), settings.KEFU_WECHAT_PUSH_AES_KEY, self.connection.app_key)
         event = str(data.get("Event", ""))
         if event == AFTERSALE_EVENT:
             detail = data.get("finder_shop_aftersale_status_update") or {}

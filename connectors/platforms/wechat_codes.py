@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from connectors.base import CaseKind, CaseStatus, ErrorKind, PlatformError
+from connectors.base import QUERY_STRING_HEADER, BadSignature, CaseKind, CaseStatus, ErrorKind, PlatformError
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 LIST_PATH = "/channels/ec/aftersale/getaftersalelist"
@@ -109,6 +111,27 @@ def decrypt(encrypted: str, encoding_aes_key: str) -> tuple[bytes, str]:
     plain = plain[:-pad]
     (length,) = struct.unpack(">I", plain[16:20])
     return plain[20 : 20 + length], plain[20 + length :].decode()
+
+
+def push_query(headers: Mapping[str, str]) -> dict[str, str]:
+    """The push's query string (``signature``, ``timestamp``, ``nonce``, …) as the push view hands it over."""
+    raw = next((v for k, v in headers.items() if k.lower() == QUERY_STRING_HEADER.lower()), "")
+    return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+def decrypted_push(encrypted: str, encoding_aes_key: str, app_id: str) -> dict[str, Any]:
+    """A safe-mode push's message (``Encrypt``) decrypted with the deployment's EncodingAESKey; ``BadSignature``
+    when there is no key, it does not decrypt, or it was encrypted for another app than ``app_id``."""
+    if not encoding_aes_key:
+        raise BadSignature("an encrypted push, and KEFU_WECHAT_PUSH_AES_KEY is not set")
+    try:
+        message, appid = decrypt(encrypted, encoding_aes_key)
+    except (ValueError, struct.error) as exc:
+        raise BadSignature("does not decrypt") from exc
+    if appid != app_id:
+        raise BadSignature("encrypted for another app")
+    data: dict[str, Any] = json.loads(message)
+    return data
 
 
 def error_from(errcode: int, errmsg: str) -> PlatformError:
