@@ -10,7 +10,7 @@ TMC is a WebSocket (``ws://mc.api.taobao.com/``) carrying binary frames, all int
   5 int64, 6 date (``int64`` milliseconds), 7 byte array (``int32``-counted).
 
 The client opens with CONNECT carrying ``app_key``, ``group_name``, ``timestamp`` (ms), ``sdk`` and ``sign``
-(TOP's md5 signature of app_key, group_name and timestamp: ``connectors.platforms.taobao.sign``); TMC answers
+(TOP's md5 signature of app_key, group_name and timestamp: ``connectors.platforms.taobao_codes.sign``); TMC answers
 CONNECTACK with a ``token`` header (or a status code and phrase when it refuses). Messages arrive as SEND frames
 whose custom headers are the message (``id`` int64, ``topic``, ``content`` JSON text or gzipped bytes, ``nick``,
 ``userid``, ``time``, ``outtime``, ``publisher``); the client confirms each one with a SEND carrying the token and
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import PushMessage
-from connectors.platforms.taobao import parse_time, sign
+from connectors.platforms.taobao_codes import parse_time, sign
 
 TMC_URL = "ws://mc.api.taobao.com/"
 PROTOCOL_VERSION = 2

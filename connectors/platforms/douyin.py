@@ -27,11 +27,9 @@ ByteDance ``DouyinShop/Models/Aftersale``). What kefu uses:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -56,117 +54,30 @@ from connectors.base import (
     PushMessage,
     TokenGrant,
 )
-from kefu.core import outbound
-
-DEFAULT_BASE_URL = "https://openapi-fxg.jinritemai.com"
-API_VERSION = "2"
-PAGE_SIZE = 100  # the most /afterSale/List returns a page
-MAX_BODY = 4 * 1024 * 1024
-PUSH_SIGNATURE = "event-sign"  # unconfirmed header name (PLATFORMS.md §4)
-STATUS_CHANGED = "isv.business-failed:20309541"
-
-# aftersale_type → kefu's kind. 6 价保 (price protection) and 8 维修 (repair) have no kefu kind: kept raw, flagged.
-KINDS: dict[str, CaseKind] = {
-    "0": CaseKind.RETURN_REFUND,  # 退货退款
-    "1": CaseKind.REFUND_ONLY,  # 已发货仅退款
-    "2": CaseKind.REFUND_ONLY,  # 未发货仅退款
-    "3": CaseKind.EXCHANGE,  # 换货
-    "7": CaseKind.RESEND,  # 补寄
-}
-# aftersale_status → neutral status (docs/platforms.md, "Douyin shop").
-STATUSES: dict[str, CaseStatus] = {
-    "6": CaseStatus.REQUESTED,  # 待商家同意
-    "7": CaseStatus.AWAITING_RETURN,  # 待买家退货
-    "11": CaseStatus.RETURN_IN_TRANSIT,  # 待商家二次同意 (the goods are on their way back / back)
-    "8": CaseStatus.RECEIVED,  # 待商家发货 (exchange / 补寄: the merchant is to ship)
-    "3": CaseStatus.REPLACEMENT_SHIPPED,  # exchange shipped, buyer to receive
-    "13": CaseStatus.REPLACEMENT_SHIPPED,  # 换货/补寄/维修 shipped, buyer to receive
-    "12": CaseStatus.REFUNDED,  # 售后成功
-    "14": CaseStatus.COMPLETED,  # 换货/补寄/维修成功 (the buyer received it)
-    "27": CaseStatus.REJECTED,  # 商家一次拒绝
-    "29": CaseStatus.REJECTED,  # 商家二次拒绝
-    "28": CaseStatus.CLOSED,  # 售后失败
-}
-# The merchant must act in these statuses: status_deadline is then the merchant's deadline.
-MERCHANT_TURN = {"6", "11", "8"}
-REFUND_ONLY_TYPES = {"1", "2"}
-# Push tags (topic prefix doudian_refund_). 206–208 are read differently by the sources: named by number.
-TAGS = {
-    "200": "RefundCreated",
-    "201": "RefundAgreed",
-    "202": "ReturnApplyAgreed",
-    "203": "BuyerReturnGoods",
-    "204": "RefundRefused",
-    "205": "ReturnApplyRefused",
-}
-
-
-def param_json(params: Mapping[str, Any]) -> str:
-    """Compact JSON, keys sorted at every depth (what is signed and what is sent must be this exact string)."""
-    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def sign(
-    *, app_key: str, app_secret: str, method: str, params_json: str, timestamp: str, sign_method: str = "md5"
-) -> str:
-    """The gateway's signature (lowercase hex)."""
-    signed = f"app_key{app_key}method{method}param_json{params_json}timestamp{timestamp}v{API_VERSION}"
-    pattern = f"{app_secret}{signed}{app_secret}"
-    if sign_method == "md5":
-        return hashlib.md5(pattern.encode()).hexdigest()  # noqa: S324 - the platform's own scheme
-    if sign_method == "hmac-sha256":
-        return hmac.new(app_secret.encode(), pattern.encode(), hashlib.sha256).hexdigest()
-    raise ValueError(f"unsupported sign_method {sign_method!r}")
-
-
-def push_signature(app_key: str, app_secret: str, body: bytes) -> str:
-    """A push's signature: hex MD5 of app key + the raw body + app secret."""
-    return hashlib.md5(app_key.encode() + body + app_secret.encode()).hexdigest()  # noqa: S324 - the platform's
-
-
-def from_unix(value: Any) -> datetime | None:
-    try:
-        seconds = int(value or 0)
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
-
-
-def error_from(body: Mapping[str, Any], http_status: int = 200) -> PlatformError:
-    """The PlatformError a non-10000 answer stands for."""
-    code = str(body.get("code", ""))
-    sub_code = str(body.get("sub_code", "") or "")
-    message = str(body.get("sub_msg") or body.get("msg") or "")
-    shown = sub_code or code
-    if http_status == 429 or "limit" in sub_code.lower():
-        return PlatformError(ErrorKind.RATE_LIMITED, shown, message)
-    if code == "20000" or sub_code.startswith("isp."):
-        return PlatformError(ErrorKind.TRANSIENT, shown, message)
-    if sub_code == STATUS_CHANGED:
-        return PlatformError(ErrorKind.PERMANENT, shown, message or "售后单状态已变更，请刷新后重试")
-    return PlatformError(ErrorKind.PERMANENT, shown, message)
-
-
-def _first(data: Mapping[str, Any], *keys: str) -> Any:
-    """The first of ``keys`` present (the list says ``aftersale_*``, the detail ``after_sale_*``)."""
-    for key in keys:
-        if data.get(key) not in (None, ""):
-            return data[key]
-    return None
-
-
-def _code(data: Mapping[str, Any], *keys: str) -> str:
-    """A code as text (``0`` is a code: 退货退款), ``""`` when absent."""
-    value = _first(data, *keys)
-    return "" if value is None else str(value)
-
-
-def unconfirmed(what: str) -> PlatformError:
-    return PlatformError(
-        ErrorKind.PERMANENT,
-        "unconfirmed_api",
-        f"Douyin: {what} has no confirmed /afterSale/operate type; act in the Douyin back office (抖店后台).",
-    )
+from connectors.platforms import router
+from connectors.platforms.douyin_codes import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    KINDS,
+    MAX_BODY,
+    MERCHANT_TURN,
+    PAGE_SIZE,
+    PUSH_SIGNATURE,
+    REFUND_ONLY_TYPES,
+    STATUSES,
+    TAGS,
+    code_text,
+    error_from,
+    first_present,
+    from_unix,
+    param_json,
+    push_data,
+    push_items,
+    push_signature,
+    sign,
+    unconfirmed,
+)
+from connectors.platforms.orders import case_lines, the_case
 
 
 class DouyinConnector(Connector):
@@ -201,24 +112,16 @@ class DouyinConnector(Connector):
             ),
         }
         url = f"{self.base_url}/{path.strip('/')}?{urlencode(query)}"
-        try:
-            response = outbound.post(
-                url, data=body.encode(), headers={"Content-Type": "application/json;charset=utf-8"}, max_body=MAX_BODY
-            )
-        except outbound.BlockedTarget as exc:
-            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
-        except outbound.OutboundError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
-        if response.status == 429:
-            raise PlatformError(ErrorKind.RATE_LIMITED, "http_429", response.excerpt())
-        if response.status >= 500:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
+        response = router.send(
+            url,
+            data=body.encode(),
+            content_type="application/json;charset=utf-8",
+            max_body=MAX_BODY,
+            rate_limited_status=429,
+        )
+        answer = router.decoded(response)
         if not isinstance(answer, dict) or "code" not in answer:
-            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
+            raise router.unexpected(response)
         if str(answer["code"]) != "10000":
             raise error_from(answer, response.status)
         data: dict[str, Any] = answer.get("data") or {}
@@ -228,8 +131,8 @@ class DouyinConnector(Connector):
     def snapshot(self, info: Mapping[str, Any], order: Mapping[str, Any]) -> CaseSnapshot:
         """One case in neutral terms: ``info`` is a list item's ``aftersale_info`` or the detail's
         ``process_info.after_sale_info`` (with ``arbitrate_status`` merged in), ``order`` its ``order_info``."""
-        raw_type = _code(info, "after_sale_type", "aftersale_type")
-        raw_status = _code(info, "after_sale_status", "aftersale_status")
+        raw_type = code_text(info, "after_sale_type", "aftersale_type")
+        raw_status = code_text(info, "after_sale_status", "aftersale_status")
         kind = KINDS.get(raw_type, CaseKind.UNKNOWN)
         status = STATUSES.get(raw_status, CaseStatus.UNKNOWN)
         arbitrate = str(info.get("arbitrate_status") or "0")
@@ -252,12 +155,12 @@ class DouyinConnector(Connector):
             for item in concerned
         )
         paid = sum(int(item.get("pay_amount") or 0) for item in concerned)
-        refund = int(_first(info, "refund_total_amount", "refund_amount") or 0)
+        refund = int(first_present(info, "refund_total_amount", "refund_amount") or 0)
         return CaseSnapshot(
             platform=Platform.DOUYIN,
             shop_external_id=str(info.get("shop_id") or self.connection.external_id),
-            case_id=str(_first(info, "after_sale_id", "aftersale_id")),
-            order_id=str(_first(order, "shop_order_id", "order_id") or info.get("related_id") or ""),
+            case_id=str(first_present(info, "after_sale_id", "aftersale_id")),
+            order_id=str(first_present(order, "shop_order_id", "order_id") or info.get("related_id") or ""),
             kind=kind,
             status=status,
             raw_type=raw_type,
@@ -330,8 +233,7 @@ class DouyinConnector(Connector):
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order as the case's ``order_info`` describes it (its lines, what was paid, in fen). The order
         APIs (``/order/orderDetail``) need another permission; the shop's own order sync completes it."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        case = the_case(order_id, case)
         order = case.raw.get("order_info") or {}
         items = order.get("related_order_info") or []
         info = case.raw.get("aftersale_info") or {}
@@ -348,16 +250,7 @@ class DouyinConnector(Connector):
             for item in items
         )
         if not lines:  # the case alone: one line for what is asked back
-            lines = tuple(
-                OrderLineSnapshot(
-                    sku=line.sku or f"oid-{line.external_id}",
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_fen=case.paid_fen // max(1, line.quantity),
-                    paid_fen=case.paid_fen,
-                )
-                for line in case.lines
-            )
+            lines = case_lines(case)
         return OrderSnapshot(
             order_id=order_id,
             buyer_id=case.buyer_id or case.buyer_nick or "douyin-buyer",
@@ -390,25 +283,10 @@ class DouyinConnector(Connector):
         return f"{seconds}|{seconds}|0"
 
     # -- pushes ----------------------------------------------------------------------------------------
-    @staticmethod
-    def _items(body: bytes) -> list[dict[str, Any]]:
-        data = json.loads(body)
-        items = data if isinstance(data, list) else [data]
-        if not all(isinstance(item, dict) for item in items):
-            raise ValueError("push items are not objects")
-        return items
-
-    @staticmethod
-    def _data(item: Mapping[str, Any]) -> dict[str, Any]:
-        data = item.get("data") or {}
-        if isinstance(data, str):
-            data = json.loads(data)
-        return data if isinstance(data, dict) else {}
-
     @classmethod
     def push_shop_id(cls, headers: Mapping[str, str], body: bytes) -> str:
-        items = cls._items(body)
-        return str(cls._data(items[0]).get("shop_id", "")) if items else ""
+        items = push_items(body)
+        return str(push_data(items[0]).get("shop_id", "")) if items else ""
 
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
         """The messages of one push, after checking ``event-sign`` = md5(app_key + body + app_secret)."""
@@ -417,8 +295,8 @@ class DouyinConnector(Connector):
         if not given or not hmac.compare_digest(given.lower(), expected):
             raise BadSignature("signature does not match")
         messages = []
-        for item in self._items(body):
-            data = self._data(item)
+        for item in push_items(body):
+            data = push_data(item)
             tag = str(item.get("tag", ""))
             messages.append(
                 PushMessage(
@@ -441,8 +319,8 @@ class DouyinConnector(Connector):
         """The case's Douyin type and status when the decision was taken (they pick the operate type)."""
         info = raw.get("aftersale_info") or {}
         return {
-            "aftersale_type": _code(info, "after_sale_type", "aftersale_type"),
-            "aftersale_status": _code(info, "after_sale_status", "aftersale_status"),
+            "aftersale_type": code_text(info, "after_sale_type", "aftersale_type"),
+            "aftersale_status": code_text(info, "after_sale_status", "aftersale_status"),
         }
 
     def operate(self, operate_type: int, command: Command, **fields: Any) -> CommandResult:

@@ -30,12 +30,10 @@ What kefu uses:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -51,7 +49,6 @@ from connectors.base import (
     CommandResult,
     Connector,
     ErrorKind,
-    OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
@@ -59,7 +56,8 @@ from connectors.base import (
     PushMessage,
     yuan_to_fen,
 )
-from kefu.core import outbound
+from connectors.platforms import router
+from connectors.platforms.orders import case_lines, the_case
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -87,8 +85,7 @@ TRANSIENT_WORDS = ("繁忙", "不可用", "busy", "unavailable")
 
 def sign(params: Mapping[str, str], secret: str) -> str:
     """JOS's signature of ``params`` (everything but ``sign``): MD5(secret + sorted key/values + secret)."""
-    s = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
-    return hashlib.md5((secret + s + secret).encode()).hexdigest().upper()  # noqa: S324 - JOS's own scheme
+    return router.md5_sign(params, secret)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -134,30 +131,14 @@ class JdConnector(Connector):
             "v": "2.0",
             "360buy_param_json": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         }
-        params["sign"] = sign(params, self.connection.app_secret)
-        try:
-            response = outbound.post(
-                self.url,
-                data=urlencode(params).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
-                max_body=MAX_BODY,
-            )
-        except outbound.BlockedTarget as exc:
-            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
-        except outbound.OutboundError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
-        if response.status >= 500:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
-        if "error_response" in body:
-            raise error_from(body["error_response"])
-        key = method.replace(".", "_") + "_responce"
-        if key not in body:
-            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
-        answer: dict[str, Any] = body[key]
+        answer = router.router_call(
+            self.url,
+            params,
+            sign=lambda signed: sign(signed, self.connection.app_secret),
+            error_from=error_from,
+            response_key=method.replace(".", "_") + "_responce",
+            max_body=MAX_BODY,
+        )
         result = answer.get("result") if isinstance(answer.get("result"), dict) else answer.get("pageResult")
         if isinstance(result, dict) and result.get("success") in (False, "false"):
             raise PlatformError(
@@ -236,19 +217,8 @@ class JdConnector(Connector):
 
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order as far as the service order describes it; JD's order APIs are not used yet."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
-        paid = case.paid_fen or case.refund_fen
-        lines = tuple(
-            OrderLineSnapshot(
-                sku=line.sku or f"oid-{line.external_id}",
-                name=line.name,
-                quantity=line.quantity,
-                unit_fen=paid // max(1, line.quantity),
-                paid_fen=paid,
-            )
-            for line in case.lines
-        )
+        case = the_case(order_id, case)
+        lines = case_lines(case)
         paid_at = parse_time(case.raw.get("applyTime")) or case.modified_at
         return OrderSnapshot(
             order_id=order_id, buyer_id=case.buyer_id, buyer_nick=case.buyer_nick, paid_at=paid_at, lines=lines

@@ -49,32 +49,28 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from connectors.base import (
     CaseKind,
     CaseLine,
     CaseSnapshot,
     CaseStatus,
-    Command,
-    CommandResult,
     Connector,
     ErrorKind,
-    OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
     PlatformError,
     PushMessage,
     TokenGrant,
-    fen_to_yuan,
     yuan_to_fen,
 )
+from connectors.platforms import router
 from connectors.platforms.bridge import push_verify
+from connectors.platforms.orders import case_lines, the_case
 from connectors.platforms.pdd_codes import (
     ALL,
     DEFAULT_BASE_URL,
@@ -96,12 +92,12 @@ from connectors.platforms.pdd_codes import (
     split_case_key,
 )
 from connectors.platforms.pdd_pmc import bridge_frames, pmc_receive
-from kefu.core import outbound
+from connectors.platforms.pdd_writes import PddWrites
 
 logger = logging.getLogger(__name__)
 
 
-class PddConnector(Connector):
+class PddConnector(PddWrites, Connector):
     platform = Platform.PDD
 
     @property
@@ -120,34 +116,14 @@ class PddConnector(Connector):
         }
         if with_token:
             params["access_token"] = self.connection.access_token
-        params["sign"] = sign(params, self.connection.app_secret)
-        try:
-            response = outbound.post(
-                self.url,
-                data=urlencode(params).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
-                max_body=MAX_BODY,
-            )
-        except outbound.BlockedTarget as exc:
-            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
-        except outbound.OutboundError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
-        if response.status >= 500:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
-        if not isinstance(body, dict):
-            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
-        if "error_response" in body:
-            raise error_from(body["error_response"])
-        if response_key is None:
-            return body
-        if not isinstance(body.get(response_key), dict):
-            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
-        result: dict[str, Any] = body[response_key]
-        return result
+        return router.router_call(
+            self.url,
+            params,
+            sign=lambda signed: sign(signed, self.connection.app_secret),
+            error_from=error_from,
+            response_key=response_key,
+            max_body=MAX_BODY,
+        )
 
     # -- reading ---------------------------------------------------------------------------------------
     def detail_snapshot(self, detail: Mapping[str, Any]) -> CaseSnapshot:
@@ -302,20 +278,9 @@ class PddConnector(Connector):
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order as far as the case describes it (its line, what was paid). PDD's order APIs
         (``pdd.order.information.get``) need another permission; the shop's order sync completes the order."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        case = the_case(order_id, case)
         paid_at = parse_time(case.raw.get("created_time") or case.raw.get("confirm_time")) or case.modified_at
-        paid = case.paid_fen or case.refund_fen
-        lines = tuple(
-            OrderLineSnapshot(
-                sku=line.sku or f"oid-{line.external_id}",
-                name=line.name,
-                quantity=line.quantity,
-                unit_fen=paid // max(1, line.quantity),
-                paid_fen=paid,
-            )
-            for line in case.lines
-        )
+        lines = case_lines(case)
         return OrderSnapshot(order_id=order_id, buyer_id="", buyer_nick="", paid_at=paid_at, lines=lines)
 
     def refresh_access_token(self) -> TokenGrant:
@@ -367,104 +332,6 @@ class PddConnector(Connector):
                 raise ValueError(outcome.error)
             messages.extend(outcome.messages)
         return messages
-
-    # -- writing ---------------------------------------------------------------------------------------
-    @staticmethod
-    def command_extra(raw: Mapping[str, Any]) -> dict[str, Any]:
-        """The amount the buyer asked for, in fen, whichever API the case was last read from (the list's
-        amounts are yuan, the detail's fen): ``pdd.refund.agree`` refunds exactly that, never less."""
-        if raw.get("_from") == "pdd.refund.list.increment.get":
-            return {"requested_fen": yuan_to_fen(raw.get("refund_amount"))}
-        return {"requested_fen": fen_amount(raw.get("refund_amount"))}
-
-    def _answer(self, api: str, command: Command, **fields: Any) -> CommandResult:
-        """One write with ``request`` = {after_sales_id, order_sn, **fields} → ``response.result`` {succ, message}."""
-        after_sales_id, order_sn = split_case_key(command.case_id)
-        request = {"after_sales_id": int(after_sales_id), "order_sn": order_sn, **fields}
-        answer = self.call(api, response_key="response", request=request)
-        result = answer.get("result") or {}
-        if result.get("succ") not in (True, "true"):
-            raise PlatformError(ErrorKind.PERMANENT, "refused", str(result.get("message") or "refused"))
-        return CommandResult(message=str(result.get("message") or ""), raw=answer)
-
-    @staticmethod
-    def _desc(command: Command, default: str) -> str:
-        return (command.reason or default).strip()[:200]
-
-    def agree_refund(self, command: Command) -> CommandResult:
-        requested = int(command.extra.get("requested_fen") or 0)
-        if command.amount_fen is not None and requested and command.amount_fen < requested:
-            raise PlatformError(
-                ErrorKind.PERMANENT,
-                "partial_refund",
-                _(
-                    "Pinduoduo refunds exactly what the buyer asked for (%(requested)s yuan): a partial refund "
-                    "(%(amount)s yuan) has to be agreed with the buyer in PDD's merchant back office."
-                )
-                % {"requested": fen_to_yuan(requested), "amount": fen_to_yuan(command.amount_fen)},
-            )
-        return self._answer("pdd.refund.agree", command, operate_desc=self._desc(command, "同意退款"))
-
-    def return_address_id(self, command: Command) -> str:
-        """The command's, the connection's, or the shop's default return address on PDD."""
-        if command.address_id or self.connection.return_address_id:
-            return command.address_id or self.connection.return_address_id
-        answer = self.call("pdd.refund.address.list.get", response_key="refund_address_list_get_response")
-        addresses = answer.get("refund_address_list") or []
-        default = next((a for a in addresses if str(a.get("is_default")).lower() in ("1", "true")), None)
-        if default is None:
-            raise PlatformError(
-                ErrorKind.PERMANENT, "no_address", _("The shop has no default return address on Pinduoduo.")
-            )
-        return str(default.get("refund_address_id") or default.get("id"))
-
-    def agree_return(self, command: Command) -> CommandResult:
-        address = self.return_address_id(command)
-        return self._answer(
-            "pdd.refund.returngoods.agree",
-            command,
-            operate_desc=self._desc(command, "同意退货"),
-            return_address_id=address,
-        )
-
-    def shipping_id(self, carrier: str) -> int:
-        """PDD's id of the carrier named ``carrier`` (its name or code, as ``pdd.logistics.companies.get`` lists
-        them); a permanent error when PDD has no such carrier."""
-        answer = self.call("pdd.logistics.companies.get", response_key="logistics_companies_get_response")
-        wanted = carrier.strip().casefold()
-        for company in answer.get("logistics_companies") or []:
-            names = {str(company.get("logistics_company", "")).casefold(), str(company.get("code", "")).casefold()}
-            if wanted and wanted in names:
-                return int(company["id"])
-        raise PlatformError(
-            ErrorKind.PERMANENT,
-            "unknown_carrier",
-            _("Pinduoduo lists no carrier named “%(carrier)s”.") % {"carrier": carrier},
-        )
-
-    def ship_exchange(self, command: Command) -> CommandResult:
-        """The replacement's waybill: ``pdd.refund.exchange.shipping`` (``shipping_id`` from the carrier's name)."""
-        if not command.waybill:
-            raise PlatformError(
-                ErrorKind.PERMANENT, "no_waybill", _("The replacement shipment has no tracking number.")
-            )
-        return self._answer(
-            "pdd.refund.exchange.shipping",
-            command,
-            shipping_id=self.shipping_id(command.carrier),
-            shipping_name=command.carrier,
-            tracking_number=command.waybill,
-        )
-
-    def refuse(self, command: Command) -> CommandResult:
-        raise PlatformError(
-            ErrorKind.PERMANENT,
-            "unsupported",
-            _(
-                "Pinduoduo's open platform has no API to refuse an after-sales request: refuse it in PDD's "
-                "merchant back office, with the reason and evidence there."
-            ),
-        )
 
 
 def _readable(read: Callable[[Mapping[str, Any]], CaseSnapshot], payload: Mapping[str, Any]) -> CaseSnapshot:

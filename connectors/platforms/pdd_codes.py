@@ -3,13 +3,13 @@ request signature, times, amounts, case ids and errors (docs/platforms.md, "Pind
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.base import CaseKind, CaseStatus, ErrorKind, PlatformError, yuan_to_fen
+from connectors.platforms.router import md5_sign
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -80,8 +80,7 @@ STATUS_RANK: dict[str, int] = {
 
 def sign(params: Mapping[str, str], secret: str) -> str:
     """PDD's signature of ``params`` (everything but ``sign``) with the client secret."""
-    s = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
-    return hashlib.md5((secret + s + secret).encode()).hexdigest().upper()  # noqa: S324 - PDD's own scheme
+    return md5_sign(params, secret)
 
 
 def case_key(after_sales_id: Any, order_sn: Any) -> str:

@@ -21,20 +21,16 @@ are caught by the pull (every ``KEFU_CONNECTOR_PULL_INTERVAL_SECONDS``) and by r
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import re
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
-from urllib3 import encode_multipart_formdata
 
 from connectors.base import (
     BadSignature,
@@ -46,7 +42,6 @@ from connectors.base import (
     CommandResult,
     Connector,
     ErrorKind,
-    OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
@@ -55,86 +50,34 @@ from connectors.base import (
     TokenGrant,
     yuan_to_fen,
 )
+from connectors.platforms import router
+from connectors.platforms.orders import case_lines, the_case
+from connectors.platforms.taobao_codes import (
+    ARBITRATION_CS_STATUS,
+    DEFAULT_BASE_URL,
+    DEFAULT_TOKEN_URL,
+    EVIDENCE_CS_STATUS,
+    INVALID_SESSION,
+    MAX_BODY,
+    MERCHANT_TURN,
+    PAGE_SIZE,
+    PUSH_MAX_AGE_SECONDS,
+    PUSH_SIGNATURE,
+    PUSH_TIMESTAMP,
+    REFUND_FIELDS,
+    STATUSES,
+    error_from,
+    format_time,
+    parse_time,
+    push_signature,
+    sign,
+)
 from connectors.platforms.taobao_exchange import FIELDS as EXCHANGE_FIELDS
 from connectors.platforms.taobao_exchange import PREFIX as EXCHANGE_PREFIX
 from connectors.platforms.taobao_exchange import dispute_id, exchange_page, exchange_snapshot, is_exchange
 from connectors.platforms.taobao_flows import TaobaoFlows
 from connectors.tokens import token_renew
 from kefu.core import outbound
-
-BEIJING = ZoneInfo("Asia/Shanghai")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-DEFAULT_BASE_URL = "https://eco.taobao.com/router/rest"
-# OAuth 2 token endpoint (grant_type=refresh_token). Not in PLATFORMS.md's sources: unconfirmed, see docs/platforms.md.
-DEFAULT_TOKEN_URL = "https://oauth.taobao.com/token"  # noqa: S105 - a URL, not a secret
-PAGE_SIZE = 100  # the most taobao.refunds.receive.get returns a page
-MAX_BODY = 4 * 1024 * 1024  # a page of 100 refunds with their fields
-REFUND_FIELDS = (
-    "refund_id,tid,oid,status,refund_fee,total_fee,payment,created,modified,has_good_return,good_status,"
-    "refund_phase,refund_version,sid,company_name,reason,desc,cs_status,buyer_nick,buyer_open_uid,seller_nick,"
-    "title,num,outer_id,sku,refund_remind_timeout,operation_contraint"
-)
-INVALID_SESSION = "invalid-session"  # error code 27 (sub_code ``invalid-sessionkey``): refresh, then retry once
-PUSH_SIGNATURE = "X-Kefu-Signature"
-PUSH_TIMESTAMP = "X-Kefu-Timestamp"
-PUSH_MAX_AGE_SECONDS = 300
-
-STATUSES: dict[str, CaseStatus] = {
-    "WAIT_SELLER_AGREE": CaseStatus.REQUESTED,
-    "WAIT_BUYER_RETURN_GOODS": CaseStatus.AWAITING_RETURN,
-    "WAIT_SELLER_CONFIRM_GOODS": CaseStatus.RETURN_IN_TRANSIT,
-    "SELLER_REFUSE_BUYER": CaseStatus.REJECTED,
-    "CLOSED": CaseStatus.CLOSED,
-    "SUCCESS": CaseStatus.REFUNDED,
-}
-# cs_status (小二介入): 2 needed, 3 intervened, 4–6 review stages, 10 举证中, 11 appeal.
-ARBITRATION_CS_STATUS = {"2", "3", "4", "5", "6", "10", "11"}
-EVIDENCE_CS_STATUS = "10"  # 举证中: 小二 waits for the merchant's evidence until refund_remind_timeout
-# The merchant must answer in these statuses; refund_remind_timeout is then the merchant's deadline.
-MERCHANT_TURN = {"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"}
-
-
-def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
-    """TOP's signature of ``params`` (everything but ``sign``) with the app secret."""
-    s = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
-    if method == "hmac":
-        return hmac.new(secret.encode(), s.encode(), hashlib.md5).hexdigest().upper()
-    if method == "md5":
-        return hashlib.md5((secret + s + secret).encode()).hexdigest().upper()  # noqa: S324 - TOP's own scheme
-    raise ValueError(f"unsupported sign_method {method!r}")
-
-
-def push_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The HTTP push's signature: hex HMAC-SHA256 of ``timestamp + "." + body`` with the app secret."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=BEIJING)
-
-
-def format_time(value: datetime) -> str:
-    return value.astimezone(BEIJING).strftime(TIME_FORMAT)
-
-
-def error_from(response: Mapping[str, Any]) -> PlatformError:
-    """The PlatformError an ``error_response`` stands for."""
-    code = str(response.get("code", ""))
-    sub_code = str(response.get("sub_code", "") or "")
-    message = str(response.get("sub_msg") or response.get("msg") or "")
-    shown = sub_code or code
-    if code == "7":
-        seconds = re.search(r"(\d+)\s*(?:more\s*)?seconds?", message)
-        return PlatformError(
-            ErrorKind.RATE_LIMITED, shown, message, retry_after=float(seconds.group(1)) if seconds else None
-        )
-    if code == "27":
-        return PlatformError(ErrorKind.PERMANENT, INVALID_SESSION, message)
-    if sub_code.startswith("isp.") or (code in {"15", "520"} and not sub_code.startswith("isv.")):
-        return PlatformError(ErrorKind.TRANSIENT, shown, message)
-    return PlatformError(ErrorKind.PERMANENT, shown, message)
 
 
 class TaobaoConnector(TaobaoFlows, Connector):
@@ -146,9 +89,7 @@ class TaobaoConnector(TaobaoFlows, Connector):
     def url(self) -> str:
         return self.connection.base_url or DEFAULT_BASE_URL
 
-    def call(
-        self, method: str, *, files: Mapping[str, tuple[str, bytes, str]] | None = None, **business: Any
-    ) -> dict[str, Any]:
+    def call(self, method: str, *, files: router.Files | None = None, **business: Any) -> dict[str, Any]:
         """POST one signed call; the ``<method>_response`` object, or :class:`PlatformError`. ``files`` (name →
         (file name, bytes, content type)) go as multipart parts, outside the signature (as TOP's SDKs sign).
 
@@ -162,7 +103,7 @@ class TaobaoConnector(TaobaoFlows, Connector):
         token_renew(self)
         return self._call(method, files, **business)
 
-    def _call(self, method: str, files: Mapping[str, tuple[str, bytes, str]] | None, **business: Any) -> dict[str, Any]:
+    def _call(self, method: str, files: router.Files | None, **business: Any) -> dict[str, Any]:
         params = {
             "method": method,
             "app_key": self.connection.app_key,
@@ -173,30 +114,15 @@ class TaobaoConnector(TaobaoFlows, Connector):
             "sign_method": self.sign_method,
             **{key: str(value) for key, value in business.items() if value is not None},
         }
-        params["sign"] = sign(params, self.connection.app_secret, self.sign_method)
-        if files:
-            data, content_type = encode_multipart_formdata({**params, **files})
-        else:
-            data, content_type = urlencode(params).encode(), "application/x-www-form-urlencoded;charset=utf-8"
-        try:
-            response = outbound.post(self.url, data=data, headers={"Content-Type": content_type}, max_body=MAX_BODY)
-        except outbound.BlockedTarget as exc:
-            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
-        except outbound.OutboundError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
-        if response.status >= 500:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
-        if "error_response" in body:
-            raise error_from(body["error_response"])
-        key = method.removeprefix("taobao.").replace(".", "_") + "_response"
-        if key not in body:
-            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
-        result: dict[str, Any] = body[key]
-        return result
+        return router.router_call(
+            self.url,
+            params,
+            sign=lambda signed: sign(signed, self.connection.app_secret, self.sign_method),
+            error_from=error_from,
+            response_key=method.removeprefix("taobao.").replace(".", "_") + "_response",
+            max_body=MAX_BODY,
+            files=files,
+        )
 
     # -- reading ---------------------------------------------------------------------------------------
     def snapshot(self, refund: Mapping[str, Any]) -> CaseSnapshot:
@@ -300,20 +226,9 @@ class TaobaoConnector(TaobaoFlows, Connector):
         """The order, as far as the refund describes it (its line, what was paid). TOP's trade APIs
         (``taobao.trade.fullinfo.get``) need another permission; kefu opens the ticket from the case's own fields
         and the shop's next order sync completes the order."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        case = the_case(order_id, case)
         created = parse_time(case.raw.get("created")) or case.modified_at
-        paid = case.paid_fen or case.refund_fen
-        lines = tuple(
-            OrderLineSnapshot(
-                sku=line.sku or f"oid-{line.external_id}",
-                name=line.name,
-                quantity=line.quantity,
-                unit_fen=paid // max(1, line.quantity),
-                paid_fen=paid,
-            )
-            for line in case.lines
-        )
+        lines = case_lines(case)
         return OrderSnapshot(
             order_id=order_id,
             buyer_id=case.buyer_id or case.buyer_nick,

@@ -31,24 +31,19 @@ uses:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
-import struct
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connectors.base import (
-    QUERY_STRING_HEADER,
     BadSignature,
     CaseKind,
     CaseLine,
@@ -58,7 +53,6 @@ from connectors.base import (
     CommandResult,
     Connector,
     ErrorKind,
-    OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
@@ -66,125 +60,34 @@ from connectors.base import (
     PushMessage,
     TokenGrant,
 )
-from kefu.core import outbound
-
-DEFAULT_BASE_URL = "https://api.weixin.qq.com"
-LIST_PATH = "/channels/ec/aftersale/getaftersalelist"
-DETAIL_PATH = "/channels/ec/aftersale/getaftersaleorder"
-ACCEPT_PATH = "/channels/ec/aftersale/acceptapply"
-REJECT_PATH = "/channels/ec/aftersale/rejectapply"
-CERTIFICATE_PATH = "/channels/ec/aftersale/uploadrefundcertificate"
-EXCHANGE_RESHIP_PATH = "/channels/ec/aftersale/acceptexchangereship"
-TOKEN_PATH = "/cgi-bin/token"  # noqa: S105 - a path, not a secret
-MAX_LIST_WINDOW = 24 * 3600  # end_create_time - begin_create_time may not exceed 24 h
-MAX_BODY = 1024 * 1024
-PUSH_MAX_AGE_SECONDS = 300  # kefu's own replay guard on the push timestamp (WeChat retries within seconds)
-AFTERSALE_EVENT = "channels_ec_aftersale_update"
-COMPLAINT_EVENT = "channels_ec_complaint_update"
-
-RATE_LIMITED = {45009, 45011, 45033}  # api freq out of limit, minute quota, per-account quota
-TRANSIENT = {-1}  # system busy
-TOKEN_INVALID = {40001, 40014, 42001}  # invalid credential, invalid access_token, access_token expired
-
-TYPES: dict[str, CaseKind] = {
-    "REFUND": CaseKind.REFUND_ONLY,
-    "RETURN": CaseKind.RETURN_REFUND,
-    "EXCHANGE": CaseKind.EXCHANGE,  # the exchange value is unconfirmed (PLATFORMS.md)
-}
-STATUSES: dict[str, CaseStatus] = {
-    "MERCHANT_PROCESSING": CaseStatus.REQUESTED,
-    "MERCHANT_OVERDUE_REFUND": CaseStatus.REQUESTED,
-    "USER_WAIT_RETURN": CaseStatus.AWAITING_RETURN,
-    "MERCHANT_WAIT_RECEIPT": CaseStatus.RETURN_IN_TRANSIT,
-    "PLATFORM_REFUNDING": CaseStatus.REFUNDED,
-    "MERCHANT_REFUND_SUCCESS": CaseStatus.REFUNDED,
-    "MERCHANT_RETURN_SUCCESS": CaseStatus.REFUNDED,
-    "MERCHANT_REJECT_REFUND": CaseStatus.REJECTED,
-    "MERCHANT_REJECT_RETURN": CaseStatus.REJECTED,
-    "USER_CANCELD": CaseStatus.CLOSED,  # (sic)
-    "RETURN_CLOSED": CaseStatus.CLOSED,
-    "MERCHANT_FAIL": CaseStatus.CLOSED,
-    "MERCHANT_REFUND_RETRY_FAIL": CaseStatus.CLOSED,
-    "USER_WAIT_CONFIRM_UPDATE": CaseStatus.COUNTER_OFFER,
-    "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE": CaseStatus.COUNTER_OFFER,
-    # PLATFORM_REFUND_FAIL, USER_WAIT_CONFIRM and anything else: unknown (kept raw, flagged).
-}
-REJECTED = {"MERCHANT_REJECT_REFUND", "MERCHANT_REJECT_RETURN"}
-# WeChat times updates in whole seconds and has no version: two changes in one second are ordered by how far
-# along the case is (the snapshot's ``version``: progress × 10, + 5 once a complaint is open), so the later of
-# them is not dropped as a duplicate.
-PROGRESS: dict[str, int] = {
-    "MERCHANT_PROCESSING": 1,
-    "USER_WAIT_CONFIRM_UPDATE": 2,
-    "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE": 2,
-    "MERCHANT_REJECT_REFUND": 3,
-    "MERCHANT_REJECT_RETURN": 3,
-    "USER_WAIT_RETURN": 4,
-    "MERCHANT_WAIT_RECEIPT": 5,
-    "MERCHANT_OVERDUE_REFUND": 6,
-    "PLATFORM_REFUNDING": 7,
-    "USER_WAIT_CONFIRM": 7,
-    "PLATFORM_REFUND_FAIL": 8,
-    "MERCHANT_REFUND_RETRY_FAIL": 9,
-    "MERCHANT_REFUND_SUCCESS": 9,
-    "MERCHANT_RETURN_SUCCESS": 9,
-    "RETURN_CLOSED": 9,
-    "USER_CANCELD": 9,
-    "MERCHANT_FAIL": 9,
-}
-
-
-def push_signature(*parts: str) -> str:
-    """The WeChat push signature: hex SHA-1 of the parts sorted and joined (token, timestamp, nonce[, Encrypt])."""
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 - WeChat's own scheme
-
-
-def aes_key(encoding_aes_key: str) -> bytes:
-    """The 32-byte AES key of an EncodingAESKey (43 characters of base64 without its ``=``)."""
-    key = base64.b64decode(encoding_aes_key + "=")
-    if len(key) != 32:
-        raise ValueError("EncodingAESKey must decode to 32 bytes")
-    return key
-
-
-def decrypt(encrypted: str, encoding_aes_key: str) -> tuple[bytes, str]:
-    """Safe mode: AES-256-CBC (IV = key[:16], PKCS#7 to 32-byte blocks) of 16 random bytes + 4-byte length +
-    message + appid. Returns (message, appid); ``ValueError`` when it does not decrypt."""
-    key = aes_key(encoding_aes_key)
-    data = base64.b64decode(encrypted)
-    if not data or len(data) % 16:
-        raise ValueError("bad ciphertext length")
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
-    plain = decryptor.update(data) + decryptor.finalize()
-    pad = plain[-1]
-    if not 1 <= pad <= 32:
-        raise ValueError("bad padding")
-    plain = plain[:-pad]
-    (length,) = struct.unpack(">I", plain[16:20])
-    return plain[20 : 20 + length], plain[20 + length :].decode()
-
-
-def error_from(errcode: int, errmsg: str) -> PlatformError:
-    """The PlatformError an ``errcode`` stands for (token errors are handled by the caller first)."""
-    code = str(errcode)
-    if errcode in RATE_LIMITED:
-        return PlatformError(ErrorKind.RATE_LIMITED, code, errmsg)
-    if errcode in TRANSIENT:
-        return PlatformError(ErrorKind.TRANSIENT, code, errmsg)
-    return PlatformError(ErrorKind.PERMANENT, code, errmsg)
-
-
-def from_unix(value: Any) -> datetime | None:
-    if value in (None, "", 0, "0"):
-        return None
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _offer_fen(order: Mapping[str, Any]) -> int | None:
-    """The refund a pending counter-offer names (``merchant_update_detail.amount``; the field is unconfirmed)."""
-    detail = order.get("merchant_update_detail")
-    amount = detail.get("amount") if isinstance(detail, Mapping) else None
-    return None if amount is None or amount == "" else int(amount)
+from connectors.platforms import router
+from connectors.platforms.orders import case_lines, the_case
+from connectors.platforms.wechat_codes import (
+    ACCEPT_PATH,
+    AFTERSALE_EVENT,
+    CERTIFICATE_PATH,
+    COMPLAINT_EVENT,
+    DEFAULT_BASE_URL,
+    DETAIL_PATH,
+    EXCHANGE_RESHIP_PATH,
+    LIST_PATH,
+    MAX_BODY,
+    MAX_LIST_WINDOW,
+    PROGRESS,
+    PUSH_MAX_AGE_SECONDS,
+    REJECT_PATH,
+    REJECTED,
+    STATUSES,
+    TOKEN_INVALID,
+    TOKEN_PATH,
+    TYPES,
+    decrypted_push,
+    error_from,
+    from_unix,
+    offer_fen,
+    push_query,
+    push_signature,
+)
 
 
 class WechatConnector(Connector):
@@ -195,26 +98,12 @@ class WechatConnector(Connector):
     def base(self) -> str:
         return (self.connection.base_url or DEFAULT_BASE_URL).rstrip("/")
 
-    def _http(self, method: str, url: str, body: bytes | None = None) -> dict[str, Any]:
-        try:
-            if method == "GET":
-                response = outbound.get(url, max_body=MAX_BODY)
-            else:
-                response = outbound.post(
-                    url, data=body or b"{}", headers={"Content-Type": "application/json"}, max_body=MAX_BODY
-                )
-        except outbound.BlockedTarget as exc:
-            raise PlatformError(ErrorKind.PERMANENT, "blocked_target", str(exc)) from exc
-        except outbound.OutboundError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, "network", str(exc)) from exc
-        if response.status >= 500:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt())
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise PlatformError(ErrorKind.TRANSIENT, f"http_{response.status}", response.excerpt()) from exc
+    def _http(self, url: str, body: bytes | None = None) -> dict[str, Any]:
+        """GET ``url`` (POST ``body`` as JSON when given): the answer, a JSON object, or :class:`PlatformError`."""
+        response = router.send(url, data=body, content_type="application/json", max_body=MAX_BODY)
+        answer = router.decoded(response)
         if not isinstance(answer, dict):
-            raise PlatformError(ErrorKind.TRANSIENT, "unexpected_answer", response.excerpt())
+            raise router.unexpected(response)
         return answer
 
     def refresh_access_token(self) -> TokenGrant:
@@ -223,7 +112,7 @@ class WechatConnector(Connector):
         query = urlencode(
             {"grant_type": "client_credential", "appid": self.connection.app_key, "secret": self.connection.app_secret}
         )
-        answer = self._http("GET", f"{self.base}{TOKEN_PATH}?{query}")
+        answer = self._http(f"{self.base}{TOKEN_PATH}?{query}")
         if "access_token" not in answer:
             raise error_from(int(answer.get("errcode", 0) or 0), str(answer.get("errmsg", "no access_token")))
         expires_in = int(answer.get("expires_in") or 7200)
@@ -253,7 +142,7 @@ class WechatConnector(Connector):
         data = json.dumps({k: v for k, v in body.items() if v is not None}, ensure_ascii=False).encode()
         token = self._token()
         for attempt in (1, 2):
-            answer = self._http("POST", f"{self.base}{path}?access_token={token}", data)
+            answer = self._http(f"{self.base}{path}?access_token={token}", data)
             errcode = int(answer.get("errcode", 0) or 0)
             if errcode == 0:
                 return answer
@@ -301,7 +190,7 @@ class WechatConnector(Connector):
             paid_fen=int(refund.get("amount") or 0),
             reason=reason,
             merchant_deadline=deadline,
-            offer_fen=_offer_fen(order) if status == CaseStatus.COUNTER_OFFER else None,
+            offer_fen=offer_fen(order) if status == CaseStatus.COUNTER_OFFER else None,
             lines=(
                 CaseLine(
                     sku=sku,
@@ -351,20 +240,9 @@ class WechatConnector(Connector):
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
         """The order as far as the case describes it (its product line, the amount). The order API
         (``/channels/ec/order/get``) is not used yet: the shop's own order sync completes the order."""
-        if case is None:
-            raise PlatformError(ErrorKind.PERMANENT, "order_unknown", f"order {order_id} needs its case")
+        case = the_case(order_id, case)
         created = from_unix(case.raw.get("create_time")) or case.modified_at
-        paid = case.paid_fen or case.refund_fen
-        lines = tuple(
-            OrderLineSnapshot(
-                sku=line.sku or f"oid-{line.external_id}",
-                name=line.name,
-                quantity=line.quantity,
-                unit_fen=paid // max(1, line.quantity),
-                paid_fen=paid,
-            )
-            for line in case.lines
-        )
+        lines = case_lines(case)
         return OrderSnapshot(order_id=order_id, buyer_id=case.buyer_id, buyer_nick="", paid_at=created, lines=lines)
 
     def cursor_at(self, moment: datetime) -> str:
@@ -382,16 +260,11 @@ class WechatConnector(Connector):
     def push_answer(cls) -> tuple[int, bytes, str]:
         return 200, b"success", "text/plain"
 
-    @staticmethod
-    def _query(headers: Mapping[str, str]) -> dict[str, str]:
-        raw = next((v for k, v in headers.items() if k.lower() == QUERY_STRING_HEADER.lower()), "")
-        return dict(parse_qsl(raw, keep_blank_values=True))
-
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> list[PushMessage]:
         token = settings.KEFU_WECHAT_PUSH_TOKEN
         if not token:
             raise BadSignature("KEFU_WECHAT_PUSH_TOKEN is not set")
-        query = self._query(headers)
+        query = push_query(headers)
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         data = json.loads(body)
         if not isinstance(data, dict):
@@ -410,16 +283,7 @@ class WechatConnector(Connector):
         if age > PUSH_MAX_AGE_SECONDS:
             raise BadSignature("timestamp too old")
         if "Encrypt" in data:
-            key = settings.KEFU_WECHAT_PUSH_AES_KEY
-            if not key:
-                raise BadSignature("an encrypted push, and KEFU_WECHAT_PUSH_AES_KEY is not set")
-            try:
-                message, appid = decrypt(str(data["Encrypt"]), key)
-            except (ValueError, struct.error) as exc:
-                raise BadSignature("does not decrypt") from exc
-            if appid != self.connection.app_key:
-                raise BadSignature("encrypted for another app")
-            data = json.loads(message)
+            data = decrypted_push(str(data["Encrypt"]), settings.KEFU_WECHAT_PUSH_AES_KEY, self.connection.app_key)
         event = str(data.get("Event", ""))
         if event == AFTERSALE_EVENT:
             detail = data.get("finder_shop_aftersale_status_update") or {}

@@ -14,7 +14,8 @@ from django.urls import reverse
 from connectors.models import PlatformCase, ShopConnection, WriteBack, WriteBackStatus
 from connectors.services.writeback import writeback_send
 from tests.factories.orders import ShopFactory
-from tests.simulators.taobao import APP_KEY, APP_SECRET, SESSION, TaobaoSimulator, kefu_push_signature, taobao_running
+from tests.simulators.base import kefu_push_signature
+from tests.simulators.taobao import APP_KEY, APP_SECRET, SESSION, TaobaoSimulator, taobao_running
 from tickets.models import EventType, Ticket, TicketEvent
 
 

@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.simulators.base import SimulatorHandler, running
 
 COMMON = ("AccessKeyId", "Action", "Format", "SignatureMethod", "SignatureNonce", "SignatureVersion", "Timestamp")
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -142,48 +143,24 @@ class AliyunSmsSimulator:
         return 200, {"Message": "OK", "RequestId": request_id, "Code": "OK", "BizId": biz_id}
 
 
+class AliyunSmsHandler(SimulatorHandler):
+    simulator: AliyunSmsSimulator
+
+    def answer(self, method: str, raw_query: str) -> None:
+        params = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+        if self.simulator.delay:
+            time.sleep(self.simulator.delay)
+        self.reply(*self.simulator.handle(method, params))
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.answer("POST", self.read_body().decode())
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.answer("GET", urllib.parse.urlsplit(self.path).query)
+
+
 @contextmanager
 def aliyun_sms_running(**behaviour: Any) -> Iterator[AliyunSmsSimulator]:
     """The simulator on 127.0.0.1 in a thread; ``behaviour`` sets :class:`AliyunSmsSimulator` fields."""
-    simulator = AliyunSmsSimulator(**behaviour)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def answer(self, method: str, raw_query: str) -> None:
-            params = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
-            if simulator.delay:
-                time.sleep(simulator.delay)
-            status, body = simulator.handle(method, params)
-            data = json.dumps(body, ensure_ascii=False).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (its deadline)
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            self.answer("POST", raw)
-
-        def do_GET(self) -> None:  # noqa: N802
-            self.answer("GET", urllib.parse.urlsplit(self.path).query)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    simulator.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with running(AliyunSmsSimulator(**behaviour), AliyunSmsHandler, path="/") as simulator:
         yield simulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

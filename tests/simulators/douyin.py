@@ -22,34 +22,27 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-import itertools
 import json
-import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from datetime import UTC, timedelta
 from typing import Any
 
-FIXTURES = Path(__file__).parent / "fixtures" / "douyin"
+from tests.simulators.base import SimulatedPlatform, SimulatorHandler, load_fixture, post, running
+from tests.simulators.douyin_operate import REFUND_ONLY, DouyinOperate
+
 APP_KEY = "7112233445566778899"
 APP_SECRET = "sim-douyin-secret-0123456789"
 ACCESS_TOKEN = "sim-douyin-access-token"
 SHOP_ID = "88001234"
 STATUS_CHANGED = "isv.business-failed:20309541"
-REFUND_ONLY = {1, 2}
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    data.pop("_source", None)
-    return data
+    return load_fixture("douyin", name)
 
 
 def gateway_sign(secret: str, params: dict[str, str], param_json: str, method: str) -> str:
@@ -81,7 +74,7 @@ def event_sign(app_key: str, secret: str, body: bytes) -> str:
 
 
 @dataclass
-class DouyinSimulator:
+class DouyinSimulator(DouyinOperate, SimulatedPlatform):
     app_key: str = APP_KEY
     secret: str = APP_SECRET
     access_token: str = ACCESS_TOKEN
@@ -90,9 +83,6 @@ class DouyinSimulator:
     reject_reason_codes: set[int] = field(default_factory=lambda: {3, 4, 5})
     rate_limit_next: int = 0  # answer this many calls "rate limited"
     fail_next: int = 0  # answer this many calls with a system error (20000)
-    stall_next: int = 0  # let this many calls wait ``stall`` seconds (past the client's deadline)
-    stall: float = 0.0
-    offset: float = 0.0  # the platform's clock runs ahead of the real one by this many seconds
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)  # every method called, refusals included
     list_pages: list[int] = field(default_factory=list)  # the ``page`` of every /afterSale/List call
@@ -101,23 +91,21 @@ class DouyinSimulator:
     pushes: list[dict[str, Any]] = field(default_factory=list)
     refresh_token: str = "sim-douyin-refresh-1"
     refreshes: int = 0
-    url: str = ""
 
-    def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
+    zone = UTC
 
     # -- the clock and the cases ------------------------------------------------------------------------
-    def now(self) -> int:
-        return int(time.time() + self.offset)
+    def seconds(self) -> int:
+        """The platform's clock in Unix seconds (its times and versions)."""
+        return int(self.now().timestamp())
 
     def _touch(self, case: dict[str, Any], status: int | None = None, *, deadline: float | None = None) -> None:
         info = case["aftersale_info"]
         if status is not None:
             info["aftersale_status"] = status
-        info["status_deadline"] = int(self.now() + deadline) if deadline else 0
+        info["status_deadline"] = int(self.seconds() + deadline) if deadline else 0
         # update_time: the case's version for /afterSale/operate; strictly increasing here.
-        info["update_time"] = max(int(info["update_time"]) + 1, self.now())
+        info["update_time"] = max(int(info["update_time"]) + 1, self.seconds())
 
     def create(self, name: str = "refund_only", *, deadline_hours: float = 48, **changes: Any) -> dict[str, Any]:
         """A buyer applies: a case from the fixture ``name``, created now, the merchant's deadline ahead.
@@ -132,7 +120,7 @@ class DouyinSimulator:
                 line["order_id"] = str(int(line["order_id"]) + n * 10)
             info["related_id"] = order["related_order_info"][0]["order_id"]
             info["shop_id"] = int(self.shop_id)
-            now = self.now()
+            now = self.seconds()
             info["apply_time"] = info["create_time"] = info["update_time"] = now
             info["status_deadline"] = int(now + deadline_hours * 3600)
             info.update(changes)
@@ -193,11 +181,11 @@ class DouyinSimulator:
         Returns the ids it acted on."""
         acted = []
         with self._lock:
-            self.offset += delta.total_seconds()
+            self.offset += delta
             for case_id, case in self.cases.items():
                 info = case["aftersale_info"]
                 due = int(info.get("status_deadline") or 0)
-                if not due or due > self.now():
+                if not due or due > self.seconds():
                     continue
                 kind, status = int(info["aftersale_type"]), int(info["aftersale_status"])
                 if status == 6:
@@ -239,22 +227,13 @@ class DouyinSimulator:
     def push(self, url: str, *messages: dict[str, Any], secret: str | None = None) -> tuple[int, bytes]:
         """POST messages (always a JSON array) to kefu's push URL, signed ``md5(app_key + body + secret)``."""
         body = json.dumps(list(messages), ensure_ascii=False).encode()
-        request = urllib.request.Request(  # noqa: S310 - a local test URL
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "app-id": self.app_key,
-                "event-sign": event_sign(self.app_key, secret or self.secret, body),
-            },
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "app-id": self.app_key,
+            "event-sign": event_sign(self.app_key, secret or self.secret, body),
+        }
         self.pushes.extend(messages)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - a local test URL
-                return answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+        return post(url, body, headers)
 
     # -- the gateway --------------------------------------------------------------------------------------
     def handle(self, path: str, params: dict[str, str], param_json: str) -> dict[str, Any]:
@@ -398,103 +377,21 @@ class DouyinSimulator:
             }
         )
 
-    def _operate(self, business: dict[str, Any], error: Any) -> dict[str, Any]:
-        kind = business.get("type")
-        items = business.get("items") or []
-        if not 1 <= len(items) <= 20:
-            return error(40004, "参数不合法", "isv.parameter-invalid", "items 1-20 条")
-        # All or nothing: every item is checked before any is applied.
-        plans = []
-        for item in items:
-            case = self.cases.get(str(item.get("aftersale_id", "")))
-            if case is None:
-                return error(50002, "业务处理失败", "isv.business-failed:20309000", "售后单不存在")
-            info = case["aftersale_info"]
-            if item.get("update_time") != info["update_time"]:
-                return fixture_error(self, "error_status_changed")
-            status, aftersale_type = int(info["aftersale_status"]), int(info["aftersale_type"])
-            address = (item.get("logistics") or {}).get("receiver_address_id")
-            if kind in (101, 301):
-                if status != 6 or aftersale_type != (0 if kind == 101 else 3):
-                    return fixture_error(self, "error_status_changed")
-                if address not in self.address_ids:
-                    return error(50002, "业务处理失败", "isv.business-failed:20309542", "退货地址不存在")
-                plans.append((case, 7, 7 * 86400))
-            elif kind == 201:
-                if status != 6 or aftersale_type not in REFUND_ONLY:
-                    return fixture_error(self, "error_status_changed")
-                plans.append((case, 12, None))
-            elif kind == 202:
-                if status != 6 or aftersale_type not in REFUND_ONLY:
-                    return fixture_error(self, "error_status_changed")
-                if item.get("reject_reason_code") not in self.reject_reason_codes:
-                    return error(40004, "参数不合法", "isv.parameter-invalid", "reject_reason_code 无效")
-                plans.append((case, 27, 3 * 86400))
-            elif kind == 311:
-                if status != 8 or aftersale_type != 3:
-                    return fixture_error(self, "error_status_changed")
-                if not (item.get("logistics") or {}).get("logistics_code"):
-                    return error(40004, "参数不合法", "isv.parameter-invalid", "换货发货须填写物流单号")
-                plans.append((case, 13, 7 * 86400))
-            else:
-                return error(40004, "参数不合法", "isv.parameter-invalid", f"不支持的操作类型 {kind}")
-        for case, status, deadline in plans:
-            if status == 12:
-                case["aftersale_info"]["real_refund_amount"] = case["aftersale_info"]["refund_amount"]
-            self._touch(case, status, deadline=deadline)
-        self.writes.append(copy.deepcopy(business))
-        return self.ok({"items": [{"aftersale_id": str(i["aftersale_id"]), "status_code": 0} for i in items]})
 
+class DouyinHandler(SimulatorHandler):
+    simulator: DouyinSimulator
 
-def fixture_error(simulator: DouyinSimulator, name: str) -> dict[str, Any]:
-    answer = fixture(name)
-    simulator.errors.append(answer["sub_code"])
-    return answer
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        parsed = urllib.parse.urlsplit(self.path)
+        params = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+        body = self.read_body().decode()
+        self.simulator.take_stall()
+        self.reply(200, self.simulator.handle(parsed.path, params, body or params.get("param_json", "")))
 
 
 @contextmanager
-def douyin_running(**behaviour: Any) -> Iterator[DouyinSimulator]:
-    """The simulator on 127.0.0.1 in a thread (its gateway at ``url``); ``behaviour`` sets its fields."""
-    simulator = DouyinSimulator(**behaviour)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            parsed = urllib.parse.urlsplit(self.path)
-            params = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            param_json = body or params.get("param_json", "")
-            with simulator._lock:
-                stall = simulator.stall if simulator.stall_next > 0 else 0.0
-                simulator.stall_next = max(0, simulator.stall_next - 1)
-            if stall:
-                time.sleep(stall)
-            self.reply(200, simulator.handle(parsed.path, params, param_json))
-
-        def reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (its deadline)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    simulator.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+def douyin_running(*, port: int = 0, **behaviour: Any) -> Iterator[DouyinSimulator]:
+    """The simulator on 127.0.0.1 in a thread (its gateway at ``url``; ``port`` 0: any free one); ``behaviour``
+    sets its fields."""
+    with running(DouyinSimulator(**behaviour), DouyinHandler, port=port) as simulator:
         yield simulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -15,24 +15,24 @@ Much of JD's ASC answer format is unconfirmed (docs/platforms.md): the shapes he
 from __future__ import annotations
 
 import copy
-import hashlib
-import itertools
 import json
-import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-FIXTURES = Path(__file__).parent / "fixtures" / "jd"
-BEIJING = ZoneInfo("Asia/Shanghai")
-FORMAT = "%Y-%m-%d %H:%M:%S"
+from tests.simulators.base import (
+    BEIJING,
+    FORMAT,
+    SimulatedPlatform,
+    SimulatorHandler,
+    load_fixture,
+    running,
+    top_md5_sign,
+)
+
 APP_KEY = "JD0123456789ABCDEF"
 APP_SECRET = "sim-jd-secret-0123456789abcdef"  # noqa: S105 - a test value
 ACCESS_TOKEN = "sim-jd-token-0001"  # noqa: S105 - a test value
@@ -41,40 +41,25 @@ IN_REVIEW = {10, 21, 22}
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    data.pop("_source", None)
-    return data
+    return load_fixture("jd", name)
 
 
-def jos_sign(params: dict[str, str], secret: str) -> str:
-    joined = "".join(k + params[k] for k in sorted(params) if k != "sign")
-    return hashlib.md5(f"{secret}{joined}{secret}".encode()).hexdigest().upper()  # noqa: S324 - JOS's scheme
+jos_sign = top_md5_sign  # MD5(secret + sorted key/values + secret), upper hex: the TOP-style scheme
 
 
 @dataclass
-class JdSimulator:
+class JdSimulator(SimulatedPlatform):
     app_key: str = APP_KEY
     secret: str = APP_SECRET
     access_token: str = ACCESS_TOKEN
     vender_id: str = VENDER_ID
     page_size_max: int = 50
     rate_limit_next: int = 0
-    stall_next: int = 0
-    stall: float = 0.0
-    offset: timedelta = timedelta(0)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     deadlines: dict[str, datetime] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    url: str = ""
-
-    def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
-
-    def now(self) -> datetime:
-        return datetime.now(BEIJING) + self.offset
 
     def _touch(self, service: dict[str, Any], status: int) -> None:
         service["serviceStatus"] = status
@@ -233,44 +218,18 @@ def _next_second(stamp: str) -> str:
     return (datetime.strptime(stamp, FORMAT) + timedelta(seconds=1)).strftime(FORMAT)
 
 
+class JdHandler(SimulatorHandler):
+    simulator: JdSimulator
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        params = dict(urllib.parse.parse_qsl(self.read_body().decode(), keep_blank_values=True))
+        self.simulator.take_stall()
+        self.reply(200, self.simulator.handle(params))
+
+
 @contextmanager
-def jd_running(**behaviour: Any) -> Iterator[JdSimulator]:
-    """The simulator on 127.0.0.1 in a thread (its router at ``url``); ``behaviour`` sets its fields."""
-    simulator = JdSimulator(**behaviour)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            params = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
-            with simulator._lock:
-                stall = simulator.stall if simulator.stall_next > 0 else 0.0
-                simulator.stall_next = max(0, simulator.stall_next - 1)
-            if stall:
-                time.sleep(stall)
-            data = json.dumps(simulator.handle(params), ensure_ascii=False).encode()
-            try:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    simulator.url = f"http://127.0.0.1:{server.server_address[1]}/routerjson"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+def jd_running(*, port: int = 0, **behaviour: Any) -> Iterator[JdSimulator]:
+    """The simulator on 127.0.0.1 in a thread (its router at ``url``; ``port`` 0: any free one); ``behaviour``
+    sets its fields."""
+    with running(JdSimulator(**behaviour), JdHandler, path="/routerjson", port=port) as simulator:
         yield simulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

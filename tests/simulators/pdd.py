@@ -18,30 +18,30 @@ permanent. Cases are seeded from the JSON fixtures in ``fixtures/pdd/``.
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import hmac
 import itertools
 import json
-import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-FIXTURES = Path(__file__).parent / "fixtures" / "pdd"
-BEIJING = ZoneInfo("Asia/Shanghai")
-FORMAT = "%Y-%m-%d %H:%M:%S"
+from tests.simulators.base import (
+    BEIJING,
+    FORMAT,
+    SimulatedPlatform,
+    SimulatorHandler,
+    kefu_push_signature,
+    load_fixture,
+    running,
+    top_md5_sign,
+)
+from tests.simulators.pdd_frames import PmcFrames
+
 CLIENT_ID = "sim0c0ad2da4fbf43d69a930f44dc5a"
 CLIENT_SECRET = "sim-pdd-secret-f9ab58883ba3797328e1"
 ACCESS_TOKEN = "sim-pdd-token-6ab1c2d3"
@@ -50,18 +50,11 @@ MERCHANT_TURN = {2, 3, 14, 21, 32, 33}
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    data.pop("_source", None)
-    return data
+    return load_fixture("pdd", name)
 
 
-def pdd_sign(params: dict[str, str], secret: str) -> str:
-    joined = "".join(k + params[k] for k in sorted(params) if k != "sign")
-    return hashlib.md5(f"{secret}{joined}{secret}".encode()).hexdigest().upper()  # noqa: S324 - PDD's scheme
-
-
-def bridge_signature(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+pdd_sign = top_md5_sign  # MD5(client_secret + sorted key/values + client_secret), upper hex
+bridge_signature = kefu_push_signature  # what the HTTP bridge signs its posts with
 
 
 def yuan(fen: int) -> str:
@@ -69,7 +62,7 @@ def yuan(fen: int) -> str:
 
 
 @dataclass
-class PddSimulator:
+class PddSimulator(PmcFrames, SimulatedPlatform):
     client_id: str = CLIENT_ID
     secret: str = CLIENT_SECRET
     access_token: str = ACCESS_TOKEN
@@ -81,9 +74,6 @@ class PddSimulator:
         ]
     )
     rate_limit_next: int = 0  # answer this many calls with 70031
-    stall_next: int = 0  # let this many calls wait ``stall`` seconds (past the client's deadline)
-    stall: float = 0.0
-    offset: timedelta = timedelta(0)  # the simulator's clock runs ahead of the real one by this much
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # after_sales_id → state
     calls: list[str] = field(default_factory=list)  # every API called (``type``), refusals included
     errors: list[str] = field(default_factory=list)  # the error_code (or "refused") of every refusal
@@ -94,17 +84,12 @@ class PddSimulator:
     detail_missing: set[str] = field(default_factory=set)  # after_sales_ids the detail says do not exist
     refresh_token: str = "sim-pdd-refresh-1"
     refreshes: int = 0
-    url: str = ""
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
+        super().__post_init__()
         self._frame_ids = itertools.count(480000000001)
 
     # -- the clock and the cases ------------------------------------------------------------------------
-    def now(self) -> datetime:
-        return datetime.now(BEIJING) + self.offset
-
     def _touch(self, case: dict[str, Any], status: int | None = None) -> None:
         if status is not None:
             case["after_sales_status"] = status
@@ -213,89 +198,6 @@ class PddSimulator:
                     self._touch(case, 7 if goods_expected else 10)
                     acted.append(key)
         return acted
-
-    # -- PMC: frames delivered to kefu through the HTTP bridge --------------------------------------------
-    def frame(
-        self, after_sales_id: str, kind: str = "RefundCreated", *, frame_id: int | None = None, topic: str = ""
-    ) -> dict[str, Any]:
-        """PMC delivers a ``Common`` frame about the case (``kind`` without the ``pdd_refund_`` prefix, or a
-        whole ``topic``); it stays unacknowledged until :meth:`ack` receives its Ack."""
-        case = self.detail(after_sales_id)
-        now_ms = int(time.time() * 1000)
-        content = {
-            "mall_id": int(self.mall_id),
-            "refund_id": case["id"],
-            "tid": case["order_sn"],
-            "refund_fee": case["refund_amount"],
-            "bill_type": case["after_sales_type"],
-            "operation": 1000,
-            "modified": int(datetime.strptime(case["updated_time"], FORMAT).replace(tzinfo=BEIJING).timestamp()) * 1000,
-        }
-        frame = {
-            "commandType": "Common",
-            "id": frame_id if frame_id is not None else next(self._frame_ids),
-            "time": now_ms,
-            "sendTime": now_ms,
-            "message": {
-                "type": topic or f"pdd_refund_{kind}",
-                "mallID": int(self.mall_id),
-                "content": json.dumps(content, ensure_ascii=False, separators=(",", ":")),
-            },
-        }
-        with self._lock:
-            self.frames.append(frame)
-            self.unacked[int(frame["id"])] = frame
-        return copy.deepcopy(frame)
-
-    def push(self, url: str, *frames: dict[str, Any], secret: str | None = None) -> tuple[int, bytes]:
-        """POST frames to kefu's push URL as the bridge does, signed with the client secret (or ``secret``)."""
-        body = json.dumps(list(frames) if len(frames) != 1 else frames[0], ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        request = urllib.request.Request(  # noqa: S310 - a local test URL
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-Kefu-Timestamp": timestamp,
-                "X-Kefu-Signature": bridge_signature(secret or self.secret, timestamp, body),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - a local test URL
-                return answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def ack(self, text: str) -> bool:
-        """An ``Ack`` frame from the bridge: accepted when it names a delivered frame exactly as pdd-rs does
-        (commandType, id, sendTime, type, mallID; ``time`` a millisecond stamp)."""
-        data = json.loads(text)
-        with self._lock:
-            frame = self.unacked.get(int(data.get("id", -1)))
-            ok = (
-                frame is not None
-                and data.get("commandType") == "Ack"
-                and data.get("sendTime") == frame["sendTime"]
-                and data.get("type") == frame["message"]["type"]
-                and str(data.get("mallID")) == str(frame["message"]["mallID"])
-                and isinstance(data.get("time"), int)
-            )
-            if ok:
-                del self.unacked[int(data["id"])]
-            else:
-                self.bad_acks.append(text)
-            return ok
-
-    def pmc_url_accepted(self, url: str) -> bool:
-        """Whether PMC would accept a connection to ``url``: /message/{client_id}/{timestamp_ms}/{sign} with
-        sign = base64(lower hex MD5(client_id + timestamp_ms + secret)) and a recent timestamp."""
-        parts = urllib.parse.urlsplit(url).path.strip("/").split("/")
-        if len(parts) != 4 or parts[0] != "message" or parts[1] != self.client_id:
-            return False
-        digest = hashlib.md5(f"{parts[1]}{parts[2]}{self.secret}".encode()).hexdigest()  # noqa: S324
-        fresh = abs(int(parts[2]) - time.time() * 1000) < 600_000
-        return fresh and parts[3] == base64.b64encode(digest.encode()).decode()
 
     # -- the router ---------------------------------------------------------------------------------------
     def handle(self, params: dict[str, str]) -> dict[str, Any]:
@@ -480,48 +382,18 @@ class PddSimulator:
         return {"refund_address_list_get_response": {"refund_address_list": rows}}
 
 
+class PddHandler(SimulatorHandler):
+    simulator: PddSimulator
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        params = dict(urllib.parse.parse_qsl(self.read_body().decode(), keep_blank_values=True))
+        self.simulator.take_stall()
+        self.reply(200, self.simulator.handle(params))
+
+
 @contextmanager
 def pdd_running(*, port: int = 0, **behaviour: Any) -> Iterator[PddSimulator]:
     """The simulator on 127.0.0.1 in a thread (its router at ``url``; ``port`` 0: any free one); ``behaviour``
     sets its fields."""
-    simulator = PddSimulator(**behaviour)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            params = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
-            with simulator._lock:
-                stall = simulator.stall if simulator.stall_next > 0 else 0.0
-                simulator.stall_next = max(0, simulator.stall_next - 1)
-            if stall:
-                time.sleep(stall)
-            self.reply(200, simulator.handle(params))
-
-        def reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (its deadline)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    simulator.url = f"http://127.0.0.1:{server.server_address[1]}/api/router"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with running(PddSimulator(**behaviour), PddHandler, path="/api/router", port=port) as simulator:
         yield simulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -15,59 +15,50 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-import itertools
 import json
-import threading
-import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from tests.simulators.base import (
+    BEIJING,
+    FORMAT,
+    SimulatedPlatform,
+    SimulatorHandler,
+    load_fixture,
+    post_signed,
+    running,
+    top_md5_sign,
+)
 from tests.simulators.taobao_flows import TaobaoFlows, parse_multipart
 
-FIXTURES = Path(__file__).parent / "fixtures" / "taobao"
-BEIJING = ZoneInfo("Asia/Shanghai")
-FORMAT = "%Y-%m-%d %H:%M:%S"
 APP_KEY = "12345678"
 APP_SECRET = "sim-secret-0123456789abcdef"
 SESSION = "6100a1b2c3d4e5f6sim"
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    data.pop("_source", None)
-    return data
+    return load_fixture("taobao", name)
 
 
 def top_sign(params: dict[str, str], secret: str, method: str) -> str:
-    joined = "".join(k + params[k] for k in sorted(params) if k != "sign")
     if method == "hmac":
+        joined = "".join(k + params[k] for k in sorted(params) if k != "sign")
         return hmac.new(secret.encode("utf-8"), joined.encode("utf-8"), hashlib.md5).hexdigest().upper()
-    return hashlib.md5(f"{secret}{joined}{secret}".encode()).hexdigest().upper()  # noqa: S324 - TOP's scheme
-
-
-def kefu_push_signature(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return top_md5_sign(params, secret)
 
 
 @dataclass
-class TaobaoSimulator(TaobaoFlows):
+class TaobaoSimulator(TaobaoFlows, SimulatedPlatform):
     app_key: str = APP_KEY
     secret: str = APP_SECRET
     session: str = SESSION
     seller_nick: str = "kefu旗舰店"
     address_ids: set[str] = field(default_factory=lambda: {"5001"})
     rate_limit_next: int = 0  # answer this many calls with code 7
-    stall_next: int = 0  # let this many calls wait ``stall`` seconds (past the client's deadline)
-    stall: float = 0.0
-    offset: timedelta = timedelta(0)  # the simulator's clock runs ahead of the real one by this much
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)  # every method called, refusals included
     errors: list[str] = field(default_factory=list)  # the code or sub_code of every refusal
@@ -79,16 +70,8 @@ class TaobaoSimulator(TaobaoFlows):
     request_files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # the call's multipart files
     refresh_token: str = "sim-refresh-token-1"
     refreshes: int = 0
-    url: str = ""
-
-    def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
 
     # -- the clock and the cases ------------------------------------------------------------------------
-    def now(self) -> datetime:
-        return datetime.now(BEIJING) + self.offset
-
     def stamp(self) -> str:
         return self.now().strftime(FORMAT)
 
@@ -180,24 +163,8 @@ class TaobaoSimulator(TaobaoFlows):
 
     def push(self, url: str, *messages: dict[str, Any], secret: str | None = None) -> tuple[int, bytes]:
         """POST messages to kefu's push URL, signed with the app secret (or ``secret``)."""
-        body = json.dumps(list(messages) if len(messages) != 1 else messages[0], ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        request = urllib.request.Request(  # noqa: S310 - a local test URL
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-Kefu-Timestamp": timestamp,
-                "X-Kefu-Signature": kefu_push_signature(secret or self.secret, timestamp, body),
-            },
-        )
         self.pushes.extend(messages)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - a local test URL
-                return answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+        return post_signed(url, messages, secret or self.secret)
 
     # -- OAuth ------------------------------------------------------------------------------------------
     def token(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -373,56 +340,27 @@ class TaobaoSimulator(TaobaoFlows):
         return {"refund_refuse_response": {"is_success": True, "refund": copy.deepcopy(refund)}}
 
 
+class TaobaoHandler(SimulatorHandler):
+    simulator: TaobaoSimulator
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.read_body()
+        files: dict[str, tuple[str, bytes, str]] = {}
+        if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            params, files = parse_multipart(self.headers["Content-Type"], body)
+        else:
+            params = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
+        if self.path.startswith("/token"):
+            status, answer = self.simulator.token(params)
+            self.reply(status, answer)
+            return
+        self.simulator.take_stall()
+        self.reply(200, self.simulator.handle(params, files))
+
+
 @contextmanager
 def taobao_running(*, port: int = 0, **behaviour: Any) -> Iterator[TaobaoSimulator]:
     """The simulator on 127.0.0.1 in a thread (its router at ``url``; ``port`` 0: any free one); ``behaviour``
     sets its fields."""
-    simulator = TaobaoSimulator(**behaviour)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            files: dict[str, tuple[str, bytes, str]] = {}
-            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
-                params, files = parse_multipart(self.headers["Content-Type"], body)
-            else:
-                params = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
-            if self.path.startswith("/token"):
-                status, answer = simulator.token(params)
-                self.reply(status, answer)
-                return
-            with simulator._lock:
-                stall = simulator.stall if simulator.stall_next > 0 else 0.0
-                simulator.stall_next = max(0, simulator.stall_next - 1)
-            if stall:
-                time.sleep(stall)
-            self.reply(200, simulator.handle(params, files))
-
-        def reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (its deadline)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    simulator.url = f"http://127.0.0.1:{server.server_address[1]}/router/rest"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with running(TaobaoSimulator(**behaviour), TaobaoHandler, path="/router/rest", port=port) as simulator:
         yield simulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

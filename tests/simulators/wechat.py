@@ -20,25 +20,21 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import itertools
 import json
 import os
 import struct
-import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wechat"
+from tests.simulators.base import SimulatedPlatform, SimulatorHandler, load_fixture, post, running
+
 APP_ID = "wx0123456789abcdef"
 APP_SECRET = "sim-wechat-secret-0123456789abcdef"  # noqa: S105 - a test value
 SHOP_ID = "gh_0123456789ab"
@@ -48,9 +44,7 @@ MERCHANT_TURN = {"MERCHANT_PROCESSING", "MERCHANT_WAIT_RECEIPT"}  # the statuses
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    data.pop("_source", None)
-    return data
+    return load_fixture("wechat", name)
 
 
 def wechat_signature(*parts: str) -> str:
@@ -68,7 +62,7 @@ def wechat_encrypt(message: bytes, encoding_aes_key: str, appid: str) -> str:
 
 
 @dataclass
-class WechatSimulator:
+class WechatSimulator(SimulatedPlatform):
     app_id: str = APP_ID
     secret: str = APP_SECRET
     shop_id: str = SHOP_ID
@@ -79,10 +73,6 @@ class WechatSimulator:
     token_lifetime: int = 7200
     rate_limit_next: int = 0  # answer this many calls with 45009
     busy_next: int = 0  # answer this many calls with -1
-    stall_next: int = 0  # let this many calls wait ``stall`` seconds (past the client's deadline)
-    stall: float = 0.0
-    offset: timedelta = timedelta(0)  # the simulator's clock runs ahead of the real one by this much
-    frozen: bool = False  # the clock stands still (every change in the same second) until ``advance``
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     deadlines: dict[str, datetime] = field(default_factory=dict)  # case id → when the platform acts
     tokens: dict[str, datetime] = field(default_factory=dict)  # issued access tokens → expiry (real clock)
@@ -90,20 +80,10 @@ class WechatSimulator:
     errors: list[int] = field(default_factory=list)  # the errcode of every refusal
     writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # accepted writes
     tokens_issued: int = 0
-    url: str = ""
 
-    def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
+    zone = UTC
 
     # -- the clock and the cases ------------------------------------------------------------------------
-    def now(self) -> datetime:
-        if self.frozen:
-            if not hasattr(self, "_frozen_at"):
-                self._frozen_at = datetime.now(UTC).replace(microsecond=0)
-            return self._frozen_at + self.offset
-        return datetime.now(UTC) + self.offset
-
     def stamp(self) -> int:
         return int(self.now().timestamp())
 
@@ -237,14 +217,7 @@ class WechatSimulator:
     def push(self, url: str, event: dict[str, Any], **options: Any) -> tuple[int, bytes]:
         """POST ``event`` to kefu's push URL over HTTP, as WeChat does."""
         query, body = self.push_request(event, **options)
-        request = urllib.request.Request(  # noqa: S310 - a local test URL
-            f"{url}?{query}", data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - a local test URL
-                return answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+        return post(f"{url}?{query}", body, {"Content-Type": "application/json"})
 
     # -- the API ----------------------------------------------------------------------------------------
     def token(self, params: dict[str, str]) -> dict[str, Any]:
@@ -385,64 +358,34 @@ class WechatSimulator:
         return {"errcode": 0, "errmsg": "ok"}
 
 
+class WechatHandler(SimulatorHandler):
+    simulator: WechatSimulator
+    content_type = "application/json; charset=UTF-8"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path, _, query = self.path.partition("?")
+        if path != "/cgi-bin/token":
+            self.reply(404, {"errcode": 40066, "errmsg": "invalid url"})
+            return
+        self.simulator.take_stall()
+        self.reply(200, self.simulator.token(dict(urllib.parse.parse_qsl(query))))
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        raw = self.read_body()
+        path, _, query = self.path.partition("?")
+        token = dict(urllib.parse.parse_qsl(query)).get("access_token", "")
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self.reply(200, {"errcode": 47001, "errmsg": "data format error"})
+            return
+        self.simulator.take_stall()
+        self.reply(200, self.simulator.handle(path, token, body))
+
+
 @contextmanager
-def wechat_running(**behaviour: Any) -> Iterator[WechatSimulator]:
-    """The simulator on 127.0.0.1 in a thread (its base URL at ``url``); ``behaviour`` sets its fields."""
-    simulator = WechatSimulator(**behaviour)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def _stall(self) -> None:
-            with simulator._lock:
-                stall = simulator.stall if simulator.stall_next > 0 else 0.0
-                simulator.stall_next = max(0, simulator.stall_next - 1)
-            if stall:
-                time.sleep(stall)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            path, _, query = self.path.partition("?")
-            if path != "/cgi-bin/token":
-                self.reply(404, {"errcode": 40066, "errmsg": "invalid url"})
-                return
-            self._stall()
-            self.reply(200, simulator.token(dict(urllib.parse.parse_qsl(query))))
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            path, _, query = self.path.partition("?")
-            token = dict(urllib.parse.parse_qsl(query)).get("access_token", "")
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                self.reply(200, {"errcode": 47001, "errmsg": "data format error"})
-                return
-            self._stall()
-            self.reply(200, simulator.handle(path, token, body))
-
-        def reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (its deadline)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    simulator.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+def wechat_running(*, port: int = 0, **behaviour: Any) -> Iterator[WechatSimulator]:
+    """The simulator on 127.0.0.1 in a thread (its base URL at ``url``; ``port`` 0: any free one); ``behaviour``
+    sets its fields."""
+    with running(WechatSimulator(**behaviour), WechatHandler, port=port) as simulator:
         yield simulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

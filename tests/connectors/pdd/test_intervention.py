@@ -9,13 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from tests.connectors.test_pdd_contract import (  # noqa: F401 - fixtures
-    arrive_by_push,
-    connection,
-    pdd,
-    send_writebacks,
-    transitions,
-)
+from tests.connectors.pdd.conftest import arrive_by_push, send_writebacks, transitions
 from tests.factories.tickets import staff_actor
 from tickets.models import EventType, Refund, RefundStatus
 from tickets.services import ticket_act
@@ -23,14 +17,14 @@ from tickets.services import ticket_act
 pytestmark = pytest.mark.django_db
 
 
-def taken_over(client, pdd, *, evidence_hours: float = 12):  # noqa: F811
+def taken_over(client, pdd, *, evidence_hours: float = 12):
     case = pdd.create("return_refund")  # ¥159.00 asked
     arrive_by_push(client, pdd, case["id"])
     pdd.platform_intervenes(str(case["id"]), evidence_hours=evidence_hours)
     return case, arrive_by_push(client, pdd, case["id"], "RefundBuyerModifyAgreement")
 
 
-def test_the_platform_taking_a_request_over_is_its_transition_with_the_evidence_deadline(client, connection, pdd):  # noqa: F811
+def test_the_platform_taking_a_request_over_is_its_transition_with_the_evidence_deadline(client, connection, pdd):
     case, ticket = taken_over(client, pdd, evidence_hours=12)
 
     assert ticket.state == "arbitration" and transitions(ticket) == [("intervene", "platform")]
@@ -39,7 +33,7 @@ def test_the_platform_taking_a_request_over_is_its_transition_with_the_evidence_
     assert ticket.due_at == deadline - timedelta(minutes=120)
 
 
-def test_evidence_cannot_be_sent_to_pdd_and_the_staff_are_told_to_use_the_back_office(client, connection, pdd):  # noqa: F811
+def test_evidence_cannot_be_sent_to_pdd_and_the_staff_are_told_to_use_the_back_office(client, connection, pdd):
     case, ticket = taken_over(client, pdd)
 
     ticket_act(ticket=ticket, actor=staff_actor("supervisors"), action="submit_evidence", statement="见开箱视频")
@@ -49,7 +43,7 @@ def test_evidence_cannot_be_sent_to_pdd_and_the_staff_are_told_to_use_the_back_o
     assert "商家后台" in escalation.reason  # in the staff's language (zh-hans)
 
 
-def test_the_ruling_for_the_buyer_refunds_the_amount_pdd_decided(client, connection, pdd):  # noqa: F811
+def test_the_ruling_for_the_buyer_refunds_the_amount_pdd_decided(client, connection, pdd):
     case, ticket = taken_over(client, pdd)
 
     pdd.platform_rules(str(case["id"]), for_buyer=True, refund_fen=8000)
@@ -61,7 +55,7 @@ def test_the_ruling_for_the_buyer_refunds_the_amount_pdd_decided(client, connect
     assert (paid.amount, paid.status) == (Decimal("80.00"), RefundStatus.SUCCEEDED)
 
 
-def test_the_ruling_for_the_merchant_closes_the_ticket_without_a_refund(client, connection, pdd):  # noqa: F811
+def test_the_ruling_for_the_merchant_closes_the_ticket_without_a_refund(client, connection, pdd):
     case, ticket = taken_over(client, pdd)
 
     pdd.platform_rules(str(case["id"]), for_buyer=False)

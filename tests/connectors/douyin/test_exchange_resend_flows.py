@@ -8,7 +8,7 @@ import pytest
 
 from connectors.models import PlatformCase
 from tests.connectors.conftest import send_pending_writebacks, ticket_of, transitions
-from tests.connectors.test_douyin_contract import arrive_by_push, connection, douyin  # noqa: F401 - fixtures
+from tests.connectors.douyin.conftest import arrive_by_push
 from tests.factories.tickets import staff_actor
 from tickets.models import EventType
 from tickets.services import ticket_act
@@ -16,7 +16,7 @@ from tickets.services import ticket_act
 pytestmark = pytest.mark.django_db
 
 
-def test_an_exchange_runs_to_completion_with_the_platforms_and_the_staffs_steps(client, connection, douyin):  # noqa: F811
+def test_an_exchange_runs_to_completion_with_the_platforms_and_the_staffs_steps(client, connection, douyin):
     case = douyin.create("exchange")
     case_id = case["aftersale_id"]
     ticket = arrive_by_push(client, douyin, case_id)
@@ -58,7 +58,7 @@ def test_an_exchange_runs_to_completion_with_the_platforms_and_the_staffs_steps(
     ]
 
 
-def test_a_resend_shipped_in_the_back_office_is_followed_to_the_buyers_receipt(client, connection, douyin):  # noqa: F811
+def test_a_resend_shipped_in_the_back_office_is_followed_to_the_buyers_receipt(client, connection, douyin):
     case = douyin.create("exchange", aftersale_type=7, aftersale_status=6)  # 补寄: the merchant is to send it
     case_id = case["aftersale_id"]
     ticket = arrive_by_push(client, douyin, case_id)
@@ -87,7 +87,7 @@ def test_a_resend_shipped_in_the_back_office_is_followed_to_the_buyers_receipt(c
     assert PlatformCase.objects.get(case_id=case_id).last_error == ""
 
 
-def test_an_exchange_the_buyer_withdraws_on_the_platform_is_cancelled(client, connection, douyin):  # noqa: F811
+def test_an_exchange_the_buyer_withdraws_on_the_platform_is_cancelled(client, connection, douyin):
     case = douyin.create("exchange")
     arrive_by_push(client, douyin, case["aftersale_id"])
     douyin.buyer_cancels(case["aftersale_id"])

@@ -11,12 +11,7 @@ import pytest
 
 from connectors.models import PlatformCase
 from tests.connectors.conftest import transitions
-from tests.connectors.test_wechat_contract import (  # noqa: F401 - fixtures
-    arrive_by_push,
-    connection,
-    send_writebacks,
-    wechat,
-)
+from tests.connectors.wechat.conftest import arrive_by_push, send_writebacks
 from tests.factories.tickets import staff_actor
 from tickets.models import EventType, Priority, Refund, RefundStatus
 from tickets.services import ticket_act
@@ -24,15 +19,15 @@ from tickets.services import ticket_act
 pytestmark = pytest.mark.django_db
 
 
-def later(wechat) -> None:  # noqa: F811
+def later(wechat) -> None:
     """WeChat times changes in whole seconds: the next change happens in a later one."""
     wechat.offset += timedelta(seconds=2)
 
 
 def test_an_offer_made_in_the_back_office_is_read_and_its_acceptance_refunds_the_offered_amount(
     client,
-    connection,  # noqa: F811
-    wechat,  # noqa: F811
+    connection,
+    wechat,
 ):
     case = wechat.create("refund")  # ¥200.07 asked
     case_id = case["after_sale_order_id"]
@@ -56,8 +51,8 @@ def test_an_offer_made_in_the_back_office_is_read_and_its_acceptance_refunds_the
 
 def test_a_declined_offer_hands_the_request_back_to_the_staff_with_the_platform_deadline(
     client,
-    connection,  # noqa: F811
-    wechat,  # noqa: F811
+    connection,
+    wechat,
 ):
     case = wechat.create("return")
     case_id = case["after_sale_order_id"]
@@ -76,7 +71,7 @@ def test_a_declined_offer_hands_the_request_back_to_the_staff_with_the_platform_
     assert PlatformCase.objects.get(case_id=case_id).last_error == ""
 
 
-def test_an_offer_made_in_kefu_is_handed_back_saying_to_use_the_back_office(client, connection, wechat):  # noqa: F811
+def test_an_offer_made_in_kefu_is_handed_back_saying_to_use_the_back_office(client, connection, wechat):
     case = wechat.create("refund")
     ticket = arrive_by_push(client, wechat, case["after_sale_order_id"])
     ticket_act(

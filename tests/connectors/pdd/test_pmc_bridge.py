@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -15,8 +14,7 @@ from connectors.bridges.pmc import PmcBridge
 from connectors.models import InboxMessage, PlatformCase, ShopConnection
 from connectors.services.sync import inbox_process
 from tests.connectors.bridging import stop_when, within
-from tests.factories.orders import ShopFactory
-from tests.simulators.pdd import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, PddSimulator, pdd_running
+from tests.simulators.pdd import PddSimulator
 from tests.simulators.pmc import PmcSimulator, pmc_running
 from tickets.models import EventType, TicketEvent
 
@@ -24,31 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def pdd() -> Iterator[PddSimulator]:
-    """The PDD simulator (the PMC simulator sits in front of it); ``connection`` is a mall connected to it, as in
-    test_pdd_contract.py (fixtures are per module there, and importing them would shadow the names)."""
-    with pdd_running() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def pmc(pdd: PddSimulator) -> Iterator[PmcSimulator]:
     with pmc_running(pdd, redeliver_after=0.3) as simulator:
         yield simulator
-
-
-@pytest.fixture
-def connection(db: Any, pdd: PddSimulator) -> ShopConnection:
-    return ShopConnection.objects.create(
-        shop=ShopFactory(code="pdd-bridge"),
-        platform="pdd",
-        external_id=pdd.mall_id,
-        base_url=pdd.url,
-        app_key=CLIENT_ID,
-        app_secret=CLIENT_SECRET,
-        access_token=ACCESS_TOKEN,
-        return_address_id="8001",
-    )
 
 
 def bridge_for(connection: ShopConnection, pmc: PmcSimulator) -> PmcBridge:
