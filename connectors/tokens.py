@@ -11,13 +11,12 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from connectors.base import Connector
-    from connectors.models import ShopConnection
+    from connectors.base import Connection, Connector
 
 logger = logging.getLogger(__name__)
 
 
-def token_renew(connector: Connector) -> ShopConnection:
+def token_renew(connector: Connector) -> Connection:
     """Refresh ``connector``'s access token and keep the grant on its connection. Raises ``PlatformError``."""
     connection = connector.connection
     grant = connector.refresh_access_token()

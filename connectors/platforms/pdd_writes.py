@@ -7,21 +7,18 @@ A mixin of :class:`connectors.platforms.pdd.PddConnector` (its signed ``call``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext as _
 
-from connectors.base import Command, CommandResult, ErrorKind, PlatformError, fen_to_yuan, yuan_to_fen
+from connectors.base import Command, CommandResult, Connection, ErrorKind, PlatformError, fen_to_yuan, yuan_to_fen
 from connectors.platforms.pdd_codes import fen_amount, split_case_key
-
-if TYPE_CHECKING:
-    from connectors.models import ShopConnection
 
 
 class PddWrites:
     """Needs ``call`` and ``connection`` from the connector."""
 
-    connection: ShopConnection
+    connection: Connection
 
     def call(self, api: str, *, response_key: str | None, with_token: bool = True, **business: Any) -> dict[str, Any]:
         raise NotImplementedError

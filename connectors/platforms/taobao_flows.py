@@ -16,15 +16,12 @@ from TOP's official SDKs (topsdk, bububa/opentaobao), not from PLATFORMS.md's ta
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext as _
 
-from connectors.base import Command, CommandResult, ErrorKind, PlatformError
+from connectors.base import Command, CommandResult, Connection, ErrorKind, PlatformError
 from connectors.platforms.taobao_exchange import dispute_id, is_exchange
-
-if TYPE_CHECKING:
-    from connectors.models import ShopConnection
 
 MESSAGE_MAX_BYTES = 400
 IMAGE_MAX_BYTES = 500 * 1024
@@ -45,7 +42,7 @@ def _refused(answer: dict[str, Any], code: str) -> None:
 class TaobaoFlows:
     """Needs ``call`` and ``connection`` from the connector."""
 
-    connection: ShopConnection
+    connection: Connection
 
     def call(
         self, method: str, *, files: Mapping[str, tuple[str, bytes, str]] | None = None, **business: Any

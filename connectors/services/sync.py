@@ -252,7 +252,8 @@ def _pull_lease(connection_id: int, lease: str, *, take: bool = False) -> bool:
 
 def connection_token_refresh(*, connection: ShopConnection) -> ShopConnection:
     """Refresh the connection's access token and store the new grant (encrypted). Raises ``PlatformError``."""
-    return token_renew(connector_for(connection))
+    token_renew(connector_for(connection))  # renews ``connection`` itself (the connector holds it)
+    return connection
 
 
 def connection_backfill(
