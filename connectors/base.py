@@ -339,7 +339,9 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     def fetch_order(self, order_id: str, case: CaseSnapshot | None = None) -> OrderSnapshot:
-        """The order a case belongs to (the case itself may be enough to describe it: ``case``)."""
+        """The order a case belongs to, described from ``case`` (every platform's case carries its order's lines
+        and amounts). Ingestion calls it while it holds the case's row lock, so it must not call the platform:
+        an order that needs an API call would be fetched before the lock (``connectors/services/ingest.py``)."""
 
     def refresh_access_token(self) -> TokenGrant:
         """A new access token from the connection's refresh token (called before it expires:
