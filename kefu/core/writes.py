@@ -36,6 +36,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model, Q
 from django.db.models.expressions import DatabaseDefault
+from django.db.models.fields import NOT_PROVIDED
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 
@@ -93,6 +94,9 @@ def rows_write(*writes: NewRows | Changed, using: str = DEFAULT_DB_ALIAS) -> lis
 def _write(writes: list[NewRows | Changed], connection: Any, using: str) -> list[int]:
     if not writes:
         return []
+    for write in writes:
+        if isinstance(write, NewRows):
+            _literal_defaults_set(write)
     statements = [_statement_for(write, connection) for write in writes]
     values = [_values(statement, write, connection) for statement, write in zip(statements, writes, strict=True)]
     if connection.vendor == "postgresql" and len(statements) > 1:
@@ -112,6 +116,21 @@ def _write(writes: list[NewRows | Changed], connection: Any, using: str) -> list
             obj._state.db = using
         counts.append(len(write.objs))
     return counts
+
+
+def _literal_defaults_set(rows: NewRows) -> None:
+    """A new object's field with a literal ``db_default`` and no value of its own holds ``DatabaseDefault``: give it
+    the literal, the value the database would store, so the statement (composed once per shape) and each call's
+    values agree on every backend (PostgreSQL's compiler would write ``DEFAULT`` for it, SQLite's the value)."""
+    literal = [
+        f
+        for f in rows.table._meta.local_concrete_fields
+        if f.db_default is not NOT_PROVIDED and not hasattr(f.db_default, "resolve_expression")
+    ]
+    for obj in rows.objs:
+        for f in literal:
+            if isinstance(getattr(obj, f.attname), DatabaseDefault):
+                setattr(obj, f.attname, f.db_default)
 
 
 def _statement_for(write: NewRows | Changed, connection: Any) -> _Statement:
@@ -210,8 +229,6 @@ def _values(statement: _Statement, write: NewRows | Changed, connection: Any) ->
         row = []
         for f in statement.fields:
             value = f.pre_save(obj, add=True)
-            if isinstance(value, DatabaseDefault) and not hasattr(f.db_default, "resolve_expression"):
-                value = f.db_default  # a literal db_default: the value the database would give the column
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"{f}: an expression is not a value rows_write writes")
             row.append(f.get_db_prep_save(value, connection=connection))
