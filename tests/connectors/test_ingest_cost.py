@@ -33,7 +33,7 @@ def warm(connection, taobao: TaobaoSimulator) -> None:
     case_ingest(connection=connection, snapshot=connector.fetch(taobao.create("refund_only")["refund_id"]))
 
 
-def test_a_new_case_with_a_new_order_costs_25_statements_on_postgresql_and_the_same_case_again_one(connection, taobao, warm):
+def test_a_new_case_costs_25_statements_on_postgresql_and_the_same_case_again_one(connection, taobao, warm):
     connector = connector_for(connection)
     snapshot = connector.fetch(taobao.create("return_refund")["refund_id"])
 
