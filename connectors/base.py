@@ -15,8 +15,8 @@ these types; ingestion, write-back and reconciliation (``connectors.services``) 
   conversions (platforms that send yuan strings convert at the edge).
 - :class:`PushMessage`: one pushed notification, verified; it only says *which* case changed: ingestion
   re-fetches the detail (pushes carry ids and status only, and arrive at least once, in any order).
-- :class:`Command` (``connectors.commands``): a staff decision to carry out on the platform; a connector either returns a
-  :class:`CommandResult` or raises :class:`PlatformError` saying whether to retry (``transient``,
+- :class:`Command` (``connectors.commands``): a staff decision to carry out on the platform; a connector either
+  returns a :class:`CommandResult` or raises :class:`PlatformError` saying whether to retry (``transient``,
   ``rate_limited``) or to hand the ticket back to the staff (``permanent``, with the platform's message).
 
 Connectors do I/O only through ``kefu.core.outbound`` (the guarded client), so a connection's base URL (the
