@@ -1,4 +1,5 @@
-"""kefu settings, read from environment variables (docs/operations.md lists them all), one module per area.
+"""kefu settings, read from environment variables (docs/operations.md lists them all), one module per area in
+``kefu/conf/``.
 
 Embedded defaults run the whole system on one machine with nothing else installed: a SQLite file and
 kombu's filesystem transport as broker, both under ``var/``, with ``DJANGO_DEBUG=true`` (``make run`` and
@@ -9,13 +10,13 @@ real ``DJANGO_SECRET_KEY`` is required. Production sets ``DATABASE_URL`` (Postgr
 """
 
 # In this order (a later module may change what an earlier one set: MIDDLEWARE, STORAGES, CELERY_BEAT_SCHEDULE).
-from kefu.settings.framework import *  # noqa: F403
+from kefu.conf.framework import *  # noqa: F403
 
 # isort: split
-from kefu.settings.web import *  # noqa: F403
+from kefu.conf.web import *  # noqa: F403
 
 # isort: split
-from kefu.settings.product import *  # noqa: F403
+from kefu.conf.product import *  # noqa: F403
 
 # isort: split
-from kefu.settings.connectors import *  # noqa: F403
+from kefu.conf.connectors import *  # noqa: F403

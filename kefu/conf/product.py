@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from kefu.settings.framework import INSTALLED_APPS, MIDDLEWARE, STORAGES, env
+from kefu.conf.framework import INSTALLED_APPS, MIDDLEWARE, STORAGES, env
 
 # --- kefu -----------------------------------------------------------------------------------------------
 # How many times a buyer may reopen a closed complaint (SPEC: "limited count").

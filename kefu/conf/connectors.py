@@ -1,6 +1,6 @@
 """Marketplace connectors (connectors/, docs/platforms.md)."""
 
-from kefu.settings.framework import CELERY_BEAT_SCHEDULE, env
+from kefu.conf.framework import CELERY_BEAT_SCHEDULE, env
 
 # --- Marketplace connectors (issue 13: connectors/, docs/platforms.md) ------------------------------------
 # Fernet key(s) for connection secrets at rest, comma-separated, newest first (MultiFernet: the first encrypts,

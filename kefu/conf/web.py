@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from kefu.settings.framework import CACHES, env
+from kefu.conf.framework import CACHES, env
 
 # --- Requests in: client addresses, throttles, lockouts, body limits, outages (issue 12) ---------------------
 # How many reverse proxies of our own stand in front of kefu, each appending to X-Forwarded-For: 0 uses the TCP
