@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "routing",
     "notifications",
     "connectors",
+    "risk",
     "api",
     "accounts",
     "desk",
@@ -516,3 +517,23 @@ CELERY_BEAT_SCHEDULE.update(
 # The reject_reason_code sent when staff refuse a Douyin 仅退款 (/afterSale/operate type 202): one of the shop's
 # codes from /afterSale/rejectReasonCodeList. Empty: a refusal is not sent and the ticket goes back to the staff.
 KEFU_DOUYIN_REJECT_REASON_CODE = env.str("KEFU_DOUYIN_REJECT_REASON_CODE", default="")
+
+# --- Risk: know the buyer (issue 14: risk/) ---------------------------------------------------------------------
+# Buyers' phone numbers and emails are matched by HMAC-SHA256 digests under this key (empty: derived from
+# SECRET_KEY). Changing it changes every digest: the nightly refresh then links the buyers again.
+KEFU_RISK_IDENTITY_KEY = env.str("KEFU_RISK_IDENTITY_KEY", default="")
+# Default thresholds of every shop's risk policy (a shop's RiskPolicy overrides each): a buyer is flagged at …
+KEFU_RISK_SERIAL_RETURNS_30D = env.int("KEFU_RISK_SERIAL_RETURNS_30D", default=4)  # … returns in 30 days
+KEFU_RISK_REFUND_ONLY_90D = env.int("KEFU_RISK_REFUND_ONLY_90D", default=3)  # … refund-only requests in 90 days
+KEFU_RISK_REVIEW_THREATS_365D = env.int("KEFU_RISK_REVIEW_THREATS_365D", default=1)  # … bad-review threats in a year
+# Two evidence photos whose 64-bit perceptual hashes differ in at most this many bits are the same photo.
+KEFU_RISK_EVIDENCE_DISTANCE = env.int("KEFU_RISK_EVIDENCE_DISTANCE", default=10)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "risk-profiles-nightly": {
+            "task": "risk.tasks.refresh_all_profiles_task",
+            "schedule": 24 * 3600.0,  # daily; the refresh is idempotent, so when it runs does not matter
+            "options": {"expires": 6 * 3600},
+        },
+    }
+)

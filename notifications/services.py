@@ -54,6 +54,8 @@ def notification_event_for(event: TicketEvent, ticket: Ticket) -> str | None:
         return Event.SLA_BREACHED
     if kind == "comment" and event.public:
         return Event.PUBLIC_COMMENT
+    if kind == "comment" and (event.payload or {}).get("reason_code") == "risk_flagged":
+        return Event.RISK_FLAGGED  # the risk app's internal note (risk.services.flags.flags_note)
     return None
 
 
@@ -108,6 +110,12 @@ def recipients_for(notification_event: str, event: TicketEvent, ticket: Ticket) 
         return assignee_recipients(ticket) or department_recipients(ticket.department)
     if notification_event == Event.SLA_BREACHED:
         return department_recipients("supervisors", Audience.SUPERVISORS)
+    if notification_event == Event.RISK_FLAGGED:  # who works the ticket, and the supervisors who decide
+        return (
+            assignee_recipients(ticket)
+            + department_recipients(ticket.department)
+            + department_recipients("supervisors", Audience.SUPERVISORS)
+        )
     if notification_event == Event.PUBLIC_COMMENT:
         if event.actor_kind == "buyer":
             return assignee_recipients(ticket) or department_recipients(ticket.department)
