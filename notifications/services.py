@@ -186,7 +186,8 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "shop": {"code": ticket.shop.code, "name": ticket.shop.name},
         "buyer": {"name": ticket.buyer.name},
         "due_at": local_time(ticket.due_at),
-        "reason": event_reason(event) if event.event_type != "comment" else "",
+        # A comment's text is ``comment``; a system note (a comment with a reason code: a risk flag) has a reason.
+        "reason": event_reason(event) if event.event_type != "comment" or "reason_code" in event.payload else "",
         "comment": event.reason if event.event_type == "comment" else "",
         "assignee": ticket.assignee.get_username() if ticket.assignee else "",
         # The department's name in the recipient's language (仓库 / Warehouse); a code of the desk's own, as is.
