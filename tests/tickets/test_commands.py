@@ -149,9 +149,10 @@ def demo_counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def demo(settings: object) -> None:
+def demo(settings: object, tmp_path: Path) -> None:
     """The demo data set, built by the command (it refuses to run with DEBUG off, pytest-django's default)."""
     settings.DEBUG = True  # type: ignore[attr-defined]
+    settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined]  # the demo's evidence photos
     # The demo logins' passwords are hashed with Django's default (slow on purpose); tests need not wait.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     run("seed_demo")
