@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tickets.models import ComplaintTicket, ExchangeTicket, LogisticsTicket, ReturnTicket, Ticket, TicketEvent
@@ -168,7 +169,7 @@ class RiskFlagOutSerializer(serializers.Serializer):
     the buyer-facing side has no need of."""
 
     code = serializers.CharField()
-    label = serializers.CharField()
+    name = serializers.CharField(help_text="The flag's name in the caller's language.")
     facts = serializers.CharField(help_text="The facts that raised it, in the caller's language.")
     params = serializers.DictField(help_text="The same facts as values (counts, thresholds, the other ticket).")
     raised_at = serializers.DateTimeField()
@@ -182,6 +183,7 @@ class StaffTicketOutSerializer(TicketOutSerializer):
     shop = serializers.CharField(source="shop.code")
     risk_flags = serializers.SerializerMethodField(help_text="The buyer's open risk flags (risk control).")
 
+    @extend_schema_field(RiskFlagOutSerializer(many=True))
     def get_risk_flags(self, ticket: Ticket) -> list[dict]:
         flags = self.context.get("risk_flags", {}).get(ticket.pk, [])
         return [{**flag.as_dict(), "raised_at": _moment(flag.raised_at)} for flag in flags]

@@ -108,9 +108,7 @@ class BuyerProfile(models.Model):
 class BuyerIdentity(models.Model):
     """Which profile a buyer row belongs to, by the digests of its contact details (refreshed with the profile)."""
 
-    buyer = models.OneToOneField(
-        Buyer, on_delete=models.CASCADE, related_name="risk_identity", verbose_name=_("buyer")
-    )
+    buyer = models.OneToOneField(Buyer, on_delete=models.CASCADE, related_name="risk_identity", verbose_name=_("buyer"))
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
     phone_digest = models.CharField(_("phone digest"), max_length=64, blank=True)
     email_digest = models.CharField(_("email digest"), max_length=64, blank=True)
@@ -125,6 +123,9 @@ class BuyerIdentity(models.Model):
             models.Index(fields=["shop", "phone_digest"], name="risk_identity_phone_idx"),
             models.Index(fields=["shop", "email_digest"], name="risk_identity_email_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_id} → {self.profile_id}"
 
 
 class RiskFlag(models.Model):
@@ -184,6 +185,9 @@ class EvidenceFingerprint(models.Model):
         verbose_name = _("evidence fingerprint")
         verbose_name_plural = _("evidence fingerprints")
         indexes = [models.Index(fields=["shop", "created_at"], name="risk_fingerprint_shop_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.phash & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 class FastRefundRule(models.Model):

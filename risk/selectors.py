@@ -26,7 +26,7 @@ class ShownFlag:
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
-            "label": self.label,
+            "name": self.label,
             "facts": self.facts,
             "params": self.params,
             "raised_at": self.raised_at,
@@ -59,7 +59,7 @@ def flags_of_tickets(tickets: Sequence[Ticket]) -> dict[int, list[ShownFlag]]:
         .values("profile__identities__buyer_id", "ticket_id", "code", "params", "raised_at", "pk")
         .order_by("raised_at", "pk")
     )
-    by_buyer: dict[int, list[dict[str, Any]]] = {}
+    by_buyer: dict[int, list[Any]] = {}
     for row in rows:
         by_buyer.setdefault(row["profile__identities__buyer_id"], []).append(row)
     found: dict[int, list[ShownFlag]] = {}

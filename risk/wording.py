@@ -44,7 +44,7 @@ def flag_facts(code: str, params: Mapping[str, Any]) -> str:
 
 
 def flag_text(code: str, params: Mapping[str, Any]) -> str:
-    """"Serial returner: 5 returns in 30 days (threshold 4)"."""
+    """ "Serial returner: 5 returns in 30 days (threshold 4)"."""
     facts = flag_facts(code, params)
     return f"{flag_label(code)}: {facts}" if facts else flag_label(code)
 
@@ -59,9 +59,7 @@ def _flagged(params: Mapping[str, Any]) -> str:
 
 def _refused(params: Mapping[str, Any]) -> str:
     action = action_get(params.get("kind", ""), params.get("action", ""))
-    return gettext(
-        "Not done automatically (“%(action)s”): the buyer is flagged (%(flags)s). A supervisor decides."
-    ) % {
+    return gettext("Not done automatically (“%(action)s”): the buyer is flagged (%(flags)s). A supervisor decides.") % {
         "action": str(action.label) if action is not None else params.get("action", ""),
         "flags": flags_text(params.get("flags") or []),
     }

@@ -44,7 +44,9 @@ def flag_badges(flags: list[ShownFlag]) -> str:
     if not flags:
         return ""
     return format_html_join(
-        " ", '<span class="kefu-risk-flag" data-flag="{}" title="{}">{}</span>', ((f.code, f.facts, f.label) for f in flags)
+        " ",
+        '<span class="kefu-risk-flag" data-flag="{}" title="{}">{}</span>',
+        ((f.code, f.facts, f.label) for f in flags),
     )
 
 

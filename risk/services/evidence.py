@@ -105,7 +105,9 @@ def evidence_reuse_flag(*, fingerprint: EvidenceFingerprint) -> list[RiskFlag]:
     )
     if not reuses:
         return []
-    others = Ticket.objects.select_related("order", "buyer", "shop", "assignee").in_bulk([r.other_ticket_id for r in reuses])
+    others = Ticket.objects.select_related("order", "buyer", "shop", "assignee").in_bulk(
+        [r.other_ticket_id for r in reuses]
+    )
     raised: list[RiskFlag] = []
     for reuse in reuses:
         other = others[reuse.other_ticket_id]

@@ -90,8 +90,7 @@ def rule_backtest(*, rule: FastRefundRule, now: datetime | None = None) -> Backt
     now = now or timezone.now()
     disputed_later = Exists(
         TicketEvent.objects.filter(ticket_id=OuterRef("pk")).filter(
-            Q(event_type=EventType.ESCALATION)
-            | Q(event_type=EventType.TRANSITION, transition__in=DISPUTE_TRANSITIONS)
+            Q(event_type=EventType.ESCALATION) | Q(event_type=EventType.TRANSITION, transition__in=DISPUTE_TRANSITIONS)
         )
     ) | Exists(
         Ticket.objects.filter(order_id=OuterRef("order_id"), kind=Kind.COMPLAINT, created_at__gt=OuterRef("created_at"))

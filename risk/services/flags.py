@@ -110,4 +110,6 @@ def flags_note(*, tickets: Iterable[Ticket], flags: list[RiskFlag]) -> None:
     shown = [{"code": flag.code, "params": flag.params} for flag in flags]
     reason, payload = risk_reason("risk_flagged", flags=shown)
     for ticket in tickets:
-        ticket_note_record(ticket=ticket.as_kind(), actor=Actor.system(RISK_ACTOR), reason=reason, reason_payload=payload)
+        ticket_note_record(
+            ticket=ticket.as_kind(), actor=Actor.system(RISK_ACTOR), reason=reason, reason_payload=payload
+        )

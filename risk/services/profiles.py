@@ -107,9 +107,7 @@ def profile_figures(profile: BuyerProfile, *, now: datetime) -> Figures:
         **{f"returns_{d}d": Count("pk", filter=Q(kind=Kind.RETURN, created_at__gte=_since(now, d))) for d in WINDOWS},
         refund_only_90d=Count("pk", filter=Q(returnticket__refund_only=True, created_at__gte=_since(now, 90))),
         refund_only_365d=Count("pk", filter=Q(returnticket__refund_only=True)),
-        cancelled_after_refund=Count(
-            "pk", filter=Q(Exists(refunded_before), kind=Kind.RETURN, state="cancelled")
-        ),
+        cancelled_after_refund=Count("pk", filter=Q(Exists(refunded_before), kind=Kind.RETURN, state="cancelled")),
     )
     refunds = Refund.objects.filter(refund_counted(), ticket__buyer_id__in=buyers, created_at__gte=year).aggregate(
         **{f"refunds_{d}d": Count("pk", filter=Q(created_at__gte=_since(now, d))) for d in WINDOWS},
@@ -120,12 +118,16 @@ def profile_figures(profile: BuyerProfile, *, now: datetime) -> Figures:
     )
     # The buyer's words: each ticket's description and the buyer's own comments on it (two reads, scanned here).
     texts: list[tuple[int, str]] = list(tickets.exclude(description="").order_by().values_list("pk", "description"))
-    texts += TicketEvent.objects.filter(
-        ticket__buyer_id__in=buyers,
-        created_at__gte=year,
-        event_type=EventType.COMMENT,
-        actor_kind=ActorKind.BUYER,
-    ).order_by().values_list("ticket_id", "reason")
+    texts += (
+        TicketEvent.objects.filter(
+            ticket__buyer_id__in=buyers,
+            created_at__gte=year,
+            event_type=EventType.COMMENT,
+            actor_kind=ActorKind.BUYER,
+        )
+        .order_by()
+        .values_list("ticket_id", "reason")
+    )
     threats = threatening(sorted(texts))
     reuses = RiskFlag.objects.filter(profile=profile, code=FlagCode.EVIDENCE_REUSE, cleared_at__isnull=True).count()
     values: dict[str, Any] = {

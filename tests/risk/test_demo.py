@@ -22,7 +22,8 @@ def demo(settings, tmp_path) -> None:
 
 def test_the_demo_has_a_flagged_serial_returner_and_a_reused_photo(demo) -> None:
     flagged = {
-        (flag.profile.shop.code, flag.code) for flag in RiskFlag.objects.filter(cleared_at=None).select_related("profile__shop")
+        (flag.profile.shop.code, flag.code)
+        for flag in RiskFlag.objects.filter(cleared_at=None).select_related("profile__shop")
     }
     assert ("demo-taobao", FlagCode.SERIAL_RETURNER) in flagged
     assert ("demo-taobao", FlagCode.REVIEW_THREAT) in flagged

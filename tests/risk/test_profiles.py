@@ -16,8 +16,8 @@ from risk.services.profiles import buyer_profile_refresh, profile_for_buyer, pro
 from tests.factories.orders import BuyerFactory
 from tests.factories.tickets import ticket_build
 from tests.risk.history import past_ticket, refund_of, shop_and_buyer
-from tickets.models import EventType, Ticket
 from tickets.actors import Actor
+from tickets.models import EventType, Ticket
 from tickets.services.engine import event_record
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,9 @@ def test_threats_and_cancelled_returns_after_a_refund_are_counted() -> None:
     refunded = past_ticket(buyer, days=10, refund_only=True)
     refund_of(refunded, days=9)
     cancelled = ticket_build("return", "cancelled", order=refunded.order, lines=[])
-    Ticket.objects.filter(pk=cancelled.pk).update(closed_at=refunded.created_at.replace(year=refunded.created_at.year + 1))
+    Ticket.objects.filter(pk=cancelled.pk).update(
+        closed_at=refunded.created_at.replace(year=refunded.created_at.year + 1)
+    )
 
     profile = buyer_profile_refresh(buyer_id=buyer.pk)
 

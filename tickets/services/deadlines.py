@@ -11,9 +11,9 @@ transaction, the supervisors' rows locked once); every automatic transition in a
 
 For a platform timeout the kind's ``on_due`` transition runs as the system (``requested`` 48 h → approve,
 ``awaiting_return`` 7 d → expire, ``return_in_transit`` 10 d → auto_refund, …), unless a guard of
-``tickets.automation`` refuses it (a flagged buyer): then the ticket is escalated, the refusal as the reason. For an internal SLA, or
-when the automatic transition is refused, the ticket is escalated: priority up, breached, routed to
-supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` times.
+``tickets.automation`` refuses it (a flagged buyer): then the ticket is escalated, the refusal as the reason.
+For an internal SLA, or when the automatic transition is refused, the ticket is escalated: priority up,
+breached, routed to supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` times.
 """
 
 from __future__ import annotations
