@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 FAST_REFUND_ACTOR = "fast refund"
 BACKTEST_DAYS = 90
 HISTORY = timedelta(days=90)
+FEN = Decimal("0.01")
 # What "turned out disputed" means: the ticket was escalated, went to arbitration or the platform stepped in, or
 # the buyer complained about the same order afterwards.
 DISPUTE_TRANSITIONS = ("escalate", "intervene", "submit_evidence", "uphold_buyer", "uphold_rejection")
@@ -99,7 +100,8 @@ def rule_backtest(*, rule: FastRefundRule, now: datetime | None = None) -> Backt
     figures = rule_matches(rule, window).aggregate(
         tickets=Count("pk"), amount=Sum("requested_amount"), disputed=Count("pk", filter=Q(disputed_later))
     )
-    return Backtest(BACKTEST_DAYS, figures["tickets"], figures["amount"] or ZERO, figures["disputed"])
+    amount = Decimal(figures["amount"] or ZERO).quantize(FEN)  # SQLite's SUM drops the trailing zeros
+    return Backtest(BACKTEST_DAYS, figures["tickets"], amount, figures["disputed"])
 
 
 def fast_refund_apply(*, ticket_id: int) -> FastRefundRule | None:

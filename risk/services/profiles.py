@@ -26,6 +26,7 @@ from tickets.actors import ActorKind
 from tickets.models import EventType, Kind, Refund, RefundStatus, Ticket, TicketEvent
 
 WINDOWS = (30, 90, 365)
+FEN = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,9 @@ def profile_figures(profile: BuyerProfile, *, now: datetime) -> Figures:
     values: dict[str, Any] = {
         **ticket_counts,
         **{key: value for key, value in refunds.items() if key != "refunded_amount"},
-        "refunded_amount": refunds["refunded_amount"] or ZERO,
-        "ordered_amount": ordered["ordered_amount"] or ZERO,
+        # In fen: SQLite's SUM drops the trailing zeros, and the flags' facts show these amounts.
+        "refunded_amount": Decimal(refunds["refunded_amount"] or ZERO).quantize(FEN),
+        "ordered_amount": Decimal(ordered["ordered_amount"] or ZERO).quantize(FEN),
         "review_threats_365d": len(threats),
         "evidence_reuses": reuses,
     }
