@@ -518,7 +518,7 @@ CELERY_BEAT_SCHEDULE.update(
 # codes from /afterSale/rejectReasonCodeList. Empty: a refusal is not sent and the ticket goes back to the staff.
 KEFU_DOUYIN_REJECT_REASON_CODE = env.str("KEFU_DOUYIN_REJECT_REASON_CODE", default="")
 
-# --- Risk: know the buyer (issue 14: risk/) ---------------------------------------------------------------------
+# --- Risk control: know the buyer (issue 14) -------------------------------------------------------------------
 # Buyers' phone numbers and emails are matched by HMAC-SHA256 digests under this key (empty: derived from
 # SECRET_KEY). Changing it changes every digest: the nightly refresh then links the buyers again.
 KEFU_RISK_IDENTITY_KEY = env.str("KEFU_RISK_IDENTITY_KEY", default="")
@@ -530,9 +530,10 @@ KEFU_RISK_REVIEW_THREATS_365D = env.int("KEFU_RISK_REVIEW_THREATS_365D", default
 KEFU_RISK_EVIDENCE_DISTANCE = env.int("KEFU_RISK_EVIDENCE_DISTANCE", default=10)
 CELERY_BEAT_SCHEDULE.update(
     {
-        "risk-profiles-nightly": {
+        "risk-profiles-refresh": {
             "task": "risk.tasks.refresh_all_profiles_task",
-            "schedule": 24 * 3600.0,  # daily; the refresh is idempotent, so when it runs does not matter
+            # Daily by default: the windows move by the day; the refresh is idempotent, so when it runs does not matter.
+            "schedule": env.float("KEFU_RISK_REFRESH_INTERVAL_SECONDS", default=86400.0),
             "options": {"expires": 6 * 3600},
         },
     }
