@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from notifications.publishing import publish_on_commit
+from risk import tasks
 from risk.services.flags import RISK_ACTOR
 from tickets.models import EventType, Ticket, TicketEvent
 
@@ -23,8 +24,6 @@ REFRESHING = frozenset({EventType.CREATED, EventType.TRANSITION, EventType.COMME
 def ticket_event_received(sender: type, *, event: TicketEvent, ticket: Ticket, **kwargs: Any) -> None:
     if event.actor_name == RISK_ACTOR or event.event_type not in REFRESHING:
         return  # the risk app's own notes change no figure
-    from risk import tasks  # the tasks import the services, which import the ticket services: read at use
-
     if event.event_type == EventType.EVIDENCE:
         if str((event.payload or {}).get("type", "")).startswith("image/"):
             publish_on_commit(tasks.fingerprint_evidence_task, [event.payload["attachment"]])

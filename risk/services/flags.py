@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 
@@ -21,10 +21,16 @@ from tickets.actors import Actor
 from tickets.models import Ticket
 from tickets.services.timeline import ticket_note_record
 
-if TYPE_CHECKING:
-    from risk.services.profiles import Figures
-
 RISK_ACTOR = "risk control"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A profile's figures as risk.services.profiles computes them (field name → value), and the first bad-review
+    phrase found (the threat flag quotes it)."""
+
+    values: dict[str, Any]
+    threat_phrase: str
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ commits (risk.receivers), and nightly for every profile (risk.tasks), never on t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,20 +20,13 @@ from django.utils import timezone
 from orders.models import ZERO, Buyer, OrderLine
 from risk.identity import buyer_digests
 from risk.models import BuyerIdentity, BuyerProfile, FlagCode, RiskFlag
+from risk.services.flags import Figures, flags_evaluate
 from risk.threats import threatening
 from tickets.actors import ActorKind
 from tickets.models import EventType, Kind, Refund, RefundStatus, Ticket, TicketEvent
 
 WINDOWS = (30, 90, 365)
 FEN = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Figures:
-    """What a profile shows, and the first bad-review phrase found (the threat flag names it)."""
-
-    values: dict[str, Any]
-    threat_phrase: str
 
 
 def profile_for_buyer(*, buyer: Buyer) -> BuyerProfile:
@@ -145,8 +137,6 @@ def profile_figures(profile: BuyerProfile, *, now: datetime) -> Figures:
 
 def profile_refresh(*, profile: BuyerProfile, now: datetime | None = None) -> BuyerProfile:
     """Recompute the profile's figures and its flags (risk.services.flags), in one transaction."""
-    from risk.services.flags import flags_evaluate  # flags read the figures this module computes
-
     now = now or timezone.now()
     with transaction.atomic():
         figures = profile_figures(profile, now=now)
