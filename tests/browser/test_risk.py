@@ -63,7 +63,9 @@ def test_a_supervisor_sees_flags_in_the_queue_filters_them_and_reads_the_facts(
     zhou = BuyerFactory(shop=shop, name="周退退", phone="13900001111")
     flagged = returns_of(zhou, 3, 1, description="不退款就给差评")
     clean = returns_of(BuyerFactory(shop=shop, name="林小美"), 1, 10)
-    reused = returns_of(BuyerFactory(shop=shop, name="孙丽"), 1, 20) + returns_of(BuyerFactory(shop=shop, name="钱浩"), 1, 30)
+    reused = returns_of(BuyerFactory(shop=shop, name="孙丽"), 1, 20) + returns_of(
+        BuyerFactory(shop=shop, name="钱浩"), 1, 30
+    )
     attach(reused[0], "original")
     attach(reused[1], "resized")
     for buyer_id in {t.buyer_id for t in flagged + clean + reused}:
