@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from desk.admin.inlines import ReadOnlyMixin
 from risk.models import BuyerProfile, FastRefundRule, RiskFlag, RiskPolicy
@@ -73,14 +74,15 @@ class FastRefundRuleAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return str(_("Save the rule (it stays off) to see what it would have decided on the last 90 days."))
         result = rule_backtest(rule=obj)
-        return format_html(
-            '<div id="kefu-backtest">{}</div>',
-            _(
-                "Would have approved %(tickets)s requests for ¥%(amount)s in the last %(days)s days; %(disputed)s of "
-                "them later turned out disputed (escalated, arbitrated, the platform stepped in, or a complaint)."
-            )
-            % {"tickets": result.tickets, "amount": result.amount, "days": result.days, "disputed": result.disputed},
+        text = ngettext(
+            "Would have approved %(tickets)s request for ¥%(amount)s in the last %(days)s days; %(disputed)s of "
+            "them later turned out disputed (escalated, arbitrated, the platform stepped in, or a complaint).",
+            "Would have approved %(tickets)s requests for ¥%(amount)s in the last %(days)s days; %(disputed)s of "
+            "them later turned out disputed (escalated, arbitrated, the platform stepped in, or a complaint).",
+            result.tickets,
         )
+        params = {"tickets": result.tickets, "amount": result.amount, "days": result.days, "disputed": result.disputed}
+        return format_html('<div id="kefu-backtest">{}</div>', text % params)
 
 
 @admin.register(BuyerProfile)
