@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tickets.models import ComplaintTicket, ExchangeTicket, LogisticsTicket, ReturnTicket, Ticket, TicketEvent
@@ -162,12 +163,30 @@ class TicketDetailOutSerializer(TicketOutSerializer):
         return {**super().values(ticket), "timeline": self.get_timeline(ticket)}
 
 
+class RiskFlagOutSerializer(serializers.Serializer):
+    """A risk flag of the ticket's buyer (risk.selectors.ShownFlag): staff only. A storefront acts for the buyer,
+    and a buyer told they are flagged learns how to dodge the flag; the profile is also personal data (PIPL) that
+    the buyer-facing side has no need of."""
+
+    code = serializers.CharField()
+    name = serializers.CharField(help_text="The flag's name in the caller's language.")
+    facts = serializers.CharField(help_text="The facts that raised it, in the caller's language.")
+    params = serializers.DictField(help_text="The same facts as values (counts, thresholds, the other ticket).")
+    raised_at = serializers.DateTimeField()
+
+
 class StaffTicketOutSerializer(TicketOutSerializer):
     department = serializers.CharField(allow_null=True)
     assignee = serializers.SerializerMethodField()
     priority = serializers.IntegerField()
     sla_breached = serializers.BooleanField()
     shop = serializers.CharField(source="shop.code")
+    risk_flags = serializers.SerializerMethodField(help_text="The buyer's open risk flags (risk control).")
+
+    @extend_schema_field(RiskFlagOutSerializer(many=True))
+    def get_risk_flags(self, ticket: Ticket) -> list[dict]:
+        flags = self.context.get("risk_flags", {}).get(ticket.pk, [])
+        return [{**flag.as_dict(), "raised_at": _moment(flag.raised_at)} for flag in flags]
 
     def get_assignee(self, ticket: Ticket) -> str | None:
         return ticket.assignee.get_username() if ticket.assignee_id and ticket.assignee else None
@@ -180,6 +199,7 @@ class StaffTicketOutSerializer(TicketOutSerializer):
             "priority": ticket.priority,
             "sla_breached": bool(ticket.sla_breached),
             "shop": ticket.shop.code,
+            "risk_flags": self.get_risk_flags(ticket),
         }
 
 

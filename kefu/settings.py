@@ -20,3 +20,6 @@ from kefu.conf.product import *  # noqa: F403
 
 # isort: split
 from kefu.conf.connectors import *  # noqa: F403
+
+# isort: split
+from kefu.conf.risk import *  # noqa: F403

@@ -92,4 +92,14 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "Ticket {{ ticket.number }} (order {{ order.number }}) ended: {{ ticket.state_label }}."
         "{% if reason %} Note: {{ reason }}.{% endif %} Thank you for your patience.",
     ),
+    ("risk_flagged", "zh-hans"): (
+        "风险提示：{{ ticket.number }}",
+        "{{ ticket.kind_label }} {{ ticket.number }}（订单 {{ order.number }}，店铺 {{ shop.name }}，"
+        "{{ ticket.state_label }}）：{{ reason }} 系统不会自动同意或退款，请主管处理。",
+    ),
+    ("risk_flagged", "en"): (
+        "Risk flag: {{ ticket.number }}",
+        "{{ ticket.kind_label }} {{ ticket.number }} (order {{ order.number }}, shop {{ shop.name }}, "
+        "{{ ticket.state_label }}): {{ reason }} Nothing is approved or refunded automatically; a supervisor decides.",
+    ),
 }

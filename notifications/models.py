@@ -33,6 +33,8 @@ class Event(models.TextChoices):
     # action the deadline sweep took on the merchant's behalf (notifications.services.deliveries_for).
     TICKET_ARRIVED = "ticket_arrived", _("Ticket needs the department")
     DEADLINE_ACTED = "deadline_acted", _("Deadline passed, acted automatically")
+    # A risk flag raised on an open ticket's buyer (the risk app notes it on the timeline): staff wording only.
+    RISK_FLAGGED = "risk_flagged", _("Risk flag raised")
 
 
 class Channel(models.TextChoices):

@@ -54,6 +54,8 @@ def notification_event_for(event: TicketEvent, ticket: Ticket) -> str | None:
         return Event.SLA_BREACHED
     if kind == "comment" and event.public:
         return Event.PUBLIC_COMMENT
+    if kind == "comment" and (event.payload or {}).get("reason_code") == "risk_flagged":
+        return Event.RISK_FLAGGED  # the risk app's internal note (risk.services.flags.flags_note)
     return None
 
 
@@ -108,6 +110,12 @@ def recipients_for(notification_event: str, event: TicketEvent, ticket: Ticket) 
         return assignee_recipients(ticket) or department_recipients(ticket.department)
     if notification_event == Event.SLA_BREACHED:
         return department_recipients("supervisors", Audience.SUPERVISORS)
+    if notification_event == Event.RISK_FLAGGED:  # who works the ticket, and the supervisors who decide
+        return (
+            assignee_recipients(ticket)
+            + department_recipients(ticket.department)
+            + department_recipients("supervisors", Audience.SUPERVISORS)
+        )
     if notification_event == Event.PUBLIC_COMMENT:
         if event.actor_kind == "buyer":
             return assignee_recipients(ticket) or department_recipients(ticket.department)
@@ -178,7 +186,8 @@ def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "shop": {"code": ticket.shop.code, "name": ticket.shop.name},
         "buyer": {"name": ticket.buyer.name},
         "due_at": local_time(ticket.due_at),
-        "reason": event_reason(event) if event.event_type != "comment" else "",
+        # A comment's text is ``comment``; a system note (a comment with a reason code: a risk flag) has a reason.
+        "reason": event_reason(event) if event.event_type != "comment" or "reason_code" in event.payload else "",
         "comment": event.reason if event.event_type == "comment" else "",
         "assignee": ticket.assignee.get_username() if ticket.assignee else "",
         # The department's name in the recipient's language (仓库 / Warehouse); a code of the desk's own, as is.

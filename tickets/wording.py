@@ -12,7 +12,7 @@ a newer release) falls back to the stored text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,16 @@ SYSTEM_REASONS: dict[str, Any] = {
     "refund_failed": _("Refund %(refund)s failed %(attempts)s times: %(error)s"),
 }
 
+# Reasons other apps add (tickets must not import them): code -> a function rendering the parameters in the active
+# language. Registered in their AppConfig.ready() with ``reason_renderer_register``.
+REASON_RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {}
+
+
+def reason_renderer_register(code: str, render: Callable[[Mapping[str, Any]], str]) -> None:
+    """Let ``system_reason`` and ``event_reason`` render ``code`` (an app's own reason) with ``render``."""
+    REASON_RENDERERS[code] = render
+
+
 # The names automatic actors sign the timeline with, as people read them.
 SYSTEM_ACTORS: dict[str, Any] = {
     "deadline sweep": _("deadline sweep"),
@@ -39,6 +49,8 @@ SYSTEM_ACTORS: dict[str, Any] = {
     "routing": _("routing"),
     "stalled parcel watch": _("stalled parcel watch"),
     "system": _("system"),
+    "risk control": _("risk control"),
+    "fast refund": _("fast refund"),
 }
 
 
@@ -56,7 +68,7 @@ def event_reason(event: Any) -> str:
     """The reason of a timeline entry in the active language: rendered from its code when it has one."""
     payload = event.payload or {}
     code = payload.get("reason_code")
-    if code in SYSTEM_REASONS:
+    if code in SYSTEM_REASONS or code in REASON_RENDERERS:
         try:
             return _render(code, payload.get("reason_params") or {})
         except (KeyError, TypeError, ValueError):  # parameters of another release: the stored text
@@ -71,6 +83,8 @@ def actor_label(name: str) -> str:
 
 
 def _render(code: str, params: Mapping[str, Any]) -> str:
+    if code in REASON_RENDERERS:
+        return REASON_RENDERERS[code](params)
     return str(SYSTEM_REASONS[code]) % _params_shown(params)
 
 

@@ -27,6 +27,7 @@ from api.auth import IsStaff
 from api.idempotency import idempotent
 from api.pagination import QueueCursorPagination
 from api.schema import ERRORS, IDEMPOTENCY_HEADER, StaffTransitionInSerializer, action_parameter
+from risk.selectors import flags_of_tickets
 from tickets import services
 from tickets.actors import Actor
 from tickets.errors import TicketChanged
@@ -75,7 +76,13 @@ class StaffApi(APIView):
 
     def ticket_body(self, ticket: Ticket) -> dict:
         lines, events = selectors.answer_rows(ticket, public_only=False)
-        context = {"actor_for": lambda t: self.actor, "lines": {ticket.pk: lines}, "timeline": events, "public": False}
+        context = {
+            "actor_for": lambda t: self.actor,
+            "lines": {ticket.pk: lines},
+            "timeline": events,
+            "public": False,
+            "risk_flags": flags_of_tickets([ticket]),
+        }
         return out.StaffTicketDetailOutSerializer(ticket, context=context).data
 
 
@@ -130,7 +137,12 @@ class StaffQueueApi(StaffApi):
         if page is None:  # only without a page size, and the cursor pagination has one
             raise TypeError("QueueCursorPagination has no page size")
         loaded = tickets_as_kinds(page)
-        context = {"actor_for": lambda t: self.actor, "lines": selectors.lines_by_ticket(loaded), "public": False}
+        context = {
+            "actor_for": lambda t: self.actor,
+            "lines": selectors.lines_by_ticket(loaded),
+            "public": False,
+            "risk_flags": flags_of_tickets(loaded),  # one query for the page's buyers
+        }
         return paginator.get_paginated_response(out.StaffTicketOutSerializer(loaded, many=True, context=context).data)
 
 

@@ -32,6 +32,7 @@ from kefu.core.errors import DomainError
 from kefu.core.evidence_files import display_name, file_response
 from kefu.core.vocabulary import state_label
 from notifications.models import Notification
+from risk.selectors import ticket_flags, ticket_profile
 from tickets import services
 from tickets.actions import action_get, available_actions
 from tickets.models import Attachment, EventType, Ticket, TicketEvent
@@ -140,6 +141,9 @@ class TicketPageMixin:
                 _timeline_row(ticket, event)
                 for event in TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
             ],
+            # The buyer's open flags with the facts that raised them, and the profile's figures (risk.selectors).
+            "risk_flags": ticket_flags(ticket),
+            "risk_profile": ticket_profile(ticket),
             # Masked unless the user's permission or step needs them (tickets.privacy).
             "buyer_contact": buyer_contact(user=request.user, actor=actor, ticket=ticket),
             "attachments": _with_download_urls(

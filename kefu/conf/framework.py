@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "routing",
     "notifications",
     "connectors",
+    "risk",
     "api",
     "accounts",
     "desk",

@@ -6,6 +6,8 @@ address. Who may see them in full is the tickets app's rule (tickets.privacy.buy
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 SEPARATORS = re.compile(r"[\s\-()]")
@@ -36,3 +38,26 @@ def mask_recipient(channel: str, address: str) -> str:
     if channel == "email":
         return mask_email(address)
     return address
+
+
+def _normalised(kind: str, value: str) -> str:
+    """One spelling per identity: a phone without separators or China's +86/0086 prefix, an email lower-cased."""
+    value = (value or "").strip()
+    if kind == "phone":
+        value = SEPARATORS.sub("", value)
+        for prefix in ("+86", "0086"):
+            if value.startswith(prefix):
+                value = value[len(prefix) :]
+    elif kind == "email":
+        value = value.lower()
+    return value
+
+
+def identity_digest(kind: str, value: str, *, secret: bytes) -> str:
+    """HMAC-SHA256 of a buyer's identity (``kind``: phone, email or platform id) under ``secret``: the same number
+    gives the same digest in every shop table, and the digest does not give the number back (a bare hash of an
+    11-digit phone number is reversed by trying them all; the key keeps that out of reach). Empty for no value."""
+    normalised = _normalised(kind, value)
+    if not normalised:
+        return ""
+    return hmac.new(secret, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()

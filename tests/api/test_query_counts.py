@@ -28,6 +28,8 @@ FIRST_STATE = {"return": "requested", "exchange": "requested", "complaint": "ope
 # the token (1) and the user's departments (StaffMember, groups: 2)
 STOREFRONT_AUTH, STAFF_AUTH = 0, 3
 PAGE = 1 + len(KINDS) + 1  # base rows, one per kind, lines
+# A staff answer's risk flags of the tickets' buyers (risk.selectors.flags_of_tickets): one query for a page.
+RISK_FLAGS = 1
 # A ticket's lines and timeline for its answer: one statement on PostgreSQL, two queries elsewhere.
 ANSWER_ROWS = 1 if connection.vendor == "postgresql" else 2
 
@@ -89,7 +91,7 @@ def test_the_staff_queue_takes_the_same_queries_at_20_and_100(shop_a, many, depa
     kinds = set(KINDS) if department == "supervisors" else {"return", "exchange", "complaint"}
     assert {row["kind"] for row in r20.json()["results"]} == kinds
     assert len(r100.json()["results"]) == (100 if department == "supervisors" else 78)
-    assert n20 == n100 == STAFF_AUTH + 1 + len(kinds) + 1, "\n".join(sql100)
+    assert n20 == n100 == STAFF_AUTH + 1 + len(kinds) + 1 + RISK_FLAGS, "\n".join(sql100)
 
 
 def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
@@ -105,7 +107,7 @@ def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
         # the ticket as its kind (known from its number's prefix), lines and timeline (the key is kept)
         assert n == STOREFRONT_AUTH + 1 + ANSWER_ROWS, "\n".join(sql)
         n, sql, _ = count(agent.client, url("staff-ticket-detail", number=ticket.number))
-        assert n == STAFF_AUTH + 1 + ANSWER_ROWS, "\n".join(sql)
+        assert n == STAFF_AUTH + 1 + ANSWER_ROWS + RISK_FLAGS, "\n".join(sql)
 
 
 # Opening a return, as measured: the key 0 (kept since the request before), order 1, the savepoint around the

@@ -359,7 +359,8 @@ def test_the_sweep_sends_two_statements_per_transition_on_postgresql_and_two_per
     """What the sweep costs the database (docs/performance.md, "Deadline sweep"), counted exactly.
 
     Per automatic transition, in a transaction of its own: the lock (which reads the ticket with its shop, buyer
-    and assignee), the UPDATE and the timeline INSERT (one statement on PostgreSQL: kefu.core.writes). Per
+    and assignee), the automation guards' read (tickets.automation: the risk app's open flags of the buyer), the
+    UPDATE and the timeline INSERT (one statement on PostgreSQL: kefu.core.writes). Per
     escalation, a chunk at a time: the UPDATE and the timeline INSERT, plus one lock for the chunk and the
     supervisors' rows and load once. Around them: the warnings' and the due tickets' lookups, and the empty lookup
     that ends the sweep. The shop notifies nobody
@@ -387,6 +388,7 @@ def test_the_sweep_sends_two_statements_per_transition_on_postgresql_and_two_per
 
     assert (result.transitioned, result.escalated, result.errors) == (3, 3, [])
     lookups = 3  # warnings due, tickets due, tickets due again (none left)
-    per_transition = 2 if connection.vendor == "postgresql" else 3
-    assert len(statements) == lookups + 3 * per_transition + (1 + 3 * 2), "\n".join(statements)  # 2.2 per ticket
+    # + 1: the guards of tickets.automation ask before each automatic approve (the risk app: the buyer's open flags)
+    per_transition = (2 if connection.vendor == "postgresql" else 3) + 1
+    assert len(statements) == lookups + 3 * per_transition + (1 + 3 * 2), "\n".join(statements)  # 2.7 per ticket
     assert not [sql for sql in statements if "SAVEPOINT" in sql]

@@ -10,9 +10,10 @@ transaction, the supervisors' rows locked once); every automatic transition in a
 (``ticket_process_due``), which reads the ticket once, under its lock.
 
 For a platform timeout the kind's ``on_due`` transition runs as the system (``requested`` 48 h → approve,
-``awaiting_return`` 7 d → expire, ``return_in_transit`` 10 d → auto_refund, …). For an internal SLA, or
-when the automatic transition is refused, the ticket is escalated: priority up, breached, routed to
-supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` times.
+``awaiting_return`` 7 d → expire, ``return_in_transit`` 10 d → auto_refund, …), unless a guard of
+``tickets.automation`` refuses it (a flagged buyer): then the ticket is escalated, the refusal as the reason.
+For an internal SLA, or when the automatic transition is refused, the ticket is escalated: priority up,
+breached, routed to supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` times.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kefu.core.errors import DomainError
 from kefu.core.prepared import PreparedQuery
 from routing.services import AssigneePicker, assignee_pick
 from tickets.actors import Actor
+from tickets.automation import automation_refusal
 from tickets.models import EventType, Priority, Ticket
 from tickets.selectors import ticket_workload
 from tickets.services.acting import ticket_act
@@ -238,6 +240,10 @@ def ticket_process_due(*, ticket_id: int, kind: str, now: datetime) -> str:
         on_due = _transition_on_due(ticket)
         if on_due is None:
             ticket_escalate(ticket=ticket, actor=actor, now=now, **_breached(ticket, now))
+            return "escalated"
+        refusal = automation_refusal(ticket=ticket, action=on_due)
+        if refusal is not None:  # a guard (tickets.automation) keeps the system's hands off: people decide
+            ticket_escalate(ticket=ticket, actor=actor, now=now, reason=refusal.reason, reason_payload=refusal.payload)
             return "escalated"
         reason, payload = system_reason("deadline_acted", action=on_due, **_overdue(ticket, now))
         try:

@@ -89,3 +89,17 @@ def ticket_evidence_attach(
             attachment.file.delete(save=False)
             raise
     return attachment
+
+
+def ticket_note_record(*, ticket: Ticket, actor: Actor, reason: str, reason_payload: dict) -> TicketEvent:
+    """An internal note an automatic actor writes (a risk flag raised on the ticket): staff only, its reason kept
+    as a code and parameters (tickets.wording) so every reader gets it in their own language."""
+    with transaction.atomic():
+        return event_record(
+            ticket=ticket,
+            actor=actor,
+            event_type=EventType.COMMENT,
+            reason=reason,
+            public=False,
+            payload=dict(reason_payload),
+        )
