@@ -349,8 +349,6 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kefu@localhost")
 KEFU_COMPLAINT_MAX_REOPENS = env.int("KEFU_COMPLAINT_MAX_REOPENS", default=2)
 # A shipment with no tracking event for this long gets a logistics ticket (SPEC: default 72 h).
 KEFU_STALLED_PARCEL_HOURS = env.float("KEFU_STALLED_PARCEL_HOURS", default=72.0)
-# The payment gateway refunds go through (tickets.payments); the default records a manual refund.
-KEFU_PAYMENT_GATEWAY = env.str("KEFU_PAYMENT_GATEWAY", default="tickets.payments.ManualRefundGateway")
 # Notifications: the relay's retry policy and the outside providers (docs/notifications.md).
 KEFU_NOTIFY_MAX_ATTEMPTS = env.int("KEFU_NOTIFY_MAX_ATTEMPTS", default=8)
 KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", default=30.0)
@@ -516,3 +514,18 @@ CELERY_BEAT_SCHEDULE.update(
 # The reject_reason_code sent when staff refuse a Douyin 仅退款 (/afterSale/operate type 202): one of the shop's
 # codes from /afterSale/rejectReasonCodeList. Empty: a refusal is not sent and the ticket goes back to the staff.
 KEFU_DOUYIN_REJECT_REASON_CODE = env.str("KEFU_DOUYIN_REJECT_REASON_CODE", default="")
+
+# --- Refund lifecycle, finance queue and return postage (issue 14) ------------------------------------------
+# Order.payment_provider → dotted path of the gateway factory that refunds such orders, called as
+# factory(shop_code=...); JSON, e.g. {"alipay": "payments.gateways.alipay.AlipayGateway"}. "manual" (the finance
+# queue, tickets.payments.ManualRefundGateway) always exists and may be overridden here.
+KEFU_PAYMENT_GATEWAYS: dict[str, str] = env.json("KEFU_PAYMENT_GATEWAYS", default={})
+# A submitted refund nobody confirmed for this long (a manual payout not recorded, a provider that never answered)
+# escalates like any other deadline: priority urgent and an escalation on the timeline, once.
+KEFU_REFUND_PAYOUT_HOURS = env.float("KEFU_REFUND_PAYOUT_HOURS", default=48.0)
+# How often beat asks the providers about submitted refunds, and escalates the ones past KEFU_REFUND_PAYOUT_HOURS.
+CELERY_BEAT_SCHEDULE["refunds-poll"] = {
+    "task": "tickets.tasks.poll_submitted_refunds_task",
+    "schedule": env.float("KEFU_REFUND_POLL_INTERVAL_SECONDS", default=300.0),
+    "options": {"expires": 600},
+}

@@ -3,6 +3,7 @@
 from tickets.models.base import (
     Department,
     Kind,
+    PayoutChannel,
     Priority,
     ReasonCode,
     Refund,
@@ -29,6 +30,7 @@ __all__ = [
     "Kind",
     "LogisticsTicket",
     "Outcome",
+    "PayoutChannel",
     "Priority",
     "ReasonCode",
     "Refund",
