@@ -98,7 +98,7 @@ def test_finance_records_a_bulk_payout_and_every_ticket_is_refunded_once() -> No
 
 
 def test_a_bulk_payout_with_one_refund_not_payable_records_none() -> None:
-    (_, waiting), (other_ticket, other) = submitted_manual(), submitted_manual()
+    (_, waiting), (_, other) = submitted_manual(), submitted_manual()
     refunds_payout_record(
         refund_ids=[other.pk], channel=PayoutChannel.CASH, reference="", paid_at=timezone.now(), actor=finance_actor()
     )
