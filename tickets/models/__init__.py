@@ -12,6 +12,7 @@ from tickets.models.base import (
     TicketLine,
     WaitingOn,
 )
+from tickets.models.finance import RefundToPay
 from tickets.models.timeline import AppendOnlyError, Attachment, EventType, TicketEvent
 from tickets.workflows.complaint import ComplaintCategory, ComplaintTicket, Severity
 from tickets.workflows.exchange import ExchangeTicket
@@ -35,6 +36,7 @@ __all__ = [
     "ReasonCode",
     "Refund",
     "RefundStatus",
+    "RefundToPay",
     "ReturnTicket",
     "Severity",
     "Ticket",
