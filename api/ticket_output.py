@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from tickets.models import ComplaintTicket, ExchangeTicket, LogisticsTicket, ReturnTicket, Ticket, TicketEvent
-from tickets.wording import actor_label, event_reason
+from tickets.wording import actor_label, buyer_state_label, event_reason
 
 
 class FastOutput:
@@ -109,7 +109,8 @@ class TicketOutSerializer(FastOutput, serializers.Serializer):
     actions = serializers.SerializerMethodField(help_text="What the caller may do now.")
 
     def get_state_label(self, ticket: Ticket) -> str:
-        return ticket.state_label()
+        # The buyer's wording (a refund approved and being paid); staff read the desk's (StaffTicketOutSerializer).
+        return buyer_state_label(ticket.kind, ticket.state)
 
     def get_reason(self, ticket: Ticket) -> str | None:
         return ticket.reason_code
@@ -168,6 +169,9 @@ class StaffTicketOutSerializer(TicketOutSerializer):
     priority = serializers.IntegerField()
     sla_breached = serializers.BooleanField()
     shop = serializers.CharField(source="shop.code")
+
+    def get_state_label(self, ticket: Ticket) -> str:
+        return ticket.state_label()
 
     def get_assignee(self, ticket: Ticket) -> str | None:
         return ticket.assignee.get_username() if ticket.assignee_id and ticket.assignee else None

@@ -46,6 +46,20 @@ SYSTEM_ACTORS: dict[str, Any] = {
 }
 
 
+# What the buyer reads for a state where it differs from the desk's label (the desk's says whose move it is). In
+# refund_pending the merchant has agreed and the refund is on its way to the payer (tickets.services.refunds): for
+# the buyer it is approved and being paid, until the payer confirms it (refunded).
+BUYER_STATE_LABELS: dict[tuple[str, str], Any] = {
+    ("return", "refund_pending"): _("Refund approved, being paid"),
+}
+
+
+def buyer_state_label(kind: str, state: str) -> str:
+    """The state's label as the buyer (storefront API, buyer notifications) reads it, in the active language."""
+    label = BUYER_STATE_LABELS.get((kind, state))
+    return str(label) if label is not None else state_label(kind, state)
+
+
 def system_reason(code: str, **params: Any) -> tuple[str, dict[str, Any]]:
     """The reason ``code`` with ``params`` (JSON values: codes, ISO times, numbers, text) as ``(text, payload)``:
     the text in the site's language for the event's ``reason`` column, and the payload entries to store beside
