@@ -220,6 +220,11 @@ def kind_details(ticket: Ticket) -> dict:
             # 协商: what the merchant offers instead (the buyer answers with accept_offer / decline_offer).
             "offered_amount": _money(ticket.offered_amount),
             "offer": ticket.offer,
+            # Who pays the return postage and what the shop refunds of it (tickets.services.postage).
+            "return_postage": _money(ticket.return_postage),
+            "return_postage_paid_by": ticket.return_postage_payer or None,
+            "return_postage_refunded": _money(ticket.return_postage_refund),
+            "return_postage_proof": ticket.return_postage_proof_id,
         }
     if isinstance(ticket, ExchangeTicket):
         return {

@@ -30,6 +30,9 @@ SYSTEM_REASONS: dict[str, Any] = {
     "deadline_refused": _("Deadline passed (%(step)s was due at %(due)s) but “%(action)s” was refused: %(error)s"),
     "deadline_approaching": _("Deadline approaching."),
     "refund_failed": _("Refund %(refund)s failed %(attempts)s times: %(error)s"),
+    "postage_shop": _("Return postage ¥%(amount)s: the shop's fault, ¥%(refund)s of it is refunded with the goods."),
+    "postage_buyer": _("Return postage ¥%(amount)s: paid by the buyer (no fault of the shop, no shipping insurance)."),
+    "postage_insurer": _("Return postage ¥%(amount)s: paid by the shipping insurance (运费险), not by the shop."),
     "refund_unconfirmed": _(
         "Refund %(refund)s was submitted to %(payer)s at %(submitted)s and nobody has confirmed it was paid."
     ),
