@@ -178,11 +178,16 @@ class Order(models.Model):
     number = models.CharField(_("order number"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PAID)
     paid_at = models.DateTimeField(_("paid at"))
+    # db_default too: raw inserts (benchmarks/dashboard_data.py) name only the columns they fill.
     payment_provider = models.CharField(
-        _("payment provider"), max_length=16, choices=PaymentProvider.choices, default=PaymentProvider.MANUAL
+        _("payment provider"),
+        max_length=16,
+        choices=PaymentProvider.choices,
+        default=PaymentProvider.MANUAL,
+        db_default=PaymentProvider.MANUAL,
     )
     # 运费险: the buyer's return postage of a no-fault return (七天无理由) is paid by the insurer, not the shop.
-    shipping_insurance = models.BooleanField(_("shipping insurance (运费险)"), default=False)
+    shipping_insurance = models.BooleanField(_("shipping insurance (运费险)"), default=False, db_default=False)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='payment_provider',
-            field=models.CharField(choices=[('manual', 'Manual payout (finance queue)'), ('alipay', 'Alipay'), ('wechatpay', 'WeChat Pay')], default='manual', max_length=16, verbose_name='payment provider'),
+            field=models.CharField(choices=[('manual', 'Manual payout (finance queue)'), ('alipay', 'Alipay'), ('wechatpay', 'WeChat Pay')], db_default='manual', default='manual', max_length=16, verbose_name='payment provider'),
         ),
     ]

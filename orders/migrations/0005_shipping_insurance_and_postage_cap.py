@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='shipping_insurance',
-            field=models.BooleanField(default=False, verbose_name='shipping insurance (运费险)'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='shipping insurance (运费险)'),
         ),
         migrations.AddField(
             model_name='shop',
