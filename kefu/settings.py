@@ -23,3 +23,6 @@ from kefu.conf.connectors import *  # noqa: F403
 
 # isort: split
 from kefu.conf.risk import *  # noqa: F403
+
+# isort: split
+from kefu.conf.money import *  # noqa: F403

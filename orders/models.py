@@ -81,6 +81,18 @@ class Shop(models.Model):
         ),
         **MONEY,
     )
+    # Return postage (issue 14; tickets.services.postage): what the shop refunds at most when a return is its fault.
+    return_postage_cap = models.DecimalField(
+        _("return postage refunded at most (¥)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "For returns that are the shop's fault (quality, wrong item, damaged, not as described), the buyer's "
+            "return postage is refunded on proof up to this amount; empty: the site's default "
+            "(KEFU_RETURN_POSTAGE_CAP)."
+        ),
+        **MONEY,
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -151,12 +163,31 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class PaymentProvider(models.TextChoices):
+    """Who refunds an order (tickets.payments.gateway_for): the finance queue, or the provider the buyer paid
+    through. A marketplace order is refunded by its platform whatever this says."""
+
+    MANUAL = "manual", _("Manual payout (finance queue)")
+    ALIPAY = "alipay", _("Alipay")
+    WECHATPAY = "wechatpay", _("WeChat Pay")
+
+
 class Order(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"))
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("buyer"))
     number = models.CharField(_("order number"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PAID)
     paid_at = models.DateTimeField(_("paid at"))
+    # db_default too: raw inserts (benchmarks/dashboard_data.py) name only the columns they fill.
+    payment_provider = models.CharField(
+        _("payment provider"),
+        max_length=16,
+        choices=PaymentProvider.choices,
+        default=PaymentProvider.MANUAL,
+        db_default=PaymentProvider.MANUAL,
+    )
+    # 运费险: the buyer's return postage of a no-fault return (七天无理由) is paid by the insurer, not the shop.
+    shipping_insurance = models.BooleanField(_("shipping insurance (运费险)"), default=False, db_default=False)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

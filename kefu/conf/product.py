@@ -9,8 +9,6 @@ from kefu.conf.framework import INSTALLED_APPS, MIDDLEWARE, STORAGES, env
 KEFU_COMPLAINT_MAX_REOPENS = env.int("KEFU_COMPLAINT_MAX_REOPENS", default=2)
 # A shipment with no tracking event for this long gets a logistics ticket (SPEC: default 72 h).
 KEFU_STALLED_PARCEL_HOURS = env.float("KEFU_STALLED_PARCEL_HOURS", default=72.0)
-# The payment gateway refunds go through (tickets.payments); the default records a manual refund.
-KEFU_PAYMENT_GATEWAY = env.str("KEFU_PAYMENT_GATEWAY", default="tickets.payments.ManualRefundGateway")
 # Notifications: the relay's retry policy and the outside providers (docs/notifications.md).
 KEFU_NOTIFY_MAX_ATTEMPTS = env.int("KEFU_NOTIFY_MAX_ATTEMPTS", default=8)
 KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", default=30.0)

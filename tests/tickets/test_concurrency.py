@@ -28,6 +28,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
+from pytest_django import Settings
 
 from kefu import celery_app
 from kefu.core.errors import Conflict
@@ -36,6 +37,7 @@ from orders.models import OrderLine
 from tests.factories.orders import OrderLineFactory, ShipmentFactory
 from tests.markers import requires_postgres
 from tests.racing import race, split, staff
+from tests.tickets.services.gateways import RECORDING, paying_gateway
 from tickets.actors import Actor
 from tickets.errors import (
     QuantityNotReturnable,
@@ -64,13 +66,15 @@ pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, seriali
 
 
 @pytest.fixture(autouse=True)
-def refunds_paid_in_process():
+def refunds_paid_in_process(settings: Settings):
     """Run the refund payment task in the committing thread (Celery's eager mode), not through the broker.
 
     These tests commit, so ``refund_reserve``'s ``on_commit`` fires: with the configured broker its message
-    would outlive the test database (and a dev worker would try to pay it). Eager mode pays it through the
-    default gateway right away, and an error in it fails the test.
+    would outlive the test database (and a dev worker would try to pay it). Eager mode pays it right away through
+    a test gateway that pays at once (the finance queue's manual payout would leave it waiting), and an error in it
+    fails the test.
     """
+    paying_gateway(settings, RECORDING)
     conf = celery_app.conf
     saved = (conf.task_always_eager, conf.task_eager_propagates)
     conf.task_always_eager, conf.task_eager_propagates = True, True
