@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "routing",
     "notifications",
     "connectors",
+    "payments",
     "api",
     "accounts",
     "desk",
@@ -516,3 +517,21 @@ CELERY_BEAT_SCHEDULE.update(
 # The reject_reason_code sent when staff refuse a Douyin 仅退款 (/afterSale/operate type 202): one of the shop's
 # codes from /afterSale/rejectReasonCodeList. Empty: a refusal is not sent and the ticket goes back to the staff.
 KEFU_DOUYIN_REJECT_REASON_CODE = env.str("KEFU_DOUYIN_REJECT_REASON_CODE", default="")
+
+# --- Payment providers and compensation payouts (issue 14: payments/) ----------------------------------------
+# The provider gateways an order's payment_provider names (factories called as factory(shop_code=...)); the
+# refund lifecycle reads KEFU_PAYMENT_GATEWAYS (its "manual" entry is the lifecycle's own default).
+KEFU_PAYMENT_GATEWAYS = {
+    **globals().get("KEFU_PAYMENT_GATEWAYS", {}),
+    "alipay": "payments.gateways.alipay.for_shop",
+    "wechatpay": "payments.gateways.wechatpay.for_shop",
+}
+# A shop's coupon pool with fewer unissued codes than this warns staff (the admin and each issue).
+KEFU_COUPON_POOL_LOW = env.int("KEFU_COUPON_POOL_LOW", default=10)
+# How often the beat task retries compensation transfers left without an answer (same out_biz_no / out_detail_no).
+KEFU_PAYOUT_RETRY_INTERVAL_SECONDS = env.float("KEFU_PAYOUT_RETRY_INTERVAL_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["payments-payout-retry"] = {
+    "task": "payments.tasks.retry_payouts_task",
+    "schedule": KEFU_PAYOUT_RETRY_INTERVAL_SECONDS,
+    "options": {"expires": 600},
+}

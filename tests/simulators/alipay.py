@@ -1,8 +1,8 @@
 """A local Alipay open platform gateway (``/gateway.do``) for the tests: a real HTTP server speaking its protocol.
 
 Computed here independently of kefu's gateway (no python-alipay-sdk): a request is a form POST whose ``sign``
-is RSA2 (SHA256withRSA, base64) over the sorted ``key=value`` pairs without ``sign`` and ``sign_type``, checked
-with the merchant's application public key; an answer is ``{"<method>_response": {...}, "sign": "..."}`` signed
+is RSA2 (SHA256withRSA, base64) over the sorted ``key=value`` pairs without ``sign`` (a notification: nor
+``sign_type``), checked with the merchant's application public key; an answer is ``{"<method>_response": {...}, "sign": "..."}`` signed
 with Alipay's private key over the exact text of the response node. Sample answers come from the fixtures in
 ``fixtures/alipay/`` (documented sample payloads).
 
@@ -55,8 +55,10 @@ def rsa2_verify(text: str, signature: str, public_pem: str) -> bool:
     return True
 
 
-def signing_text(params: dict[str, str]) -> str:
-    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k not in ("sign", "sign_type") and params[k] != "")
+def signing_text(params: dict[str, str], *, leave_out: tuple[str, ...] = ("sign",)) -> str:
+    """The text signed: sorted ``key=value`` pairs joined by ``&``, empty values and ``leave_out`` left out (a
+    request signs its ``sign_type``; a notification is verified without it)."""
+    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k not in leave_out and params[k] != "")
 
 
 def money(value: Decimal) -> str:
@@ -233,7 +235,8 @@ class AlipaySimulator(SimulatedPlatform):
                 refund_fee=money(trade["refunded"]),
                 gmt_refund=f"{refund['at']}.000",
             )
-        params["sign"] = rsa2_sign(signing_text(params), self.alipay_private_key) if sign else "bm90IGEgc2lnbg=="
+        text = signing_text(params, leave_out=("sign", "sign_type"))
+        params["sign"] = rsa2_sign(text, self.alipay_private_key) if sign else "bm90IGEgc2lnbg=="
         return params
 
     def notify(self, url: str, params: dict[str, str]) -> tuple[int, bytes]:
