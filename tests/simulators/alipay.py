@@ -2,8 +2,9 @@
 
 Computed here independently of kefu's gateway (no python-alipay-sdk): a request is a form POST whose ``sign``
 is RSA2 (SHA256withRSA, base64) over the sorted ``key=value`` pairs without ``sign`` (a notification: nor
-``sign_type``), checked with the merchant's application public key; an answer is ``{"<method>_response": {...}, "sign": "..."}`` signed
-with Alipay's private key over the exact text of the response node. Sample answers come from the fixtures in
+``sign_type``), checked with the merchant's application public key; an answer is
+``{"<method>_response": {...}, "sign": "..."}`` signed with Alipay's private key over the exact text of the
+response node. Sample answers come from the fixtures in
 ``fixtures/alipay/`` (documented sample payloads).
 
 What it keeps: the paid trades (``pay``), the refunds by (``out_trade_no``, ``out_request_no``) and the transfers
