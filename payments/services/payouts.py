@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from kefu.core.vocabulary import LogisticsState
+from orders.models import Shop
 from payments.errors import PayoutInvalid, PayoutRefused
 from payments.gateways.base import TransferGateway, TransferRequest
 from payments.models import CompensationPayout, PayoutMethod
@@ -78,7 +80,7 @@ def compensation_pay(
             payout.reference = payout.coupon.code
         payout.save()
         if method in TRANSFER_GATEWAYS:
-            transaction.on_commit(lambda: _queue_transfer(payout.pk))
+            transaction.on_commit(lambda: _hand_over(payout.pk), robust=True)
             return payout
         answer = PayoutAnswer(status=PayoutStatus.SUCCEEDED, payer=method.value, reference=payout.reference)
         return _settle(locked, payout, answer, actor)
@@ -90,7 +92,8 @@ def _payable(ticket: Ticket) -> Decimal:
     amount: Decimal | None = getattr(ticket, "compensation_amount", None)
     if not amount:
         raise PayoutRefused(_("The ticket has no approved compensation."))
-    cap = ticket.shop.compensation_cap
+    # Read now, not from the caller's copy of the shop: the cap may have been lowered since the approval.
+    cap = Shop.objects.values_list("compensation_cap", flat=True).get(pk=ticket.shop_id)
     if cap is not None and amount > cap:
         raise PayoutRefused(
             _("¥%(amount)s is above the shop's compensation cap of ¥%(cap)s.") % {"amount": amount, "cap": cap}
@@ -98,10 +101,10 @@ def _payable(ticket: Ticket) -> Decimal:
     return amount
 
 
-def _queue_transfer(payout_id: int) -> None:
-    from celery import current_app
-
-    current_app.send_task(TRANSFER_TASK, args=(payout_id,), retry=False)
+def _hand_over(payout_id: int) -> None:
+    """After the commit: queue the transfer (by name: the tasks module imports this one). Tried once; with the
+    broker down the payout waits for ``retry_payouts_task``."""
+    current_app.tasks[TRANSFER_TASK].apply_async((payout_id,), retry=False)
 
 
 def _transfer_request(payout: CompensationPayout) -> TransferRequest:
