@@ -6,4 +6,4 @@ delivery log, templates, channels). Django's admin autodiscovery imports this pa
 all. The storefront API keys' page stays with the API (api/admin.py).
 """
 
-from desk.admin import config, connectors, notifications, orders, routing, tickets  # noqa: F401  (registers them)
+from desk.admin import config, connectors, notifications, orders, payments, routing, tickets  # noqa: F401  (registers them)

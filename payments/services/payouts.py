@@ -23,7 +23,8 @@ from payments.errors import PayoutInvalid, PayoutRefused
 from payments.gateways.base import TransferGateway, TransferRequest
 from payments.models import CompensationPayout, PayoutMethod
 from payments.services.coupons import coupon_issue
-from tickets.actors import Actor
+from tickets.actors import Actor, Role
+from tickets.errors import NotPermitted
 from tickets.locks import ticket_lock
 from tickets.models import Ticket
 from tickets.payments import GatewayError, PayoutAnswer, PayoutStatus
@@ -34,6 +35,8 @@ TRANSFER_GATEWAYS = {
     PayoutMethod.WECHATPAY_TRANSFER: "payments.gateways.wechatpay.for_shop",
 }
 TRANSFER_TASK = "payments.tasks.transfer_payout_task"
+# Who pays a compensation: those who may resolve the compensating step (LogisticsTicket.resolve), less the platform.
+PAYERS = frozenset({Role.OPERATIONS, Role.LOGISTICS, Role.SYSTEM})
 
 
 def compensation_pay(
@@ -50,9 +53,12 @@ def compensation_pay(
     Coupon and manual payouts succeed at once and resolve the ticket in the same transaction; a transfer is
     recorded SUBMITTED and sent after the commit. A ticket with a payout that has not failed is refused (one
     payment per compensation); the amount is the one approved on the ticket, checked again against the shop's
-    cap. Raises ``PayoutRefused``, ``PayoutInvalid``, ``CouponPoolEmpty``; then nothing is written.
+    cap. Raises ``NotPermitted``, ``PayoutRefused``, ``PayoutInvalid``, ``CouponPoolEmpty``; then nothing is
+    written.
     """
     method = PayoutMethod(method)
+    if not actor.plays(PAYERS):
+        raise NotPermitted(_("Only operations or logistics staff pay a compensation."))
     if method in TRANSFER_GATEWAYS and not payee.strip():
         raise PayoutInvalid(
             _("A transfer needs the buyer's account (Alipay login id or WeChat openid)."), field="payee"

@@ -16,6 +16,7 @@ from payments.services.payouts import compensation_pay, payout_transfer_execute
 from tests.factories.tickets import order_with_line, staff_actor, ticket_build, ticket_reload
 from tests.simulators.alipay import AlipaySimulator
 from tests.simulators.wechatpay import WechatPaySimulator
+from tickets.errors import NotPermitted
 from tickets.models import LogisticsTicket, TicketEvent
 from tickets.payments import GatewayError, PayoutStatus
 
@@ -187,3 +188,11 @@ def test_a_transfer_needs_the_buyers_account(shop: Shop) -> None:
             ticket=compensating(shop), method=PayoutMethod.WECHATPAY_TRANSFER, actor=staff_actor("operations")
         )
     assert refused.value.field == "payee"
+
+
+def test_only_operations_or_logistics_staff_pay(shop: Shop) -> None:
+    ticket = compensating(shop)
+
+    with pytest.raises(NotPermitted):
+        compensation_pay(ticket=ticket, method=PayoutMethod.MANUAL, actor=staff_actor("warehouse"), reference="x")
+    assert ticket_reload(ticket).state == "compensating"
