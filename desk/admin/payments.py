@@ -18,7 +18,7 @@ from desk.admin.access import request_actor
 from desk.admin.connectors import _secret_field
 from kefu.core.errors import DomainError
 from orders.models import Shop
-from payments.models import CompensationPayout, CouponCode, PaymentAccount, PayoutMethod
+from payments.models import CompensationPayout, CouponCode, PaymentAccount
 from payments.services.coupons import coupon_import
 from payments.services.payouts import compensation_pay, payout_transfer_execute
 from tickets.models import Ticket
@@ -189,7 +189,6 @@ class PayoutForm(forms.ModelForm):
     def __init__(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
-        self.fields["method"].choices = PayoutMethod.choices
         self.fields["reference"].help_text = _("Paid by hand: the transfer's reference or a note.")
 
     def clean(self) -> dict[str, Any]:

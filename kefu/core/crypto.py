@@ -54,7 +54,7 @@ def rotate(stored: str) -> str:
     return PREFIX + _fernet().rotate(stored[len(PREFIX) :].encode()).decode()
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]  # django-stubs: TextField[set, get]
     """A text field stored encrypted: the database column holds ``fernet:<token>``, Python sees the clear text.
 
     Never searchable or indexable (each encryption differs). The admin shows it write-only (desk.admin).
