@@ -138,7 +138,9 @@ def payout_transfer_execute(*, payout_id: int) -> CompensationPayout:
         gateway: TransferGateway = import_string(TRANSFER_GATEWAYS[PayoutMethod(payout.method)])(
             shop_code=request.shop_code
         )
-        answer = gateway.transfer(request) if payout.attempts == 0 else gateway.transfer_query(request)
+        # Always the transfer itself, never only a query: both providers answer a repeated key with the transfer
+        # already made (nothing moves twice), and a first attempt that never reached them is made now.
+        answer = gateway.transfer(request)
     except GatewayError as exc:
         CompensationPayout.objects.filter(pk=payout.pk, status=PayoutStatus.SUBMITTED).update(
             attempts=payout.attempts + 1, message=str(exc)[:500]

@@ -13,6 +13,7 @@ from payments.errors import CouponPoolEmpty, PayoutInvalid, PayoutRefused
 from payments.models import CompensationPayout, CouponCode, PaymentAccount, PayoutMethod
 from payments.services.coupons import coupon_import, pool_is_low
 from payments.services.payouts import compensation_pay, payout_transfer_execute
+from payments.tasks import retry_payouts_task
 from tests.factories.tickets import order_with_line, staff_actor, ticket_build, ticket_reload
 from tests.simulators.alipay import AlipaySimulator
 from tests.simulators.wechatpay import WechatPaySimulator
@@ -196,3 +197,20 @@ def test_only_operations_or_logistics_staff_pay(shop: Shop) -> None:
     with pytest.raises(NotPermitted):
         compensation_pay(ticket=ticket, method=PayoutMethod.MANUAL, actor=staff_actor("warehouse"), reference="x")
     assert ticket_reload(ticket).state == "compensating"
+
+
+def test_the_beat_task_sends_transfers_left_without_an_answer(
+    shop: Shop, wechatpay: WechatPaySimulator, wechatpay_account: PaymentAccount
+) -> None:
+    ticket = compensating(shop)
+    payout = compensation_pay(
+        ticket=ticket, method=PayoutMethod.WECHATPAY_TRANSFER, actor=staff_actor("operations"), payee="o-MYE42l80oe"
+    )
+    wechatpay.rate_limit_next = 1  # the first round finds WeChat Pay busy
+
+    assert retry_payouts_task() == 0
+    assert retry_payouts_task() == 1
+
+    assert CompensationPayout.objects.get(pk=payout.pk).status == PayoutStatus.SUCCEEDED
+    assert wechatpay.ledger == [("transfer", payout.idempotency_key, 2000)]
+    assert retry_payouts_task() == 0  # nothing left to send
