@@ -78,6 +78,7 @@ class WechatPayGateway:
         self.platform_key = certificate.public_key() if certificate else load_public_key(pem)
         self.platform_key_id = account.provider_key_id
         self.apiv3_key = account.apiv3_key
+        self.notify_url = account.notify_url
 
     # -- signing and verifying ---------------------------------------------------------------------------
     def verified(self, headers: Mapping[str, str], body: bytes) -> bool:
@@ -140,6 +141,8 @@ class WechatPayGateway:
             "reason": request.reason[:80] or request.ticket_number,
             "amount": {"refund": fen(request.amount), "total": fen(request.order_total), "currency": "CNY"},
         }
+        if self.notify_url:  # where WeChat Pay posts the refund's result (kefu's webhook for this shop)
+            data["notify_url"] = self.notify_url
         try:
             return self._answer(self._call("POST", REFUNDS, data))
         except Refused as exc:

@@ -66,6 +66,7 @@ def wechatpay_account(shop: Shop, wechatpay: wechatpay_sim.WechatPaySimulator) -
         provider_public_key=wechatpay_sim.key_text("platform_public_key"),
         provider_key_id=wechatpay_sim.PLATFORM_KEY_ID,
         apiv3_key=wechatpay_sim.APIV3_KEY,
+        notify_url="https://kefu.example.com/api/v1/payments/wechatpay/notify/paysim",
     )
 
 

@@ -39,6 +39,7 @@ def test_a_refund_is_submitted_then_confirmed_by_the_query(
     assert confirmed.status == PayoutStatus.SUCCEEDED
     assert confirmed.paid_at is not None
     assert wechatpay.paid_out("RF0001") == 3000  # fen
+    assert wechatpay.refunds["RF0001"]["notify_url"].endswith("/api/v1/payments/wechatpay/notify/paysim")
 
 
 def test_a_repeated_out_refund_no_answers_the_existing_refund(

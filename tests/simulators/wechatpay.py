@@ -181,6 +181,7 @@ class WechatPaySimulator(SimulatedPlatform):
             "status": "SUCCESS" if self.instant else "PROCESSING",
             "create_time": iso_now(self),
             "success_time": iso_now(self) if self.instant else "",
+            "notify_url": data.get("notify_url", ""),
         }
         self.refunds[number] = refund
         self._lose_answer()
