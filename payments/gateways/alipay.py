@@ -130,7 +130,9 @@ class AlipayGateway:
         node = self.client.server_api("alipay.trade.fastpay.refund.query", biz)
         if node.get("code") != SUCCESS:
             raise GatewayError(_("Alipay could not say how the refund stands: %(words)s") % {"words": _words(node)})
-        if not node.get("refund_amount"):
+        # Alipay: without refund_status REFUND_SUCCESS the refund was not received (or did not go through): the
+        # next attempt sends it again with the same out_request_no, which can never pay twice.
+        if node.get("refund_status") != "REFUND_SUCCESS" or not node.get("refund_amount"):
             raise GatewayError(_("Alipay has no refund %(key)s (yet).") % {"key": request.idempotency_key})
         if Decimal(node["refund_amount"]) != request.amount:
             message = _("Alipay refunded ¥%(paid)s, not ¥%(asked)s.") % {
@@ -138,9 +140,8 @@ class AlipayGateway:
                 "asked": f"{request.amount:.2f}",
             }
             return PayoutAnswer(status=PayoutStatus.FAILED, payer=self.name, message=message)
-        status = node.get("refund_status", "REFUND_SUCCESS")  # older answers omit it and mean success
         return PayoutAnswer(
-            status=PayoutStatus.SUCCEEDED if status == "REFUND_SUCCESS" else PayoutStatus.SUBMITTED,
+            status=PayoutStatus.SUCCEEDED,
             payer=self.name,
             reference=node.get("trade_no", ""),
             paid_at=_paid_at(node.get("gmt_refund_pay")),
