@@ -61,12 +61,24 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "auth.user": (VIEW,),
 }
 
-GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+# Finance (not a department: it works no ticket queue): the refunds to pay by hand, recorded through the finance
+# queue (tickets.pay_refund), and the statements reconciled against them. Supervisors do not get pay_refund:
+# whoever approves a refund is not the one who confirms the money left.
+PAY_REFUND = "pay_refund"
+FINANCE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "tickets.refund": (VIEW, PAY_REFUND),
+    "orders.order": (VIEW,),
+    "orders.shop": (VIEW,),
+}
+
+DEPARTMENT_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "operations": DEPARTMENT_PERMISSIONS,
     "warehouse": DEPARTMENT_PERMISSIONS,
     "logistics": DEPARTMENT_PERMISSIONS,
     "supervisors": SUPERVISOR_PERMISSIONS,
 }
+FINANCE_GROUP = "finance"
+GROUPS: dict[str, dict[str, tuple[str, ...]]] = {**DEPARTMENT_GROUPS, FINANCE_GROUP: FINANCE_PERMISSIONS}
 
 
 def groups_ensure(apps: Apps = global_apps) -> None:
@@ -77,7 +89,7 @@ def groups_ensure(apps: Apps = global_apps) -> None:
     """
     from django.contrib.auth.management import create_permissions
 
-    for label in sorted({model.split(".")[0] for model in SUPERVISOR_PERMISSIONS}):
+    for label in sorted({model.split(".")[0] for grants in GROUPS.values() for model in grants}):
         app_config = apps.get_app_config(label)
         # create_permissions skips an app without a models module, which migration states' app stubs lack.
         had_models = getattr(app_config, "models_module", None)
@@ -113,7 +125,7 @@ def department_groups_sync(*, user: User, codes: Iterable[str]) -> None:
     """
     from django.contrib.auth.models import Group
 
-    wanted = set(codes) & set(GROUPS)
-    groups = {group.name: group for group in Group.objects.filter(name__in=GROUPS)}
+    wanted = set(codes) & set(DEPARTMENT_GROUPS)
+    groups = {group.name: group for group in Group.objects.filter(name__in=DEPARTMENT_GROUPS)}
     user.groups.remove(*[group for name, group in groups.items() if name not in wanted])
     user.groups.add(*[group for name, group in groups.items() if name in wanted])

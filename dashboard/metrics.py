@@ -96,8 +96,8 @@ class KefuCollector(Collector):
 
         yield GaugeMetricFamily(
             "kefu_refunds_pending",
-            "Refunds not yet confirmed as paid.",
-            value=Refund.objects.filter(status=RefundStatus.PENDING).count(),
+            "Refunds not yet confirmed as paid (requested or submitted).",
+            value=Refund.objects.filter(status__in=[RefundStatus.REQUESTED, RefundStatus.SUBMITTED]).count(),
         )
 
         yield from _inbox_figures()

@@ -350,8 +350,6 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kefu@localhost")
 KEFU_COMPLAINT_MAX_REOPENS = env.int("KEFU_COMPLAINT_MAX_REOPENS", default=2)
 # A shipment with no tracking event for this long gets a logistics ticket (SPEC: default 72 h).
 KEFU_STALLED_PARCEL_HOURS = env.float("KEFU_STALLED_PARCEL_HOURS", default=72.0)
-# The payment gateway refunds go through (tickets.payments); the default records a manual refund.
-KEFU_PAYMENT_GATEWAY = env.str("KEFU_PAYMENT_GATEWAY", default="tickets.payments.ManualRefundGateway")
 # Notifications: the relay's retry policy and the outside providers (docs/notifications.md).
 KEFU_NOTIFY_MAX_ATTEMPTS = env.int("KEFU_NOTIFY_MAX_ATTEMPTS", default=8)
 KEFU_NOTIFY_RETRY_BASE_SECONDS = env.float("KEFU_NOTIFY_RETRY_BASE_SECONDS", default=30.0)
@@ -518,13 +516,30 @@ CELERY_BEAT_SCHEDULE.update(
 # codes from /afterSale/rejectReasonCodeList. Empty: a refusal is not sent and the ticket goes back to the staff.
 KEFU_DOUYIN_REJECT_REASON_CODE = env.str("KEFU_DOUYIN_REJECT_REASON_CODE", default="")
 
+# --- Refund lifecycle, finance queue and return postage (issue 14) ------------------------------------------
+# Order.payment_provider → dotted path of the gateway factory that refunds such orders, called as
+# factory(shop_code=...); JSON, e.g. {"alipay": "payments.gateways.alipay.AlipayGateway"}. "manual" (the finance
+# queue, tickets.payments.ManualRefundGateway) always exists and may be overridden here.
+KEFU_PAYMENT_GATEWAYS: dict[str, str] = env.json("KEFU_PAYMENT_GATEWAYS", default={})
+# A submitted refund nobody confirmed for this long (a manual payout not recorded, a provider that never answered)
+# escalates like any other deadline: priority urgent and an escalation on the timeline, once.
+KEFU_REFUND_PAYOUT_HOURS = env.float("KEFU_REFUND_PAYOUT_HOURS", default=48.0)
+# How often beat asks the providers about submitted refunds, and escalates the ones past KEFU_REFUND_PAYOUT_HOURS.
+CELERY_BEAT_SCHEDULE["refunds-poll"] = {
+    "task": "tickets.tasks.poll_submitted_refunds_task",
+    "schedule": env.float("KEFU_REFUND_POLL_INTERVAL_SECONDS", default=300.0),
+    "options": {"expires": 600},
+}
+
+
 # --- Payment providers and compensation payouts (issue 14: payments/) ----------------------------------------
 # The provider gateways an order's payment_provider names (factories called as factory(shop_code=...)); the
 # refund lifecycle reads KEFU_PAYMENT_GATEWAYS (its "manual" entry is the lifecycle's own default).
+# The environment's KEFU_PAYMENT_GATEWAYS (above) may still override them.
 KEFU_PAYMENT_GATEWAYS = {
-    **globals().get("KEFU_PAYMENT_GATEWAYS", {}),
     "alipay": "payments.gateways.alipay.for_shop",
     "wechatpay": "payments.gateways.wechatpay.for_shop",
+    **KEFU_PAYMENT_GATEWAYS,
 }
 # A shop's coupon pool with fewer unissued codes than this warns staff (the admin and each issue).
 KEFU_COUPON_POOL_LOW = env.int("KEFU_COUPON_POOL_LOW", default=10)

@@ -151,12 +151,24 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class PaymentProvider(models.TextChoices):
+    """Who refunds an order (tickets.payments.gateway_for): the finance queue, or the provider the buyer paid
+    through. A marketplace order is refunded by its platform whatever this says."""
+
+    MANUAL = "manual", _("Manual payout (finance queue)")
+    ALIPAY = "alipay", _("Alipay")
+    WECHATPAY = "wechatpay", _("WeChat Pay")
+
+
 class Order(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"))
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("buyer"))
     number = models.CharField(_("order number"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PAID)
     paid_at = models.DateTimeField(_("paid at"))
+    payment_provider = models.CharField(
+        _("payment provider"), max_length=16, choices=PaymentProvider.choices, default=PaymentProvider.MANUAL
+    )
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -7,7 +7,8 @@ from django.conf import settings
 
 from tickets.payments import GatewayError
 from tickets.services.deadlines import sweep_due
-from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute, refunds_relay
+from tickets.services.refund_sweeps import refunds_escalate_overdue, refunds_poll_submitted, refunds_relay
+from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute
 from tickets.services.stalled_parcels import stalled_parcels_open_tickets
 
 
@@ -21,7 +22,7 @@ from tickets.services.stalled_parcels import stalled_parcels_open_tickets
     max_retries=MAX_REFUND_ATTEMPTS - 1,
 )
 def execute_refund_task(self, refund_id: int) -> None:  # noqa: ARG001 - bound for retries
-    """Pay a reserved refund; retried with exponential backoff on gateway errors, then escalated."""
+    """Submit a reserved refund to its payer; retried with exponential backoff on gateway errors, then escalated."""
     refund_execute(refund_id=refund_id)
 
 
@@ -32,8 +33,15 @@ def refund_ready_received(*, refund_id: int, **_kwargs: object) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def relay_pending_refunds_task() -> int:
-    """Beat: pay refunds left pending (their task was never queued, or was lost)."""
+    """Beat: submit refunds left requested (their task was never queued, or was lost)."""
     return refunds_relay()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def poll_submitted_refunds_task() -> dict:
+    """Beat: ask the providers about submitted refunds, then escalate those unconfirmed past
+    KEFU_REFUND_PAYOUT_HOURS (manual payouts included)."""
+    return {"settled": refunds_poll_submitted(), "escalated": refunds_escalate_overdue()}
 
 
 def _sweep_deadlines() -> dict:

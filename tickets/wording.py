@@ -30,12 +30,16 @@ SYSTEM_REASONS: dict[str, Any] = {
     "deadline_refused": _("Deadline passed (%(step)s was due at %(due)s) but “%(action)s” was refused: %(error)s"),
     "deadline_approaching": _("Deadline approaching."),
     "refund_failed": _("Refund %(refund)s failed %(attempts)s times: %(error)s"),
+    "refund_unconfirmed": _(
+        "Refund %(refund)s was submitted to %(payer)s at %(submitted)s and nobody has confirmed it was paid."
+    ),
 }
 
 # The names automatic actors sign the timeline with, as people read them.
 SYSTEM_ACTORS: dict[str, Any] = {
     "deadline sweep": _("deadline sweep"),
     "payment gateway": _("payment gateway"),
+    "payout watch": _("payout watch"),
     "routing": _("routing"),
     "stalled parcel watch": _("stalled parcel watch"),
     "system": _("system"),

@@ -1,9 +1,19 @@
 """The admin of every kefu app, in one interface package (like ``api`` for the REST API).
 
-``tickets`` (the queue and ticket page), ``bulk`` (bulk actions), ``access`` (who sees what), ``config``
-(reason codes and refunds), ``orders``, ``routing`` (departments, rules, policies), ``notifications`` (the
-delivery log, templates, channels). Django's admin autodiscovery imports this package, which registers them
-all. The storefront API keys' page stays with the API (api/admin.py).
+``tickets`` (the queue and ticket page), ``bulk`` (bulk actions), ``access`` (who sees what), ``finance`` (the
+refunds to pay), ``config`` (reason codes and refunds), ``orders``, ``routing`` (departments, rules, policies),
+``notifications`` (the delivery log, templates, channels), ``payments`` (payment accounts, coupon pools,
+compensation payouts). Django's admin autodiscovery imports this package,
+which registers them all. The storefront API keys' page stays with the API (api/admin.py).
 """
 
-from desk.admin import config, connectors, notifications, orders, payments, routing, tickets  # noqa: F401  (registers them)
+from desk.admin import (  # noqa: F401  (registers them)
+    config,
+    connectors,
+    finance,
+    notifications,
+    orders,
+    payments,
+    routing,
+    tickets,
+)

@@ -72,9 +72,9 @@ class ReasonCodeAdmin(admin.ModelAdmin):
 class RefundAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Refunds are reserved and paid by ``tickets.services.refunds`` only; here they are looked at."""
 
-    list_display = ["idempotency_key", "ticket", "amount", "status", "attempts", "created_at", "completed_at"]
-    list_filter = ["status"]
-    search_fields = ["=idempotency_key", "=ticket__number", "=gateway_reference"]
+    list_display = ["idempotency_key", "ticket", "amount", "status", "payer", "attempts", "created_at", "completed_at"]
+    list_filter = ["status", "payer"]
+    search_fields = ["=idempotency_key", "=ticket__number", "=reference"]
     list_select_related = ["ticket"]
     show_full_result_count = False
     fields = [
@@ -83,9 +83,16 @@ class RefundAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "status",
         "idempotency_key",
         "allocations",
-        "gateway_reference",
+        "payer",
+        "reference",
+        "message",
+        "payout_channel",
         "attempts",
         "last_error",
         "created_at",
+        "submitted_at",
+        "paid_at",
+        "confirmed_at",
+        "confirmed_by",
         "completed_at",
     ]

@@ -59,7 +59,16 @@ class TicketLineInline(ReadOnlyMixin, admin.TabularInline):
 
 class RefundInline(ReadOnlyMixin, admin.TabularInline):
     model = Refund
-    fields = ("idempotency_key", "amount", "status", "attempts", "gateway_reference", "created_at", "completed_at")
+    fields = (
+        "idempotency_key",
+        "amount",
+        "status",
+        "payer",
+        "reference",
+        "payout_channel",
+        "created_at",
+        "completed_at",
+    )
     readonly_fields = fields
     extra = 0
     show_change_link = True

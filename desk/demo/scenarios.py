@@ -23,10 +23,12 @@ from tickets.actors import Actor
 from tickets.models import (
     ComplaintCategory,
     ExceptionType,
+    PayoutChannel,
     Refund,
     Severity,
     Ticket,
 )
+from tickets.services.payouts import refunds_payout_record, refunds_to_pay
 from tickets.types import LineRequest
 
 
@@ -131,10 +133,21 @@ class Demo:
 
     # -- refunds --------------------------------------------------------------------------------------
 
-    def pay_refunds(self, ticket: Ticket) -> None:
-        """Pay the ticket's reserved refunds now, as the worker would (``refund_execute`` is idempotent)."""
-        for refund in Refund.objects.filter(ticket_id=ticket.pk).order_by("pk"):
+    def pay_refunds(self, ticket: Ticket, *, recorded: bool = True) -> None:
+        """Submit the ticket's reserved refunds now, as the worker would (``refund_execute`` is idempotent), and,
+        unless ``recorded`` is false (then they wait in the finance queue), record their manual payout as fin1."""
+        refunds = list(Refund.objects.filter(ticket_id=ticket.pk).order_by("pk"))
+        for refund in refunds:
             svc.refund_execute(refund_id=refund.pk)
+        to_record = [refund.pk for refund in refunds_to_pay().filter(ticket_id=ticket.pk)]
+        if recorded and to_record:
+            refunds_payout_record(
+                refund_ids=to_record,
+                channel=PayoutChannel.ALIPAY_ACCOUNT,
+                reference=f"2026{ticket.pk:012d}",
+                paid_at=timezone.now(),
+                actor=self.staff["fin1"],
+            )
 
     # -- the data set ---------------------------------------------------------------------------------
 
@@ -184,19 +197,20 @@ class Demo:
         refund = svc.ticket_act(ticket=refund, actor=ops, action="approve", reason="核实少发，仅退款。")
         self.pay_refunds(refund)
 
-        # refund_pending: inspection passed partly; the worker pays it.
+        # refund_pending: inspection passed partly; the refund waits in the finance queue (fin1 records it).
         order = self.order("demo-jd", li, [("LAMP-LED", 1)], delivered_days_ago=4, carrier="JD")
         ticket = open_return(order, self.buyer(order), "LAMP-LED", 1, "seven_days_no_reason", "")
         ticket = svc.ticket_act(ticket=ticket, actor=ops, action="approve")
         ticket = self.ship_back(ticket, order, "JD", "JDV")
         ticket = svc.ticket_act(ticket=ticket, actor=wh, action="receive")
-        svc.ticket_act(
+        ticket = svc.ticket_act(
             ticket=ticket,
             actor=wh,
             action="pass_inspection_partly",
             amount=Decimal("150.00"),
             reason="底座有划痕，扣除 ¥39.00。",
         )
+        self.pay_refunds(ticket, recorded=False)
 
         # rejected, then arbitration (rejected and escalated by the buyer), then cancelled.
         order = self.order("demo-own", chen, [("PILLOW-MF", 2)], delivered_days_ago=3)

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
-from accounts.groups import groups_ensure
+from accounts.groups import FINANCE_GROUP, groups_ensure
 from connectors.models import InboxMessage, PlatformCase, Reconciliation, ShopConnection, WriteBack
 from desk.demo import marketplaces as mp
 from orders.models import Buyer, Channel, Order, Shop
@@ -27,6 +27,8 @@ DEMO_PASSWORD = "admin"  # noqa: S105 -- the demo login printed by `make run`; r
 STAFF_PASSWORD = "demo12345"  # noqa: S105 -- demo staff logins, same rule
 # username → the department group it works in (tickets.actors.staff_departments reads the group names).
 STAFF = {"ops1": Role.OPERATIONS, "wh1": Role.WAREHOUSE, "lg1": Role.LOGISTICS, "sup1": Role.SUPERVISORS}
+# username → a group that is no department: finance records the manual refund payouts (the finance queue).
+OTHER_STAFF = {"fin1": FINANCE_GROUP}
 SHOPS = [
     ("demo-taobao", "糖果家居 淘宝旗舰店", Channel.TAOBAO, "TB"),
     ("demo-jd", "糖果家居 京东店", Channel.JD, "JD"),
@@ -95,6 +97,16 @@ def users_ensure() -> dict[str, User]:
         department, _ = Department.objects.get_or_create(code=role.value, defaults={"name": str(role.label)})
         member, _ = StaffMember.objects.get_or_create(user=user)
         member.departments.add(department)
+        users[username] = user
+    for username, group_name in OTHER_STAFF.items():
+        user, created = user_model.objects.get_or_create(
+            username=username,
+            defaults={"is_staff": True, "first_name": username, "email": f"{username}@example.com"},
+        )
+        if created:
+            user.set_password(STAFF_PASSWORD)
+            user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name=group_name))
         users[username] = user
     return users
 

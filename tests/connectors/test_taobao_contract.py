@@ -202,7 +202,7 @@ def test_a_refund_only_approved_in_kefu_is_refunded_by_taobao_and_settled_in_kef
 
     assert ticket.state == "refunded"
     paid = Refund.objects.get(ticket_id=ticket.pk)
-    assert paid.status == RefundStatus.SUCCEEDED and paid.gateway_reference == f"taobao:{refund['refund_id']}"
+    assert paid.status == RefundStatus.SUCCEEDED and paid.reference == f"taobao:{refund['refund_id']}"
 
 
 def test_rejecting_in_kefu_refuses_on_taobao_with_the_reason(client, connection, taobao):
@@ -277,7 +277,9 @@ def test_kefus_payment_gateway_never_pays_a_refund_the_platform_pays(client, con
     ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve", reason="")
     pending = Refund.objects.get(ticket_id=ticket.pk)
 
-    assert refund_execute(refund_id=pending.pk).status == RefundStatus.PENDING
+    submitted = refund_execute(refund_id=pending.pk)
+    # Submitted to its payer, Taobao (agreeing there is the payment), and no gateway of kefu's was asked.
+    assert (submitted.status, submitted.payer) == (RefundStatus.SUBMITTED, "taobao")
     assert ticket_of(refund["refund_id"]).state == "refund_pending"  # until Taobao says it refunded
 
 

@@ -131,6 +131,19 @@ def supervisor_actor() -> Actor:
     return staff_actor("supervisors")
 
 
+def finance_actor() -> Actor:
+    """A member of the finance group (tickets.pay_refund): no department, no ticket queue."""
+    from django.contrib.auth.models import Group
+
+    from accounts.groups import FINANCE_GROUP, groups_ensure
+
+    if not Group.objects.filter(name=FINANCE_GROUP).exists():
+        groups_ensure()
+    user = user_create(f"finance-{next(_seq)}", is_staff=True)
+    user.groups.add(Group.objects.get(name=FINANCE_GROUP))  # type: ignore[attr-defined]
+    return Actor.staff(get_user_model().objects.get(pk=user.pk))  # fresh: no permission cache
+
+
 def buyer_actor(ticket_or_order: Ticket | Order) -> Actor:
     """The buyer who owns the ticket (or the order)."""
     return Actor.for_buyer(ticket_or_order.buyer)

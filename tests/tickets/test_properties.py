@@ -73,6 +73,7 @@ from tickets.models import (
     TicketEvent,
     TicketLine,
 )
+from tickets.payments import PayoutAnswer, PayoutStatus
 from tickets.selectors import ticket_get, ticket_refundable_amount, ticket_replayed_state
 from tickets.services.engine import ticket_transition
 from tickets.types import LineRequest
@@ -297,8 +298,12 @@ class TicketEngineMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.pending_refunds)
     @rule(data=st.data())
     def pay_refund(self, data: st.DataObject) -> None:
-        """What the Celery worker does after the commit (the test's transaction never commits)."""
+        """What the Celery worker does after the commit (the test's transaction never commits), then the payer's
+        confirmation (the finance queue's record of the manual payout)."""
         refund = services.refund_execute(refund_id=data.draw(st.sampled_from(self.pending_refunds), label="refund"))
+        assert (refund.status, refund.payer) == (RefundStatus.SUBMITTED, "manual")
+        paid = PayoutAnswer(status=PayoutStatus.SUCCEEDED, payer="manual", reference="BANK-1")
+        refund = services.refund_settle(idempotency_key=refund.idempotency_key, answer=paid, actor=Actor.system())
         assert refund.status == RefundStatus.SUCCEEDED
         event("refund paid")
 
@@ -340,7 +345,11 @@ class TicketEngineMachine(RuleBasedStateMachine):
                 assert kind == "return" or refunds == 0, f"{ticket}: only returns carry refunds"
         self.ticket_pks.sort()
         self.open_pks.sort()
-        self.pending_refunds = sorted(Refund.objects.filter(status=RefundStatus.PENDING).values_list("pk", flat=True))
+        self.pending_refunds = sorted(
+            Refund.objects.filter(status__in=[RefundStatus.REQUESTED, RefundStatus.SUBMITTED]).values_list(
+                "pk", flat=True
+            )
+        )
 
     def refunds_stay_within_paid(self) -> None:
         per_line = TicketLine.objects.values("order_line_id").annotate(n=Sum("refunded_amount"))

@@ -3,6 +3,7 @@
 from tickets.models.base import (
     Department,
     Kind,
+    PayoutChannel,
     Priority,
     ReasonCode,
     Refund,
@@ -11,6 +12,7 @@ from tickets.models.base import (
     TicketLine,
     WaitingOn,
 )
+from tickets.models.finance import RefundToPay
 from tickets.models.timeline import AppendOnlyError, Attachment, EventType, TicketEvent
 from tickets.workflows.complaint import ComplaintCategory, ComplaintTicket, Severity
 from tickets.workflows.exchange import ExchangeTicket
@@ -29,10 +31,12 @@ __all__ = [
     "Kind",
     "LogisticsTicket",
     "Outcome",
+    "PayoutChannel",
     "Priority",
     "ReasonCode",
     "Refund",
     "RefundStatus",
+    "RefundToPay",
     "ReturnTicket",
     "Severity",
     "Ticket",

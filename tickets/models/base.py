@@ -223,33 +223,76 @@ class TicketLine(models.Model):
 
 
 class RefundStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    """A refund's lifecycle (docs/money.md): requested → submitted → succeeded / failed.
+
+    The last three values are ``tickets.payments.PayoutStatus``'s: a payer's answer sets them as they are.
+    """
+
+    REQUESTED = "requested", _("Requested")
+    SUBMITTED = "submitted", _("Submitted, being paid")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+
+
+class PayoutChannel(models.TextChoices):
+    """How a finance clerk paid a manual refund."""
+
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    ALIPAY_ACCOUNT = "alipay_account", _("Alipay account")
+    WECHAT = "wechat", _("WeChat")
+    CASH = "cash", _("Cash")
+    OTHER = "other", _("Other")
 
 
 class Refund(models.Model):
     """Money going back to the buyer for a ticket, reserved against the order lines when it is fixed.
 
-    The reservation (``OrderLine.refunded_amount``) is made under a row lock on the lines; the gateway is
-    called afterwards with ``idempotency_key``, so a retried payment never pays twice.
+    The reservation (``OrderLine.refunded_amount``) is made under a row lock on the lines; the payer is asked
+    afterwards with ``idempotency_key``, so a retried payment never pays twice. Only
+    ``tickets.services.refunds.refund_settle`` moves a refund past ``submitted``; a succeeded refund always
+    names its payer and when the payment was confirmed (a database check backs it).
     """
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("ticket"))
     amount = models.DecimalField(_("amount"), **MONEY)
-    status = models.CharField(_("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    status = models.CharField(_("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
     allocations = models.JSONField(_("allocation per order line"), default=dict)
-    gateway_reference = models.CharField(_("gateway reference"), max_length=128, blank=True)
+    # Who pays: "manual" (the finance queue), a provider ("alipay", "wechatpay") or a marketplace's code.
+    payer = models.CharField(_("payer"), max_length=32, blank=True)
+    reference = models.CharField(_("payer's reference"), max_length=128, blank=True)
+    message = models.TextField(_("payer's message"), blank=True)
+    payout_channel = models.CharField(_("payout channel"), max_length=16, choices=PayoutChannel.choices, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # Set once when a submitted refund passed KEFU_REFUND_PAYOUT_HOURS unconfirmed and the ticket was escalated.
+    overdue_escalated_at = models.DateTimeField(_("escalated as overdue at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        permissions = [("pay_refund", _("Can record the payout of a refund (finance)"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | (Q(payer__gt="") & Q(confirmed_at__isnull=False)),
+                name="refund_succeeded_confirmed",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "payer", "submitted_at"], name="refund_status_payer_idx")]
 
     def __str__(self) -> str:
         return f"¥{self.amount} ({self.get_status_display()})"
@@ -258,6 +301,7 @@ class Refund(models.Model):
 __all__ = [
     "Department",
     "Kind",
+    "PayoutChannel",
     "Priority",
     "ReasonCode",
     "Refund",

@@ -14,7 +14,7 @@ from tickets.services.acting import ticket_act
 from tickets.services.assignment import ticket_assign, ticket_claim, ticket_reassign
 from tickets.services.engine import ticket_transition
 from tickets.services.opening import complaint_open, exchange_open, logistics_open, return_open
-from tickets.services.refunds import refund_execute, refund_reserve
+from tickets.services.refunds import refund_execute, refund_poll, refund_reserve, refund_settle
 from tickets.services.timeline import ticket_comment_add, ticket_evidence_attach
 
 __all__ = [
@@ -22,7 +22,9 @@ __all__ = [
     "exchange_open",
     "logistics_open",
     "refund_execute",
+    "refund_poll",
     "refund_reserve",
+    "refund_settle",
     "return_open",
     "ticket_act",
     "ticket_assign",

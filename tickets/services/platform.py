@@ -15,9 +15,11 @@ from routing.services import step_route
 from tickets.actors import Actor
 from tickets.locks import ticket_lock
 from tickets.models import EventType, Priority, Refund, RefundStatus, Ticket
+from tickets.payments import PayoutAnswer, PayoutStatus
 from tickets.selectors import ticket_workload
 from tickets.services.acting import ticket_act
 from tickets.services.engine import event_record, platform_clock_apply, route_facts
+from tickets.services.refunds import refund_settle
 from tickets.workflows.steps import BUYER
 
 
@@ -57,26 +59,30 @@ def ticket_platform_deadline_set(*, ticket: Ticket, due_at: datetime | None, act
 
 
 def refund_settle_on_platform(*, ticket: Ticket, actor: Actor, reference: str) -> Ticket:
-    """The marketplace paid the refund itself: mark the ticket's pending refunds paid with its ``reference``
-    (so the payment relay never pays them again) and complete the ticket as the platform. Idempotent: a ticket
-    no longer waiting for its refund is returned as it is."""
+    """The marketplace paid the refund itself: settle the ticket's unpaid refunds as paid by the platform (payer =
+    the platform's code, its ``reference``), so the payment relay never submits them again, and complete the
+    ticket as the platform (``refund_settle``). Idempotent: a ticket no longer waiting for its refund is returned
+    as it is."""
+    if ticket.state != "refund_pending":
+        return ticket
+    unpaid = list(
+        Refund.objects.filter(ticket_id=ticket.pk, status__in=[RefundStatus.REQUESTED, RefundStatus.SUBMITTED])
+        .order_by("pk")
+        .values_list("idempotency_key", flat=True)
+    )
+    answer = PayoutAnswer(status=PayoutStatus.SUCCEEDED, payer=ticket.platform or actor.name, reference=reference[:128])
+    for key in unpaid:
+        refund_settle(idempotency_key=key, answer=answer, actor=actor)
     with transaction.atomic():
         locked = ticket_lock(ticket=ticket, check_version=False)
         if locked.state != "refund_pending":
             return locked
-        now = timezone.now()
-        pending = list(Refund.objects.select_for_update().filter(ticket_id=locked.pk, status=RefundStatus.PENDING))
-        for refund in pending:
-            refund.status = RefundStatus.SUCCEEDED
-            refund.gateway_reference = reference[:128]
-            refund.completed_at = now
-            refund.save(update_fields=["status", "gateway_reference", "completed_at"])
-        key = pending[-1].idempotency_key if pending else ""
+        # No refund row left to settle (the amount was never reserved here): the platform's word completes it.
         return ticket_act(
             ticket=locked,
             actor=actor,
             action="complete_refund",
-            refund=key or reference,
+            refund=reference,
             reference=reference,
             check_version=False,
         )

@@ -8,20 +8,29 @@ after the ticket row) and the database's check constraint ``order_line_refund_wi
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.core.errors import Conflict, NotFound, ValidationFailed
 from kefu.core.vocabulary import LogisticsState, ReturnState
 from orders.models import ZERO, OrderLine
-from tickets.actors import Actor
+from tickets.actors import Actor, ActorKind
 from tickets.errors import InvalidAmount, RefundExceedsPaid
+from tickets.locks import ticket_lock
 from tickets.models import EventType, Kind, Priority, Refund, RefundStatus, ReturnTicket, Ticket, TicketLine
-from tickets.payments import GatewayError, RefundRequest, get_gateway
+from tickets.payments import (
+    MANUAL,
+    GatewayError,
+    PayoutAnswer,
+    PayoutStatus,
+    RefundRequest,
+    gateway_for,
+)
 from tickets.selectors import ticket_line_shares, ticket_refundable_amount
 from tickets.services.acting import ticket_act
 from tickets.services.engine import event_record, on_enter
@@ -31,6 +40,7 @@ from tickets.wording import system_reason
 logger = logging.getLogger(__name__)
 
 MAX_REFUND_ATTEMPTS = 5
+PAYMENT_ACTOR = Actor.system("payment gateway")
 
 
 def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
@@ -93,7 +103,7 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
         payload={"refund": refund.idempotency_key, "amount": amount, "allocations": allocations, "status": "reserved"},
     )
     # robust: the reservation has committed; a broker that is down must not turn the caller's committed change
-    # into an error. The refund then waits in refund_pending, whose SLA escalates it (no relay retries it yet).
+    # into an error. The refund then waits as requested; the relay (tickets.services.refund_sweeps) submits it.
     transaction.on_commit(lambda: _announce_ready(refund.pk), robust=True)
     return refund
 
@@ -114,84 +124,187 @@ def _resolve_origin_logistics(ticket: Ticket, actor: Actor) -> None:
 
 
 def refund_execute(*, refund_id: int) -> Refund:
-    """Pay a reserved refund through the gateway and complete the ticket. Idempotent.
+    """Submit a requested refund to its payer and record the answer (SUBMITTED, SUCCEEDED or FAILED). Idempotent.
 
-    The gateway is called outside any lock, with the refund's idempotency key (a repeat never pays twice).
-    On success the ticket moves ``refund_pending → refunded`` as the system. On failure the attempt is
-    recorded and ``GatewayError`` re-raised for the caller's retry; after ``MAX_REFUND_ATTEMPTS`` the ticket
-    is escalated (priority urgent, an escalation in the timeline).
+    The payer is the order's gateway (``Order.payment_provider`` through ``gateway_for``); the call is made
+    outside any lock, with the refund's idempotency key, so a repeat never pays twice. A marketplace order's
+    refund is submitted to its platform (agreeing there is the payment): it waits, payer = the platform's code,
+    until ``tickets.services.platform.refund_settle_on_platform`` confirms it. When the gateway does not answer
+    the attempt is recorded and ``GatewayError`` re-raised for the caller's retry; after ``MAX_REFUND_ATTEMPTS``
+    the refund fails and the ticket is escalated (priority urgent, an escalation in the timeline).
     """
     refund = Refund.objects.select_related("ticket", "ticket__shop", "ticket__order").get(pk=refund_id)
-    if refund.status != RefundStatus.PENDING:  # paid already, or failed for good until someone retries it
+    if refund.status != RefundStatus.REQUESTED:  # with its payer already, or failed until someone retries it
         return refund
-    if refund.ticket.platform:
-        # A marketplace pays its own refunds (agreeing on the platform is the payment): the refund is marked paid
-        # when the platform says so (tickets.services.platform.refund_settle_on_platform), never paid here too.
-        return refund
-    request = RefundRequest(
+    ticket = refund.ticket
+    if ticket.platform:
+        answer = PayoutAnswer(status=PayoutStatus.SUBMITTED, payer=ticket.platform)
+        return refund_settle(idempotency_key=refund.idempotency_key, answer=answer, actor=PAYMENT_ACTOR)
+    try:
+        gateway = gateway_for(provider=ticket.order.payment_provider, shop_code=ticket.shop.code)
+        answer = gateway.submit(refund_request(refund))
+    except (GatewayError, ImproperlyConfigured) as exc:
+        _record_failure(refund_id=refund.pk, error=str(exc))
+        raise GatewayError(str(exc)) from exc
+    Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1)  # the attempt that got an answer
+    return refund_settle(idempotency_key=refund.idempotency_key, answer=answer, actor=PAYMENT_ACTOR)
+
+
+def refund_request(refund: Refund) -> RefundRequest:
+    """What a gateway is told about ``refund`` (its ticket, shop and order loaded)."""
+    ticket = refund.ticket
+    order_total = OrderLine.objects.filter(order_id=ticket.order_id).aggregate(total=Sum("paid_amount"))["total"]
+    return RefundRequest(
         idempotency_key=refund.idempotency_key,
         amount=refund.amount,
-        shop_code=refund.ticket.shop.code,
-        order_number=refund.ticket.order.number,
-        ticket_number=refund.ticket.number or "",
+        shop_code=ticket.shop.code,
+        order_number=ticket.order.number,
+        order_total=order_total or ZERO,
+        ticket_number=ticket.number or "",
+        reason=_("After-sales ticket %(number)s") % {"number": ticket.number},
     )
+
+
+def refund_poll(*, refund_id: int) -> Refund:
+    """Ask the gateway about a submitted refund and settle what it says. A gateway that does not answer leaves
+    the refund as it is (asked again at the next poll; the overdue escalation covers one that never answers).
+    Manual payouts and marketplace refunds are not polled: a clerk or the platform confirms them."""
+    refund = Refund.objects.select_related("ticket", "ticket__shop", "ticket__order").get(pk=refund_id)
+    ticket = refund.ticket
+    if refund.status != RefundStatus.SUBMITTED or refund.payer == MANUAL or ticket.platform:
+        return refund
     try:
-        result = get_gateway().refund(request)
-    except GatewayError as exc:
-        _record_failure(refund_id=refund.pk, error=str(exc))
-        raise
+        gateway = gateway_for(provider=ticket.order.payment_provider, shop_code=ticket.shop.code)
+        answer = gateway.query(refund_request(refund))
+    except (GatewayError, ImproperlyConfigured) as exc:
+        logger.warning(
+            "refund %s: the gateway %s did not answer a query: %s", refund.idempotency_key, refund.payer, exc
+        )
+        return refund
+    return refund_settle(idempotency_key=refund.idempotency_key, answer=answer, actor=PAYMENT_ACTOR)
+
+
+def refund_settle(*, idempotency_key: str, answer: PayoutAnswer, actor: Actor, channel: str = "") -> Refund:
+    """Apply a payer's answer to the refund ``idempotency_key``: a verified notification, a query's result, the
+    gateway's answer to the submission, or a finance clerk's record of a manual payout (``channel`` says how).
+
+    Locks the ticket, then the refund. Idempotent: an answer that changes nothing (a duplicated notification,
+    "still processing" again, a success already recorded) writes nothing. SUCCEEDED records the payer, the
+    confirmation (when, by whom) and completes the ticket once none of its refunds is still unpaid; FAILED
+    records the payer's message and escalates the ticket. A refund succeeded stays succeeded; a confirmed
+    payment wins over an earlier failure (that failure may have been only a timeout). Raises ``NotFound`` for an
+    unknown key and ``ValidationFailed`` for a success that names no payer.
+    """
+    if answer.status == PayoutStatus.SUCCEEDED and not answer.payer:
+        raise ValidationFailed(_("A confirmed refund must say who paid it."), field="payer")
+    ticket_id = Refund.objects.filter(idempotency_key=idempotency_key).values_list("ticket_id", flat=True).first()
+    if ticket_id is None:
+        raise NotFound(_("No refund %(refund)s.") % {"refund": idempotency_key}, code="refund_not_found")
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
-        if refund.status == RefundStatus.SUCCEEDED:
+        ticket = ticket_lock(ticket=Ticket.objects.get(pk=ticket_id), check_version=False)
+        refund = Refund.objects.select_for_update().get(idempotency_key=idempotency_key)
+        if not _settle_changes(refund, answer):
             return refund
-        refund.status = RefundStatus.SUCCEEDED
-        refund.gateway_reference = result.reference
-        refund.attempts += 1
-        refund.completed_at = timezone.now()
-        refund.save(update_fields=["status", "gateway_reference", "attempts", "completed_at"])
-        ticket = ReturnTicket.objects.get(pk=refund.ticket_id)
-        if (
-            ticket.state == ReturnState.REFUND_PENDING
-            and not ticket.refunds.exclude(status=RefundStatus.SUCCEEDED).exists()
-        ):
-            ticket_act(
-                ticket=ticket,
-                actor=Actor.system("payment gateway"),
-                action="complete_refund",
-                refund=refund.idempotency_key,
-                reference=result.reference,
-                check_version=False,
-            )
+        now = timezone.now()
+        refund.status = RefundStatus(answer.status.value)
+        refund.payer = answer.payer or refund.payer
+        refund.reference = (answer.reference or refund.reference)[:128]
+        refund.message = answer.message[:2000]
+        refund.submitted_at = refund.submitted_at or now
+        if answer.status == PayoutStatus.SUCCEEDED:
+            refund.paid_at = answer.paid_at or now
+            refund.confirmed_at = now
+            refund.confirmed_by = actor.user if actor.user is not None and actor.user.pk else None
+            refund.payout_channel = channel
+        if answer.status != PayoutStatus.SUBMITTED:
+            refund.completed_at = now
+        refund.save()
+        event_record(
+            ticket=ticket,
+            actor=actor,
+            event_type=EventType.REFUND,
+            public=answer.status != PayoutStatus.FAILED,
+            payload={
+                "refund": refund.idempotency_key,
+                "amount": refund.amount,
+                "status": refund.status,
+                "payer": refund.payer,
+                "reference": refund.reference,
+                **({"channel": channel} if channel else {}),
+            },
+        )
+        if answer.status == PayoutStatus.FAILED:
+            _escalate(ticket=ticket, refund=refund, error=answer.message or refund.status, actor=actor)
+        elif answer.status == PayoutStatus.SUCCEEDED:
+            _complete_when_paid(ticket=ticket, refund=refund, actor=actor)
     return refund
 
 
+def _settle_changes(refund: Refund, answer: PayoutAnswer) -> bool:
+    """Whether ``answer`` moves ``refund`` on (everything else is a repeat, or news older than what we know)."""
+    if refund.status == RefundStatus.SUCCEEDED:
+        return False
+    if answer.status == PayoutStatus.SUBMITTED:
+        return refund.status == RefundStatus.REQUESTED
+    if answer.status == PayoutStatus.FAILED:
+        return refund.status in (RefundStatus.REQUESTED, RefundStatus.SUBMITTED)
+    return True
+
+
+def _complete_when_paid(*, ticket: Ticket, refund: Refund, actor: Actor) -> None:
+    if (
+        isinstance(ticket, ReturnTicket)
+        and ticket.state == ReturnState.REFUND_PENDING
+        and not ticket.refunds.exclude(status=RefundStatus.SUCCEEDED).exists()
+    ):
+        # The ticket completes as the payment path (complete_refund is the system's or the platform's only).
+        completer = actor if actor.kind in (ActorKind.SYSTEM, ActorKind.PLATFORM) else PAYMENT_ACTOR
+        ticket_act(
+            ticket=ticket,
+            actor=completer,
+            action="complete_refund",
+            refund=refund.idempotency_key,
+            reference=refund.reference or refund.idempotency_key,
+            check_version=False,
+        )
+
+
 def _record_failure(*, refund_id: int, error: str) -> None:
+    """The gateway did not answer: count the attempt; after MAX_REFUND_ATTEMPTS the refund fails (escalated)."""
     with transaction.atomic():
+        refund = Refund.objects.select_related("ticket").get(pk=refund_id)
+        ticket = ticket_lock(ticket=refund.ticket, check_version=False)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != RefundStatus.REQUESTED:
+            return
         refund.attempts += 1
         refund.last_error = error[:2000]
         if refund.attempts >= MAX_REFUND_ATTEMPTS:
             refund.status = RefundStatus.FAILED
         refund.save(update_fields=["attempts", "last_error", "status"])
         if refund.status == RefundStatus.FAILED:
-            Ticket.objects.filter(pk=refund.ticket_id).update(priority=Priority.URGENT, version=F("version") + 1)
-            reason, payload = system_reason(
-                "refund_failed", refund=refund.idempotency_key, attempts=refund.attempts, error=error[:500]
-            )
-            event_record(
-                ticket=refund.ticket,
-                actor=Actor.system("payment gateway"),
-                event_type=EventType.ESCALATION,
-                reason=reason,
-                public=False,
-                payload={**payload, "refund": refund.idempotency_key, "attempts": refund.attempts},
-            )
+            _escalate(ticket=ticket, refund=refund, error=error, actor=PAYMENT_ACTOR)
             logger.error("refund %s failed %s times, escalated: %s", refund.idempotency_key, refund.attempts, error)
+
+
+def _escalate(*, ticket: Ticket, refund: Refund, error: str, actor: Actor) -> None:
+    """Priority urgent and an escalation on the timeline (staff only); the caller holds the ticket's lock."""
+    Ticket.objects.filter(pk=ticket.pk).update(priority=Priority.URGENT, version=F("version") + 1)
+    reason, payload = system_reason(
+        "refund_failed", refund=refund.idempotency_key, attempts=refund.attempts, error=error[:500]
+    )
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        event_type=EventType.ESCALATION,
+        reason=reason,
+        public=False,
+        payload={**payload, "refund": refund.idempotency_key, "attempts": refund.attempts},
+    )
 
 
 def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
     """Operations put a failed refund back in line (after fixing the cause with the payment provider)."""
-    from kefu.core.errors import Conflict
 
     with transaction.atomic():
         locked = Refund.objects.select_for_update().select_related("ticket").get(pk=refund.pk)
@@ -201,9 +314,10 @@ def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
                 % {"refund": locked.idempotency_key, "status": locked.status},
                 code="refund_not_failed",
             )
-        locked.status = RefundStatus.PENDING
+        locked.status = RefundStatus.REQUESTED
         locked.attempts = 0
-        locked.save(update_fields=["status", "attempts"])
+        locked.completed_at = None
+        locked.save(update_fields=["status", "attempts", "completed_at"])
         event_record(
             ticket=locked.ticket,
             actor=actor,
@@ -218,23 +332,3 @@ def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
 def _announce_ready(refund_id: int) -> None:
     """After the commit: the refund is there to be paid (``tickets.tasks`` queues its payment task)."""
     refund_ready.send(sender=Refund, refund_id=refund_id)
-
-
-def refunds_relay(*, older_than_seconds: float = 120, limit: int = 200) -> int:
-    """Pay pending refunds whose queued task never ran (broker down when they were reserved). Idempotent:
-    the gateway call carries the refund's idempotency key. Returns how many were paid now.
-    """
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    paid = 0
-    ids = list(
-        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lt=cutoff, ticket__platform="")
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in ids:
-        try:
-            if refund_execute(refund_id=pk).status == RefundStatus.SUCCEEDED:
-                paid += 1
-        except GatewayError:
-            continue  # recorded by refund_execute; tried again at the next run
-    return paid

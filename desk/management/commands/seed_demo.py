@@ -34,6 +34,7 @@ from desk.demo.setup import (
     DEMO_PASSWORD,
     DEMO_SHOP_CODES,
     DEMO_USERNAME,
+    OTHER_STAFF,
     SHOPS,
     STAFF,
     STAFF_PASSWORD,
@@ -84,4 +85,5 @@ class Command(BaseCommand):
         for (kind, state), n in sorted(counts.items()):
             write(f"    {kind:<10} {state:<20} {n}")
         write(f"  Log in at http://127.0.0.1:{web_port()}/admin/ as {DEMO_USERNAME} / {DEMO_PASSWORD} (superuser),")
-        write(f"  or as {', '.join(STAFF)} / {STAFF_PASSWORD} (operations, warehouse, logistics, supervisors).")
+        write(f"  or as {', '.join(STAFF)} / {STAFF_PASSWORD} (operations, warehouse, logistics, supervisors),")
+        write(f"  or as {', '.join(OTHER_STAFF)} / {STAFF_PASSWORD} (finance: the refunds to pay).")

@@ -66,7 +66,7 @@ def test_a_refund_only_approved_in_kefu_is_refunded_by_douyin_and_settled_in_kef
 
     assert ticket.state == "refunded"
     paid = Refund.objects.get(ticket_id=ticket.pk)
-    assert paid.status == RefundStatus.SUCCEEDED and paid.gateway_reference == f"douyin:{case['aftersale_id']}"
+    assert paid.status == RefundStatus.SUCCEEDED and paid.reference == f"douyin:{case['aftersale_id']}"
 
 
 def test_rejecting_a_refund_only_in_kefu_refuses_it_on_douyin_with_the_reason_code(client, connection, douyin):

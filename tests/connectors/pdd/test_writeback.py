@@ -65,7 +65,7 @@ def test_a_refund_only_approved_in_kefu_is_refunded_by_pdd_and_settled_in_kefu(c
     assert ticket.state == "refunded"
     paid = Refund.objects.get(ticket_id=ticket.pk)
     assert paid.status == RefundStatus.SUCCEEDED
-    assert paid.gateway_reference == f"pdd:{pdd.case_id(str(case['id']))}"
+    assert paid.reference == f"pdd:{pdd.case_id(str(case['id']))}"
 
 
 def test_rejecting_in_kefu_hands_the_ticket_back_because_pdd_has_no_refuse_api(client, connection, pdd):

@@ -71,7 +71,7 @@ def test_a_refund_only_approved_in_kefu_is_refunded_by_wechat_and_settled_in_kef
 
     assert ticket.state == "refunded"
     paid = Refund.objects.get(ticket_id=ticket.pk)
-    assert paid.status == RefundStatus.SUCCEEDED and paid.gateway_reference == f"wechat:{case_id}"
+    assert paid.status == RefundStatus.SUCCEEDED and paid.reference == f"wechat:{case_id}"
 
 
 def test_rejecting_in_kefu_rejects_on_wechat_with_the_reason(client, connection, wechat):

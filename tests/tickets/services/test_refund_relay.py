@@ -13,14 +13,15 @@ from pytest_django import Settings
 
 from kefu.core.errors import Conflict
 from tests.factories.tickets import buyer_actor, order_with_line, staff_actor, ticket_reload
-from tests.tickets.services.gateways import FLAKY, RECORDING, FlakyGateway, RecordingGateway
+from tests.tickets.services.gateways import FLAKY, RECORDING, FlakyGateway, RecordingGateway, paying_gateway
 from tickets.errors import NotPermitted
 from tickets.models import Refund, RefundStatus
 from tickets.payments import GatewayError
 from tickets.services import ticket_act
 from tickets.services.engine import ticket_transition
 from tickets.services.opening import return_open
-from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute, refund_retry, refunds_relay
+from tickets.services.refund_sweeps import refunds_relay
+from tickets.services.refunds import MAX_REFUND_ATTEMPTS, refund_execute, refund_retry
 from tickets.types import LineRequest
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def refund_pending_ticket():
 
 
 def test_a_refund_whose_task_never_ran_is_paid_by_the_relay(settings: Settings) -> None:
-    settings.KEFU_PAYMENT_GATEWAY = RECORDING
+    paying_gateway(settings, RECORDING)
     RecordingGateway.reset()
     ticket = refund_pending_ticket()
     assert refunds_relay() == 0  # too fresh: its own task may still be on the way
@@ -52,7 +53,7 @@ def test_a_refund_whose_task_never_ran_is_paid_by_the_relay(settings: Settings) 
 
 
 def test_a_failed_refund_waits_for_operations_and_is_paid_once_retried(settings: Settings) -> None:
-    settings.KEFU_PAYMENT_GATEWAY = FLAKY
+    paying_gateway(settings, FLAKY)
     FlakyGateway.reset(failures=MAX_REFUND_ATTEMPTS)
     ticket = refund_pending_ticket()
     refund = Refund.objects.get(ticket=ticket)

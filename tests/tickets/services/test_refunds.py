@@ -22,7 +22,7 @@ from pytest_django import Settings
 
 from orders.models import Order, OrderLine
 from tests.factories.tickets import buyer_actor, order_with_line, staff_actor, ticket_build, ticket_reload
-from tests.tickets.services.gateways import FLAKY, RECORDING, FlakyGateway, RecordingGateway
+from tests.tickets.services.gateways import FLAKY, RECORDING, FlakyGateway, RecordingGateway, paying_gateway
 from tickets.errors import FieldRequired, InvalidAmount, RefundExceedsPaid
 from tickets.models import Priority, Refund, ReturnTicket, TicketEvent
 from tickets.payments import GatewayError
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def recording_gateway(settings: Settings) -> type[RecordingGateway]:
-    settings.KEFU_PAYMENT_GATEWAY = RECORDING
+    paying_gateway(settings, RECORDING)
     RecordingGateway.reset()
     return RecordingGateway
 
@@ -264,7 +264,7 @@ def test_an_approved_refund_is_paid_after_commit_and_the_ticket_refunded(
     assert (refund.status, refund.attempts, refund.amount) == ("succeeded", 1, Decimal("50.00"))
     assert [call.idempotency_key for call in eager_refunds.calls] == [refund.idempotency_key]
     assert eager_refunds.calls[0].amount == Decimal("50.00")
-    assert refund.gateway_reference == f"PAY-1-{refund.idempotency_key}"
+    assert refund.reference == f"PAY-1-{refund.idempotency_key}"
     assert line_refunded(order) == Decimal("50.00")
     paid = TicketEvent.objects.get(ticket=ticket, transition="complete_refund")
     assert (paid.actor_kind, paid.from_state, paid.to_state) == ("system", "refund_pending", "refunded")
@@ -288,7 +288,7 @@ def test_a_failing_gateway_is_retried_with_the_same_key_then_pays(
     settings: Settings, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.KEFU_PAYMENT_GATEWAY = FLAKY
+    paying_gateway(settings, FLAKY)
     FlakyGateway.reset(failures=2)
     with django_capture_on_commit_callbacks(execute=True):
         ticket = approved_refund_only(order_with_line(), 1)
@@ -301,7 +301,7 @@ def test_a_failing_gateway_is_retried_with_the_same_key_then_pays(
 
 
 def test_a_refund_failing_every_attempt_is_failed_and_the_ticket_escalated(settings: Settings) -> None:
-    settings.KEFU_PAYMENT_GATEWAY = FLAKY
+    paying_gateway(settings, FLAKY)
     FlakyGateway.reset(failures=MAX_REFUND_ATTEMPTS)
     ticket = approved_refund_only(order_with_line(), 1)
     refund = Refund.objects.get(ticket=ticket)
@@ -310,7 +310,7 @@ def test_a_refund_failing_every_attempt_is_failed_and_the_ticket_escalated(setti
         with pytest.raises(GatewayError):
             refund_execute(refund_id=refund.pk)
         refund.refresh_from_db()
-        assert (refund.status, refund.attempts) == ("pending", attempt)
+        assert (refund.status, refund.attempts) == ("requested", attempt)
         assert ticket_reload(ticket).priority == Priority.NORMAL
     with pytest.raises(GatewayError):
         refund_execute(refund_id=refund.pk)
@@ -333,7 +333,7 @@ def test_the_task_gives_up_after_the_last_attempt_and_escalates(
     settings: Settings, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.KEFU_PAYMENT_GATEWAY = FLAKY
+    paying_gateway(settings, FLAKY)
     FlakyGateway.reset(failures=1000)
     with django_capture_on_commit_callbacks(execute=True):
         ticket = approved_refund_only(order_with_line(), 1)

@@ -155,7 +155,7 @@ def test_entering_refund_pending_reserves_the_approved_amount(move: Move, amount
     ticket = ticket_reload(ReturnTicket.objects.get())
     refund = Refund.objects.get(ticket=ticket)
     assert ticket.approved_amount == refund.amount == amount
-    assert refund.status == "pending"
+    assert refund.status == "requested"
     assert refund.idempotency_key == f"{ticket.number}-R1"
     line = TicketLine.objects.select_related("order_line").get(ticket=ticket)
     assert line.refunded_amount == line.order_line.refunded_amount == amount
