@@ -23,6 +23,9 @@ from tickets.types import LineRequest
 
 ALIPAY_NOTIFY = "/api/v1/payments/alipay/notify/paysim"
 WECHATPAY_NOTIFY = "/api/v1/payments/wechatpay/notify/paysim"
+# A duplicated notification: the shop's account, the refund's ticket id, then in refund_settle's savepoint the
+# ticket (read, then locked as its kind) and the refund (already succeeded: nothing written).
+QUERIES_PER_DUPLICATE = 7
 
 
 def refund_for(shop: Shop, provider: str, *, paid: str = "100.00") -> tuple[ReturnTicket, Refund]:
@@ -181,3 +184,18 @@ def test_an_abnormal_wechat_pay_refund_fails_with_its_state(
     assert status == 204
     failed = Refund.objects.get(pk=refund.pk)
     assert (failed.status, failed.message) == (RefundStatus.FAILED, "ABNORMAL")
+
+
+@pytest.mark.django_db
+def test_a_duplicated_notification_costs_a_few_statements(
+    client, shop: Shop, alipay: AlipaySimulator, alipay_account: PaymentAccount, django_assert_num_queries
+) -> None:
+    ticket, refund = refund_for(shop, "alipay")
+    alipay.pay(ticket.order.number, Decimal("100.00"))
+    refund_execute(refund_id=refund.pk)
+    notification = alipay.notification(ticket.order.number, refund.idempotency_key)
+
+    with django_assert_num_queries(QUERIES_PER_DUPLICATE):
+        answer = client.post(ALIPAY_NOTIFY, notification)
+
+    assert answer.content == b"success"
