@@ -10,10 +10,12 @@ from decimal import Decimal
 import pytest
 
 from orders.models import Shop
+from payments.gateways import wechatpay as wechatpay_gateway
 from payments.models import PaymentAccount
 from tests.factories.tickets import buyer_actor, order_with_line, staff_actor
+from tests.payments.conftest import refund_request
 from tests.simulators.alipay import AlipaySimulator
-from tests.simulators.wechatpay import WechatPaySimulator
+from tests.simulators.wechatpay import WechatPaySimulator, signed_headers
 from tickets.models import EventType, Refund, RefundStatus, ReturnTicket, TicketEvent
 from tickets.payments import GatewayError
 from tickets.services import ticket_act
@@ -199,3 +201,19 @@ def test_a_duplicated_notification_costs_a_few_statements(
         answer = client.post(ALIPAY_NOTIFY, notification)
 
     assert answer.content == b"success"
+
+
+@pytest.mark.django_db
+def test_a_notification_about_a_refund_kefu_does_not_know_is_404(
+    client, shop: Shop, wechatpay: WechatPaySimulator, wechatpay_account: PaymentAccount
+) -> None:
+    wechatpay.pay("SO-ELSEWHERE", Decimal("100.00"))
+    gateway_refund = refund_request("RF-NOT-OURS", amount="10.00", order="SO-ELSEWHERE")
+    wechatpay_gateway.for_shop(shop_code="paysim").submit(gateway_refund)
+    body = wechatpay.notification("RF-NOT-OURS")
+    headers = signed_headers(body, wechatpay.platform_private_key, wechatpay.platform_key_id)
+
+    answer = client.post(WECHATPAY_NOTIFY, body, content_type="application/json", headers=headers)
+
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "FAIL"
