@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from tickets.models import ComplaintTicket, ExchangeTicket, LogisticsTicket, ReturnTicket, Ticket, TicketEvent
-from tickets.wording import actor_label, event_reason
+from tickets.wording import actor_label, buyer_state_label, event_reason
 
 
 class FastOutput:
@@ -109,7 +109,8 @@ class TicketOutSerializer(FastOutput, serializers.Serializer):
     actions = serializers.SerializerMethodField(help_text="What the caller may do now.")
 
     def get_state_label(self, ticket: Ticket) -> str:
-        return ticket.state_label()
+        # The buyer's wording (a refund approved and being paid); staff read the desk's (StaffTicketOutSerializer).
+        return buyer_state_label(ticket.kind, ticket.state)
 
     def get_reason(self, ticket: Ticket) -> str | None:
         return ticket.reason_code
@@ -169,6 +170,9 @@ class StaffTicketOutSerializer(TicketOutSerializer):
     sla_breached = serializers.BooleanField()
     shop = serializers.CharField(source="shop.code")
 
+    def get_state_label(self, ticket: Ticket) -> str:
+        return ticket.state_label()
+
     def get_assignee(self, ticket: Ticket) -> str | None:
         return ticket.assignee.get_username() if ticket.assignee_id and ticket.assignee else None
 
@@ -216,6 +220,11 @@ def kind_details(ticket: Ticket) -> dict:
             # 协商: what the merchant offers instead (the buyer answers with accept_offer / decline_offer).
             "offered_amount": _money(ticket.offered_amount),
             "offer": ticket.offer,
+            # Who pays the return postage and what the shop refunds of it (tickets.services.postage).
+            "return_postage": _money(ticket.return_postage),
+            "return_postage_paid_by": ticket.return_postage_payer or None,
+            "return_postage_refunded": _money(ticket.return_postage_refund),
+            "return_postage_proof": ticket.return_postage_proof_id,
         }
     if isinstance(ticket, ExchangeTicket):
         return {

@@ -18,6 +18,7 @@ urlpatterns = [
     path("tickets/<str:number>/", storefront.TicketDetailApi.as_view(), name="ticket-detail"),
     path("tickets/<str:number>/actions/<str:action>/", storefront.TicketActionApi.as_view(), name="ticket-action"),
     path("tickets/<str:number>/comments/", storefront.TicketCommentApi.as_view(), name="ticket-comment"),
+    path("tickets/<str:number>/postage/", storefront.TicketPostageApi.as_view(), name="ticket-postage"),
     path("tickets/<str:number>/evidence/", storefront.TicketEvidenceApi.as_view(), name="ticket-evidence"),
     path(
         "tickets/<str:number>/evidence/<int:attachment_id>/",

@@ -524,6 +524,8 @@ KEFU_PAYMENT_GATEWAYS: dict[str, str] = env.json("KEFU_PAYMENT_GATEWAYS", defaul
 # A submitted refund nobody confirmed for this long (a manual payout not recorded, a provider that never answered)
 # escalates like any other deadline: priority urgent and an escalation on the timeline, once.
 KEFU_REFUND_PAYOUT_HOURS = env.float("KEFU_REFUND_PAYOUT_HOURS", default=48.0)
+# Return postage the shop refunds at most (yuan) for a return that is its fault, when the shop sets no cap of its own.
+KEFU_RETURN_POSTAGE_CAP = env.float("KEFU_RETURN_POSTAGE_CAP", default=20.0)
 # How often beat asks the providers about submitted refunds, and escalates the ones past KEFU_REFUND_PAYOUT_HOURS.
 CELERY_BEAT_SCHEDULE["refunds-poll"] = {
     "task": "tickets.tasks.poll_submitted_refunds_task",

@@ -28,7 +28,7 @@ from notifications.publishing import publish_on_commit
 from notifications.rendering import local_time, render
 from notifications.tasks import deliver_notifications_task
 from tickets.models import Department, Kind, Ticket, TicketEvent, WaitingOn
-from tickets.wording import event_reason
+from tickets.wording import buyer_state_label, event_reason
 
 
 @dataclass(frozen=True)
@@ -164,15 +164,18 @@ def deliveries_for(notification_event: str, event: TicketEvent, ticket: Ticket) 
     return found
 
 
-def message_context(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
-    """What templates may use. Labels are translated in the active language (the caller overrides it)."""
+def message_context(ticket: Ticket, event: TicketEvent, *, audience: str = "") -> dict[str, Any]:
+    """What templates may use. Labels are translated in the active language (the caller overrides it); the
+    buyer reads the buyer's label of the state (tickets.wording.buyer_state_label)."""
     return {
         "ticket": {
             "number": ticket.number,
             "kind": ticket.kind,
             "kind_label": str(Kind(ticket.kind).label),  # get_kind_display(), without rebuilding the choices
             "state": ticket.state,
-            "state_label": ticket.state_label(),
+            "state_label": buyer_state_label(ticket.kind, ticket.state)
+            if audience == Audience.BUYER
+            else ticket.state_label(),
         },
         "order": {"number": ticket.order.number},
         "shop": {"code": ticket.shop.code, "name": ticket.shop.name},
@@ -238,7 +241,7 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
     for message_event, recipient in _unique(deliveries):
         key = dedup_key_for(event, recipient)
         with translation.override(recipient.language):  # labels and reasons in the recipient's language
-            context = message_context(ticket, event)
+            context = message_context(ticket, event, audience=recipient.audience)
             payload = (
                 webhook_payload(message_event, ticket, event, key)
                 if recipient.channel == Channel.WEBHOOK

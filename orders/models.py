@@ -81,6 +81,18 @@ class Shop(models.Model):
         ),
         **MONEY,
     )
+    # Return postage (issue 14; tickets.services.postage): what the shop refunds at most when a return is its fault.
+    return_postage_cap = models.DecimalField(
+        _("return postage refunded at most (¥)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "For returns that are the shop's fault (quality, wrong item, damaged, not as described), the buyer's "
+            "return postage is refunded on proof up to this amount; empty: the site's default "
+            "(KEFU_RETURN_POSTAGE_CAP)."
+        ),
+        **MONEY,
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -169,6 +181,8 @@ class Order(models.Model):
     payment_provider = models.CharField(
         _("payment provider"), max_length=16, choices=PaymentProvider.choices, default=PaymentProvider.MANUAL
     )
+    # 运费险: the buyer's return postage of a no-fault return (七天无理由) is paid by the insurer, not the shop.
+    shipping_insurance = models.BooleanField(_("shipping insurance (运费险)"), default=False)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

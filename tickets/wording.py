@@ -30,6 +30,9 @@ SYSTEM_REASONS: dict[str, Any] = {
     "deadline_refused": _("Deadline passed (%(step)s was due at %(due)s) but “%(action)s” was refused: %(error)s"),
     "deadline_approaching": _("Deadline approaching."),
     "refund_failed": _("Refund %(refund)s failed %(attempts)s times: %(error)s"),
+    "postage_shop": _("Return postage ¥%(amount)s: the shop's fault, ¥%(refund)s of it is refunded with the goods."),
+    "postage_buyer": _("Return postage ¥%(amount)s: paid by the buyer (no fault of the shop, no shipping insurance)."),
+    "postage_insurer": _("Return postage ¥%(amount)s: paid by the shipping insurance (运费险), not by the shop."),
     "refund_unconfirmed": _(
         "Refund %(refund)s was submitted to %(payer)s at %(submitted)s and nobody has confirmed it was paid."
     ),
@@ -44,6 +47,20 @@ SYSTEM_ACTORS: dict[str, Any] = {
     "stalled parcel watch": _("stalled parcel watch"),
     "system": _("system"),
 }
+
+
+# What the buyer reads for a state where it differs from the desk's label (the desk's says whose move it is). In
+# refund_pending the merchant has agreed and the refund is on its way to the payer (tickets.services.refunds): for
+# the buyer it is approved and being paid, until the payer confirms it (refunded).
+BUYER_STATE_LABELS: dict[tuple[str, str], Any] = {
+    ("return", "refund_pending"): _("Refund approved, being paid"),
+}
+
+
+def buyer_state_label(kind: str, state: str) -> str:
+    """The state's label as the buyer (storefront API, buyer notifications) reads it, in the active language."""
+    label = BUYER_STATE_LABELS.get((kind, state))
+    return str(label) if label is not None else state_label(kind, state)
 
 
 def system_reason(code: str, **params: Any) -> tuple[str, dict[str, Any]]:

@@ -42,6 +42,7 @@ from tickets import services
 from tickets.actors import Actor
 from tickets.models import Attachment, Ticket
 from tickets.selectors import returnable_quantities
+from tickets.services.postage import return_postage_record
 
 
 class StorefrontApi(APIView):
@@ -246,6 +247,43 @@ class TicketCommentApi(StorefrontApi):
         )
         body = out.TimelineEventSerializer(event, context={"public": True}).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class PostageInSerializer(s.serializers.Serializer):
+    amount = s.serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What the buyer paid to send the goods back (yuan)."
+    )
+    proof = s.serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="The id of the evidence (a receipt) uploaded to this ticket; needed when the shop pays.",
+    )
+
+
+class TicketPostageApi(StorefrontApi):
+    @extend_schema(
+        operation_id="ticket_return_postage",
+        request=PostageInSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: out.TicketDetailOutSerializer, **ERRORS},
+        description=(
+            "Record the buyer's return postage. Who pays follows the reason (docs/money.md): the shop refunds it "
+            "on proof up to its cap when the return is its fault; otherwise the buyer, or the shipping insurance."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        payload = PostageInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        proof_id = payload.validated_data.get("proof")
+        proof = Attachment.objects.filter(pk=proof_id, ticket_id=ticket.pk).first() if proof_id else None
+        if proof_id and proof is None:
+            raise ValidationError({"proof": [_("No evidence %(id)s on this ticket.") % {"id": proof_id}]})
+        updated = return_postage_record(
+            ticket=ticket, amount=payload.validated_data["amount"], proof=proof, actor=Actor.for_buyer(ticket.buyer)
+        )
+        return Response(self.ticket_body(updated))
 
 
 class AttachmentOutSerializer(s.serializers.Serializer):

@@ -4,7 +4,8 @@ Only users with ``tickets.pay_refund`` (the finance group, accounts.groups) open
 The list shows each refund's shop, ticket, amount and age (red once past ``KEFU_REFUND_PAYOUT_HOURS``, when the
 ticket escalates); filters by shop and age. "Record payout" takes one or many selected refunds to a form (channel,
 transaction number, when) and records them through ``tickets.services.payouts.refunds_payout_record`` — the same
-``refund_settle`` path a provider's confirmation takes — all or none.
+``refund_settle`` path a provider's confirmation takes — all or none. "Reconcile a statement" (desk.admin.reconcile)
+compares a provider's refund statement with kefu's refunds.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from desk.admin.access import request_actor
+from desk.admin.reconcile import reconcile_view
 from kefu.core.errors import DomainError
 from tickets.models import PayoutChannel, RefundToPay
 from tickets.services.payouts import PAY_REFUND, refunds_payout_record, refunds_to_pay
@@ -126,6 +129,10 @@ class RefundToPayAdmin(admin.ModelAdmin):
     actions = [record_payout]
     list_display_links = None
     show_full_result_count = False
+
+    def get_urls(self) -> list[Any]:
+        reconcile = self.admin_site.admin_view(lambda request: reconcile_view(self, request))
+        return [path("reconcile/", reconcile, name="tickets_refundtopay_reconcile"), *super().get_urls()]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RefundToPay]:
         return _queue()

@@ -123,6 +123,7 @@ CASES = [
     Case("ticket-detail", "GET", "storefront", lambda t: {"number": t.ticket}),
     Case("ticket-action", "POST", "storefront", lambda t: {"number": t.ticket, "action": "cancel"}),
     Case("ticket-comment", "POST", "storefront", lambda t: {"number": t.ticket}, lambda t: {"body": "在吗"}),
+    Case("ticket-postage", "POST", "storefront", lambda t: {"number": t.ticket}, lambda t: {"amount": "12.00"}),
     Case(
         "ticket-evidence",
         "POST",

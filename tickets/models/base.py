@@ -255,6 +255,9 @@ class Refund(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("ticket"))
     amount = models.DecimalField(_("amount"), **MONEY)
+    # The part of ``amount`` that is return postage the shop refunds (tickets.services.postage): not allocated to
+    # the order lines, whose refunded amounts stay within what was paid for the goods.
+    postage_amount = models.DecimalField(_("of which return postage"), default=ZERO, **MONEY)
     status = models.CharField(_("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
     allocations = models.JSONField(_("allocation per order line"), default=dict)

@@ -34,6 +34,7 @@ from tickets.payments import (
 from tickets.selectors import ticket_line_shares, ticket_refundable_amount
 from tickets.services.acting import ticket_act
 from tickets.services.engine import event_record, on_enter
+from tickets.services.postage import postage_refund_due
 from tickets.signals import refund_ready
 from tickets.wording import system_reason
 
@@ -43,11 +44,12 @@ MAX_REFUND_ATTEMPTS = 5
 PAYMENT_ACTOR = Actor.system("payment gateway")
 
 
-def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
+def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor, postage: Decimal = ZERO) -> Refund:
     """Reserve ``amount`` against the ticket's lines and create the pending refund.
 
     The caller holds the ticket's row lock. Raises ``RefundExceedsPaid`` (nothing written) when the lines
-    do not have that much left; allocates line by line, in order-line order.
+    do not have that much left; allocates line by line, in order-line order. ``postage``: return postage the shop
+    refunds on top (tickets.services.postage), paid with the goods in one refund but allocated to no line.
     """
     if amount is None or amount <= 0:
         raise InvalidAmount(_("A refund must be above ¥0.00."), field="amount")
@@ -92,7 +94,8 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
     sequence = Refund.objects.filter(ticket_id=ticket.pk).count() + 1
     refund = Refund.objects.create(
         ticket_id=ticket.pk,
-        amount=amount,
+        amount=amount + postage,
+        postage_amount=postage,
         idempotency_key=f"{ticket.number}-R{sequence}",
         allocations=allocations,
     )
@@ -100,7 +103,13 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
         ticket=ticket,
         actor=actor,
         event_type=EventType.REFUND,
-        payload={"refund": refund.idempotency_key, "amount": amount, "allocations": allocations, "status": "reserved"},
+        payload={
+            "refund": refund.idempotency_key,
+            "amount": refund.amount,
+            "allocations": allocations,
+            "status": "reserved",
+            **({"goods": amount, "postage": postage} if postage else {}),
+        },
     )
     # robust: the reservation has committed; a broker that is down must not turn the caller's committed change
     # into an error. The refund then waits as requested; the relay (tickets.services.refund_sweeps) submits it.
@@ -112,7 +121,9 @@ def refund_reserve(*, ticket: Ticket, amount: Decimal, actor: Actor) -> Refund:
 def _reserve_on_refund_pending(ticket: Ticket, actor: Actor) -> None:
     if not isinstance(ticket, ReturnTicket):  # registered for returns only; the engine passes the kind's model
         raise TypeError(f"expected a ReturnTicket, got {type(ticket).__name__}")
-    refund_reserve(ticket=ticket, amount=ticket.approved_amount or ZERO, actor=actor)
+    refund_reserve(
+        ticket=ticket, amount=ticket.approved_amount or ZERO, actor=actor, postage=postage_refund_due(ticket)
+    )
 
 
 @on_enter(Kind.RETURN, ReturnState.REFUNDED)

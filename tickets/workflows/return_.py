@@ -19,6 +19,7 @@ from orders.models import MONEY, Shipment, ShipmentDirection
 from tickets.actors import Role
 from tickets.errors import InvalidAmount, require
 from tickets.models.base import Kind, Ticket
+from tickets.models.finance import ReturnPostage
 from tickets.workflows.acts import (
     AMOUNT,
     DESCRIPTION,
@@ -49,7 +50,7 @@ ON_A_MARKETPLACE: Rule[Ticket] = Rule(
 )
 
 
-class ReturnTicket(Ticket):
+class ReturnTicket(Ticket, ReturnPostage):  # ReturnPostage: the return postage's fields
     KIND = Kind.RETURN
     NUMBER_PREFIX = "RT"
     INITIAL_STATE = S.REQUESTED
