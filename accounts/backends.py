@@ -3,7 +3,7 @@
 django-axes' backend refuses an ``authenticate()`` call without the request (it needs the client's address).
 Logins without one are not attempts by a client over the network: the test client's ``login()``, a shell, a
 management command. Those are passed on to the next backend unchecked; every login through a view (the admin's
-login form) passes the request and is counted and locked out as django-axes does (settings.py: per client
+login form) passes the request and is counted and locked out as django-axes does (kefu/settings/web.py: per client
 address and per username, ``KEFU_AUTH_FAILURE_LIMIT`` failures in ``KEFU_AUTH_FAILURE_WINDOW_SECONDS``).
 """
 

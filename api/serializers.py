@@ -11,7 +11,7 @@ from typing import TypedDict
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from orders.models import BuyerTier, OrderStatus, ShipmentStatus
+from orders.models import BuyerTier, OrderStatus, PaymentProvider, ShipmentStatus
 from tickets.workflows.complaint import ComplaintCategory, Severity
 from tickets.workflows.logistics import ExceptionType
 
@@ -94,6 +94,15 @@ class OrderInSerializer(serializers.Serializer):
     buyer = BuyerInSerializer()
     lines = LineInSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
     shipments = ShipmentInSerializer(many=True, required=False, default=list, max_length=50)  # type: ignore[call-arg]
+    payment_provider = serializers.ChoiceField(
+        choices=PaymentProvider.choices,
+        required=False,
+        default=PaymentProvider.MANUAL,
+        help_text="Who refunds the order: the finance queue (manual) or the provider the buyer paid through.",
+    )
+    shipping_insurance = serializers.BooleanField(
+        required=False, default=False, help_text="运费险: a no-fault return's postage is paid by the insurer."
+    )
 
 
 class ShipmentOutSerializer(serializers.Serializer):
@@ -126,6 +135,8 @@ class OrderOutSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
     buyer_id = serializers.CharField(source="buyer.external_id")
+    payment_provider = serializers.CharField()
+    shipping_insurance = serializers.BooleanField()
     lines = OrderLineOutSerializer(many=True)
     shipments = ShipmentOutSerializer(many=True)
 

@@ -9,7 +9,7 @@ Two kinds:
 - Failed credentials (:func:`credentials_guard`): wrong API keys and staff tokens, counted per client address and
   per key prefix. After ``KEFU_AUTH_FAILURE_LIMIT`` failures within ``KEFU_AUTH_FAILURE_WINDOW_SECONDS`` that
   address, or that key prefix, gets 429 for the rest of the window, before its credentials are even read. Admin
-  logins are counted by django-axes with the same limit and window (settings.py).
+  logins are counted by django-axes with the same limit and window (kefu/settings/web.py).
 
 Clients are told apart by :func:`kefu.core.client_address.client_address` (``KEFU_TRUSTED_PROXY_COUNT``). While
 the cache is unavailable nothing can be counted: every throttle lets requests through (kefu.core.cache).

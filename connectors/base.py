@@ -15,8 +15,8 @@ these types; ingestion, write-back and reconciliation (``connectors.services``) 
   conversions (platforms that send yuan strings convert at the edge).
 - :class:`PushMessage`: one pushed notification, verified; it only says *which* case changed: ingestion
   re-fetches the detail (pushes carry ids and status only, and arrive at least once, in any order).
-- :class:`Command`: a staff decision to carry out on the platform; a connector either returns a
-  :class:`CommandResult` or raises :class:`PlatformError` saying whether to retry (``transient``,
+- :class:`Command` (``connectors.commands``): a staff decision to carry out on the platform; a connector either
+  returns a :class:`CommandResult` or raises :class:`PlatformError` saying whether to retry (``transient``,
   ``rate_limited``) or to hand the ticket back to the staff (``permanent``, with the platform's message).
 
 Connectors do I/O only through ``kefu.core.outbound`` (the guarded client), so a connection's base URL (the
@@ -34,6 +34,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
+
+from connectors.commands import Command, CommandResult, ErrorKind, PlatformError
 
 
 class Platform(StrEnum):
@@ -193,99 +195,6 @@ class PushMessage:
     case_id: str
     modified_at: datetime | None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
-
-
-class CommandName(StrEnum):
-    AGREE_REFUND = "agree_refund"
-    AGREE_RETURN = "agree_return"
-    REFUSE = "refuse"
-    CONFIRM_RECEIVED = "confirm_received"
-    SHIP_EXCHANGE = "ship_exchange"
-    SHIP_RESEND = "ship_resend"
-    UPLOAD_EVIDENCE = "upload_evidence"
-    COUNTER_OFFER = "counter_offer"
-
-
-@dataclass(frozen=True)
-class Command:
-    """A staff decision to carry out on the platform for one case.
-
-    ``version`` is the platform version the decision was taken on (passed back where the platform locks
-    optimistically); ``amount_fen`` for refunds; ``address_id`` the shop's return address on the platform;
-    ``carrier``/``waybill`` for shipments; ``evidence`` URLs or ids of already uploaded proofs.
-    """
-
-    name: CommandName
-    case_id: str
-    version: int = 0
-    amount_fen: int | None = None
-    reason: str = ""
-    address_id: str = ""
-    carrier: str = ""
-    waybill: str = ""
-    evidence: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def as_payload(self) -> dict[str, Any]:
-        """What the outbox stores (``WriteBack.payload``); :meth:`from_payload` reads it back."""
-        return {
-            "name": self.name.value,
-            "case_id": self.case_id,
-            "version": self.version,
-            "amount_fen": self.amount_fen,
-            "reason": self.reason,
-            "address_id": self.address_id,
-            "carrier": self.carrier,
-            "waybill": self.waybill,
-            "evidence": list(self.evidence),
-            "extra": dict(self.extra),
-        }
-
-    @classmethod
-    def from_payload(cls, data: Mapping[str, Any]) -> Command:
-        return cls(
-            name=CommandName(data["name"]),
-            case_id=str(data["case_id"]),
-            version=int(data.get("version") or 0),
-            amount_fen=data.get("amount_fen"),
-            reason=data.get("reason", ""),
-            address_id=data.get("address_id", ""),
-            carrier=data.get("carrier", ""),
-            waybill=data.get("waybill", ""),
-            evidence=tuple(data.get("evidence", ())),
-            extra=dict(data.get("extra") or {}),
-        )
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """The platform accepted the command. ``applied=False``: nothing to do there (a kefu-side step only)."""
-
-    applied: bool = True
-    message: str = ""
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
-
-
-class ErrorKind(StrEnum):
-    PERMANENT = "permanent"  # the platform refused: hand the ticket back to the staff with ``message``
-    TRANSIENT = "transient"  # the platform failed or did not answer: retry with backoff
-    RATE_LIMITED = "rate_limited"  # call limit hit: retry later (backoff with jitter)
-
-
-class PlatformError(Exception):
-    """A platform call failed. ``kind`` decides what happens next; ``code``/``message`` are the platform's own
-    (``message`` is shown to the staff when the failure is permanent)."""
-
-    def __init__(self, kind: ErrorKind, code: str, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.kind = kind
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind != ErrorKind.PERMANENT
 
 
 # The push view passes the request's query string to ``verify_push`` under this name among the headers.

@@ -20,7 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from connectors.base import CaseKind, CaseStatus, CommandName, Platform
+from connectors.base import CaseKind, CaseStatus, Platform
+from connectors.commands import CommandName
 from connectors.crypto import EncryptedTextField
 from orders.models import Shop
 from tickets.models import Ticket

@@ -135,8 +135,17 @@ class Notification(models.Model):
 
     # No index of its own: notification_ticket_idx (ticket, created_at) serves the lookups by ticket.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    # The timeline entry the message tells of. Written once, never looked up by it: no index, no constraint, and
+    # nothing done when the entry goes (SET_NULL would have to find the rows, through an index every message
+    # would write); the id then points at nothing.
     timeline_event = models.ForeignKey(
-        TicketEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+        TicketEvent,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     event = models.CharField(_("event"), max_length=32, choices=Event.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -146,8 +155,9 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("body"))
     payload = models.JSONField(_("payload"), default=dict)
-    # The receiver's de-duplication key: the same message delivered twice carries the same key.
-    dedup_key = models.CharField(_("de-duplication key"), max_length=64, unique=True)
+    # The receiver's de-duplication key: the same message delivered twice carries the same key. Unique through a
+    # constraint (notification_dedup_key_unique), not unique=True: that also adds a LIKE index no query uses.
+    dedup_key = models.CharField(_("de-duplication key"), max_length=64)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
@@ -171,6 +181,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-pk"]
         # No index on next_attempt_at or lease_owner: the lease writes both (see above). The relay finds due rows
         # through notification_pending_id_idx, oldest first.
+        constraints = [models.UniqueConstraint(fields=["dedup_key"], name="notification_dedup_key_unique")]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="notification_ticket_idx"),
             # The relay takes pending rows oldest first, by id (so a ticket's earlier message comes first).

@@ -86,6 +86,8 @@ def order_upsert(*, shop: Shop, data: OrderData) -> UpsertResult:
                     status=data.status,
                     paid_at=data.paid_at,
                     delivered_at=data.delivered_at,
+                    payment_provider=data.payment_provider,
+                    shipping_insurance=data.shipping_insurance,
                 )
         except IntegrityError:
             # Another sync created the same order since we looked; it has committed, so we can lock it.
@@ -150,6 +152,8 @@ def _order_fields_apply(*, order: Order, data: OrderData, buyer: Buyer) -> list[
         "status": status,
         "paid_at": data.paid_at,
         "delivered_at": data.delivered_at or order.delivered_at,
+        "payment_provider": data.payment_provider,
+        "shipping_insurance": data.shipping_insurance,
     }
     changed = [name for name, value in wanted.items() if getattr(order, name) != value]
     for name in changed:

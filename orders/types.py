@@ -63,6 +63,9 @@ class OrderData:
     lines: Sequence[LineData]
     shipments: Sequence[ShipmentData] = ()
     delivered_at: datetime | None = None
+    # Who refunds the order (tickets.payments.gateway_for) and whether it has shipping insurance (运费险).
+    payment_provider: str = "manual"
+    shipping_insurance: bool = False
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ def order_body(order) -> dict:
         "paid_at": order.paid_at,
         "delivered_at": order.delivered_at,
         "buyer": order.buyer,
+        "payment_provider": order.payment_provider,
+        "shipping_insurance": order.shipping_insurance,
         "lines": lines,
         "shipments": list(order.shipments.all()),
     }
@@ -118,6 +120,8 @@ class OrderApi(StorefrontApi):
             status=d["status"],
             paid_at=d["paid_at"],
             delivered_at=d["delivered_at"],
+            payment_provider=d["payment_provider"],
+            shipping_insurance=d["shipping_insurance"],
             buyer=BuyerData(
                 external_id=d["buyer"]["id"],
                 name=d["buyer"]["name"],

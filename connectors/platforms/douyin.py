@@ -42,18 +42,15 @@ from connectors.base import (
     CaseLine,
     CaseSnapshot,
     CaseStatus,
-    Command,
-    CommandResult,
     Connector,
-    ErrorKind,
     OrderLineSnapshot,
     OrderSnapshot,
     Page,
     Platform,
-    PlatformError,
     PushMessage,
     TokenGrant,
 )
+from connectors.commands import Command, CommandResult, ErrorKind, PlatformError
 from connectors.platforms import router
 from connectors.platforms.douyin_codes import (
     API_VERSION,

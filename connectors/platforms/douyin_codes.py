@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import CaseKind, CaseStatus, ErrorKind, PlatformError
+from connectors.base import CaseKind, CaseStatus
+from connectors.commands import ErrorKind, PlatformError
 
 DEFAULT_BASE_URL = "https://openapi-fxg.jinritemai.com"
 API_VERSION = "2"

@@ -45,17 +45,14 @@ from connectors.base import (
     CaseLine,
     CaseSnapshot,
     CaseStatus,
-    Command,
-    CommandResult,
     Connector,
-    ErrorKind,
     OrderSnapshot,
     Page,
     Platform,
-    PlatformError,
     PushMessage,
     yuan_to_fen,
 )
+from connectors.commands import Command, CommandResult, ErrorKind, PlatformError
 from connectors.platforms import router
 from connectors.platforms.orders import case_lines, the_case
 

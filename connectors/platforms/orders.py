@@ -3,7 +3,8 @@ call the platforms' order APIs (they need another permission; the shop's own ord
 
 from __future__ import annotations
 
-from connectors.base import CaseSnapshot, ErrorKind, OrderLineSnapshot, PlatformError
+from connectors.base import CaseSnapshot, OrderLineSnapshot
+from connectors.commands import ErrorKind, PlatformError
 
 
 def the_case(order_id: str, case: CaseSnapshot | None) -> CaseSnapshot:

@@ -59,15 +59,14 @@ from connectors.base import (
     CaseSnapshot,
     CaseStatus,
     Connector,
-    ErrorKind,
     OrderSnapshot,
     Page,
     Platform,
-    PlatformError,
     PushMessage,
     TokenGrant,
     yuan_to_fen,
 )
+from connectors.commands import ErrorKind, PlatformError
 from connectors.platforms import router
 from connectors.platforms.bridge import push_verify
 from connectors.platforms.orders import case_lines, the_case

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.base import CaseKind, CaseStatus, ErrorKind, PlatformError, yuan_to_fen
+from connectors.base import CaseKind, CaseStatus, yuan_to_fen
+from connectors.commands import ErrorKind, PlatformError
 from connectors.platforms.router import md5_sign
 
 BEIJING = ZoneInfo("Asia/Shanghai")

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from connectors.base import Command, CommandResult, Connection, ErrorKind, PlatformError, fen_to_yuan, yuan_to_fen
+from connectors.base import Connection, fen_to_yuan, yuan_to_fen
+from connectors.commands import Command, CommandResult, ErrorKind, PlatformError
 from connectors.platforms.pdd_codes import fen_amount, split_case_key
 
 

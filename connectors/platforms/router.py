@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from urllib3 import encode_multipart_formdata
 
-from connectors.base import ErrorKind, PlatformError
+from connectors.commands import ErrorKind, PlatformError
 from kefu.core import outbound
 
 FORM = "application/x-www-form-urlencoded;charset=utf-8"

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.base import CaseStatus, ErrorKind, PlatformError
+from connectors.base import CaseStatus
+from connectors.commands import ErrorKind, PlatformError
 from connectors.platforms.router import md5_sign, signed_text
 
 BEIJING = ZoneInfo("Asia/Shanghai")

@@ -20,7 +20,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from connectors.base import Command, CommandResult, Connection, ErrorKind, PlatformError
+from connectors.base import Connection
+from connectors.commands import Command, CommandResult, ErrorKind, PlatformError
 from connectors.platforms.taobao_exchange import dispute_id, is_exchange
 
 MESSAGE_MAX_BYTES = 400

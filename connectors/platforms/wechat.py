@@ -49,17 +49,14 @@ from connectors.base import (
     CaseLine,
     CaseSnapshot,
     CaseStatus,
-    Command,
-    CommandResult,
     Connector,
-    ErrorKind,
     OrderSnapshot,
     Page,
     Platform,
-    PlatformError,
     PushMessage,
     TokenGrant,
 )
+from connectors.commands import Command, CommandResult, ErrorKind, PlatformError
 from connectors.platforms import router
 from connectors.platforms.orders import case_lines, the_case
 from connectors.platforms.wechat_codes import (

@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from connectors.base import QUERY_STRING_HEADER, BadSignature, CaseKind, CaseStatus, ErrorKind, PlatformError
+from connectors.base import QUERY_STRING_HEADER, BadSignature, CaseKind, CaseStatus
+from connectors.commands import ErrorKind, PlatformError
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 LIST_PATH = "/channels/ec/aftersale/getaftersalelist"

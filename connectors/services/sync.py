@@ -28,7 +28,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connectors.base import BadSignature, CaseStatus, ErrorKind, PlatformError, PushMessage
+from connectors.base import BadSignature, CaseStatus, PushMessage
+from connectors.commands import ErrorKind, PlatformError
 from connectors.models import InboxMessage, PlatformCase, Reconciliation, ShopConnection, WriteBack, WriteBackStatus
 from connectors.platforms import connector_class, connector_for
 from connectors.services.ingest import case_ingest

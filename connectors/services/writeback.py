@@ -29,7 +29,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from connectors.base import Command, CommandName, ErrorKind, PlatformError, yuan_to_fen
+from connectors.base import yuan_to_fen
+from connectors.commands import Command, CommandName, ErrorKind, PlatformError
 from connectors.models import PlatformCase, WriteBack, WriteBackStatus
 from connectors.platforms import connector_class, connector_for
 from kefu.core.outbound import mask_secrets

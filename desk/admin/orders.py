@@ -83,7 +83,14 @@ class ShopAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "code", "channel"]}),
         (
             _("After-sales"),
-            {"fields": ["return_window_days", "compensation_cap", "compensation_approval_threshold"]},
+            {
+                "fields": [
+                    "return_window_days",
+                    "compensation_cap",
+                    "compensation_approval_threshold",
+                    "return_postage_cap",
+                ]
+            },
         ),
         (
             _("Storefront webhook"),
@@ -191,8 +198,8 @@ class ShipmentInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["number", "shop", "buyer", "status", "paid_at", "delivered_at"]
-    list_filter = ["shop", "status"]
+    list_display = ["number", "shop", "buyer", "status", "payment_provider", "shipping_insurance", "paid_at"]
+    list_filter = ["shop", "status", "payment_provider", "shipping_insurance"]
     # Order numbers and phones are copied from elsewhere, so exact (indexed) matches; names match in part.
     search_fields = ["=number", "buyer__name", "=buyer__phone"]
     list_select_related = ["shop", "buyer"]

@@ -17,7 +17,7 @@ nothing, ``incr`` counts 0), after a short socket timeout, instead of raising ``
 What the cache helps with then works as it would without it: throttles let requests through (they cannot count),
 configuration is reloaded from the database at most every ``KEFU_CONFIG_MAX_AGE_SECONDS``.
 
-settings.py puts this backend in place of Django's ``RedisCache`` when ``CACHE_URL`` is a Redis URL.
+kefu/settings/web.py puts this backend in place of Django's ``RedisCache`` when ``CACHE_URL`` is a Redis URL.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Whether a ``SECRET_KEY`` may sign a production site's sessions, CSRF tokens and password resets.
 
-``kefu/settings.py`` calls :func:`secret_key_problem` when ``DEBUG`` is off and refuses to start (Django's
+``kefu/settings/framework.py`` calls :func:`secret_key_problem` when ``DEBUG`` is off and refuses to start (Django's
 ``ImproperlyConfigured``) on an answer: a missing key, a short one, one of few distinct characters, or one
 known to be public (Django's ``django-insecure-`` prefix, kefu's development key, placeholders such as
 ``changeme``). Only standard-library code: the settings module imports it before Django is set up.

@@ -1,4 +1,4 @@
-"""The admin's login is locked out after repeated failures (django-axes, configured in settings.py): per client
+"""The admin's login is locked out after repeated failures (django-axes, configured in kefu/settings/web.py): per client
 address and per username, with the same trusted-proxy address rule, limit and window as the API's failed
 credentials; the lockout page is a 429 in the user's language."""
 

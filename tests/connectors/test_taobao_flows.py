@@ -15,7 +15,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from connectors.base import Command, CommandName, PlatformError
+from connectors.commands import Command, CommandName, PlatformError
 from connectors.models import WriteBack
 from connectors.platforms import connector_for
 from connectors.services.sync import inbox_process

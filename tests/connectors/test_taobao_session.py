@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ErrorKind, PlatformError
+from connectors.commands import ErrorKind, PlatformError
 from connectors.models import InboxMessage, ShopConnection
 from connectors.platforms import connector_for
 from connectors.services.sync import inbox_process

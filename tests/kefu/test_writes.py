@@ -76,6 +76,38 @@ def test_a_ticket_written_as_its_two_rows_equals_the_one_save_writes():
     assert not written._state.adding and not event._state.adding
 
 
+def test_the_values_that_are_null_are_written_null_in_the_statement_not_sent():
+    """psycopg parses again, on every call, a statement of more than 50 parameters; an opening's has 45 once its
+    NULLs are in the SQL (its ticket's assignee, closing time, … and its event's actor user and step)."""
+    order = OrderFactory()
+    line = OrderLineFactory(order=order, sku="A", quantity=3)
+    ticket = new_return(order, "RT-NULLS")
+    ticket.id = ticket.pk = next_ticket_id()
+    event = TicketEvent(ticket_id=ticket.pk, event_type="created", created_at=timezone.now(), payload={})
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with transaction.atomic(), connection.execute_wrapper(record):
+        rows_write(
+            NewRows(Ticket, [ticket]),
+            NewRows(ReturnTicket, [ticket]),
+            NewRows(TicketLine, [TicketLine(ticket_id=ticket.pk, order_line=line, quantity=1)]),
+            NewRows(TicketEvent, [event]),
+        )
+    assert all(None not in params for _sql, params in sent)
+    assert all("NULL" in sql for sql, _params in sent if "tickets_ticketline" not in sql)
+    if connection.vendor == "postgresql":
+        ((_sql, params),) = sent
+        assert len(params) <= 50
+    stored_row = stored(ReturnTicket, ticket.pk)
+    assert stored_row["assignee_id"] is None and stored_row["closed_at"] is None
+    assert stored_row["approved_amount"] is None
+    assert TicketEvent.objects.get(pk=event.pk).actor_user_id is None
+
+
 @pytest.mark.parametrize("count", [1, 3])
 def test_rows_get_their_ids_in_order_as_bulk_create_gives_them(count):
     order = OrderFactory()

@@ -93,7 +93,13 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     # A linked ticket this one was opened from (an exchange converted into a refund, a logistics refund).
     origin = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="spawned", verbose_name=_("origin")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="spawned",
+        verbose_name=_("origin"),
+        db_index=False,  # ticket_origin_idx: only the tickets another one spawned
     )
     # A case mirrored from a marketplace (connectors): the platform's code ("" for the shop's own tickets). Such a
     # ticket runs on the platform's clock: ``platform_due_at`` is the platform's deadline for the merchant's
@@ -112,6 +118,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         # tickets.privacy: who sees a buyer's phone and email in full (supervisors' group, accounts.groups).
         permissions = [("view_buyer_contact", _("Can see buyers' phone numbers and email addresses in full"))]
         indexes = [
+            models.Index(fields=["origin"], name="ticket_origin_idx", condition=Q(origin__isnull=False)),
             # The deadline sweep's index: only tickets with a running clock are in it.
             models.Index(fields=["due_at"], name="ticket_due_idx", condition=Q(due_at__isnull=False)),
             models.Index(fields=["warn_at"], name="ticket_warn_idx", condition=Q(warn_at__isnull=False)),

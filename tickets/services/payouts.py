@@ -68,9 +68,14 @@ def refunds_payout_record(
                     },
                     code="refund_not_payable",
                 )
-            settled.append(
-                refund_settle(idempotency_key=refund.idempotency_key, answer=answer, actor=actor, channel=channel)
-            )
+            done = refund_settle(idempotency_key=refund.idempotency_key, answer=answer, actor=actor, channel=channel)
+            if done.confirmed_by_id != user.pk:  # another clerk recorded it between our check and its lock
+                raise Conflict(
+                    _("Refund %(refund)s was recorded as paid by someone else meanwhile.")
+                    % {"refund": refund.idempotency_key},
+                    code="refund_not_payable",
+                )
+            settled.append(done)
         return settled
 
 

@@ -63,18 +63,19 @@ def refund_settle_on_platform(*, ticket: Ticket, actor: Actor, reference: str) -
     the platform's code, its ``reference``), so the payment relay never submits them again, and complete the
     ticket as the platform (``refund_settle``). Idempotent: a ticket no longer waiting for its refund is returned
     as it is."""
-    if ticket.state != "refund_pending":
-        return ticket
-    unpaid = list(
-        Refund.objects.filter(ticket_id=ticket.pk, status__in=[RefundStatus.REQUESTED, RefundStatus.SUBMITTED])
-        .order_by("pk")
-        .values_list("idempotency_key", flat=True)
-    )
-    answer = PayoutAnswer(status=PayoutStatus.SUCCEEDED, payer=ticket.platform or actor.name, reference=reference[:128])
-    for key in unpaid:
-        refund_settle(idempotency_key=key, answer=answer, actor=actor)
     with transaction.atomic():
         locked = ticket_lock(ticket=ticket, check_version=False)
+        if locked.state != "refund_pending":
+            return locked
+        unpaid = list(
+            Refund.objects.filter(ticket_id=locked.pk, status__in=[RefundStatus.REQUESTED, RefundStatus.SUBMITTED])
+            .order_by("pk")
+            .values_list("idempotency_key", flat=True)
+        )
+        answer = PayoutAnswer(status=PayoutStatus.SUCCEEDED, payer=locked.platform or actor.name, reference=reference)
+        for key in unpaid:  # the last one completes the ticket (refund_settle, in this transaction)
+            refund_settle(idempotency_key=key, answer=answer, actor=actor)
+        locked = ticket_lock(ticket=locked, check_version=False)
         if locked.state != "refund_pending":
             return locked
         # No refund row left to settle (the amount was never reserved here): the platform's word completes it.

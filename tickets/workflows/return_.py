@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE
@@ -84,6 +85,7 @@ class ReturnTicket(Ticket, ReturnPostage):  # ReturnPostage: the return postage'
         blank=True,
         related_name="+",
         verbose_name=_("return shipment"),
+        db_index=False,  # return_shipment_idx: only the returns on their way back (an opening writes none)
     )
     goods_received = models.BooleanField(_("goods received back"), default=False)
     offered_amount = models.DecimalField(_("offered refund"), null=True, blank=True, **MONEY)
@@ -92,6 +94,11 @@ class ReturnTicket(Ticket, ReturnPostage):  # ReturnPostage: the return postage'
     class Meta:
         verbose_name = _("return")
         verbose_name_plural = _("returns")
+        indexes = [
+            models.Index(
+                fields=["return_shipment"], name="return_shipment_idx", condition=Q(return_shipment__isnull=False)
+            )
+        ]
 
     def _after_approval(self) -> str:
         """Where an approval leads: straight to the refund when no goods (still) need to come back."""

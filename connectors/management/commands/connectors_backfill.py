@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from connectors.base import PlatformError
+from connectors.commands import PlatformError
 from connectors.models import ShopConnection
 from connectors.services.sync import connection_backfill
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from connectors.base import ErrorKind, PlatformError
+from connectors.commands import ErrorKind, PlatformError
 from connectors.models import InboxMessage, PlatformCase, ShopConnection, WriteBack
 from connectors.platforms.douyin import DouyinConnector, param_json
 from connectors.services.sync import connection_pull, connection_reconcile, inbox_process

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from connectors.base import ErrorKind, PlatformError
+from connectors.commands import ErrorKind, PlatformError
 from connectors.models import InboxMessage, PlatformCase, ShopConnection, WriteBack
 from connectors.platforms import connector_for
 from connectors.platforms.pdd import PddConnector

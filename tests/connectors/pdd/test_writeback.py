@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from connectors.base import Command, CommandName, ErrorKind, PlatformError
+from connectors.commands import Command, CommandName, ErrorKind, PlatformError
 from connectors.models import ShopConnection, WriteBack, WriteBackStatus
 from connectors.platforms.pdd import PddConnector
 from connectors.services.writeback import writeback_send

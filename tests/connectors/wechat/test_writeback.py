@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.base import Command, CommandName, ErrorKind, PlatformError
+from connectors.commands import Command, CommandName, ErrorKind, PlatformError
 from connectors.models import WriteBack, WriteBackStatus
 from connectors.platforms import connector_for
 from connectors.services.writeback import writeback_send

@@ -165,3 +165,24 @@ def test_the_storefront_records_postage_and_the_ticket_shows_who_pays() -> None:
         HTTP_IDEMPOTENCY_KEY="postage-2",
     )
     assert refused.status_code == 400 and "proof" in refused.content.decode()
+
+
+def test_the_storefront_syncs_shipping_insurance_and_the_postage_rule_reads_it() -> None:
+    from tests.api.test_storefront import order_body
+
+    shop = storefront("shop-insured")
+    path = url("order", number="T-INSURED")
+    synced = shop.client.put(path, order_body(shipping_insurance=True, payment_provider="alipay"), format="json")
+    assert synced.status_code == 201, synced.content
+    assert (synced.json()["shipping_insurance"], synced.json()["payment_provider"]) == (True, "alipay")
+    order = shop.shop.orders.get(number="T-INSURED")
+    ticket = return_open(
+        order=order, actor=buyer_actor(order), lines=[LineRequest("CAP", 1)], reason_code="seven_days_no_reason"
+    )
+    ticket = ticket_act(ticket=ticket, actor=staff_actor("operations"), action="approve")
+
+    ticket = return_postage_record(ticket=ticket, amount=Decimal("10.00"), proof=None, actor=buyer_actor(ticket))
+
+    assert (ticket.return_postage_payer, ticket.return_postage_refund) == ("insurer", Decimal("0.00"))
+    resynced = shop.client.put(path, order_body(payment_provider="paypal"), format="json")
+    assert resynced.status_code == 400 and "payment_provider" in resynced.content.decode()
