@@ -11,7 +11,9 @@ Accept-Language):
   help and fail open (kefu.core.cache, notifications.publishing), so the database is the one dependency a request
   truly needs.
 - **Under /api/, every error is JSON** in the one error shape (api.errors): a 404 of a path outside /api/v1/, a
-  405, a 500, a 413, a 503 — whatever Django or a middleware would have answered as an HTML page.
+  405, a 500, a 413, a 503 — whatever Django or a middleware would have answered as an HTML page. Except the
+  answers a payment provider's protocol fixes (Alipay's ``fail`` text, payments.views), marked with
+  ``PROVIDER_ANSWER``.
 
 Exceptions raised below this middleware reach it as Django's 500 response; ``got_request_exception`` (sent for
 each of them) leaves the exception on the request, so the 500 of an unreachable database can be told apart.
@@ -33,6 +35,8 @@ from api.errors import error_body
 API_PREFIX = "/api/"
 EXCEPTION_ATTRIBUTE = "_kefu_exception"
 UNAVAILABLE = (OperationalError, InterfaceError)
+# An attribute a view sets on a response whose body a caller's protocol fixes (payments.views: Alipay's "fail").
+PROVIDER_ANSWER = "kefu_provider_answer"
 
 
 def _remember_exception(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
@@ -56,6 +60,10 @@ def _messages() -> dict[int, tuple[str, str]]:
         500: ("server_error", _("Internal server error; it has been logged.")),
         503: ("unavailable", _("The service is temporarily unavailable; retry later.")),
     }
+
+
+def _is_provider_answer(response: HttpResponse) -> bool:
+    return bool(getattr(response, PROVIDER_ANSWER, False))
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -90,7 +98,12 @@ class RequestGuardMiddleware:
             response = self._error(request, 503, code, message)
             response["Retry-After"] = str(settings.KEFU_UNAVAILABLE_RETRY_AFTER_SECONDS)
             return response
-        if is_api(request) and response.status_code >= 400 and not _is_json(response):
+        if (
+            is_api(request)
+            and response.status_code >= 400
+            and not _is_json(response)
+            and not _is_provider_answer(response)
+        ):
             code, message = _messages().get(response.status_code, ("error", response.reason_phrase))
             replaced = self._error(request, response.status_code, code, message)
             for header in ("Allow", "Retry-After"):

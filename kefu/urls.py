@@ -18,6 +18,9 @@ urlpatterns = [
     # The language switcher in the admin's header posts here (django.views.i18n.set_language).
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # The payment providers' refund notifications (payments.views; authenticated by the providers' signatures,
+    # not API keys), before the API's catch-all.
+    path("api/v1/payments/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
     path("connectors/", include("connectors.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "notifications",
     "connectors",
     "risk",
+    "payments",
     "api",
     "accounts",
     "desk",

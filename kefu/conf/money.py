@@ -1,4 +1,5 @@
-"""Money (issue 14: tickets.payments, the refund lifecycle, the finance queue, return postage; docs/money.md)."""
+"""Money (issue 14: tickets.payments, the refund lifecycle, the finance queue, return postage, the payments app's
+providers and compensation payouts; docs/money.md)."""
 
 from kefu.conf.framework import CELERY_BEAT_SCHEDULE, env
 
@@ -16,5 +17,23 @@ KEFU_RETURN_POSTAGE_CAP = env.float("KEFU_RETURN_POSTAGE_CAP", default=20.0)
 CELERY_BEAT_SCHEDULE["refunds-poll"] = {
     "task": "tickets.tasks.poll_submitted_refunds_task",
     "schedule": env.float("KEFU_REFUND_POLL_INTERVAL_SECONDS", default=300.0),
+    "options": {"expires": 600},
+}
+
+# --- Payment providers and compensation payouts (issue 14: payments/) ----------------------------------------
+# The provider gateways an order's payment_provider names (factories called as factory(shop_code=...)); the
+# environment's KEFU_PAYMENT_GATEWAYS (above) may still override them.
+KEFU_PAYMENT_GATEWAYS = {
+    "alipay": "payments.gateways.alipay.for_shop",
+    "wechatpay": "payments.gateways.wechatpay.for_shop",
+    **KEFU_PAYMENT_GATEWAYS,
+}
+# A shop's coupon pool with fewer unissued codes than this warns staff (the coupon list in the admin).
+KEFU_COUPON_POOL_LOW = env.int("KEFU_COUPON_POOL_LOW", default=10)
+# How often the beat task retries compensation transfers left without an answer (same out_biz_no / out_detail_no).
+KEFU_PAYOUT_RETRY_INTERVAL_SECONDS = env.float("KEFU_PAYOUT_RETRY_INTERVAL_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["payments-payout-retry"] = {
+    "task": "payments.tasks.retry_payouts_task",
+    "schedule": KEFU_PAYOUT_RETRY_INTERVAL_SECONDS,
     "options": {"expires": 600},
 }

@@ -14,8 +14,9 @@ to it must never reach kefu's own network (SSRF). The rules, in :func:`post` and
 - One **total** deadline covers connecting, TLS, sending and the whole answer (every socket read waits only
   for what is left of it, so a receiver trickling a byte a second fails at the deadline).
 - The answer's body is read up to ``max_body`` bytes and no further (a larger one is an error).
-- Only the status and the body (bounded) come back; :meth:`OutboundResponse.excerpt` is the short,
-  sanitized text to record (``last_error``), never the raw answer.
+- Only the status, the headers and the body (bounded) come back; :meth:`OutboundResponse.excerpt` is the
+  short, sanitized text to record (``last_error``), never the raw answer. (The headers are kept because a
+  payment provider signs its answers in them: WeChat Pay's ``Wechatpay-Signature``.)
 
 Settings (read at call time): ``KEFU_OUTBOUND_DEADLINE_SECONDS``, ``KEFU_OUTBOUND_MAX_BODY_BYTES``,
 ``KEFU_OUTBOUND_ALLOW_PRIVATE`` (loopback and private networks allowed, for local development only; cloud
@@ -33,7 +34,7 @@ import http.client
 import json
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -63,10 +64,15 @@ USER_AGENT = "kefu/1"
 
 @dataclass(frozen=True)
 class OutboundResponse:
-    """A complete answer: its status and body (at most ``max_body`` bytes). Headers are not kept."""
+    """A complete answer: its status, body (at most ``max_body`` bytes) and headers (names in lower case)."""
 
     status: int
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str:
+        """The header ``name`` (any case); empty when the answer has none."""
+        return self.headers.get(name.lower(), "")
 
     @property
     def ok(self) -> bool:
@@ -180,7 +186,8 @@ def _exchange(
             if len(body) > limit:
                 raise ResponseTooLarge(_too_large(response.status, limit), status=response.status)
         keep = not response.will_close  # the body is complete: the connection may carry the next request
-        return OutboundResponse(status=response.status, body=bytes(body))
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return OutboundResponse(status=response.status, body=bytes(body), headers=headers)
     finally:
         if response is not None:
             response.close()  # an unread rest is never read: the connection is closed below
