@@ -33,6 +33,11 @@ DEPARTMENT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "orders.order": (VIEW,),
     "orders.buyer": (VIEW,),
     "orders.shipment": (VIEW,),
+    # Paying a compensation (payments.services.payouts: only operations or logistics staff may) and the coupons
+    # it draws from; a buyer's risk flags are shown on the ticket page and in the queue to everyone who works it.
+    "payments.compensationpayout": (VIEW, ADD),
+    "payments.couponcode": (VIEW,),
+    "risk.riskflag": (VIEW,),
 }
 
 # Supervisors: everything department staff may, plus the configuration, the refunds and the delivery log.
@@ -57,6 +62,15 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "connectors.writeback": (VIEW, CHANGE),  # change: resend
     "connectors.inboxmessage": (VIEW, CHANGE),  # change: process again
     "connectors.reconciliation": (VIEW,),
+    # Money and risk (issue 14): the coupon pools, sending a transfer again; the shops' risk thresholds, the
+    # fast-refund rules (enabled only after their backtest), the buyers' profiles. Payment accounts (the
+    # providers' keys) stay with superusers.
+    "payments.compensationpayout": (VIEW, ADD, CHANGE),
+    "payments.couponcode": (VIEW, ADD, DELETE),
+    "risk.riskpolicy": (VIEW, ADD, CHANGE),
+    "risk.fastrefundrule": (VIEW, ADD, CHANGE),
+    "risk.buyerprofile": (VIEW,),
+    "risk.riskflag": (VIEW, CHANGE),
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

@@ -19,15 +19,21 @@ its own ``urlopen`` is replaced (:meth:`GuardedAliPay.verified_sync_response`) b
 from __future__ import annotations
 
 import binascii
+import warnings
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alipay import AliPay
-from alipay.exceptions import AliPayException, AliPayValidationError
 from django.utils.translation import gettext as _
+
+# The SDK imports pyOpenSSL, whose import warns about DSA (cryptography deprecates it) in every process that loads
+# this module; kefu signs with RSA2 only.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
+    from alipay import AliPay
+    from alipay.exceptions import AliPayException, AliPayValidationError
 
 from kefu.core import outbound
 from payments.gateways.base import TransferRequest, account_for

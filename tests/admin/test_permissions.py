@@ -161,6 +161,28 @@ def test_the_groups_hold_what_the_accounts_module_says_and_no_department_configu
         }
         assert held == expected, name
     department = {p.codename for p in Group.objects.get(name="warehouse").permissions.all()}
-    assert department == {"view_ticket", "change_ticket", "view_order", "view_buyer", "view_shipment"}
+    assert department == {
+        *("view_ticket", "change_ticket", "view_order", "view_buyer", "view_shipment"),
+        *("view_compensationpayout", "add_compensationpayout", "view_couponcode", "view_riskflag"),
+    }
     supervisors = {p.codename for p in Group.objects.get(name="supervisors").permissions.all()}
     assert "view_buyer_contact" in supervisors and "view_buyer_contact" not in department
+
+
+def test_staff_pay_compensations_and_see_flags_supervisors_run_risk_rules_and_coupons_and_keys_stay_superusers(
+    ops_client, wh_client, sup_client
+):
+    """Issue 14's pages for the groups that use them: a department's staff pay a compensation (the payout form)
+    and see risk flags; supervisors also manage coupon pools, risk thresholds and fast-refund rules; payment
+    accounts (the providers' keys) open for superusers only."""
+    staff_pages = ("payments_compensationpayout_add", "payments_couponcode_changelist", "risk_riskflag_changelist")
+    supervisor_pages = ("risk_riskpolicy_add", "risk_fastrefundrule_add", "payments_couponcode_add")
+    for client in (ops_client, wh_client):
+        for page in staff_pages:
+            assert client.get(reverse(f"admin:{page}")).status_code == 200, page
+        for page in supervisor_pages:
+            assert client.get(reverse(f"admin:{page}")).status_code == 403, page
+    for page in (*staff_pages, *supervisor_pages, "risk_buyerprofile_changelist"):
+        assert sup_client.get(reverse(f"admin:{page}")).status_code == 200, page
+    for client in (ops_client, sup_client):
+        assert client.get(reverse("admin:payments_paymentaccount_changelist")).status_code == 403
