@@ -37,6 +37,9 @@ def refund_of(ticket: Ticket, amount: str = "50.00", *, days: float = 1, failed:
         status=RefundStatus.FAILED if failed else RefundStatus.SUCCEEDED,
         idempotency_key=f"test-{ticket.pk}-{Refund.objects.count()}",
         created_at=days_ago(days),
+        # A paid refund names who paid it and when that was confirmed (refund_succeeded_confirmed).
+        payer="manual",
+        confirmed_at=None if failed else days_ago(days),
     )
 
 
