@@ -7,6 +7,7 @@ the demo's defaults stays quiet; silence one on purpose with ``SILENCED_SYSTEM_C
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -163,6 +164,21 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 "its own, and a configuration change or a revoked key is seen by the other processes only when "
                 "their snapshots expire.",
                 "Set CACHE_URL=redis://host:6379/1.",
+            )
+        ]
+    return []
+
+
+@register()
+def check_renamed_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A variable kefu read before and no longer does: a deployment that still sets it would be silently ignored."""
+    if os.environ.get("KEFU_PAYMENT_GATEWAY"):
+        return [
+            _warning(
+                "kefu.W009",
+                "KEFU_PAYMENT_GATEWAY is set but no longer read: refunds go through the gateway of each order's "
+                "payment provider (issue 14), and a refund with no provider waits in the finance queue.",
+                'Remove it; name provider gateways in KEFU_PAYMENT_GATEWAYS (JSON, e.g. {"alipay": "…"}).',
             )
         ]
     return []

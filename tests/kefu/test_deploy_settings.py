@@ -174,3 +174,10 @@ def test_a_visibility_timeout_below_the_longest_retry_delay_is_reported() -> Non
 
 def test_the_development_settings_are_quiet_without_deploy() -> None:
     assert not [m for m in run_checks() if m.id.startswith("kefu.")]
+
+
+def test_the_payment_gateway_setting_of_before_issue_14_is_named_when_still_set() -> None:
+    result = manage("check", KEFU_PAYMENT_GATEWAY="tickets.payments.ManualRefundGateway", DJANGO_DEBUG="true")
+
+    assert "kefu.W009" in result.stderr + result.stdout
+    assert "KEFU_PAYMENT_GATEWAYS" in result.stderr + result.stdout
