@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 # this module; kefu signs with RSA2 only.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="DSA is deprecated")
-    from alipay import AliPay, DCAliPay
+    from alipay import AliPay, BaseAliPay, DCAliPay
     from alipay.exceptions import AliPayException, AliPayValidationError
     from OpenSSL.crypto import Error as OpenSSLError
 
@@ -52,13 +52,10 @@ SUCCESS = "10000"
 RETRIED_SUB_CODES = frozenset({"ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR", "isp.unknow-error", "isp.rate-limit"})
 
 
-class GuardedTransport:
+class GuardedTransport(BaseAliPay):  # the SDK has no type hints (mypy: ignore_missing_imports)
     """What kefu changes in the SDK's clients (public-key and certificate mode alike): the HTTP call goes through
     ``kefu.core.outbound`` (a form POST to ``gateway_url``), the timestamp is Beijing time. Put before the SDK's
     class in the bases, so its ``build_body`` (which adds the certificate serials) runs inside this one."""
-
-    sign_data: Any
-    _verify_and_return_sync_response: Any
 
     def __init__(self, *, gateway_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,7 +85,7 @@ class GuardedTransport:
         return node
 
 
-class GuardedAliPay(GuardedTransport, AliPay):  # the SDK has no type hints (mypy: ignore_missing_imports)
+class GuardedAliPay(GuardedTransport, AliPay):
     """Public-key mode: answers verified with Alipay's public key."""
 
 

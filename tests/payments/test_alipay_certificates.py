@@ -76,7 +76,10 @@ def test_a_compensation_transfer_in_certificate_mode_pays_once_and_resolves(
     paid = payout_transfer_execute(payout_id=payout.pk)
     again = gateway_module.for_shop(shop_code="paysim").transfer_query(
         gateway_module.TransferRequest(
-            idempotency_key=payout.idempotency_key, amount=Decimal("20.00"), shop_code="paysim", payee="buyer@example.com"
+            idempotency_key=payout.idempotency_key,
+            amount=Decimal("20.00"),
+            shop_code="paysim",
+            payee="buyer@example.com",
         )
     )
 
@@ -183,7 +186,9 @@ def test_the_admin_form_refuses_certificates_the_gateway_cannot_use(
 ) -> None:
     ec_root_only = certificate_text("alipay_root_cert").split("\n\n")[0]
     texts = {
-        name: certificate_text(file) if file else ("not a certificate" if name != "provider_root_certificate" else ec_root_only)
+        name: certificate_text(file)
+        if file
+        else ("not a certificate" if name != "provider_root_certificate" else ec_root_only)
         for name, file in certificates.items()
     }
     form = PaymentAccountForm(data=form_data(shop, **texts))

@@ -12,10 +12,11 @@ by ``out_biz_no``, and a ``ledger`` of every money movement, so a test asserts t
 A repeated refund request with the same ``out_request_no`` answers ``fund_change: "N"`` (no money moved this
 time), as Alipay does. Certificate mode (:meth:`AlipaySimulator.use_certificates`, 公钥证书模式): a request
 without the right ``app_cert_sn`` / ``alipay_root_cert_sn`` is refused (code 40002, ``isv.app-cert-not-exist`` /
-``isv.invalid-alipay-root-cert-sn``, unsigned) and every answer carries ``alipay_cert_sn``. Modes: ``fail_next`` (a business error ``sub_code``), ``lose_answer_next`` (the refund is
-made, then the answer stalls past the client's deadline: the dangerous timeout), ``stall_next`` (stalls before
-doing anything), ``system_error_next`` (``ACQ.SYSTEM_ERROR``), ``rate_limit_next`` (code 20000), and
-:meth:`notify` POSTs the signed asynchronous notification (``trade_status_sync`` with ``out_biz_no``) to kefu.
+``isv.invalid-alipay-root-cert-sn``, unsigned) and every answer carries ``alipay_cert_sn``.
+Modes: ``fail_next`` (a business error ``sub_code``), ``lose_answer_next`` (the refund is made, then the answer
+stalls past the client's deadline: the dangerous timeout), ``stall_next`` (stalls before doing anything),
+``system_error_next`` (``ACQ.SYSTEM_ERROR``), ``rate_limit_next`` (code 20000), and :meth:`notify` POSTs the signed
+asynchronous notification (``trade_status_sync`` with ``out_biz_no``) to kefu.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def certificate_sn(certificate: x509.Certificate) -> str:
         return str(values[0].value) if values else "None"
 
     text = "CN={},OU={},O={},C={}".format(*map(issuer, ISSUER_PARTS)) + str(certificate.serial_number)
-    return hashlib.md5(text.encode()).hexdigest()
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()  # Alipay's definition, not security
 
 
 ISSUER_PARTS = (NameOID.COMMON_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.ORGANIZATION_NAME, NameOID.COUNTRY_NAME)
@@ -136,26 +137,25 @@ class AlipaySimulator(SimulatedPlatform):
         self.root_certificate = certificate_text("alipay_root_cert")
         self.alipay_certificate = certificate_text("alipay_cert_public_key_rsa2")
         certificate = x509.load_pem_x509_certificate(self.app_certificate.encode())
-        self.app_public_key = certificate.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        self.app_public_key = (
+            certificate.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
 
     def _certificate_refusal(self, params: dict[str, str]) -> dict[str, str] | None:
         """Alipay's refusal of a request without the app's certificate serials (certificate mode only)."""
         if not self.app_certificate:
             return None
-        if params.get("app_cert_sn") != certificate_sn(x509.load_pem_x509_certificate(self.app_certificate.encode())):
-            sample = load_fixture("alipay", "certificate_errors")["isv.app-cert-not-exist"]
-            return {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.app-cert-not-exist", "sub_msg": sample}
-        if params.get("alipay_root_cert_sn") != root_certificate_sn(self.root_certificate):
-            sample = load_fixture("alipay", "certificate_errors")["isv.invalid-alipay-root-cert-sn"]
-            return {
-                "code": "40002",
-                "msg": "Invalid Arguments",
-                "sub_code": "isv.invalid-alipay-root-cert-sn",
-                "sub_msg": sample,
-            }
-        return None
+        app_sn = certificate_sn(x509.load_pem_x509_certificate(self.app_certificate.encode()))
+        if params.get("app_cert_sn") != app_sn:
+            sub_code = "isv.app-cert-not-exist"
+        elif params.get("alipay_root_cert_sn") != root_certificate_sn(self.root_certificate):
+            sub_code = "isv.invalid-alipay-root-cert-sn"
+        else:
+            return None
+        message = load_fixture("alipay", "certificate_errors")[sub_code]
+        return {"code": "40002", "msg": "Invalid Arguments", "sub_code": sub_code, "sub_msg": message}
 
     def _alipay_cert_sn(self) -> str:
         return certificate_sn(x509.load_pem_x509_certificate(self.alipay_certificate.encode()))
@@ -355,4 +355,12 @@ def serve(simulator: AlipaySimulator | None = None, *, port: int = 0) -> Any:
     return running(simulator or AlipaySimulator(), AlipayHandler, path="/gateway.do", port=port)
 
 
-__all__ = ["APP_ID", "AlipaySimulator", "certificate_sn", "certificate_text", "key_text", "root_certificate_sn", "serve"]
+__all__ = [
+    "APP_ID",
+    "AlipaySimulator",
+    "certificate_sn",
+    "certificate_text",
+    "key_text",
+    "root_certificate_sn",
+    "serve",
+]
