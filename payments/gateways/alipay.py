@@ -23,6 +23,7 @@ its own ``urlopen`` is replaced (:meth:`GuardedAliPay.verified_sync_response`) b
 from __future__ import annotations
 
 import binascii
+import json
 import warnings
 from collections.abc import Mapping
 from datetime import datetime
@@ -92,6 +93,23 @@ class GuardedAliPay(GuardedTransport, AliPay):
 class GuardedCertificateAliPay(GuardedTransport, DCAliPay):
     """Certificate mode (公钥证书模式): the SDK adds ``app_cert_sn`` and ``alipay_root_cert_sn`` to every request
     and verifies answers with the public key of Alipay's certificate."""
+
+    def _verify_and_return_sync_response(self, raw_string: str, response_type: str) -> dict[str, Any]:
+        # A signed answer names the certificate Alipay signed it with: when Alipay renewed its certificate, say
+        # so (staff upload the new one) rather than only "not signed by Alipay's key".
+        answer = json.loads(raw_string)
+        signed_with = answer.get("alipay_cert_sn") if isinstance(answer, dict) and answer.get("sign") else None
+        ours = self.get_cert_sn(self._alipay_public_key_cert_string)
+        if signed_with and signed_with != ours:
+            raise GatewayError(
+                _(
+                    "Alipay signed its answer with its certificate %(answer)s, not with this account's (%(account)s): "
+                    "upload Alipay's current public-key certificate (alipayCertPublicKey_RSA2.crt)."
+                )
+                % {"answer": signed_with, "account": ours}
+            )
+        node: dict[str, Any] = super()._verify_and_return_sync_response(raw_string, response_type)
+        return node
 
 
 def _refused(answer: outbound.OutboundResponse) -> str:

@@ -195,3 +195,27 @@ def test_the_admin_form_refuses_certificates_the_gateway_cannot_use(
 
     assert not form.is_valid()
     assert any(words in message for message in form.errors[field])
+
+
+def test_an_answer_signed_with_a_renewed_alipay_certificate_asks_for_the_new_certificate(
+    alipay: AlipaySimulator, alipay_certificate_account: PaymentAccount
+) -> None:
+    alipay.pay("SO20261207001", Decimal("100.00"))
+    alipay.alipay_certificate = certificate_text("app_cert_public_key_other")  # another serial than the account's
+
+    with pytest.raises(GatewayError, match="alipayCertPublicKey_RSA2.crt") as refused:
+        gateway().submit(refund_request())
+
+    assert serial("app_cert_public_key_other") in str(refused.value)
+
+
+def test_a_root_certificate_alipay_does_not_know_is_refused_with_alipays_words(
+    alipay: AlipaySimulator, alipay_certificate_account: PaymentAccount
+) -> None:
+    alipay.pay("SO20261207001", Decimal("100.00"))
+    alipay_certificate_account.provider_root_certificate = certificate_text("alipay_cert_public_key_rsa2")
+    alipay_certificate_account.save()
+
+    with pytest.raises(GatewayError, match="无效支付宝根证书序列号"):
+        gateway().submit(refund_request())
+    assert alipay.ledger == []
