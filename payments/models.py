@@ -55,6 +55,23 @@ class PaymentAccount(models.Model):
         blank=True,
         help_text=_("WeChat Pay: the platform public key id (PUB_KEY_ID_…) or platform certificate serial."),
     )
+    # Alipay's certificate mode (公钥证书模式), required for transfers: all three, or none (public-key mode).
+    # Certificates are public: stored as they are, like provider_public_key.
+    app_certificate = models.TextField(
+        _("application public-key certificate"),
+        blank=True,
+        help_text=_("Alipay certificate mode: appCertPublicKey_<app id>.crt (PEM)."),
+    )
+    provider_certificate = models.TextField(
+        _("provider public-key certificate"),
+        blank=True,
+        help_text=_("Alipay certificate mode: alipayCertPublicKey_RSA2.crt (PEM)."),
+    )
+    provider_root_certificate = models.TextField(
+        _("provider root certificate"),
+        blank=True,
+        help_text=_("Alipay certificate mode: alipayRootCert.crt (PEM, every certificate in the file)."),
+    )
     apiv3_key = EncryptedTextField(_("APIv3 key"), blank=True, help_text=_("WeChat Pay: decrypts notifications."))
     notify_url = models.URLField(
         _("notification address"), blank=True, help_text=_("kefu's webhook the provider posts refund results to.")
@@ -68,6 +85,11 @@ class PaymentAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop} · {self.get_provider_display()}"
+
+    @property
+    def uses_certificates(self) -> bool:
+        """Alipay's certificate mode: the account has its certificates (the admin accepts all three or none)."""
+        return bool(self.app_certificate and self.provider_certificate and self.provider_root_certificate)
 
 
 class CouponCode(models.Model):

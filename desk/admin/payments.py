@@ -18,6 +18,8 @@ from desk.admin.access import request_actor
 from desk.admin.connectors import _secret_field
 from kefu.core.errors import DomainError
 from orders.models import Shop
+from payments.gateways.alipay_certificates import FIELDS as CERTIFICATES
+from payments.gateways.alipay_certificates import certificate_problems, normalized
 from payments.models import CompensationPayout, CouponCode, PaymentAccount
 from payments.services.coupons import coupon_import
 from payments.services.payouts import compensation_pay, payout_transfer_execute
@@ -48,6 +50,9 @@ class PaymentAccountForm(forms.ModelForm):
             "private_key",
             "provider_public_key",
             "provider_key_id",
+            "app_certificate",
+            "provider_certificate",
+            "provider_root_certificate",
             "apiv3_key",
             "notify_url",
         ]
@@ -59,6 +64,11 @@ class PaymentAccountForm(forms.ModelForm):
                 cleaned[name] = getattr(self.instance, name)
         if not cleaned.get("private_key"):
             self.add_error("private_key", _("The private key that signs the requests is needed."))
+        certificates = {name: normalized(cleaned.get(name) or "") for name in CERTIFICATES}
+        cleaned.update(certificates)
+        problems = certificate_problems(private_key=cleaned.get("private_key") or "", certificates=certificates)
+        for name, message in problems.items():
+            self.add_error(name, message)
         return cleaned
 
 

@@ -12,6 +12,10 @@ its own ``urlopen`` is replaced (:meth:`GuardedAliPay.verified_sync_response`) b
   ``ACQ.SELLER_BALANCE_NOT_ENOUGH``, ...) are FAILED with Alipay's words; ``ACQ.SYSTEM_ERROR``, code 20000
   (service unavailable, rate limits), a timeout, an unsigned or unverifiable answer are ``GatewayError``:
   retried with the same ``out_request_no``.
+- Two modes, as the account says (:attr:`PaymentAccount.uses_certificates`): public-key mode (``AliPay``: answers
+  verified with Alipay's public key) and certificate mode, 公钥证书模式 (``DCAliPay``: every request carries
+  ``app_cert_sn`` and ``alipay_root_cert_sn``, answers are verified with the key of Alipay's public-key
+  certificate). Alipay requires certificate mode for ``alipay.fund.trans.uni.transfer``.
 - ``alipay.fund.trans.uni.transfer`` (``TRANS_ACCOUNT_NO_PWD``, ``out_biz_no`` = the payout's key) pays a
   compensation into the buyer's Alipay account; a repeated ``out_biz_no`` answers the same transfer.
 """
@@ -19,6 +23,7 @@ its own ``urlopen`` is replaced (:meth:`GuardedAliPay.verified_sync_response`) b
 from __future__ import annotations
 
 import binascii
+import json
 import warnings
 from collections.abc import Mapping
 from datetime import datetime
@@ -32,8 +37,9 @@ from django.utils.translation import gettext as _
 # this module; kefu signs with RSA2 only.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="DSA is deprecated")
-    from alipay import AliPay
+    from alipay import AliPay, BaseAliPay, DCAliPay
     from alipay.exceptions import AliPayException, AliPayValidationError
+    from OpenSSL.crypto import Error as OpenSSLError
 
 from kefu.core import outbound
 from payments.gateways.base import TransferRequest, account_for
@@ -47,8 +53,10 @@ SUCCESS = "10000"
 RETRIED_SUB_CODES = frozenset({"ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR", "isp.unknow-error", "isp.rate-limit"})
 
 
-class GuardedAliPay(AliPay):  # the SDK has no type hints (mypy: ignore_missing_imports)
-    """The SDK's client whose HTTP call goes through ``kefu.core.outbound`` (a form POST to ``gateway_url``)."""
+class GuardedTransport(BaseAliPay):  # the SDK has no type hints (mypy: ignore_missing_imports)
+    """What kefu changes in the SDK's clients (public-key and certificate mode alike): the HTTP call goes through
+    ``kefu.core.outbound`` (a form POST to ``gateway_url``), the timestamp is Beijing time. Put before the SDK's
+    class in the bases, so its ``build_body`` (which adds the certificate serials) runs inside this one."""
 
     def __init__(self, *, gateway_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -74,8 +82,68 @@ class GuardedAliPay(AliPay):  # the SDK has no type hints (mypy: ignore_missing_
         except AliPayValidationError as exc:
             raise GatewayError(_("Alipay's answer is not signed by Alipay's key.")) from exc
         except (AliPayException, ValueError, AttributeError) as exc:
-            raise GatewayError(_("Alipay refused the request: %(answer)s") % {"answer": answer.excerpt()}) from exc
+            raise GatewayError(_("Alipay refused the request: %(answer)s") % {"answer": _refused(answer)}) from exc
         return node
+
+
+class GuardedAliPay(GuardedTransport, AliPay):
+    """Public-key mode: answers verified with Alipay's public key."""
+
+
+class GuardedCertificateAliPay(GuardedTransport, DCAliPay):
+    """Certificate mode (公钥证书模式): the SDK adds ``app_cert_sn`` and ``alipay_root_cert_sn`` to every request
+    and verifies answers with the public key of Alipay's certificate."""
+
+    def _verify_and_return_sync_response(self, raw_string: str, response_type: str) -> dict[str, Any]:
+        # A signed answer names the certificate Alipay signed it with: when Alipay renewed its certificate, say
+        # so (staff upload the new one) rather than only "not signed by Alipay's key".
+        answer = json.loads(raw_string)
+        signed_with = answer.get("alipay_cert_sn") if isinstance(answer, dict) and answer.get("sign") else None
+        ours = self.get_cert_sn(self._alipay_public_key_cert_string)
+        if signed_with and signed_with != ours:
+            raise GatewayError(
+                _(
+                    "Alipay signed its answer with its certificate %(answer)s, not with this account's (%(account)s): "
+                    "upload Alipay's current public-key certificate (alipayCertPublicKey_RSA2.crt)."
+                )
+                % {"answer": signed_with, "account": ours}
+            )
+        node: dict[str, Any] = super()._verify_and_return_sync_response(raw_string, response_type)
+        return node
+
+
+def _refused(answer: outbound.OutboundResponse) -> str:
+    """Alipay's words from an unsigned refusal (``error_response``), else the start of what it answered."""
+    try:
+        node = answer.json().get("error_response")
+    except (ValueError, AttributeError):
+        node = None
+    return _words(node) if isinstance(node, dict) else answer.excerpt()
+
+
+def _client(account: PaymentAccount) -> GuardedAliPay | GuardedCertificateAliPay:
+    """The SDK's client in the account's mode; ``GatewayError`` when its keys or certificates cannot be read
+    (configuration: retried after staff correct the account)."""
+    common = {
+        "gateway_url": account.base_url or PRODUCTION_URL,
+        "appid": account.app_id,
+        "app_private_key_string": account.private_key,
+        "sign_type": "RSA2",
+    }
+    try:
+        if account.uses_certificates:
+            return GuardedCertificateAliPay(
+                **common,
+                app_public_key_cert_string=account.app_certificate,
+                alipay_public_key_cert_string=account.provider_certificate,
+                alipay_root_cert_string=account.provider_root_certificate,
+            )
+        return GuardedAliPay(**common, alipay_public_key_string=account.provider_public_key)
+    except (ValueError, IndexError, TypeError, OpenSSLError) as exc:
+        raise GatewayError(
+            _("The Alipay account of shop %(shop)s has a key or certificate that cannot be read.")
+            % {"shop": account.shop.code}
+        ) from exc
 
 
 def _paid_at(text: str | None) -> datetime | None:
@@ -99,13 +167,7 @@ class AlipayGateway:
     name = "alipay"
 
     def __init__(self, account: PaymentAccount) -> None:
-        self.client = GuardedAliPay(
-            gateway_url=account.base_url or PRODUCTION_URL,
-            appid=account.app_id,
-            app_private_key_string=account.private_key,
-            alipay_public_key_string=account.provider_public_key,
-            sign_type="RSA2",
-        )
+        self.client = _client(account)
 
     # -- refunds -----------------------------------------------------------------------------------------
     def submit(self, request: RefundRequest) -> PayoutAnswer:

@@ -54,6 +54,22 @@ def alipay_account(shop: Shop, alipay: alipay_sim.AlipaySimulator) -> PaymentAcc
 
 
 @pytest.fixture
+def alipay_certificate_account(shop: Shop, alipay: alipay_sim.AlipaySimulator) -> PaymentAccount:
+    """An Alipay account in certificate mode (公钥证书模式), the simulator in the same mode."""
+    alipay.use_certificates()
+    return PaymentAccount.objects.create(
+        shop=shop,
+        provider=Provider.ALIPAY,
+        base_url=alipay.url,
+        app_id=alipay_sim.APP_ID,
+        private_key=alipay_sim.key_text("app_private_key"),
+        app_certificate=alipay_sim.certificate_text("app_cert_public_key"),
+        provider_certificate=alipay_sim.certificate_text("alipay_cert_public_key_rsa2"),
+        provider_root_certificate=alipay_sim.certificate_text("alipay_root_cert"),
+    )
+
+
+@pytest.fixture
 def wechatpay_account(shop: Shop, wechatpay: wechatpay_sim.WechatPaySimulator) -> PaymentAccount:
     return PaymentAccount.objects.create(
         shop=shop,

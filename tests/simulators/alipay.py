@@ -10,24 +10,30 @@ response node. Sample answers come from the fixtures in
 What it keeps: the paid trades (``pay``), the refunds by (``out_trade_no``, ``out_request_no``) and the transfers
 by ``out_biz_no``, and a ``ledger`` of every money movement, so a test asserts that money moved exactly once.
 A repeated refund request with the same ``out_request_no`` answers ``fund_change: "N"`` (no money moved this
-time), as Alipay does. Modes: ``fail_next`` (a business error ``sub_code``), ``lose_answer_next`` (the refund is
-made, then the answer stalls past the client's deadline: the dangerous timeout), ``stall_next`` (stalls before
-doing anything), ``system_error_next`` (``ACQ.SYSTEM_ERROR``), ``rate_limit_next`` (code 20000), and
-:meth:`notify` POSTs the signed asynchronous notification (``trade_status_sync`` with ``out_biz_no``) to kefu.
+time), as Alipay does. Certificate mode (:meth:`AlipaySimulator.use_certificates`, 公钥证书模式): a request
+without the right ``app_cert_sn`` / ``alipay_root_cert_sn`` is refused (code 40002, ``isv.app-cert-not-exist`` /
+``isv.invalid-alipay-root-cert-sn``, unsigned) and every answer carries ``alipay_cert_sn``.
+Modes: ``fail_next`` (a business error ``sub_code``), ``lose_answer_next`` (the refund is made, then the answer
+stalls past the client's deadline: the dangerous timeout), ``stall_next`` (stalls before doing anything),
+``system_error_next`` (``ACQ.SYSTEM_ERROR``), ``rate_limit_next`` (code 20000), and :meth:`notify` POSTs the signed
+asynchronous notification (``trade_status_sync`` with ``out_biz_no``) to kefu.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import urllib.parse
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from tests.simulators.base import FIXTURES, SimulatedPlatform, SimulatorHandler, load_fixture, post, running
 
@@ -38,6 +44,44 @@ KEYS = FIXTURES / "alipay"
 def key_text(name: str) -> str:
     """A PEM file of the fixtures (``app_private_key``, ``app_public_key``, ``alipay_private_key``, ...)."""
     return (KEYS / f"{name}.pem").read_text()
+
+
+def certificate_text(name: str) -> str:
+    """A certificate of the fixtures (``app_cert_public_key``, ``alipay_cert_public_key_rsa2``,
+    ``alipay_root_cert``, ``app_cert_public_key_other``), made by ``make_certificates.py`` beside them."""
+    return (KEYS / f"{name}.crt").read_text()
+
+
+# The root certificates counted in alipay_root_cert_sn: those signed with RSA (Alipay's SM2 root is left out).
+RSA_SIGNATURES = frozenset(
+    {
+        SignatureAlgorithmOID.RSA_WITH_MD5,
+        SignatureAlgorithmOID.RSA_WITH_SHA1,
+        SignatureAlgorithmOID.RSA_WITH_SHA256,
+        SignatureAlgorithmOID.RSA_WITH_SHA384,
+        SignatureAlgorithmOID.RSA_WITH_SHA512,
+    }
+)
+
+
+def certificate_sn(certificate: x509.Certificate) -> str:
+    """Alipay's certificate serial: md5 of the issuer ``CN=…,OU=…,O=…,C=…`` followed by the decimal serial."""
+
+    def issuer(oid: x509.ObjectIdentifier) -> str:
+        values = certificate.issuer.get_attributes_for_oid(oid)
+        return str(values[0].value) if values else "None"
+
+    text = "CN={},OU={},O={},C={}".format(*map(issuer, ISSUER_PARTS)) + str(certificate.serial_number)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()  # Alipay's definition, not security
+
+
+ISSUER_PARTS = (NameOID.COMMON_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.ORGANIZATION_NAME, NameOID.COUNTRY_NAME)
+
+
+def root_certificate_sn(chain: str) -> str:
+    """``alipay_root_cert_sn``: the serials of the RSA-signed roots of ``alipayRootCert.crt`` joined by ``_``."""
+    roots = x509.load_pem_x509_certificates(chain.encode())
+    return "_".join(certificate_sn(root) for root in roots if root.signature_algorithm_oid in RSA_SIGNATURES)
 
 
 def rsa2_sign(text: str, private_pem: str) -> str:
@@ -81,6 +125,40 @@ class AlipaySimulator(SimulatedPlatform):
     system_error_next: int = 0
     rate_limit_next: int = 0
     balance: Decimal = Decimal("100000.00")  # the merchant's available balance (refunds and transfers use it)
+    # Certificate mode (公钥证书模式) when set (:meth:`use_certificates`): the app's certificate as Alipay holds it.
+    app_certificate: str = ""
+    root_certificate: str = ""
+    alipay_certificate: str = ""
+
+    def use_certificates(self, app_certificate: str | None = None) -> None:
+        """Certificate mode: requests must carry ``app_cert_sn`` and ``alipay_root_cert_sn``, are verified with the
+        key of the app's certificate, and answers carry ``alipay_cert_sn``."""
+        self.app_certificate = app_certificate or certificate_text("app_cert_public_key")
+        self.root_certificate = certificate_text("alipay_root_cert")
+        self.alipay_certificate = certificate_text("alipay_cert_public_key_rsa2")
+        certificate = x509.load_pem_x509_certificate(self.app_certificate.encode())
+        self.app_public_key = (
+            certificate.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+    def _certificate_refusal(self, params: dict[str, str]) -> dict[str, str] | None:
+        """Alipay's refusal of a request without the app's certificate serials (certificate mode only)."""
+        if not self.app_certificate:
+            return None
+        app_sn = certificate_sn(x509.load_pem_x509_certificate(self.app_certificate.encode()))
+        if params.get("app_cert_sn") != app_sn:
+            sub_code = "isv.app-cert-not-exist"
+        elif params.get("alipay_root_cert_sn") != root_certificate_sn(self.root_certificate):
+            sub_code = "isv.invalid-alipay-root-cert-sn"
+        else:
+            return None
+        message = load_fixture("alipay", "certificate_errors")[sub_code]
+        return {"code": "40002", "msg": "Invalid Arguments", "sub_code": sub_code, "sub_msg": message}
+
+    def _alipay_cert_sn(self) -> str:
+        return certificate_sn(x509.load_pem_x509_certificate(self.alipay_certificate.encode()))
 
     def pay(self, out_trade_no: str, total: Decimal) -> dict[str, Any]:
         """A buyer paid ``total`` for the order ``out_trade_no``."""
@@ -106,12 +184,17 @@ class AlipaySimulator(SimulatedPlatform):
         node_name = method.replace(".", "_") + "_response"
         with self._lock:
             self.calls.append(method)
+            refusal = self._certificate_refusal(params)
+            if refusal is not None:  # unsigned, with the certificate Alipay would have signed with
+                answer = {"error_response": refusal, "alipay_cert_sn": self._alipay_cert_sn(), "sign": ""}
+                return 200, json.dumps(answer, ensure_ascii=False)
             node = self._answer_node(method, params)
         if node is None:  # not signed: a gateway-level refusal (Alipay signs no answer it cannot attribute)
             return 200, json.dumps({"error_response": {"code": "40002", "msg": "Invalid Arguments"}})
         text = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
         sign = rsa2_sign(text, self.alipay_private_key)
-        return 200, f'{{"{node_name}":{text},"sign":"{sign}"}}'
+        certificate = f',"alipay_cert_sn":"{self._alipay_cert_sn()}"' if self.alipay_certificate else ""
+        return 200, f'{{"{node_name}":{text}{certificate},"sign":"{sign}"}}'
 
     def _answer_node(self, method: str, params: dict[str, str]) -> dict[str, Any] | None:
         if params.get("app_id") != self.app_id or params.get("sign_type") != "RSA2":
@@ -272,4 +355,12 @@ def serve(simulator: AlipaySimulator | None = None, *, port: int = 0) -> Any:
     return running(simulator or AlipaySimulator(), AlipayHandler, path="/gateway.do", port=port)
 
 
-__all__ = ["APP_ID", "AlipaySimulator", "key_text", "serve"]
+__all__ = [
+    "APP_ID",
+    "AlipaySimulator",
+    "certificate_sn",
+    "certificate_text",
+    "key_text",
+    "root_certificate_sn",
+    "serve",
+]
