@@ -5,21 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from risk.models import FlagCode
 from tickets.actions import action_get
 from tickets.wording import reason_renderer_register, system_reason
 
+# A count's sentence in its plural form (ngettext with the count's parameter name: chosen when formatted).
 FACTS: dict[str, Any] = {
-    FlagCode.SERIAL_RETURNER: _("%(returns)s returns in %(days)s days (threshold %(threshold)s)"),
-    FlagCode.REFUND_ONLY_ABUSE: _(
-        "%(count)s refund-only requests in %(days)s days (threshold %(threshold)s); refunded ¥%(refunded)s of "
-        "¥%(ordered)s ordered in a year"
+    FlagCode.SERIAL_RETURNER: ngettext_lazy(
+        "%(returns)s return in %(days)s days (threshold %(threshold)s)",
+        "%(returns)s returns in %(days)s days (threshold %(threshold)s)",
+        "returns",
     ),
-    FlagCode.REVIEW_THREAT: _(
-        "%(count)s tickets threatened a bad review in 365 days (threshold %(threshold)s), e.g. “%(phrase)s”"
+    FlagCode.REFUND_ONLY_ABUSE: ngettext_lazy(
+        "%(count)s refund-only request in %(days)s days (threshold %(threshold)s); refunded ¥%(refunded)s of "
+        "¥%(ordered)s ordered in a year",
+        "%(count)s refund-only requests in %(days)s days (threshold %(threshold)s); refunded ¥%(refunded)s of "
+        "¥%(ordered)s ordered in a year",
+        "count",
+    ),
+    FlagCode.REVIEW_THREAT: ngettext_lazy(
+        "%(count)s ticket threatened a bad review in 365 days (threshold %(threshold)s), e.g. “%(phrase)s”",
+        "%(count)s tickets threatened a bad review in 365 days (threshold %(threshold)s), e.g. “%(phrase)s”",
+        "count",
     ),
     FlagCode.EVIDENCE_REUSE: _("photo also on order %(order)s / ticket %(ticket)s, distance %(distance)s"),
 }
@@ -38,7 +48,7 @@ def flag_facts(code: str, params: Mapping[str, Any]) -> str:
     if template is None:
         return ""
     try:
-        return str(template) % dict(params)
+        return str(template % dict(params))
     except (KeyError, TypeError, ValueError):  # parameters of another release
         return ""
 
