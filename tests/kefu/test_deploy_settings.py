@@ -78,6 +78,14 @@ def test_without_djangos_debug_variable_debug_is_off_and_a_missing_key_stops_the
     assert "DJANGO_DEBUG=true" in result.stderr  # and how to develop instead
 
 
+def test_every_command_names_the_missing_key_rather_than_failing_further_on() -> None:
+    """Django's runner sets a settings error aside: makemigrations used to stop on "Models aren't loaded yet"."""
+    result = manage("makemigrations", "--check", "--dry-run")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr and "AppRegistryNotReady" not in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize(
     ("key", "why"),
     [
