@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from desk.demo.risk import risk_cases
 from desk.demo.setup import CATALOG, SHOPS
 from notifications.models import ShopChannels
 from orders.models import Order, OrderStatus, Shipment, ShipmentStatus, Shop
@@ -158,7 +157,6 @@ class Demo:
         self.exchanges()
         self.complaints()
         self.logistics()
-        risk_cases(self)  # desk.demo.risk: a serial returner and a reused photo, flagged
 
     def returns(self) -> None:
         ops, wh = self.staff["ops1"], self.staff["wh1"]

@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from desk.demo.marketplaces import web_port
+from desk.demo.risk import risk_cases
 from desk.demo.scenarios import Demo
 from desk.demo.setup import (
     DEMO_PASSWORD,
@@ -70,7 +71,9 @@ class Command(BaseCommand):
             if Shop.objects.filter(code__in=DEMO_SHOP_CODES).exists():
                 self.stdout.write("seed_demo: demo data already present (use --reset to rebuild it).")
             else:
-                Demo(users=users).build()
+                demo = Demo(users=users)
+                demo.build()
+                risk_cases(demo)  # a serial returner and a reused photo, flagged (desk.demo.risk)
                 self.stdout.write("seed_demo: demo data created.")
             connections = marketplaces_connect(port=web_port())
         for shop_connection in connections:
