@@ -71,6 +71,10 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "risk.fastrefundrule": (VIEW, ADD, CHANGE),
     "risk.buyerprofile": (VIEW,),
     "risk.riskflag": (VIEW, CHANGE),
+    # Canned replies and macros (issue 15, replies): supervisors write them; agents use them on the ticket page.
+    "replies.cannedreply": ALL,
+    "replies.cannedreplytext": ALL,
+    "replies.macro": ALL,
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

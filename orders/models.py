@@ -93,6 +93,13 @@ class Shop(models.Model):
         ),
         **MONEY,
     )
+    # Where buyers send returns and exchanges (canned replies' ``{{ return_address }}``, replies.rendering): the
+    # text the buyer copies into the courier's form, recipient and phone included.
+    return_address = models.TextField(
+        _("return address"),
+        blank=True,
+        help_text=_("Recipient, phone and address buyers send returns to, as canned replies quote it."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

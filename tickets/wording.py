@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core.vocabulary import state_label
+from kefu.core.vocabulary import Priority, state_label
 
 # code -> the sentence, with %(name)s parameters (see _params_shown for what each becomes).
 SYSTEM_REASONS: dict[str, Any] = {
@@ -36,6 +36,8 @@ SYSTEM_REASONS: dict[str, Any] = {
     "refund_unconfirmed": _(
         "Refund %(refund)s was submitted to %(payer)s at %(submitted)s and nobody has confirmed it was paid."
     ),
+    # tickets.services.priority.ticket_priority_set (a macro's field change, replies.services.macro_apply)
+    "priority_changed": _("Priority changed from %(previous)s to %(priority)s."),
 }
 
 # Reasons other apps add (tickets must not import them): code -> a function rendering the parameters in the active
@@ -119,6 +121,9 @@ def _params_shown(params: Mapping[str, Any]) -> dict[str, Any]:
     if "due" in params:
         due = parse_datetime(params["due"]) if isinstance(params["due"], str) else params["due"]
         shown["due"] = f"{timezone.localtime(due):%Y-%m-%d %H:%M}" if due else ""
+    for key in ("priority", "previous"):
+        if isinstance(params.get(key), int) and params[key] in Priority.values:
+            shown[key] = str(Priority(params[key]).label)
     if "action" in params:
         action = action_get(kind, params["action"])
         shown["action"] = str(action.label) if action is not None else params["action"]

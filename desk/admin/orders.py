@@ -89,6 +89,7 @@ class ShopAdmin(admin.ModelAdmin):
                     "compensation_cap",
                     "compensation_approval_threshold",
                     "return_postage_cap",
+                    "return_address",
                 ]
             },
         ),

@@ -28,6 +28,7 @@ from desk.admin.bulk import error_text
 from desk.admin.display import due_display, is_overdue, state_badge
 from desk.admin.filters import department_names
 from desk.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
+from desk.admin.replies import reply_urls
 from kefu.core.errors import DomainError
 from kefu.core.evidence_files import display_name, file_response
 from kefu.core.vocabulary import state_label
@@ -187,6 +188,7 @@ class TicketPageMixin:
                 wrap(self.evidence_view),
                 name="tickets_ticket_evidence",
             ),
+            *reply_urls(self),  # canned replies and macros (desk.admin.replies)
             *super().get_urls(),  # type: ignore[misc]
         ]
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "connectors",
     "risk",
     "payments",
+    "replies",
     "api",
     "accounts",
     "desk",
