@@ -152,10 +152,11 @@ def reply_urls(model_admin: TicketPageMixin) -> list[Any]:
 
 def page_ticket(request: HttpRequest, object_id: str) -> Ticket:
     """The ticket as its kind with its shop, order and buyer, if this user may see it; else 404."""
-    base = visible_tickets(request).filter(pk=object_id).only("pk", "kind").first() if object_id.isdigit() else None
-    if base is None:
+    found = visible_tickets(request).filter(pk=object_id).values_list("kind", flat=True) if object_id.isdigit() else []
+    kind = next(iter(found), None)
+    if kind is None:
         raise Http404
-    return model_for_kind(base.kind).objects.select_related("shop", "order", "buyer").get(pk=base.pk)
+    return model_for_kind(kind).objects.select_related("shop", "order", "buyer").get(pk=object_id)
 
 
 def replies_search_view(request: HttpRequest, object_id: str) -> HttpResponse:
