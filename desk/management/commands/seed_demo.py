@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from desk.demo.marketplaces import web_port
+from desk.demo.replies import replies_seed
 from desk.demo.risk import risk_cases
 from desk.demo.scenarios import Demo
 from desk.demo.setup import (
@@ -74,6 +75,7 @@ class Command(BaseCommand):
                 demo = Demo(users=users)
                 demo.build()
                 risk_cases(demo)  # a serial returner and a reused photo, flagged (desk.demo.risk)
+                replies_seed(demo)  # canned replies, macros, the shops' return addresses (desk.demo.replies)
                 self.stdout.write("seed_demo: demo data created.")
             connections = marketplaces_connect(port=web_port())
         for shop_connection in connections:
