@@ -152,3 +152,27 @@ def test_the_admin_refuses_a_macro_that_could_not_run(supervisor, fields, error)
     assert response.status_code == 200
     assert not Macro.objects.exists()
     assert error in response.content.decode()
+
+
+def test_the_priority_change_reads_in_each_readers_language(requested_return, ops_user):
+    from django.utils import translation
+
+    from tickets.wording import event_reason
+
+    bump = macro("加急", note="", priority=Priority.URGENT)
+    macro_apply(macro=bump, ticket=requested_return, actor=Actor.staff(ops_user))
+    (entry,) = events(requested_return, EventType.COMMENT)
+    assert event_reason(entry) == "Priority changed from Normal to Urgent."
+    with translation.override("zh-hans"):
+        assert event_reason(entry) == "优先级由普通改为紧急。"
+    assert not Notification.objects.filter(ticket_id=requested_return.pk, event="public_comment").exists()
+
+
+def test_an_unknown_macro_is_a_message_not_an_error_page(requested_return, ops_user):
+    response = logged_in(ops_user).post(
+        reverse("admin:tickets_ticket_macro", args=[requested_return.pk]),
+        {"macro": 999999, "version": requested_return.version},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("That macro does not exist." in m for m in messages_of(response)), messages_of(response)
