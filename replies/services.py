@@ -1,10 +1,10 @@
 """Canned replies rendered for a ticket, and macros applied to it: the desk's and the API's one path.
 
-``macro_apply`` sends the macro's reply (public: the buyer is notified, as for any public comment), writes its
-internal note, runs its transition and sets its priority, through the ticket services (ticket_comment_add,
-ticket_act, ticket_priority_set) in one transaction: if any part is refused (the transition no longer applies,
-the page was stale, an input is wrong) nothing of it is written, and no message goes out (the outbox rows are
-written in the same transaction).
+``macro_apply`` runs the macro's transition, sends its reply (public: the buyer is notified, as for any public
+comment), writes its internal note and sets its priority, through the ticket services (ticket_act,
+ticket_comment_add, ticket_priority_set) in one transaction: if any part is refused (the transition no longer
+applies, the page was stale, an input is wrong, the reply is too long) nothing of it is written, and no message
+goes out (the outbox rows are written in the same transaction).
 """
 
 from __future__ import annotations
@@ -71,8 +71,10 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Actor) -> Ticket:
     """Apply ``macro`` to ``ticket`` as ``actor``; return the ticket as it is after.
 
     ``ticket.version`` is the version the agent saw: the transition refuses a stale page (TicketChanged).
-    Raises ``TransitionNotAllowed`` (translated, naming the macro and the ticket's state) when the macro's
-    transition does not apply now, and whatever the ticket services raise; then nothing is written.
+    The transition runs first, so the reply and the note are rendered with the ticket as it then is (the new
+    state's label, the new step's deadline: "send it back by …" is the buyer's deadline, not the review's).
+    Raises ``TransitionNotAllowed`` (translated, naming the macro and the ticket's state) when the macro does not
+    apply now, and whatever the ticket services raise (a reply too long, a stale page); then nothing is written.
     """
     if macro.pk not in {found.pk for found in macros_for(ticket=ticket, actor=actor)}:
         raise TransitionNotAllowed(
@@ -81,13 +83,7 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Actor) -> Ticket:
             field="macro",
         )
     language = buyer_language(ticket)
-    context = reply_context(ticket, language)
     with transaction.atomic():
-        if macro.reply is not None:
-            body = render(text_in(list(macro.reply.texts.all()), language), context, language)
-            ticket_comment_add(ticket=ticket, actor=actor, body=body, public=True)
-        if macro.note.strip():
-            ticket_comment_add(ticket=ticket, actor=actor, body=render(macro.note, context, language), public=False)
         acted = ticket
         if macro.action:
             try:
@@ -97,6 +93,14 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: Actor) -> Ticket:
                     _("Macro “%(macro)s”: %(reason)s") % {"macro": macro.title, "reason": exc.message},
                     field="macro",
                 ) from exc
+        context = reply_context(acted, language)
+        if macro.reply is not None:
+            body = render(text_in(list(macro.reply.texts.all()), language), context, language)
+            ticket_comment_add(ticket=acted, actor=actor, body=body, public=True)
+        if macro.note.strip():
+            ticket_comment_add(ticket=acted, actor=actor, body=render(macro.note, context, language), public=False)
         if macro.priority is not None:
-            acted = ticket_priority_set(ticket=acted, actor=actor, priority=macro.priority, check_version=False)
+            acted = ticket_priority_set(
+                ticket=acted, actor=actor, priority=macro.priority, check_version=not macro.action
+            )
     return acted

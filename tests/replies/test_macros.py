@@ -10,6 +10,7 @@ from django.urls import reverse
 from kefu.core.errors import DomainError
 from kefu.core.vocabulary import Priority
 from notifications.models import Audience, Notification
+from notifications.rendering import local_time
 from replies.selectors import macros_for
 from replies.services import macro_apply
 from tests.admin.conftest import logged_in, messages_of, page_url, ticket
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def approve_and_send_address():
     address = reply(
         "退货地址",
-        zh="{{ buyer.name }}您好，退货已同意，请寄回：{{ return_address }}，寄出后请提供物流单号。",
+        zh="{{ buyer.name }}您好，退货已同意，请在 {{ deadline }} 前寄回：{{ return_address }}，寄出后请提供物流单号。",
         en="Hello {{ buyer.name }}, your return is approved. Please send it to: {{ return_address }}.",
         keywords="退货 地址",
     )
@@ -66,6 +67,8 @@ def test_one_click_replies_notes_sets_priority_and_approves(requested_return, ap
     assert after.priority == Priority.HIGH
     public, note, priority = events(after, EventType.COMMENT)
     assert public.public and RETURN_ADDRESS in public.reason and public.reason.startswith(after.buyer.name)
+    # Rendered after the transition: the deadline is the buyer's, to send the parcel back (awaiting_return's).
+    assert f"请在 {local_time(after.due_at)} 前寄回" in public.reason
     assert not note.public and note.reason == "已发退货地址，等待买家寄回"
     assert not priority.public and priority.payload["reason_code"] == "priority_changed"
     (transition,) = events(after, EventType.TRANSITION)
@@ -117,6 +120,17 @@ def test_a_failing_transition_leaves_no_comment_and_no_message(requested_return,
     assert after.state == "requested" and after.priority == Priority.NORMAL
     assert len(events(after, EventType.COMMENT)) == comments  # the reply and the note were rolled back
     assert Notification.objects.filter(ticket_id=after.pk).count() == messages  # and nobody was told
+
+
+def test_a_reply_refused_after_the_transition_rolls_the_transition_back(requested_return, ops_user):
+    too_long = reply("太长", zh="很抱歉" * 2000)  # over a comment's 5,000 characters: refused by ticket_comment_add
+    approve = macro("同意（回复太长）", reply=too_long, kind="return", action="approve", priority=Priority.HIGH)
+    with pytest.raises(DomainError):
+        macro_apply(macro=approve, ticket=requested_return, actor=Actor.staff(ops_user))
+    after = ticket_reload(requested_return)
+    assert (after.state, after.version, after.priority) == ("requested", requested_return.version, Priority.NORMAL)
+    assert events(after, EventType.TRANSITION) == [] and events(after, EventType.COMMENT) == []
+    assert not Notification.objects.filter(ticket_id=after.pk, event="state_changed").exists()
 
 
 def test_a_transition_refused_by_its_own_rules_rolls_the_reply_back_too(requested_return, ops_user):
