@@ -175,11 +175,12 @@ class MacroChoiceForm(VersionForm):
 
 
 def macro_view(model_admin: TicketPageMixin, request: HttpRequest, object_id: str) -> HttpResponse:
-    actor = request_actor(request) if request.user.is_authenticated else None
-    chosen = Macro.objects.filter(pk=request.POST.get("macro") or 0).select_related("reply").first()
+    actor = request_actor(request)
+    chosen_id = request.POST.get("macro", "")
+    chosen = Macro.objects.filter(pk=int(chosen_id)).select_related("reply").first() if chosen_id.isdigit() else None
 
     def work(ticket: Ticket, form: forms.Form) -> str:
-        if chosen is None or actor is None:
+        if chosen is None:
             raise DomainError(_("That macro does not exist."))
         updated = macro_apply(macro=chosen, ticket=ticket, actor=actor)
         return _("Macro “%(macro)s” applied: ticket %(number)s is now %(state)s.") % {

@@ -182,11 +182,12 @@ def test_the_priority_change_reads_in_each_readers_language(requested_return, op
     assert not Notification.objects.filter(ticket_id=requested_return.pk, event="public_comment").exists()
 
 
-def test_an_unknown_macro_is_a_message_not_an_error_page(requested_return, ops_user):
+@pytest.mark.parametrize(("chosen", "said"), [("999999", "That macro does not exist."), ("abc", "whole number")])
+def test_an_unknown_macro_is_a_message_not_an_error_page(requested_return, ops_user, chosen, said):
     response = logged_in(ops_user).post(
         reverse("admin:tickets_ticket_macro", args=[requested_return.pk]),
-        {"macro": 999999, "version": requested_return.version},
+        {"macro": chosen, "version": requested_return.version},
         follow=True,
     )
     assert response.status_code == 200
-    assert any("That macro does not exist." in m for m in messages_of(response)), messages_of(response)
+    assert any(said in m for m in messages_of(response)), messages_of(response)
