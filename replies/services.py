@@ -19,7 +19,7 @@ from kefu.core.errors import ValidationFailed
 from replies.models import CannedReply, Macro
 from replies.rendering import buyer_language, render, reply_context, text_in
 from replies.selectors import macros_for
-from tickets.actions import action_get
+from tickets.actions import action_get, actions_of
 from tickets.actors import Actor
 from tickets.errors import TransitionNotAllowed
 from tickets.models import Ticket
@@ -60,8 +60,12 @@ def macro_check(macro: Macro) -> None:
     declared = action_get(macro.kind, macro.action)
     if declared is None or declared.system_only:
         raise ValidationFailed(
-            _("'%(transition)s' is not an action people run on a %(kind)s ticket.")
-            % {"transition": macro.action, "kind": macro.get_kind_display()},
+            _("'%(transition)s' is not an action people run on a %(kind)s ticket; they run: %(names)s.")
+            % {
+                "transition": macro.action,
+                "kind": macro.get_kind_display(),
+                "names": ", ".join(a.name for a in actions_of(macro.kind) if not a.system_only),
+            },
             field="action",
         )
     inputs_validate(declared, macro.inputs or {})

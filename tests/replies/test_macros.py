@@ -151,6 +151,7 @@ def test_another_shops_macro_is_refused(requested_return, ops_user):
     ("fields", "error"),
     [
         ({"kind": "return", "action": "fly", "inputs": "{}"}, "fly"),
+        ({"kind": "return", "action": "fly", "inputs": "{}"}, "approve, "),  # and what it may be
         ({"kind": "return", "action": "auto_refund", "inputs": "{}"}, "auto_refund"),  # the system's own
         ({"kind": "", "action": "approve", "inputs": "{}"}, "kind"),
         ({"kind": "return", "action": "reject", "inputs": "{}"}, "Reason"),  # a required input missing
