@@ -3,7 +3,7 @@
 ``tickets`` (the queue and ticket page), ``bulk`` (bulk actions), ``access`` (who sees what), ``finance`` (the
 refunds to pay), ``config`` (reason codes and refunds), ``orders``, ``routing`` (departments, rules, policies),
 ``notifications`` (the delivery log, templates, channels), ``payments`` (payment accounts, coupon pools,
-compensation payouts). Django's admin autodiscovery imports this package,
+compensation payouts), ``system`` (Celery beat's and the login lockout's pages, headings translated). Django's admin autodiscovery imports this package,
 which registers them all. The storefront API keys' page stays with the API (api/admin.py).
 """
 
@@ -16,5 +16,6 @@ from desk.admin import (  # noqa: F401  (registers them)
     payments,
     risk,
     routing,
+    system,
     tickets,
 )

@@ -1,0 +1,98 @@
+"""The admin's face (desk/site.py): its name, no link to a site that does not exist, Django's own "Change" (修改),
+kefu's apps first and the infrastructure last, for superusers only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from tests.admin.conftest import desk_user
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user, language: str = "zh-hans") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def superuser():
+    return get_user_model().objects.create_superuser("root", "root@example.com", "x")
+
+
+def captions(html: str) -> list[str]:
+    """The index's app headings, in page order."""
+    return re.findall(r'<caption>\s*<a href="[^"]*" class="section"[^>]*>([^<]*)</a>', html)
+
+
+def test_the_header_and_title_name_the_desk_and_there_is_no_view_site_link(superuser) -> None:
+    html = client_for(superuser).get(reverse("admin:index")).content.decode()
+
+    assert '<div id="site-name"><a href="/admin/">kefu 售后</a></div>' in html
+    assert "<title>售后工作台 | kefu 售后</title>" in html
+    assert "Django" not in html
+    assert "查看站点" not in html and 'href="/"' not in html
+
+
+def test_the_site_name_is_the_shops_when_configured(superuser, settings) -> None:
+    settings.KEFU_SITE_NAME = "糖果家居售后"
+
+    html = client_for(superuser).get(reverse("admin:index")).content.decode()
+
+    assert '<a href="/admin/">糖果家居售后</a>' in html
+
+
+def test_change_is_djangos_xiugai_and_the_language_switcher_keeps_its_own_word(superuser) -> None:
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        assert translation.gettext("Change") == "修改"
+        assert translation.pgettext("language switcher", "Change") == "切换"
+    html = client_for(superuser).get(reverse("admin:orders_shop_add")).content.decode()
+    assert "<noscript><button type=\"submit\">切换</button></noscript>" in html
+    index = client_for(superuser).get(reverse("admin:index")).content.decode()
+    assert 'class="changelink"' in index and ">修改</a>" in index and ">切换</a>" not in index
+
+
+def test_the_index_opens_with_the_tickets_and_ends_with_the_system_group_for_a_superuser(superuser) -> None:
+    html = client_for(superuser).get(reverse("admin:index")).content.decode()
+
+    headings = captions(html)
+    assert headings[0] == "数据看板" and headings[1] == "售后单"
+    assert headings[-1] == "系统"
+    assert "周期任务" not in headings and "Axes" not in headings  # one group, not one per package
+    system = html[html.index('href="/admin/system/"') :]
+    assert "/admin/django_celery_beat/periodictask/" in system and "/admin/axes/accessattempt/" in system
+    first_ticket_model = re.search(r'<th scope="row" id="tickets-([a-z]+)">', html)
+    assert first_ticket_model and first_ticket_model.group(1) == "ticket"
+    assert client_for(superuser).get(reverse("admin:system")).status_code == 200
+
+
+def test_other_staff_neither_see_nor_open_the_infrastructure() -> None:
+    supervisor = desk_user("supervisors", username="sup-sam")
+    supervisor.user_permissions.add(*_all_permissions_of("django_celery_beat", "axes"))
+    client = client_for(supervisor)
+
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "系统" not in captions(html)
+    assert "django_celery_beat" not in html and "/admin/axes/" not in html
+    for url in (
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        reverse("admin:django_celery_beat_periodictask_add"),
+        reverse("admin:axes_accessattempt_changelist"),
+        reverse("admin:system"),
+    ):
+        assert client.get(url).status_code == 403, url
+    assert client.get(reverse("admin:app_list", args=["django_celery_beat"])).status_code == 404
+
+
+def _all_permissions_of(*app_labels: str):
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.filter(content_type__app_label__in=app_labels)
