@@ -63,17 +63,17 @@ class DeskAdminSite(admin.AdminSite):
     site_url = None  # no storefront behind kefu: no "View site" link
     index_title = _("After-sales desk")
 
-    @property  # type: ignore[override]
-    def site_header(self) -> str:
+    @property
+    def site_header(self) -> str:  # type: ignore[override]
         return str(settings.KEFU_SITE_NAME)
 
-    @property  # type: ignore[override]
-    def site_title(self) -> str:
+    @property
+    def site_title(self) -> str:  # type: ignore[override]
         return str(settings.KEFU_SITE_NAME)
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         """Infrastructure models get a superuser-only admin (``SuperuserOnlyMixin`` over the class they register)."""
-        models = [model_or_iterable] if isinstance(model_or_iterable, type) else list(model_or_iterable)
+        models: list[Any] = [model_or_iterable] if isinstance(model_or_iterable, type) else list(model_or_iterable)
         system = [model for model in models if model._meta.app_label in SYSTEM_APP_LABELS]
         others = [model for model in models if model._meta.app_label not in SYSTEM_APP_LABELS]
         if others:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from axes.admin import AccessAttemptAdmin
-from axes.models import AccessAttempt
+from axes.admin import AccessAttemptAdmin  # type: ignore[import-untyped]
+from axes.models import AccessAttempt  # type: ignore[import-untyped]
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import (

@@ -56,9 +56,7 @@ def test_the_dashboard_refuses_an_agent_with_a_page_in_their_language(language, 
     }
 
 
-@pytest.mark.parametrize(
-    ("language", "title"), [("zh-hans", "此页面不存在"), ("en", "This page does not exist")]
-)
+@pytest.mark.parametrize(("language", "title"), [("zh-hans", "此页面不存在"), ("en", "This page does not exist")])
 def test_a_missing_admin_page_says_so_in_the_users_language(language, title) -> None:
     supervisor = desk_user("supervisors", username="sup-sue")
 

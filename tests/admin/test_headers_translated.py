@@ -13,9 +13,9 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import label_for_field
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.contrib.admin.utils import label_for_field
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 

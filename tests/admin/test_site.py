@@ -55,7 +55,7 @@ def test_change_is_djangos_xiugai_and_the_language_switcher_keeps_its_own_word(s
         assert translation.gettext("Change") == "修改"
         assert translation.pgettext("language switcher", "Change") == "切换"
     html = client_for(superuser).get(reverse("admin:orders_shop_add")).content.decode()
-    assert "<noscript><button type=\"submit\">切换</button></noscript>" in html
+    assert '<noscript><button type="submit">切换</button></noscript>' in html
     index = client_for(superuser).get(reverse("admin:index")).content.decode()
     assert 'class="changelink"' in index and ">修改</a>" in index and ">切换</a>" not in index
 
