@@ -28,11 +28,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import time_machine
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from desk.demo.setup import CATALOG, DEMO_SHOP_CODES
 from kefu.core.errors import DomainError
+from notifications.models import Notification
+from notifications.models import Status as NotificationStatus
 from orders.models import Order
 from tickets import services as svc
 from tickets.actors import Actor
@@ -188,6 +190,11 @@ def history_build(demo: Demo, *, tickets: int | None = None, seed: int = 15) -> 
                 # A refusal the engine is right to give (e.g. a refund cap): the ticket stays as it is.
                 logger.info("demo history: %s stays %s: %s", life.ticket, getattr(life.ticket, "state", None), error)
             made += 1
+    # The messages of a month ago went out at the time: the delivery log shows them sent when they were made, and
+    # the worker does not send a month of e-mails and SMS on its first start. (Delivery only takes pending rows.)
+    Notification.objects.filter(ticket__in=history_tickets(), status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.SENT, sent_at=F("created_at"), attempts=1
+    )
     sweep_due()  # what the beat does first on start: escalate or close the tickets whose time ran out meanwhile
     return made
 

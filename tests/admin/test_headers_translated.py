@@ -33,8 +33,8 @@ PROPER_NAMES = {"Alipay", "WeChat", "Taobao", "Tmall", "Pinduoduo", "Celery", "A
 
 
 class Headings(HTMLParser):
-    """Collects the text of headings: h1–h3 and ``thead th`` and form labels; ``h2`` only outside ``#content``'s
-    first ``h2`` (the object's own name on a change page, which is data)."""
+    """Collects the text of headings: h1–h3, captions, column and row headings (``thead th``, ``th scope=row``)
+    and form labels; not a change page's first ``h2`` (the object's own name, which is data)."""
 
     HEADINGS = {"h1", "h2", "h3", "label", "caption"}
 
@@ -53,7 +53,8 @@ class Headings(HTMLParser):
             self.skip_depth += 1
         if tag == "thead":
             self.in_thead += 1
-        heading = tag in self.HEADINGS or (tag == "th" and self.in_thead)
+        # Row headings too: the index's model names (``th scope="row"``); a changelist's first cell is data.
+        heading = tag in self.HEADINGS or (tag == "th" and (self.in_thead or attributes.get("scope") == "row"))
         # A change page's subtitle (Django 5.x: the object's name, an h2 right under the h1) is data.
         if tag == "h2" and not self.seen_object_name and "fieldset-heading" not in (attributes.get("class") or ""):
             self.seen_object_name = True
