@@ -90,3 +90,12 @@ def translation_override(language: str):
     from django.utils import translation
 
     return translation.override(language)
+
+
+def test_a_refusal_takes_a_bounded_number_of_queries(django_assert_max_num_queries) -> None:
+    client = client_for(desk_user("operations", username="ops-bob"), "zh-hans")
+
+    # session, user, the dashboard's check of the user's departments and groups (then the refusal), the user's
+    # permissions (the admin's header), the page's own check whether to offer the dashboard: nothing per app.
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("dashboard:index")).status_code == 403

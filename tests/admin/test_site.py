@@ -96,3 +96,39 @@ def _all_permissions_of(*app_labels: str):
     from django.contrib.auth.models import Permission
 
     return Permission.objects.filter(content_type__app_label__in=app_labels)
+
+
+# Django's msgids kefu's catalogue translates too, with the same meaning in other words. Any other msgid of ours
+# that Django also has must keep Django's translation: kefu's own meaning of a word gets a msgctxt.
+SAME_MEANING = {"Email": "邮件", "Email address": "邮箱地址", "active": "启用"}
+
+
+def test_kefus_catalogue_leaves_djangos_words_their_meaning() -> None:
+    import gettext
+    from pathlib import Path
+
+    import django
+    from django.conf import settings
+
+    ours = gettext.GNUTranslations((Path(settings.BASE_DIR) / "locale/zh_Hans/LC_MESSAGES/django.mo").open("rb"))
+    changed = {}
+    for mo in Path(django.__file__).parent.glob("**/locale/zh_Hans/LC_MESSAGES/django.mo"):
+        djangos = gettext.GNUTranslations(mo.open("rb"))
+        for msgid, theirs in djangos._catalog.items():  # type: ignore[attr-defined]
+            mine = ours._catalog.get(msgid)  # type: ignore[attr-defined]
+            if isinstance(msgid, str) and msgid and mine is not None and mine != theirs:
+                changed[msgid] = (theirs, mine)
+    assert {msgid: mine for msgid, (_, mine) in changed.items()} == SAME_MEANING, changed
+
+
+def test_the_index_and_the_system_page_take_a_bounded_number_of_queries(
+    superuser, django_assert_max_num_queries
+) -> None:
+    client = client_for(superuser)
+    client.get(reverse("admin:index"))  # the first request of a process reads the content types once
+
+    # session, user, the dashboard check's groups, the recent actions (Django's), nothing per app or model.
+    with django_assert_max_num_queries(6):
+        assert client.get(reverse("admin:index")).status_code == 200
+    with django_assert_max_num_queries(4):
+        assert client.get(reverse("admin:system")).status_code == 200
