@@ -7,8 +7,10 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from tests.admin.conftest import desk_user
 
@@ -49,8 +51,6 @@ def test_the_site_name_is_the_shops_when_configured(superuser, settings) -> None
 
 
 def test_change_is_djangos_xiugai_and_the_language_switcher_keeps_its_own_word(superuser) -> None:
-    from django.utils import translation
-
     with translation.override("zh-hans"):
         assert translation.gettext("Change") == "修改"
         assert translation.pgettext("language switcher", "Change") == "切换"
@@ -132,3 +132,16 @@ def test_the_index_and_the_system_page_take_a_bounded_number_of_queries(
         assert client.get(reverse("admin:index")).status_code == 200
     with django_assert_max_num_queries(4):
         assert client.get(reverse("admin:system")).status_code == 200
+
+
+def test_a_page_rendered_without_the_admins_context_still_bears_the_sites_name(rf) -> None:
+    """django-axes renders its lockout page with a context of its own: no Django default in the header."""
+    from django.template.loader import render_to_string
+
+    request = rf.get("/admin/login/")
+    request.user = AnonymousUser()
+    with translation.override("zh-hans"):
+        html = render_to_string("admin/lockout.html", {"failure_limit": 10}, request)
+
+    assert '<div id="site-name"><a href="/admin/">kefu 售后</a></div>' in html
+    assert "Django" not in html
