@@ -34,9 +34,9 @@ PROPER_NAMES = {"Alipay", "WeChat", "Taobao", "Tmall", "Pinduoduo", "Celery", "A
 
 class Headings(HTMLParser):
     """Collects the text of headings: h1–h3, captions, column and row headings (``thead th``, ``th scope=row``)
-    and form labels; not a change page's first ``h2`` (the object's own name, which is data)."""
+    and form labels, and the page's <title>."""
 
-    HEADINGS = {"h1", "h2", "h3", "label", "caption"}
+    HEADINGS = {"h1", "h2", "h3", "label", "caption", "title"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,7 +45,6 @@ class Headings(HTMLParser):
         self.current: list[list[str]] = []
         self.in_thead = 0
         self.skip_depth = 0
-        self.seen_object_name = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -55,10 +54,6 @@ class Headings(HTMLParser):
             self.in_thead += 1
         # Row headings too: the index's model names (``th scope="row"``); a changelist's first cell is data.
         heading = tag in self.HEADINGS or (tag == "th" and (self.in_thead or attributes.get("scope") == "row"))
-        # A change page's subtitle (Django 5.x: the object's name, an h2 right under the h1) is data.
-        if tag == "h2" and not self.seen_object_name and "fieldset-heading" not in (attributes.get("class") or ""):
-            self.seen_object_name = True
-            heading = False
         self.stack.append(tag)
         self.current.append([] if heading else ["\0"])
 
@@ -88,8 +83,15 @@ class Headings(HTMLParser):
 def english_headings(html: str) -> list[str]:
     parser = Headings()
     parser.feed(html)
+    # A change page's subtitle is the object's name (data): Django puts it first in the <title> ("subtitle | title |
+    # site") and in an <h2> under the <h1>.
+    titles = [text for tag, text in parser.texts if tag == "title"]
+    parts = titles[0].split(" | ") if titles else []
+    subtitle = parts[0] if len(parts) == 3 else None
     found = []
     for tag, text in parser.texts:
+        if tag == "title" or (tag == "h2" and text == subtitle):
+            continue
         words = [word for word in ENGLISH_WORD.findall(text) if word not in PROPER_NAMES]
         if words and not re.search(r"[\u4e00-\u9fff]", text):
             found.append(f"<{tag}> {text!r}")
@@ -160,4 +162,6 @@ def test_every_column_header_is_translated_even_on_an_empty_list(rf, admin_user)
 def test_the_guard_sees_an_english_column_header() -> None:
     html = "<table><thead><tr><th>售后单</th><th><a>Created by</a></th></tr></thead><tbody><tr><th>admin</th></tr>"
     assert english_headings(html) == ["<th> 'Created by'"]
-    assert english_headings("<h1>修改 售后单</h1><h2>admin</h2><label>SKU:</label>") == []
+    change_page = "<title>admin | 修改 用户 | kefu 售后</title><h1>修改 用户</h1><h2>admin</h2><label>SKU:</label>"
+    assert english_headings(change_page) == []
+    assert english_headings("<title>选择 用户 来修改 | kefu 售后</title><h1>选择</h1><h2>Filter</h2>") == ["<h2> 'Filter'"]
