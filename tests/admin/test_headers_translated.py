@@ -164,4 +164,5 @@ def test_the_guard_sees_an_english_column_header() -> None:
     assert english_headings(html) == ["<th> 'Created by'"]
     change_page = "<title>admin | 修改 用户 | kefu 售后</title><h1>修改 用户</h1><h2>admin</h2><label>SKU:</label>"
     assert english_headings(change_page) == []
-    assert english_headings("<title>选择 用户 来修改 | kefu 售后</title><h1>选择</h1><h2>Filter</h2>") == ["<h2> 'Filter'"]
+    changelist = "<title>选择 用户 来修改 | kefu 售后</title><h1>选择</h1><h2>Filter</h2>"
+    assert english_headings(changelist) == ["<h2> 'Filter'"]
