@@ -31,7 +31,13 @@ class ApiKey(models.Model):
     hashed_secret = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
@@ -108,7 +114,13 @@ class StaffToken(models.Model):
     hashed_secret = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     expires_at = models.DateTimeField(_("expires at"), editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)

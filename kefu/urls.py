@@ -27,6 +27,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+# Refused and missing pages in the user's language, with the ways back to work (desk/errors.py).
+handler403 = "desk.errors.permission_denied"
+handler404 = "desk.errors.page_not_found"
+handler500 = "desk.errors.server_error"
+
 # MEDIA_ROOT is never served, not even with DEBUG: evidence leaves kefu only through the scoped views
 # (api.views.evidence, the admin's ticket page), and the web server must not serve it either
 # (kefu.core.evidence_files).

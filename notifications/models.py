@@ -91,7 +91,9 @@ class Template(models.Model):
 class ShopChannels(models.Model):
     """How a shop's buyers are told: the storefront webhook (``Shop.webhook_url``), SMS, email; language."""
 
-    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="notification_channels")
+    shop = models.OneToOneField(
+        Shop, on_delete=models.CASCADE, related_name="notification_channels", verbose_name=_("shop")
+    )
     webhook = models.BooleanField(_("storefront webhook"), default=True)
     sms = models.BooleanField(_("SMS"), default=False)
     email = models.BooleanField(_("email"), default=False)
@@ -108,7 +110,9 @@ class ShopChannels(models.Model):
 class DepartmentRobot(models.Model):
     """A WeCom or DingTalk group robot a department is told through (else its members get email)."""
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="robots")
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="robots", verbose_name=_("department")
+    )
     channel = models.CharField(
         _("channel"),
         max_length=16,
@@ -136,7 +140,9 @@ class Notification(models.Model):
     """One message to one recipient over one channel: the outbox row and its delivery log."""
 
     # No index of its own: notification_ticket_idx (ticket, created_at) serves the lookups by ticket.
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="notifications", db_index=False, verbose_name=_("ticket")
+    )
     # The timeline entry the message tells of. Written once, never looked up by it: no index, no constraint, and
     # nothing done when the entry goes (SET_NULL would have to find the rows, through an index every message
     # would write); the id then points at nothing.
@@ -148,6 +154,7 @@ class Notification(models.Model):
         related_name="+",
         db_constraint=False,
         db_index=False,
+        verbose_name=_("timeline event"),
     )
     event = models.CharField(_("event"), max_length=32, choices=Event.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)

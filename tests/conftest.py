@@ -19,6 +19,9 @@ pytest_collection_modifyitems = ordering.pytest_collection_modifyitems
 # loopback and private addresses, here and in the worker processes tests start (they inherit the environment).
 # The SSRF tests (tests/kefu/outbound/) switch it off again.
 os.environ["KEFU_OUTBOUND_ALLOW_PRIVATE"] = "true"
+# ``seed_demo``'s 30 days of history (desk/demo/history.py): a dozen tickets in tests, not a few hundred
+# (tests/desk/test_demo_history.py builds a bigger one).
+os.environ.setdefault("KEFU_DEMO_HISTORY_TICKETS", "12")
 
 
 @pytest.fixture(autouse=True)

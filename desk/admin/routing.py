@@ -66,6 +66,12 @@ class MembershipInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("staffmember__user")
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # The through model is Django's own: its field is named "staffmember", with no translated label.
+        if db_field.name == "staffmember":
+            kwargs["label"] = _("staff member")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):

@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from desk.admin.access import may_act, may_supervise, visible_tickets
 from desk.admin.bulk import BULK_ACTIONS
@@ -117,7 +118,8 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
 
     fieldsets = [
         (None, {"fields": ["number", "kind", "state_display", "next_steps", "origin", "spawned_tickets"]}),
-        (_("Order"), {"fields": ["shop", "order", "buyer", "reason", "description"]}),
+        # A context of its own: Django's "Order" is a formset's sort order (排序), and must stay that.
+        (pgettext_lazy("ticket section", "Order"), {"fields": ["shop", "order", "buyer", "reason", "description"]}),
         (
             _("Who acts and when"),
             {"fields": ["department", "waiting_on", "assignee", "priority", "step_started_at", "due_at", "closed_at"]},

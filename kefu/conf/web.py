@@ -42,6 +42,10 @@ AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# --- The admin ---------------------------------------------------------------------------------------------
+# The name in the admin's header and the browser's title bar (desk/site.py): the shop's, not translated.
+KEFU_SITE_NAME = env.str("KEFU_SITE_NAME", default="kefu 售后")
+
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -9,6 +9,10 @@ The demo Taobao and Pinduoduo shops are connected to the simulators ``make run``
 ports after the web server's: ``desk.demo.marketplaces``), on every run: their cases arrive as tickets by push
 and by the periodic pull while ``make run`` is up.
 
+With the shops come 30 days of history (``desk.demo.history``): a few hundred tickets opened and worked through
+the services on a moved clock, so the dashboard and the figures have a month behind them on first start
+(``KEFU_DEMO_HISTORY_TICKETS`` sets how many; 240 by default).
+
 Idempotent: the demo shops are the marker. When they exist the data is left as it is (only the logins are
 made sure of); ``--reset`` deletes the demo shops and everything of theirs first, then builds them again
 (with dates relative to now, so the return windows are open again). Runs in one transaction: an error
@@ -28,6 +32,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from desk.demo.history import history_build
 from desk.demo.marketplaces import web_port
 from desk.demo.replies import replies_seed
 from desk.demo.risk import risk_cases
@@ -76,6 +81,8 @@ class Command(BaseCommand):
                 demo.build()
                 risk_cases(demo)  # a serial returner and a reused photo, flagged (desk.demo.risk)
                 replies_seed(demo)  # canned replies, macros, the shops' return addresses (desk.demo.replies)
+                made = history_build(demo)  # the last 30 days, so the dashboard has a history (desk.demo.history)
+                self.stdout.write(f"seed_demo: {made} tickets of the last 30 days.")
                 self.stdout.write("seed_demo: demo data created.")
             connections = marketplaces_connect(port=web_port())
         for shop_connection in connections:
