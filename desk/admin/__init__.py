@@ -14,6 +14,7 @@ from desk.admin import (  # noqa: F401  (registers them)
     notifications,
     orders,
     payments,
+    quality,
     risk,
     routing,
     tickets,
