@@ -30,6 +30,7 @@ from django.db import transaction
 
 from desk.demo.marketplaces import web_port
 from desk.demo.risk import risk_cases
+from desk.demo.satisfaction import satisfaction_answers
 from desk.demo.scenarios import Demo
 from desk.demo.setup import (
     DEMO_PASSWORD,
@@ -75,6 +76,10 @@ class Command(BaseCommand):
                 demo.build()
                 risk_cases(demo)  # a serial returner and a reused photo, flagged (desk.demo.risk)
                 self.stdout.write("seed_demo: demo data created.")
+            # After all the other demo data (whatever resolved tickets it made); idempotent, so also on a re-run.
+            answers = satisfaction_answers()
+            if answers:
+                self.stdout.write(f"seed_demo: {answers} satisfaction answers (回访).")
             connections = marketplaces_connect(port=web_port())
         for shop_connection in connections:
             self.stdout.write(f"  {shop_connection}: simulated at {shop_connection.base_url}")
