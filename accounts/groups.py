@@ -71,6 +71,9 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "risk.fastrefundrule": (VIEW, ADD, CHANGE),
     "risk.buyerprofile": (VIEW,),
     "risk.riskflag": (VIEW, CHANGE),
+    # 回访 (issue 15): the buyers' answers, and the follow-ups of low scores (change: mark done).
+    "quality.survey": (VIEW,),
+    "quality.followup": (VIEW, CHANGE),
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

@@ -22,7 +22,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
+from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs pinned
 
 from dashboard.figures import Figures, QualityFigures, handled_tickets
 from dashboard.periods import Period
@@ -163,9 +163,21 @@ def tickets_rows(period: Period) -> Iterator[list[Any]]:
             "satisfaction__comment",
         )
     )
-    for number, kind, state, shop, team, agent, created, first, closed, breached, reopened, score, comment in (
-        rows.iterator(chunk_size=CHUNK)
-    ):
+    for (
+        number,
+        kind,
+        state,
+        shop,
+        team,
+        agent,
+        created,
+        first,
+        closed,
+        breached,
+        reopened,
+        score,
+        comment,
+    ) in rows.iterator(chunk_size=CHUNK):
         yield [
             number,
             str(Kind(kind).label),
@@ -177,7 +189,7 @@ def tickets_rows(period: Period) -> Iterator[list[Any]]:
             _local(first),
             _local(closed),
             _minutes((first - created).total_seconds()) if first else None,
-            _hours((closed - created).total_seconds()),
+            _hours((closed - created).total_seconds()) if closed else None,
             yes if breached else no,
             yes if reopened else no,
             score,
@@ -223,4 +235,3 @@ def xlsx_response(filename: str, title: str, header: Sequence[str], rows: Iterab
 
 def export_filename(what: str, period: Period) -> str:
     return f"kefu-{what}-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
-

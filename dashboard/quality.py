@@ -12,8 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
-from dashboard.access import may_view_dashboard
 from dashboard import exports
+from dashboard.access import may_view_dashboard
 from dashboard.charts import HALF, HBarChart, Part, Row, duration_text, hbar_chart
 from dashboard.figures import Figures, QualityFigures, quality_figures
 from dashboard.periods import PRESETS, Period, period_from
@@ -81,8 +81,17 @@ def quality_page_build(period: Period) -> QualityPage:
     figures = figures_for(period)
     satisfaction = hbar_chart(
         [
-            Row(f.label, [Part("good" if f.score_avg >= 4 else "fair" if f.score_avg > 2 else "poor", f.score_avg,
-                               score_text(f))], score_text(f))
+            Row(
+                f.label,
+                [
+                    Part(
+                        "good" if f.score_avg >= 4 else "fair" if f.score_avg > 2 else "poor",
+                        f.score_avg,
+                        score_text(f),
+                    )
+                ],
+                score_text(f),
+            )
             for f in figures.by_agent
             if f.score_avg is not None
         ],
@@ -92,8 +101,11 @@ def quality_page_build(period: Period) -> QualityPage:
     )
     first_response = hbar_chart(
         [
-            Row(f.label, [Part("time", f.first_response_seconds / 3600, duration_or_dash(f.first_response_seconds))],
-                duration_or_dash(f.first_response_seconds))
+            Row(
+                f.label,
+                [Part("time", f.first_response_seconds / 3600, duration_or_dash(f.first_response_seconds))],
+                duration_or_dash(f.first_response_seconds),
+            )
             for f in figures.by_agent
             if f.first_response_seconds is not None
         ],
@@ -101,8 +113,11 @@ def quality_page_build(period: Period) -> QualityPage:
     )
     breaches = hbar_chart(
         [
-            Row(f.label, [Part("poor", f.breach_percent or 0.0, percent_text(f.breach_percent))],
-                f"{percent_text(f.breach_percent)} ({f.breached}/{f.handled})")
+            Row(
+                f.label,
+                [Part("poor", f.breach_percent or 0.0, percent_text(f.breach_percent))],
+                f"{percent_text(f.breach_percent)} ({f.breached}/{f.handled})",
+            )
             for f in figures.by_department
         ],
         scale_max=100,
@@ -112,8 +127,11 @@ def quality_page_build(period: Period) -> QualityPage:
     )
     resolution = hbar_chart(
         [
-            Row(f.label, [Part("time", f.resolution_seconds / 3600, duration_or_dash(f.resolution_seconds))],
-                duration_or_dash(f.resolution_seconds))
+            Row(
+                f.label,
+                [Part("time", f.resolution_seconds / 3600, duration_or_dash(f.resolution_seconds))],
+                duration_or_dash(f.resolution_seconds),
+            )
             for f in figures.by_department
             if f.resolution_seconds is not None
         ],

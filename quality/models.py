@@ -71,9 +71,7 @@ class FollowUp(models.Model):
 
     survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="follow_up", verbose_name=_("survey"))
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("ticket"))
-    status = models.CharField(
-        _("status"), max_length=8, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
-    )
+    status = models.CharField(_("status"), max_length=8, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
     created_at = models.DateTimeField(_("opened at"), default=timezone.now)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     done_by = models.ForeignKey(

@@ -1,8 +1,8 @@
 """回访 in the admin: the satisfaction answers and the supervisors' follow-ups of low scores (quality app).
 
-Supervisors (and superusers) only, whatever their Django permissions: the follow-up list is their work list
-(filter "open"), each row links to its ticket, and "Mark as done" is the only change (quality.services
-follow_up_close). Answers are read-only: only the buyer writes them, through the signed link.
+Supervisors (and superusers) only, by the Django permissions accounts.groups gives them: the follow-up list
+is their work list (it opens on the open ones), each row links to its ticket, and "Mark as done" is the only
+change (quality.services follow_up_close). Answers are read-only: only the buyer writes them, through the signed link.
 """
 
 from __future__ import annotations
@@ -17,30 +17,21 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from desk.admin.access import request_actor
 from quality.models import FollowUp, FollowUpStatus, Survey
 from quality.services import follow_up_close
 
 
-def _supervisor(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(user.is_active and user.is_staff and (user.is_superuser or request_actor(request).is_supervisor))
-
-
 class SupervisorsOnly:
-    """Open to supervisors and superusers; nothing is added or deleted here."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _supervisor(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _supervisor(request)
+    """Django permissions decide (accounts.groups gives them to the supervisors' group; superusers have all):
+    view for the lists, change for the follow-ups' action. Every page is read-only and nothing is added or
+    deleted here: the buyer writes the answers, the services the follow-ups."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        # The list's action asks without an object; an object's page is read-only.
+        return obj is None and super().has_change_permission(request)  # type: ignore[misc]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -54,24 +45,46 @@ def ticket_link(ticket_id: int, number: str | None) -> str:
     )
 
 
+class FollowUpStatusFilter(admin.SimpleListFilter):
+    """Open (the default: the work list), done, or all."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            (FollowUpStatus.OPEN, FollowUpStatus.OPEN.label),
+            (FollowUpStatus.DONE, FollowUpStatus.DONE.label),
+            ("all", _("All")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
+        value = self.value() or FollowUpStatus.OPEN
+        return queryset if value == "all" else queryset.filter(status=value)
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value() or FollowUpStatus.OPEN
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+
+FOLLOW_UP_FIELDS = ("ticket_number", "score", "comment", "status", "created_at", "done_at", "done_by", "note")
+SURVEY_FIELDS = ("ticket_number", "score", "comment", "language", "sent_at", "expires_at", "answered_at")
+
+
 @admin.register(FollowUp)
 class FollowUpAdmin(SupervisorsOnly, admin.ModelAdmin):
     list_display = ["ticket_number", "score", "comment", "status", "created_at", "done_at", "done_by"]
-    list_filter = ["status"]
+    list_filter = [FollowUpStatusFilter]
     list_select_related = ["ticket", "survey", "done_by"]
     search_fields = ["ticket__number"]
-    fields = ["ticket_number", "score", "comment", "status", "created_at", "done_at", "done_by", "note"]
-    readonly_fields = fields
+    fields = FOLLOW_UP_FIELDS
+    readonly_fields = FOLLOW_UP_FIELDS
     actions = ["mark_done"]
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        # The work list opens on what is still to do.
-        if "status__exact" not in request.GET and not request.GET.get("q") and request.method == "GET":
-            query = request.GET.copy()
-            query["status__exact"] = FollowUpStatus.OPEN
-            request.GET = query
-            request.META["QUERY_STRING"] = query.urlencode()
-        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("ticket"), ordering="ticket__number")
     def ticket_number(self, obj: FollowUp) -> str:
@@ -85,13 +98,7 @@ class FollowUpAdmin(SupervisorsOnly, admin.ModelAdmin):
     def comment(self, obj: FollowUp) -> str:
         return obj.survey.comment
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        if not _supervisor(request):
-            actions.pop("mark_done", None)
-        return actions
-
-    @admin.action(description=_("Mark the selected follow-ups as done"))
+    @admin.action(description=_("Mark the selected follow-ups as done"), permissions=["change"])
     def mark_done(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
         done = 0
         for follow_up in queryset.filter(status=FollowUpStatus.OPEN):
@@ -112,8 +119,8 @@ class SurveyAdmin(SupervisorsOnly, admin.ModelAdmin):
     list_select_related = ["ticket"]
     search_fields = ["ticket__number"]
     date_hierarchy = "sent_at"
-    fields = ["ticket_number", "score", "comment", "language", "sent_at", "expires_at", "answered_at"]
-    readonly_fields = fields
+    fields = SURVEY_FIELDS
+    readonly_fields = SURVEY_FIELDS
 
     @admin.display(description=_("ticket"), ordering="ticket__number")
     def ticket_number(self, obj: Survey) -> str:

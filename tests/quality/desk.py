@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from accounts.groups import department_groups_sync
 from quality.models import Survey
 from routing.models import Department, StaffMember
 from tests.factories.tickets import ticket_build, user_create
@@ -36,8 +37,10 @@ class FiguresDesk:
 
 
 def staff(username: str, department: str, **fields):
+    """A staff user of ``department``, in its permission group (as the admin's staff page makes them)."""
     user = user_create(username, is_staff=True, **fields)
     StaffMember.objects.create(user=user).departments.add(Department.objects.get(code=department))
+    department_groups_sync(user=user, codes=[department])
     return user
 
 
@@ -62,8 +65,13 @@ def ended(kind: str, state: str, *, created: datetime, hours: float) -> Ticket:
 def answer(ticket: Ticket, score: int, comment: str = "") -> Survey:
     at = ticket.closed_at + timedelta(hours=1)
     return Survey.objects.create(
-        ticket=ticket, language="zh-hans", sent_at=ticket.closed_at, expires_at=at + timedelta(days=14),
-        score=score, comment=comment, answered_at=at,
+        ticket=ticket,
+        language="zh-hans",
+        sent_at=ticket.closed_at,
+        expires_at=at + timedelta(days=14),
+        score=score,
+        comment=comment,
+        answered_at=at,
     )
 
 
