@@ -86,18 +86,18 @@ def test_a_cancelled_ticket_gets_no_request() -> None:
 def test_the_buyer_answers_once_without_an_account_and_sees_their_answer_after() -> None:
     ticket = complaint_resolved()
     url = link_of(ticket)
-    client = Client(enforce_csrf_checks=True)
+    client = Client(enforce_csrf_checks=True)  # as a real browser: no cookie is needed, none is set
     page = client.get(url)
     assert "请为我们的服务打分" in page.content.decode()
-    token = client.cookies["csrftoken"].value
-    answered = client.post(url, {"score": "4", "comment": "处理很快", "csrfmiddlewaretoken": token})
+    assert not page.cookies
+    answered = client.post(url, {"score": "4", "comment": "处理很快"})
     assert answered.status_code == 302
     thanks = client.get(url).content.decode()
     assert "感谢您的评价" in thanks and "处理很快" in thanks
     survey = Survey.objects.get(ticket=ticket)
     assert (survey.score, survey.comment) == (4, "处理很快")
 
-    again = client.post(url, {"score": "1", "comment": "改主意了", "csrfmiddlewaretoken": token})
+    again = client.post(url, {"score": "1", "comment": "改主意了"})
     assert again.status_code == 200
     assert "感谢您的评价" in again.content.decode()
     survey.refresh_from_db()
@@ -168,3 +168,15 @@ def test_a_score_above_the_threshold_opens_no_follow_up() -> None:
     survey = Survey.objects.get(ticket=complaint_resolved())
     survey_answer(survey_id=survey.pk, score=3)
     assert not FollowUp.objects.exists()
+
+
+def test_a_storefront_webhook_carries_the_link_in_its_data() -> None:
+    from tests.factories.orders import ShopFactory
+
+    shop = ShopFactory(webhook_url="https://shop.example.com/kefu/webhook", webhook_secret="s")
+    ticket = complaint_resolved(shop)
+    message = survey_message(ticket)
+    assert (message.channel, message.payload["event"]) == (Channel.WEBHOOK, "satisfaction_request")
+    assert message.payload["ticket"]["number"] == ticket.number
+    path = LINK.search(message.payload["data"]["survey_url"]).group(1)
+    assert Client().get(path).status_code == 200
