@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs pinned
 
-from dashboard.figures import Figures, QualityFigures, handled_tickets
+from dashboard.figures import Figures, QualityFigures, handled_tickets, jit_off
 from dashboard.periods import Period
 from kefu.core.vocabulary import Kind, state_label
 from routing.models import Department
@@ -157,44 +157,45 @@ def tickets_rows(period: Period) -> Iterator[list[Any]]:
             "created_at",
             "first_response_at",
             "closed_at",
-            "breached",
-            "reopened",
+            "breached_event",
+            "reopened_event",
             "score",
             "satisfaction__comment",
         )
     )
-    for (
-        number,
-        kind,
-        state,
-        shop,
-        team,
-        agent,
-        created,
-        first,
-        closed,
-        breached,
-        reopened,
-        score,
-        comment,
-    ) in rows.iterator(chunk_size=CHUNK):
-        yield [
+    with jit_off():
+        for (
             number,
-            str(Kind(kind).label),
-            state_label(kind, state),
+            kind,
+            state,
             shop,
-            departments.get(team, team or ""),
-            agent or "",
-            _local(created),
-            _local(first),
-            _local(closed),
-            _minutes((first - created).total_seconds()) if first else None,
-            _hours((closed - created).total_seconds()) if closed else None,
-            yes if breached else no,
-            yes if reopened else no,
+            team,
+            agent,
+            created,
+            first,
+            closed,
+            breached,
+            reopened,
             score,
-            comment or "",
-        ]
+            comment,
+        ) in rows.iterator(chunk_size=CHUNK):
+            yield [
+                number,
+                str(Kind(kind).label),
+                state_label(kind, state),
+                shop,
+                departments.get(team, team or ""),
+                agent or "",
+                _local(created),
+                _local(first),
+                _local(closed),
+                _minutes((first - created).total_seconds()) if first else None,
+                _hours((closed - created).total_seconds()) if closed else None,
+                yes if breached else no,
+                yes if reopened else no,
+                score,
+                comment or "",
+            ]
 
 
 # -- writing -----------------------------------------------------------------------------------------------

@@ -3,13 +3,14 @@ follow-up list have something to show on first start.
 
 Works on whatever resolved demo tickets exist when it runs (the scenarios, the 30 days of history): each gets
 its survey (already written by quality.services when the ticket was resolved through the services; written
-here, without a message, for a ticket that has none), and about three buyers in four answer, a few hours after
-the request, with a score leaning to the good side and now and then a comment. Answers go through
-``quality.services.survey_answer``, so a low score opens its follow-up as in production.
+here, without a message, for a ticket that has none), and three buyers in four answer (every fourth ticket by
+number is left unanswered), within a day and a half of the request, with a score leaning to the good side and
+now and then a comment. Answers go through ``quality.services.survey_answer``, so a low score opens its
+follow-up as in production.
 
-Deterministic: each ticket's choices come from a random generator seeded with the seed and the ticket's
-number, so a run gives the same answers whatever the order or the number of tickets. Idempotent: an answered
-survey is left as it is, so running it again adds only what is missing.
+Deterministic: each ticket's score and comment come from a random generator seeded with the seed and the
+ticket's number, so the same tickets always get the same answers. Idempotent: an answered survey is left as it
+is, so running it again adds only what is missing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from quality.tokens import valid_for
 from tickets.models import Ticket
 
 SEED = 15
-ANSWER_RATE = 0.75
+SKIP_EVERY = 4
 SCORES = (1, 2, 3, 4, 5)
 SCORE_WEIGHTS = (4, 6, 12, 30, 48)
 COMMENTS = {
@@ -55,7 +56,7 @@ def satisfaction_answers(*, seed: int = SEED) -> int:
     tickets = resolved_demo_tickets()
     surveys = {s.ticket_id: s for s in Survey.objects.filter(ticket__in=tickets)}
     added = 0
-    for ticket in tickets:
+    for position, ticket in enumerate(tickets):
         survey = surveys.get(ticket.pk)
         if survey is None and ticket.closed_at is not None:
             survey = Survey.objects.create(
@@ -63,9 +64,9 @@ def satisfaction_answers(*, seed: int = SEED) -> int:
             )
         if survey is None or survey.answered:
             continue
-        rng = random.Random(f"{seed}:{ticket.number}")  # noqa: S311 -- demo data, reproducible on purpose
-        if rng.random() >= ANSWER_RATE:
+        if position % SKIP_EVERY == SKIP_EVERY - 1:  # one buyer in four does not answer
             continue
+        rng = random.Random(f"{seed}:{ticket.number}")  # noqa: S311 -- demo data, reproducible on purpose
         score = rng.choices(SCORES, weights=SCORE_WEIGHTS)[0]
         comment = rng.choice(COMMENTS[score])
         answered_at = min(survey.sent_at + timedelta(minutes=rng.randrange(20, 36 * 60)), now)
