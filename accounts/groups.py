@@ -75,6 +75,9 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "replies.cannedreply": ALL,
     "replies.cannedreplytext": ALL,
     "replies.macro": ALL,
+    # 回访 (issue 15): the buyers' answers, and the follow-ups of low scores (change: mark done).
+    "quality.survey": (VIEW,),
+    "quality.followup": (VIEW, CHANGE),
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

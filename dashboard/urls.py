@@ -3,10 +3,14 @@
 from django.contrib import admin
 from django.urls import path
 
+from dashboard.quality import quality_export_view, quality_view
 from dashboard.views import dashboard_view
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", admin.site.admin_view(dashboard_view), name="index"),
+    # Service figures per agent and department, and their exports (dashboard.quality).
+    path("quality/", admin.site.admin_view(quality_view), name="quality"),
+    path("quality/export/<str:what>/<str:fmt>/", admin.site.admin_view(quality_export_view), name="quality-export"),
 ]

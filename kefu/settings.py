@@ -26,3 +26,6 @@ from kefu.conf.risk import *  # noqa: F403
 
 # isort: split
 from kefu.conf.money import *  # noqa: F403
+
+# isort: split
+from kefu.conf.quality import *  # noqa: F403

@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/v1/payments/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
     path("connectors/", include("connectors.urls")),
+    # The buyer's satisfaction page (quality.views): public, reached by the signed link of the 回访 message.
+    path("survey/", include("quality.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

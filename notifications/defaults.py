@@ -102,4 +102,26 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "{{ ticket.kind_label }} {{ ticket.number }} (order {{ order.number }}, shop {{ shop.name }}, "
         "{{ ticket.state_label }}): {{ reason }} Nothing is approved or refunded automatically; a supervisor decides.",
     ),
+    # 回访: the buyer's satisfaction request (quality.services.survey_request); ``survey_url`` is the signed link.
+    ("satisfaction_request", "zh-hans"): (
+        "售后单 {{ ticket.number }} 服务评价",
+        "您好，售后单 {{ ticket.number }}（订单 {{ order.number }}）已处理完毕。请为本次服务打分（1–5 分）："
+        "{{ survey_url }} 链接 {{ survey_expires }} 前有效。",
+    ),
+    ("satisfaction_request", "en"): (
+        "How did we do with {{ ticket.number }}?",
+        "Ticket {{ ticket.number }} (order {{ order.number }}) is resolved. Please rate our service from 1 to 5: "
+        "{{ survey_url }} The link works until {{ survey_expires }}.",
+    ),
+    # Staff wording: a buyer's low answer opened a follow-up for the supervisors.
+    ("low_satisfaction", "zh-hans"): (
+        "差评回访：{{ ticket.number }}（{{ score }} 分）",
+        "买家对售后单 {{ ticket.number }}（订单 {{ order.number }}，店铺 {{ shop.name }}）打了 {{ score }} 分。"
+        "{% if comment %}留言：{{ comment }}。{% endif %}已创建回访任务，请主管跟进。",
+    ),
+    ("low_satisfaction", "en"): (
+        "Low score on {{ ticket.number }} ({{ score }}/5)",
+        "The buyer rated ticket {{ ticket.number }} (order {{ order.number }}, shop {{ shop.name }}) {{ score }}/5."
+        "{% if comment %} Comment: {{ comment }}.{% endif %} A follow-up task is open for the supervisors.",
+    ),
 }

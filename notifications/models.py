@@ -35,6 +35,10 @@ class Event(models.TextChoices):
     DEADLINE_ACTED = "deadline_acted", _("Deadline passed, acted automatically")
     # A risk flag raised on an open ticket's buyer (the risk app notes it on the timeline): staff wording only.
     RISK_FLAGGED = "risk_flagged", _("Risk flag raised")
+    # 回访 (quality): the buyer's satisfaction request after a resolution, and the supervisors' note of a low
+    # answer (notifications.messages, called by quality.services).
+    SATISFACTION_REQUEST = "satisfaction_request", _("Satisfaction request")
+    LOW_SATISFACTION = "low_satisfaction", _("Low satisfaction score")
 
 
 class Channel(models.TextChoices):

@@ -15,6 +15,7 @@ from desk.admin import (  # noqa: F401  (registers them)
     notifications,
     orders,
     payments,
+    quality,
     replies,
     risk,
     routing,

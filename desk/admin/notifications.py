@@ -116,6 +116,10 @@ SAMPLE_CONTEXT = {
     "comment": "comment",
     "assignee": "ops1",
     "department": "operations",
+    # 回访 (quality.services): the satisfaction request's link and its end, and a low answer's score.
+    "survey_url": "https://kefu.example.com/survey/TOKEN/",
+    "survey_expires": "2026-01-15 12:00",
+    "score": 2,
 }
 UNKNOWN = "\x00unknown:%s\x00"
 _checking_engine = Engine(autoescape=False, string_if_invalid=UNKNOWN)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "notifications",
     "connectors",
     "risk",
+    "quality",
     "payments",
     "replies",
     "api",

@@ -36,6 +36,7 @@ from desk.demo.history import history_build
 from desk.demo.marketplaces import web_port
 from desk.demo.replies import replies_seed
 from desk.demo.risk import risk_cases
+from desk.demo.satisfaction import satisfaction_answers
 from desk.demo.scenarios import Demo
 from desk.demo.setup import (
     DEMO_PASSWORD,
@@ -84,6 +85,10 @@ class Command(BaseCommand):
                 made = history_build(demo)  # the last 30 days, so the dashboard has a history (desk.demo.history)
                 self.stdout.write(f"seed_demo: {made} tickets of the last 30 days.")
                 self.stdout.write("seed_demo: demo data created.")
+            # After all the other demo data (whatever resolved tickets it made); idempotent, so also on a re-run.
+            answers = satisfaction_answers()
+            if answers:
+                self.stdout.write(f"seed_demo: {answers} satisfaction answers (回访).")
             connections = marketplaces_connect(port=web_port())
         for shop_connection in connections:
             self.stdout.write(f"  {shop_connection}: simulated at {shop_connection.base_url}")
