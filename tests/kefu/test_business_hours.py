@@ -61,9 +61,7 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
         (at(2026, 2, 14, 17), 4, at(2026, 2, 24, 12)),  # … closed 15–23 February
     ],
 )
-def test_adding_business_hours_lands_where_the_office_calendar_says(
-    start: datetime, hours: int, due: datetime
-) -> None:
+def test_adding_business_hours_lands_where_the_office_calendar_says(start: datetime, hours: int, due: datetime) -> None:
     assert add(OFFICE, start, hours * H) == due
     assert between(OFFICE, start, due) == hours * H
 
@@ -139,7 +137,9 @@ def test_a_year_chinesecalendar_does_not_know_counts_plain_weekdays_and_says_so(
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1  # once per year and process
     assert f"no holidays for {year}" in warnings[0]
-    monday = next(new_years_day + timedelta(days=n) for n in range(7) if (new_years_day + timedelta(days=n)).weekday() == 0)
+    monday = next(
+        new_years_day + timedelta(days=n) for n in range(7) if (new_years_day + timedelta(days=n)).weekday() == 0
+    )
     start = datetime.combine(monday, time(9), tzinfo=SHANGHAI)
     assert add(OFFICE, start, 1 * H) == start + 1 * H  # an ordinary Monday
 
