@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.core.vocabulary import RESERVED_DEPARTMENT_CODES, STATES_BY_KIND, Kind, Priority
 from orders.models import MONEY, BuyerTier, Channel, Shop
@@ -80,8 +81,8 @@ class WorkingHours(models.Model):
         BusinessCalendar, on_delete=models.CASCADE, related_name="hours", verbose_name=_("calendar")
     )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
-    start = models.TimeField(_("from"))
-    end = models.TimeField(_("until"), help_text=_("00:00: until midnight."))
+    start = models.TimeField(pgettext_lazy("opening hours", "from"))
+    end = models.TimeField(pgettext_lazy("opening hours", "until"), help_text=_("00:00: until midnight."))
 
     class Meta:
         verbose_name = _("working hours")
@@ -104,7 +105,9 @@ class CalendarDay(models.Model):
     )
     date = models.DateField(_("date"))
     open = models.BooleanField(
-        _("open"), default=False, help_text=_("Ticked: an extra workday; not ticked: a day off.")
+        pgettext_lazy("calendar day", "open"),
+        default=False,
+        help_text=_("Ticked: an extra workday; not ticked: a day off."),
     )
     note = models.CharField(_("note"), max_length=100, blank=True)
 
