@@ -63,9 +63,10 @@ def step_clock(
     if step_binding(ticket) == INTERNAL:
         due = business_deadline(department, start, deadline)
         warn = None
-        if warn_after is not None:  # the share of the business time until the deadline
-            used = business_between(department, start, due) * warn_percent / 100
-            warn = business_add(department, start, used)
+        if warn_after is not None and deadline < timedelta(days=1):  # business hours: the share of them
+            warn = business_add(department, start, warn_after)
+        elif warn_after is not None:  # working days: the share of the business time until the deadline
+            warn = business_add(department, start, business_between(department, start, due) * warn_percent / 100)
     else:
         due = start + deadline
         warn = start + warn_after if warn_after is not None else None
