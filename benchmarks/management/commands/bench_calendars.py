@@ -10,6 +10,7 @@ call, the median of ``--repeat`` runs of ``--number`` calls.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import timeit
 from collections.abc import Callable
@@ -49,6 +50,10 @@ class Command(BaseCommand):
         routing_config.invalidate()
         calendar_schedules.invalidate()
 
+    @staticmethod
+    def clock(ticket: ComplaintTicket, code: str, hours: int) -> object:
+        return step_clock(ticket, department=code, start=FRIDAY_17, deadline=timedelta(hours=hours), warn_percent=80)
+
     def measure(self, *, number: int, repeat: int) -> None:
         calendar = BusinessCalendar.objects.create(name="bench: 办公时间")
         for weekday in range(5):
@@ -65,18 +70,7 @@ class Command(BaseCommand):
         rows: list[tuple[str, Callable[[], object]]] = []
         for label, code in (("calendar", "operations"), ("24x7", "warehouse")):
             for hours in (4, 48):
-                rows.append(
-                    (
-                        f"step_clock {hours:>2} h, {label}",
-                        lambda code=code, hours=hours: step_clock(
-                            ticket,
-                            department=code,
-                            start=FRIDAY_17,
-                            deadline=timedelta(hours=hours),
-                            warn_percent=80,
-                        ),
-                    )
-                )
+                rows.append((f"step_clock {hours:>2} h, {label}", functools.partial(self.clock, ticket, code, hours)))
         rows.append(("time_left, calendar", lambda: time_left(ticket, FRIDAY_17)))
         plain = ComplaintTicket(
             kind="complaint", state="open", step_department="warehouse", step_due_at=ticket.step_due_at
