@@ -11,11 +11,14 @@ process and reloaded when a calendar changes.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from kefu.core import business_hours
-from kefu.core.business_hours import Schedule
+from kefu.core.business_hours import NeverOpen, Schedule
 from routing.config import calendar_schedules, routing_config
+
+logger = logging.getLogger(__name__)
 
 
 def department_schedule(code: str | None) -> Schedule | None:
@@ -33,7 +36,10 @@ def business_add(code: str | None, start: datetime, delta: timedelta) -> datetim
     schedule = department_schedule(code)
     if schedule is None:
         return start + delta
-    return business_hours.add(schedule, start, delta)
+    try:
+        return business_hours.add(schedule, start, delta)
+    except NeverOpen:
+        return _never_open(code, start, delta)
 
 
 def business_deadline(code: str | None, start: datetime, delta: timedelta) -> datetime:
@@ -42,7 +48,17 @@ def business_deadline(code: str | None, start: datetime, delta: timedelta) -> da
     schedule = department_schedule(code)
     if schedule is None:
         return start + delta
-    return business_hours.deadline(schedule, start, delta)
+    try:
+        return business_hours.deadline(schedule, start, delta)
+    except NeverOpen:
+        return _never_open(code, start, delta)
+
+
+def _never_open(code: str | None, start: datetime, delta: timedelta) -> datetime:
+    """A calendar without opening hours (the admin refuses one; a script might not) must not stop ticket changes:
+    the deadline counts calendar time, and the log says why."""
+    logger.error("The calendar of department %s never opens: its deadlines count calendar time.", code)
+    return start + delta
 
 
 def business_between(code: str | None, start: datetime, end: datetime) -> timedelta:

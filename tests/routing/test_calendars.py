@@ -47,6 +47,13 @@ def test_a_change_of_hours_or_days_counts_at_once(django_assert_num_queries) -> 
     assert business_add("operations", FRIDAY_17, 4 * H) == FRIDAY_17 + 4 * H
 
 
+def test_a_calendar_that_never_opens_falls_back_to_calendar_time(caplog: pytest.LogCaptureFixture) -> None:
+    BusinessCalendar.objects.filter(pk=office_calendar("operations").pk).first().hours.all().delete()
+    assert business_deadline("operations", FRIDAY_17, 4 * H) == FRIDAY_17 + 4 * H
+    assert business_add("operations", FRIDAY_17, 48 * H) == FRIDAY_17 + 48 * H
+    assert "never opens" in caplog.text
+
+
 def test_midnight_ends_a_day_and_touching_ranges_are_one() -> None:
     calendar = office_calendar("operations", hours=((time(18), time(0)),), weekdays=range(7))
     WorkingHours.objects.create(calendar=calendar, weekday=0, start=time(9), end=time(18))
