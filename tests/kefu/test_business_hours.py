@@ -262,3 +262,22 @@ def test_working_days_are_monotonic(schedule: Schedule, start: datetime, a: time
     shorter, longer = sorted([a, b])
     assert add_working_days(schedule, start, shorter) <= add_working_days(schedule, start, longer)
     assert deadline(schedule, start, shorter) >= start
+
+
+@settings(max_examples=300, deadline=None)
+@given(some_schedules, instants, instants, durations)
+def test_working_days_from_a_later_start_end_no_earlier(
+    schedule: Schedule, one: datetime, other: datetime, a: timedelta
+) -> None:
+    early, late = sorted([one, other])
+    assert add_working_days(schedule, early, a) <= add_working_days(schedule, late, a)
+
+
+@settings(max_examples=300, deadline=None)
+@given(some_schedules, instants, durations, durations)
+def test_working_days_add_up(schedule: Schedule, start: datetime, a: timedelta, b: timedelta) -> None:
+    """Two spans of working days one after the other end where their sum does (to the millisecond: a share of a
+    day is rounded to the microsecond)."""
+    twice = add_working_days(schedule, add_working_days(schedule, start, a), b)
+    once = add_working_days(schedule, start, a + b)
+    assert abs(twice - once) <= timedelta(milliseconds=1)
