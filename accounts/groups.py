@@ -53,6 +53,10 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "routing.staffmember": ALL,
     "routing.routingrule": ALL,
     "routing.deadlinepolicy": ALL,
+    # Business-hours calendars (issue 15): a calendar, its weekly hours and its own holidays and extra workdays.
+    "routing.businesscalendar": ALL,
+    "routing.workinghours": ALL,
+    "routing.calendarday": ALL,
     "notifications.notification": (VIEW, CHANGE),
     "notifications.template": ALL,
     "notifications.shopchannels": ALL,

@@ -7,7 +7,9 @@ class RoutingConfig(AppConfig):
     verbose_name = _("Routing and deadlines")
 
     def ready(self) -> None:
-        from routing.config import departments_on_duty, routing_config
+        from routing import checks  # noqa: F401 - registers routing.W001
+        from routing.config import calendar_schedules, departments_on_duty, routing_config
 
         routing_config.connect()
         departments_on_duty.connect()
+        calendar_schedules.connect()

@@ -1,14 +1,19 @@
-"""Routing's configuration, read once per process (see kefu.core.config_cache): rules, policies, departments."""
+"""Routing's configuration, read once per process (see kefu.core.config_cache): rules, policies, departments,
+business-hours calendars."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from kefu.core.business_hours import Schedule, no_holidays
+from kefu.core.china_holidays import china_day
 from kefu.core.config_cache import ConfigSnapshot
-from routing.models import DeadlinePolicy, Department, RoutingRule, StaffMember
+from routing.models import BusinessCalendar, DeadlinePolicy, Department, RoutingRule, StaffMember
 
 # Facts of a ticket that cost its reader something (its shop's channel and its buyer's tier live in other rows,
 # its reason's code in another snapshot): see RoutingConfig.facts_wanted.
@@ -75,4 +80,41 @@ departments_on_duty = ConfigSnapshot(
     "on-duty",
     _load_on_duty,
     watch=("routing.StaffMember", settings.AUTH_USER_MODEL, "routing.Department"),
+)
+
+
+def _load_schedules() -> dict[int, Schedule]:
+    """Every business-hours calendar as a schedule (kefu.core.business_hours), by calendar id: three queries."""
+    calendars = BusinessCalendar.objects.prefetch_related("hours", "days")
+    return {calendar.pk: schedule_of(calendar) for calendar in calendars}
+
+
+def schedule_of(calendar: BusinessCalendar) -> Schedule:
+    """``calendar`` (its hours and days prefetched or read here) as the arithmetic's schedule."""
+    week: list[list[tuple[time, time]]] = [[] for _ in range(7)]
+    for hours in sorted(calendar.hours.all(), key=lambda h: (h.weekday, h.start)):
+        # An end of 00:00 is midnight, the day's end (a TimeField holds no 24:00).
+        end = time.max if hours.end == time(0) else hours.end
+        ranges = week[hours.weekday]
+        if ranges and hours.start <= ranges[-1][1]:  # touching or overlapping ranges are one
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
+        else:
+            ranges.append((hours.start, end))
+    days = list(calendar.days.all())
+    return Schedule(
+        zone=ZoneInfo(calendar.time_zone),
+        week=tuple(tuple(ranges) for ranges in week),
+        makeup_weekday=calendar.makeup_weekday,
+        closed=frozenset(day.date for day in days if not day.open),
+        opened=frozenset(day.date for day in days if day.open),
+        holidays=china_day if calendar.china_holidays else no_holidays,
+    )
+
+
+# Read only for a department that has a calendar (its ``calendar_id`` is in routing_config's departments): a
+# desk without calendars reads nothing more than before.
+calendar_schedules = ConfigSnapshot(
+    "calendars",
+    _load_schedules,
+    watch=("routing.BusinessCalendar", "routing.WorkingHours", "routing.CalendarDay"),
 )

@@ -7,13 +7,15 @@ routing.services on every step.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.core.vocabulary import RESERVED_DEPARTMENT_CODES, STATES_BY_KIND, Kind, Priority
 from orders.models import MONEY, BuyerTier, Channel, Shop
@@ -22,6 +24,101 @@ from orders.models import MONEY, BuyerTier, Channel, Shop
 class AssignmentStrategy(models.TextChoices):
     LEAST_LOADED = "least_loaded", _("Fewest open tickets")
     ROUND_ROBIN = "round_robin", _("Round robin")
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+def _zone_check(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            _("'%(zone)s' is not a time zone (e.g. Asia/Shanghai)."), params={"zone": value}, code="zone"
+        ) from exc
+
+
+class BusinessCalendar(models.Model):
+    """When a department works: internal SLAs (routing's deadline policies of escalating steps) count only these
+    hours (routing.calendars). A department without one works around the clock (24×7, calendar time)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai", validators=[_zone_check])
+    china_holidays = models.BooleanField(
+        _("China's public holidays"),
+        default=True,
+        help_text=_("Closed on China's public holidays, open on their make-up workdays (调休)."),
+    )
+    makeup_weekday = models.PositiveSmallIntegerField(
+        _("make-up workdays work like"),
+        choices=Weekday.choices,
+        default=Weekday.MONDAY,
+        help_text=_(
+            "A make-up workday or an extra workday on a day the week has no hours opens with this day's hours."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("business-hours calendar")
+        verbose_name_plural = _("business-hours calendars")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkingHours(models.Model):
+    """One opening range of a weekday (a day may have several, e.g. 09:00–12:00 and 13:30–18:00)."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="hours", verbose_name=_("calendar")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(pgettext_lazy("opening hours", "from"))
+    end = models.TimeField(pgettext_lazy("opening hours", "until"), help_text=_("00:00: until midnight."))
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        ordering = ["calendar", "weekday", "start"]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if self.start is not None and self.end is not None and self.end != time(0) and self.end <= self.start:
+            raise ValidationError({"end": _("The hours must end after they start (00:00: until midnight).")})
+
+
+class CalendarDay(models.Model):
+    """A merchant's own exception: a day off (a company holiday) or an extra workday, winning over China's."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="days", verbose_name=_("calendar")
+    )
+    date = models.DateField(_("date"))
+    open = models.BooleanField(
+        pgettext_lazy("calendar day", "open"),
+        default=False,
+        help_text=_("Ticked: an extra workday; not ticked: a day off."),
+    )
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday or extra workday")
+        verbose_name_plural = _("holidays and extra workdays")
+        ordering = ["calendar", "date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendar_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d}"
 
 
 class Department(models.Model):
@@ -38,6 +135,15 @@ class Department(models.Model):
     )
     backup = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("backup pool")
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="departments",
+        verbose_name=_("business hours"),
+        help_text=_("Internal deadlines count only these hours; empty: around the clock (24×7)."),
     )
     # Round robin: the member who got the last ticket (rotation continues after them).
     last_assigned = models.ForeignKey(

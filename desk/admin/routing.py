@@ -84,10 +84,11 @@ class DepartmentAdmin(admin.ModelAdmin):
         "unassigned_open",
         "overflow_threshold",
         "backup",
+        "calendar",
     ]
-    list_select_related = ["backup"]
+    list_select_related = ["backup", "calendar"]
     search_fields = ["name", "code"]
-    fields = ["code", "name", "strategy", "overflow_threshold", "backup"]
+    fields = ["code", "name", "strategy", "overflow_threshold", "backup", "calendar"]
     inlines = [MembershipInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:

@@ -13,7 +13,8 @@ For a platform timeout the kind's ``on_due`` transition runs as the system (``re
 ``awaiting_return`` 7 d → expire, ``return_in_transit`` 10 d → auto_refund, …), unless a guard of
 ``tickets.automation`` refuses it (a flagged buyer): then the ticket is escalated, the refusal as the reason.
 For an internal SLA, or when the automatic transition is refused, the ticket is escalated: priority up,
-breached, routed to supervisors, re-checked after ``ESCALATION_RECHECK`` up to ``MAX_ESCALATIONS`` times.
+breached, routed to supervisors, re-checked after ``ESCALATION_RECHECK`` of the supervisors' business time (their
+calendar, routing.calendars) up to ``MAX_ESCALATIONS`` times.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.utils import timezone
 
 from kefu.core.errors import DomainError
 from kefu.core.prepared import PreparedQuery
+from routing.calendars import business_deadline
 from routing.services import AssigneePicker, assignee_pick
 from tickets.actors import Actor
 from tickets.automation import automation_refusal
@@ -101,7 +103,9 @@ def ticket_escalate(
             ticket.assignee = assignees.pick()
         else:
             ticket.assignee = assignee_pick(ESCALATION_DEPARTMENT, workload=ticket_workload)
-    ticket.due_at = now + ESCALATION_RECHECK if ticket.escalation_level < MAX_ESCALATIONS else None
+    # An internal clock: the supervisors' business time (routing.calendars; around the clock without a calendar).
+    recheck = business_deadline(ESCALATION_DEPARTMENT, now, ESCALATION_RECHECK)
+    ticket.due_at = recheck if ticket.escalation_level < MAX_ESCALATIONS else None
     ticket.warn_at = None
     ticket.version += 1
     ticket.updated_at = now

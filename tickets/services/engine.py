@@ -23,10 +23,9 @@ import copy
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -37,6 +36,7 @@ from kefu.core.writes import Changed, NewRows, rows_write
 from routing.config import BUYER_TIER, CHANNEL, REASON_CODE
 from routing.services import TicketFacts, assignee_pick, facts_wanted, step_route
 from tickets.actors import Actor, ActorKind
+from tickets.clock import platform_deadline_margin, step_clock
 from tickets.errors import NotPermitted, TicketChanged, TransitionNotAllowed
 from tickets.locks import order_lines_lock, ticket_lock
 from tickets.models import EventType, Ticket, TicketEvent, WaitingOn
@@ -180,9 +180,9 @@ def step_apply(ticket: Ticket, *, now: datetime) -> None:
     if route.priority is not None and route.priority > ticket.priority:
         ticket.priority = route.priority
     ticket.step_started_at = now
-    ticket.step_due_at = now + route.deadline if route.deadline else None
-    ticket.warn_at = (
-        now + route.deadline * route.warn_percent / 100 if route.deadline and route.warn_percent < 100 else None
+    # Business time of the department's calendar for an internal SLA, calendar time otherwise (tickets.clock).
+    ticket.step_due_at, ticket.warn_at = step_clock(
+        ticket, department=route.department, start=now, deadline=route.deadline, warn_percent=route.warn_percent
     )
     if ticket.platform and step.owner == BUYER:
         # The marketplace times the buyer (and closes the case when they do not act); kefu neither expires nor
@@ -200,10 +200,6 @@ def step_apply(ticket: Ticket, *, now: datetime) -> None:
         ticket.assignee = None
     elif ticket.department != previous_department or ticket.assignee_id is None:
         ticket.assignee = assignee_pick(ticket.department, workload=ticket_workload)
-
-
-def platform_deadline_margin() -> timedelta:
-    return timedelta(minutes=float(getattr(settings, "KEFU_PLATFORM_DEADLINE_MARGIN_MINUTES", 120)))
 
 
 def platform_clock_apply(ticket: Ticket, *, now: datetime) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from routing.services import step_route
 from tickets.actors import Actor
+from tickets.clock import step_clock
 from tickets.locks import ticket_lock
 from tickets.models import EventType, Priority, Refund, RefundStatus, Ticket
 from tickets.payments import PayoutAnswer, PayoutStatus
@@ -41,7 +42,9 @@ def ticket_platform_deadline_set(*, ticket: Ticket, due_at: datetime | None, act
         step = locked.STEPS[locked.state]
         if step.owner and step.owner != BUYER and locked.escalation_level == 0:
             route = step_route(route_facts(locked), owner=step.owner, deadline=step.deadline, workload=ticket_workload)
-            locked.step_due_at = locked.step_started_at + route.deadline if route.deadline else None
+            locked.step_due_at, _warn = step_clock(
+                locked, department=route.department, start=locked.step_started_at, deadline=route.deadline
+            )
             platform_clock_apply(locked, now=timezone.now())
             locked.due_at = locked.step_due_at
             fields += ["step_due_at", "due_at", "warn_at"]

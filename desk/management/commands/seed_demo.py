@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from desk.demo.calendars import calendars_ensure
 from desk.demo.history import history_build
 from desk.demo.marketplaces import web_port
 from desk.demo.replies import replies_seed
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates known passwords; it only runs with DJANGO_DEBUG=true.")
         with transaction.atomic():
             users = users_ensure()
+            calendars_ensure()  # before the tickets: their internal deadlines count business hours
             if options["reset"]:
                 demo_delete()
                 self.stdout.write("seed_demo: deleted the demo data.")
