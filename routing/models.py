@@ -27,13 +27,14 @@ class AssignmentStrategy(models.TextChoices):
 
 
 class Weekday(models.IntegerChoices):
-    MONDAY = 0, _("Monday")
-    TUESDAY = 1, _("Tuesday")
-    WEDNESDAY = 2, _("Wednesday")
-    THURSDAY = 3, _("Thursday")
-    FRIDAY = 4, _("Friday")
-    SATURDAY = 5, _("Saturday")
-    SUNDAY = 6, _("Sunday")
+    # "weekday": kefu says 周一, Django's own calendar widgets keep 星期一.
+    MONDAY = 0, pgettext_lazy("weekday", "Monday")
+    TUESDAY = 1, pgettext_lazy("weekday", "Tuesday")
+    WEDNESDAY = 2, pgettext_lazy("weekday", "Wednesday")
+    THURSDAY = 3, pgettext_lazy("weekday", "Thursday")
+    FRIDAY = 4, pgettext_lazy("weekday", "Friday")
+    SATURDAY = 5, pgettext_lazy("weekday", "Saturday")
+    SUNDAY = 6, pgettext_lazy("weekday", "Sunday")
 
 
 def _zone_check(value: str) -> None:
