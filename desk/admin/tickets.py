@@ -44,6 +44,7 @@ from desk.admin.search import ticket_search
 from desk.admin.ticket_page import TicketPageMixin
 from risk.selectors import flags_of_tickets
 from tickets.actions import act_of
+from tickets.actors import Role
 from tickets.models import Ticket
 from tickets.workflows import model_for_kind
 
@@ -204,20 +205,21 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
 
     @admin.display(description=_("state"))
     def state_display(self, obj: Ticket) -> str:
-        return format_html("{} <code>{}</code>", state_badge(obj), obj.state)
+        return state_badge(obj)
 
     @admin.display(description=_("who may act next"))
     def next_steps(self, obj: Ticket) -> str:
         """The transitions the state machine allows from here and who may run them."""
         model = model_for_kind(obj.kind)
+        roles = dict(Role.choices)
         rows = [
-            (str(act_of(t).label), t.name, ", ".join(sorted(getattr(t.permission, "roles", ()))))
+            (str(act_of(t).label), ", ".join(sorted(str(roles.get(r, r)) for r in getattr(t.permission, "roles", ()))))
             for t in model._meta.get_field("state").get_all_transitions(model)
             if t.source in (obj.state, "*", "+")
         ]
         if not rows:
             return "—"
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} (<code>{}</code>): {}</li>", rows))
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
     @admin.display(description=_("linked tickets"))
     def spawned_tickets(self, obj: Ticket) -> str:
