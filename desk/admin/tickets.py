@@ -41,6 +41,7 @@ from desk.admin.inlines import RefundInline, TicketLineInline
 from desk.admin.paging import TicketPaginator
 from desk.admin.risk import RiskFilter, flag_badges
 from desk.admin.search import ticket_search
+from desk.admin.open_ticket import OpenTicketMixin
 from desk.admin.ticket_page import TicketPageMixin
 from risk.selectors import flags_of_tickets
 from tickets.actions import act_of
@@ -75,7 +76,7 @@ class TicketChangeList(ChangeList):
 
 
 @admin.register(Ticket)
-class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
+class TicketAdmin(OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
     # What a queue is worked by first (state, due time, priority, who) before what it is about; paired cells
     # (number and kind; order, buyer and shop) keep it narrow enough to sit beside the filters.
     list_display = [
@@ -163,6 +164,7 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
         return ticket_search(queryset, search_term), False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_open_ticket": may_act(request)}
         response = super().changelist_view(request, extra_context)
         if isinstance(response, TemplateResponse) and not may_supervise(request):
             form = response.context_data.get("action_form") if response.context_data else None
