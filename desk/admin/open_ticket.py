@@ -39,9 +39,7 @@ def orders_matching(term: str) -> list[Order]:
     if not term:
         return []
     query = Q(number=term) | Q(buyer__phone=term) | Q(buyer__name__istartswith=term)
-    return list(
-        Order.objects.filter(query).select_related("buyer", "shop").order_by("-paid_at", "-pk")[:LOOKUP_LIMIT]
-    )
+    return list(Order.objects.filter(query).select_related("buyer", "shop").order_by("-paid_at", "-pk")[:LOOKUP_LIMIT])
 
 
 def ticket_open(*, form: OpenTicketForm, actor: Actor) -> Ticket:

@@ -38,10 +38,10 @@ from desk.admin.filters import (
 )
 from desk.admin.forms import TicketActionForm
 from desk.admin.inlines import RefundInline, TicketLineInline
+from desk.admin.open_ticket import OpenTicketMixin
 from desk.admin.paging import TicketPaginator
 from desk.admin.risk import RiskFilter, flag_badges
 from desk.admin.search import ticket_search
-from desk.admin.open_ticket import OpenTicketMixin
 from desk.admin.ticket_page import TicketPageMixin
 from risk.selectors import flags_of_tickets
 from tickets.actions import act_of
