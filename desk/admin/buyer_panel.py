@@ -68,7 +68,7 @@ def buyer_panel(ticket: Ticket) -> BuyerPanel:
             outcome=state_label(row["kind"], row["state"]),
             open=row["closed_at"] is None,
             created_at=row["created_at"],
-            refunded=row["refunded"] or ZERO,
+            refunded=money(row["refunded"]),
             url=reverse("admin:tickets_ticket_change", args=[row["pk"]]),
         )
         for row in rows
@@ -80,11 +80,16 @@ def buyer_panel(ticket: Ticket) -> BuyerPanel:
         earlier=earlier,
         tickets=Ticket.objects.filter(buyer_id=ticket.buyer_id).count(),
         orders=totals["orders"] or 0,
-        refunded=totals["refunded"] or ZERO,
+        refunded=money(totals["refunded"]),
         flags=ticket_flags(ticket),
         ticket_lines=dict(TicketLine.objects.filter(ticket_id=ticket.pk).values_list("order_line_id", "quantity")),
         history_url=buyer_history_url(ticket.buyer_id),
     )
+
+
+def money(value: Decimal | None) -> Decimal:
+    """A sum in fen (SQLite's SUM drops the trailing zeros: 60 for 60.00)."""
+    return Decimal(value or ZERO).quantize(Decimal("0.01"))
 
 
 def buyer_history_url(buyer_id: int) -> str:
