@@ -104,7 +104,13 @@ class CommentForm(forms.Form):
         label=_("Comment"),
         max_length=5000,
         widget=forms.Textarea(
-            attrs={"rows": 2, "cols": 60, "data-shortcut": "r", "data-shortcut-label": _("Reply to the buyer")}
+            attrs={
+                "rows": 2,
+                "cols": 60,
+                "placeholder": _("Reply to the buyer"),
+                "data-shortcut": "r",
+                "data-shortcut-label": _("Reply to the buyer"),
+            }
         ),
         strip=True,
     )

@@ -18,7 +18,7 @@ from tickets.models import EventType, Ticket, TicketEvent
 from tickets.wording import actor_label, event_reason
 
 # An entry's text longer than this (or with more lines) is shown folded: its first words, the rest on a click.
-FOLD_CHARS = 140
+FOLD_CHARS = 120
 FOLD_LINES = 2
 
 
