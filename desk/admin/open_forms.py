@@ -121,7 +121,7 @@ class OpenTicketForm(forms.Form):
         return upload
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         kind = data.get("kind")
         reason = data.get("reason")
         if kind is None:

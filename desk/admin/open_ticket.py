@@ -27,7 +27,7 @@ from kefu.core.errors import DomainError
 from orders.models import Order
 from tickets import services
 from tickets.actors import Actor
-from tickets.models import Kind, Ticket
+from tickets.models import Kind, Severity, Ticket
 
 # How many orders a lookup lists (a phone or a name may match many; the newest first).
 LOOKUP_LIMIT = 20
@@ -76,7 +76,7 @@ def ticket_open(*, form: OpenTicketForm, actor: Actor) -> Ticket:
                 actor=actor,
                 category=data["category"],
                 description=description,
-                severity=data.get("severity") or 2,
+                severity=data.get("severity") or Severity.MEDIUM,
                 lines=form.line_requests(),
                 reason_code=reason,
             )

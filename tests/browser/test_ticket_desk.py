@@ -48,7 +48,7 @@ def desk_page(browser):
 
 
 def element_screenshot(page, selector: str, name: str) -> None:
-    """One element's picture, where ``screenshot`` puts the page's (docs/screenshots/ with KEFU_UPDATE_SCREENSHOTS=1)."""
+    """One element's picture, in the folder ``screenshot`` uses (docs/screenshots/ with KEFU_UPDATE_SCREENSHOTS=1)."""
     folder = (
         SCREENSHOTS
         if os.environ.get("KEFU_UPDATE_SCREENSHOTS") == "1"
