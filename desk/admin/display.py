@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -69,3 +69,31 @@ def due_display(ticket: Ticket, now: datetime | None = None) -> SafeString | str
             _("overdue"),
         )
     return format_html('<span title="{}">{}</span>', _("in %(time)s") % {"time": timeuntil(due, now, depth=1)}, when)
+
+
+# How close a deadline is, as the chip's colour: overdue, within the hour, within the day, later.
+CHIP_SOON = timedelta(hours=1)
+CHIP_TODAY = timedelta(hours=24)
+
+
+def deadline_chip(ticket: Ticket, now: datetime) -> SafeString:
+    """The current step's time left as a coloured chip ("3 hours left", "overdue by 2 days"), the exact deadline
+    in its tooltip; a grey "no deadline" when the step has no clock (waiting on the buyer without one, ended)."""
+    due = ticket.step_due_at
+    if due is None:
+        return format_html('<span class="kefu-chip kefu-chip--none">{}</span>', _("no deadline"))
+    when = date_format(timezone.localtime(due), "Y-m-d H:i")
+    if due <= now:
+        urgency = "overdue"
+        text = _("overdue by %(time)s") % {"time": timesince(due, now, depth=1)}
+    else:
+        left = due - now
+        urgency = "soon" if left <= CHIP_SOON else "today" if left <= CHIP_TODAY else "later"
+        text = _("%(time)s left") % {"time": timeuntil(due, now, depth=1)}
+    return format_html(
+        '<span class="kefu-chip kefu-chip--{}" title="{}" data-due="{}">{}</span>',
+        urgency,
+        _("Deadline of this step: %(when)s") % {"when": when},
+        due.isoformat(),
+        text,
+    )

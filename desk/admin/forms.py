@@ -99,8 +99,20 @@ class ReassignForm(VersionForm):
 
 
 class CommentForm(forms.Form):
+    # data-shortcut: the desk's keyboard script focuses the reply box on "r".
     body = forms.CharField(
-        label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), strip=True
+        label=_("Comment"),
+        max_length=5000,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "cols": 60,
+                "placeholder": _("Reply to the buyer"),
+                "data-shortcut": "r",
+                "data-shortcut-label": _("Reply to the buyer"),
+            }
+        ),
+        strip=True,
     )
     public = forms.BooleanField(
         label=_("Visible to the buyer"),
@@ -114,4 +126,16 @@ class TicketActionForm(ActionForm):
 
     assignee = StaffChoiceField(
         label=_("Assign to:"), queryset=staff_users(), required=False, empty_label=_("— choose for “Assign” —")
+    )
+
+
+class EvidenceForm(forms.Form):
+    """A file staff attach to a ticket (a photo the buyer sent by chat); checked as the API checks an upload."""
+
+    file = forms.FileField(label=_("File"), help_text=_("A JPEG, PNG or WebP photo or an MP4 video."))
+    public = forms.BooleanField(
+        label=_("Visible to the buyer"),
+        required=False,
+        initial=True,
+        help_text=_("Unticked: seen by staff only."),
     )

@@ -1,5 +1,7 @@
-"""The ticket page: read-only details, a button per transition the user may run now, claim and reassign,
-comments, the timeline, evidence, the order and the notifications sent.
+"""The ticket page, compact: a header (state, time left, buyer and order), the actions that apply to this user now,
+the reply box, the conversation and timeline as one thread (desk.admin.thread), the buyer panel
+(desk.admin.buyer_panel), evidence (shown and attached), the notifications sent; the admin's field dump folded
+away at the bottom.
 
 Every button posts to its own admin URL, which loads the ticket from the user's scope, sets the version the
 page was rendered with and calls the service (``tickets.services.ticket_act`` for transitions, as the API does;
@@ -17,30 +19,40 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import ForeignKey, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from desk.admin.access import may_act, may_supervise, request_actor, ticket_hidden_from, visible_tickets
 from desk.admin.bulk import error_text
-from desk.admin.display import due_display, is_overdue, state_badge
+from desk.admin.buyer_panel import buyer_panel
+from desk.admin.display import deadline_chip, due_display, is_overdue, state_badge
 from desk.admin.filters import department_names
-from desk.admin.forms import CommentForm, ReassignForm, VersionForm, transition_data, transition_form_class
+from desk.admin.forms import (
+    CommentForm,
+    EvidenceForm,
+    ReassignForm,
+    VersionForm,
+    transition_data,
+    transition_form_class,
+)
 from desk.admin.replies import reply_urls
+from desk.admin.thread import thread, transition_label
 from kefu.core.errors import DomainError
-from kefu.core.evidence_files import display_name, file_response
-from kefu.core.vocabulary import state_label
+from kefu.core.evidence_files import display_name, file_response, upload_check
 from notifications.models import Notification
-from risk.selectors import ticket_flags, ticket_profile
+from orders.models import Channel
+from risk.selectors import ticket_profile
 from tickets import services
 from tickets.actions import action_get, available_actions
-from tickets.models import Attachment, EventType, Ticket, TicketEvent
+from tickets.models import Attachment, Ticket
 from tickets.privacy import buyer_contact
 from tickets.services import ticket_act
 from tickets.services.assignment import ticket_claim, ticket_reassign
-from tickets.wording import actor_label, event_reason
 from tickets.workflows import model_for_kind
 
 if TYPE_CHECKING:
@@ -108,12 +120,14 @@ class TicketPageMixin:
         buttons = []
         if acting:
             for action in available_actions(ticket, actor):
+                form = transition_form_class(action)(initial=version, prefix=action.name)
                 buttons.append(
                     {
                         "name": action.name,
                         "label": str(action.label),
                         "needs": [need.name for need in action.needs if need.required],
-                        "form": transition_form_class(action)(initial=version, prefix=action.name),
+                        "form": form,
+                        "has_inputs": bool(form.visible_fields()),
                         "url": reverse("admin:tickets_ticket_transition", args=[quote(ticket.pk), action.name]),
                     }
                 )
@@ -121,15 +135,19 @@ class TicketPageMixin:
         in_my_queue = actor.is_supervisor or ticket.department in actor.departments
         order = ticket.order
         prefetch_related_objects([order], "lines", "shipments")
+        panel = buyer_panel(ticket)
         return {
             "ticket": ticket,
             "state_badge": state_badge(ticket),
+            "deadline_chip": deadline_chip(ticket, timezone.now()),
             "due": due_display(ticket),
             "overdue": is_overdue(ticket),
+            "platform_label": _platform_label(ticket.platform),
             "department_name": department_names(request).get(ticket.department or "", ticket.department),
             "may_act": acting,
             "transition_buttons": buttons,
-            "can_claim": acting and open_ticket and in_my_queue and ticket.assignee_id != request.user.pk,
+            # Only an unassigned ticket is claimed; a supervisor moves an assigned one with Reassign.
+            "can_claim": acting and open_ticket and in_my_queue and ticket.assignee_id is None,
             "can_reassign": may_supervise(request) and ticket.closed_at is None,
             "version_form": VersionForm(initial=version, auto_id=False),
             "reassign_form": ReassignForm(
@@ -138,12 +156,11 @@ class TicketPageMixin:
                 auto_id="id_reassign_%s",
             ),
             "comment_form": CommentForm(auto_id="id_comment_%s") if acting else None,
-            "timeline": [
-                _timeline_row(ticket, event)
-                for event in TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
-            ],
+            "evidence_form": EvidenceForm(auto_id="id_evidence_%s") if acting else None,
+            "thread": thread(ticket),
+            "buyer_panel": panel,
             # The buyer's open flags with the facts that raised them, and the profile's figures (risk.selectors).
-            "risk_flags": ticket_flags(ticket),
+            "risk_flags": panel.flags,
             "risk_profile": ticket_profile(ticket),
             # Masked unless the user's permission or step needs them (tickets.privacy).
             "buyer_contact": buyer_contact(user=request.user, actor=actor, ticket=ticket),
@@ -151,6 +168,9 @@ class TicketPageMixin:
                 ticket, Attachment.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
             ),
             "order": order,
+            "order_lines": [
+                {"line": line, "in_ticket": panel.ticket_lines.get(line.pk, 0)} for line in order.lines.all()
+            ],
             "notifications": list(
                 Notification.objects.filter(ticket_id=ticket.pk)
                 .order_by("-created_at", "-pk")
@@ -168,7 +188,7 @@ class TicketPageMixin:
             ),
             "urls": {
                 name: reverse(f"admin:tickets_ticket_{name}", args=[quote(ticket.pk)])
-                for name in ("claim", "reassign", "comment")
+                for name in ("claim", "reassign", "comment", "attach")
             },
         }
 
@@ -183,6 +203,7 @@ class TicketPageMixin:
             path("<path:object_id>/claim/", wrap(self.claim_view), name="tickets_ticket_claim"),
             path("<path:object_id>/reassign/", wrap(self.reassign_view), name="tickets_ticket_reassign"),
             path("<path:object_id>/comment/", wrap(self.comment_view), name="tickets_ticket_comment"),
+            path("<path:object_id>/attach/", wrap(self.attach_view), name="tickets_ticket_attach"),
             path(
                 "<path:object_id>/evidence/<int:attachment_id>/",
                 wrap(self.evidence_view),
@@ -325,10 +346,46 @@ class TicketPageMixin:
         # A comment does not depend on what the page showed, so it is not refused for a stale page.
         return self._act(request, object_id, label=_("Comment"), form_class=CommentForm, work=work, versioned=False)
 
+    def attach_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Staff attach a file to the ticket: the API's checks (type from the content, size and count limits,
+        kefu.core.evidence_files.upload_check), then ``ticket_evidence_attach``."""
+        actor = request_actor(request)
+
+        def work(ticket: Ticket, form: forms.Form) -> str:
+            upload = form.cleaned_data["file"]
+            with transaction.atomic():
+                existing = Attachment.objects.filter(ticket_id=ticket.pk).count()
+                content_type = upload_check(upload, existing=existing)
+                attachment = services.ticket_evidence_attach(
+                    ticket=ticket,
+                    actor=actor,
+                    file=upload,
+                    original_name=upload.name or "evidence",
+                    content_type=content_type,
+                    public=form.cleaned_data["public"],
+                )
+            return _("%(name)s attached to ticket %(number)s.") % {
+                "name": attachment.original_name,
+                "number": ticket.number,
+            }
+
+        return self._act(
+            request,
+            object_id,
+            label=_("Attach evidence"),
+            form_class=lambda data: EvidenceForm(data, request.FILES),
+            work=work,
+            versioned=False,
+        )
+
 
 def _transition_label(ticket: Ticket, name: str) -> str:
-    action = action_get(ticket.kind, name)
-    return str(action.label) if action is not None else name
+    return transition_label(ticket, name)
+
+
+def _platform_label(platform: str) -> str:
+    """A marketplace's name as people read it ("Taobao", "淘宝"), not its code."""
+    return str(Channel(platform).label) if platform in Channel.values else platform
 
 
 def _with_download_urls(ticket: Ticket, attachments: Any) -> list[Attachment]:
@@ -337,20 +394,6 @@ def _with_download_urls(ticket: Ticket, attachments: Any) -> list[Attachment]:
     for attachment in found:
         attachment.download_url = reverse("admin:tickets_ticket_evidence", args=[quote(ticket.pk), attachment.pk])
     return found
-
-
-def _timeline_row(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
-    """An event with its states and transition named as people read them (the codes stay beside them)."""
-    return {
-        "event": event,
-        "from_label": state_label(ticket.kind, event.from_state) if event.from_state else "",
-        "to_label": state_label(ticket.kind, event.to_state) if event.to_state else "",
-        "transition_label": _transition_label(ticket, event.transition) if event.transition else "",
-        "is_comment": event.event_type == EventType.COMMENT,
-        # An automatic actor's reason and name in the reader's language (tickets.wording).
-        "reason": event_reason(event),
-        "actor_label": actor_label(event.actor_name) if event.actor_kind == "system" else event.actor_name,
-    }
 
 
 def _form_errors(form: forms.Form) -> str:

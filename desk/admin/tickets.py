@@ -39,12 +39,14 @@ from desk.admin.filters import (
 )
 from desk.admin.forms import TicketActionForm
 from desk.admin.inlines import RefundInline, TicketLineInline
+from desk.admin.open_ticket import OpenTicketMixin
 from desk.admin.paging import TicketPaginator
 from desk.admin.risk import RiskFilter, flag_badges
 from desk.admin.search import ticket_search
 from desk.admin.ticket_page import TicketPageMixin
 from risk.selectors import flags_of_tickets
 from tickets.actions import act_of
+from tickets.actors import Role
 from tickets.models import Ticket
 from tickets.workflows import model_for_kind
 
@@ -75,7 +77,7 @@ class TicketChangeList(ChangeList):
 
 
 @admin.register(Ticket)
-class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
+class TicketAdmin(OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
     # What a queue is worked by first (state, due time, priority, who) before what it is about; paired cells
     # (number and kind; order, buyer and shop) keep it narrow enough to sit beside the filters.
     list_display = [
@@ -164,6 +166,7 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
         return ticket_search(queryset, search_term), False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_open_ticket": may_act(request)}
         response = super().changelist_view(request, extra_context)
         if isinstance(response, TemplateResponse) and not may_supervise(request):
             form = response.context_data.get("action_form") if response.context_data else None
@@ -206,20 +209,21 @@ class TicketAdmin(TicketPageMixin, admin.ModelAdmin):
 
     @admin.display(description=_("state"))
     def state_display(self, obj: Ticket) -> str:
-        return format_html("{} <code>{}</code>", state_badge(obj), obj.state)
+        return state_badge(obj)
 
     @admin.display(description=_("who may act next"))
     def next_steps(self, obj: Ticket) -> str:
         """The transitions the state machine allows from here and who may run them."""
         model = model_for_kind(obj.kind)
+        roles = dict(Role.choices)
         rows = [
-            (str(act_of(t).label), t.name, ", ".join(sorted(getattr(t.permission, "roles", ()))))
+            (str(act_of(t).label), ", ".join(sorted(str(roles.get(r, r)) for r in getattr(t.permission, "roles", ()))))
             for t in model._meta.get_field("state").get_all_transitions(model)
             if t.source in (obj.state, "*", "+")
         ]
         if not rows:
             return "—"
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} (<code>{}</code>): {}</li>", rows))
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
     @admin.display(description=_("linked tickets"))
     def spawned_tickets(self, obj: Ticket) -> str:

@@ -25,8 +25,13 @@ from collections.abc import Iterator
 from typing import IO
 
 import filetype  # type: ignore[import-untyped]
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+
+from kefu.core.errors import DomainError
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 VIDEO_TYPES = frozenset({"video/mp4"})
@@ -99,6 +104,80 @@ def is_polyglot(file: IO[bytes], *, size: int, content_type: str) -> bool:
         return MARKUP.search(body) is not None or ZIP_END in body[-ZIP_TAIL:]
     finally:
         file.seek(0)
+
+
+class EvidenceRefused(DomainError):
+    """An upload refused by ``upload_check``: its ``code`` and the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, code: str, status: int) -> None:
+        super().__init__(message, code=code, field="file")
+        self.status = status
+
+
+def upload_check(upload: UploadedFile, *, existing: int) -> str:
+    """The upload's real type, after the count and size limits; else ``EvidenceRefused`` with a clear message.
+
+    The one check of every evidence upload: the storefront API's (api.uploads) and the desk's (staff attaching
+    a file to a ticket, or opening one for a buyer). Limits: ``KEFU_EVIDENCE_MAX_*`` (kefu.conf.web).
+    """
+    if existing >= settings.KEFU_EVIDENCE_MAX_FILES:
+        raise EvidenceRefused(
+            _("A ticket holds at most %(n)d pieces of evidence.") % {"n": settings.KEFU_EVIDENCE_MAX_FILES},
+            code="too_many_files",
+            status=409,
+        )
+    name = upload.name or ""
+    if name_is_unsafe(name):
+        raise EvidenceRefused(
+            _("The file name contains control or text-direction characters; rename the file and send it again."),
+            code="unsafe_file_name",
+            status=400,
+        )
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    content_type = sniff(head)
+    if content_type is None:
+        raise EvidenceRefused(
+            _("Evidence must be a JPEG, PNG or WebP image or an MP4 video (checked from the content)."),
+            code="unsupported_media_type",
+            status=415,
+        )
+    limit = (
+        settings.KEFU_EVIDENCE_MAX_VIDEO_BYTES
+        if content_type in VIDEO_TYPES
+        else settings.KEFU_EVIDENCE_MAX_IMAGE_BYTES
+    )
+    size = upload.size or 0
+    if size > limit:
+        raise EvidenceRefused(
+            _("This %(type)s is %(size)d bytes; the limit is %(limit)d bytes.")
+            % {"type": content_type, "size": size, "limit": limit},
+            code="file_too_large",
+            status=413,
+        )
+    if size == 0:
+        raise EvidenceRefused(_("The file is empty."), code="empty_file", status=400)
+    if not name_matches(name, content_type):
+        raise EvidenceRefused(
+            _(
+                "The file is named “%(name)s” but its content is %(type)s; name it with a matching extension "
+                "(%(extensions)s) or send the right file."
+            )
+            % {"name": name, "type": content_type, "extensions": ", ".join(sorted(NAME_EXTENSIONS[content_type]))},
+            code="file_name_mismatch",
+            status=415,
+        )
+    if is_polyglot(upload, size=size, content_type=content_type):
+        raise EvidenceRefused(
+            _(
+                "The file is not only %(type)s: it also holds web page, script, archive or PDF content. "
+                "Send the photo or video itself."
+            )
+            % {"type": content_type},
+            code="polyglot_file",
+            status=415,
+        )
+    return content_type
 
 
 def display_name(original: str, content_type: str) -> str:

@@ -64,7 +64,7 @@ def test_an_agent_picks_a_reply_and_a_supervisor_applies_a_macro(page, live_serv
     # An agent: type a keyword, pick the reply, send it.
     login(page, live_server, "ops-li", PASSWORD)
     page.goto(f"{live_server.url}/admin/tickets/ticket/{first.pk}/change/")
-    search = page.locator("#kefu-reply-search[data-shortcut='r']")
+    search = page.locator("#kefu-reply-search[data-shortcut='q']")
     assert search.get_attribute("data-shortcut-label") == "搜索快捷短语"
     search.fill("单号")
     picked = page.locator("#kefu-reply-results button", has_text="催填物流单号")

@@ -189,6 +189,8 @@ def test_a_supervisor_filters_overdue_returns_opens_one_and_approves_it(
     page.wait_for_selector("#kefu-actions")
     page.wait_for_function("() => document.querySelector('#kefu-evidence img').complete")
     assert page.locator("#kefu-evidence img").evaluate("img => img.naturalWidth") == 160
+    # An action that takes inputs unfolds its small form first.
+    page.click("#kefu-actions details:has(form[data-action='approve']) > summary")
     approve = page.locator("#kefu-actions form[data-action='approve']")
     approve.locator("textarea").fill("同意退货，请寄回。")
     screenshot(page, "ticket-page")
@@ -197,7 +199,7 @@ def test_a_supervisor_filters_overdue_returns_opens_one_and_approves_it(
 
     assert "Approve: ticket" in page.locator(".messagelist .success").inner_text()
     assert page.locator("#kefu-summary .kefu-state").inner_text() == "Awaiting return"
-    entry = page.locator("#kefu-timeline tr[data-transition='approve']")
+    entry = page.locator("#kefu-timeline li[data-transition='approve']")
     assert entry.is_visible()
     assert "sup-chen" in entry.inner_text() and "Requested → Awaiting return" in entry.inner_text()
     assert "同意退货，请寄回。" in entry.inner_text()
@@ -242,7 +244,7 @@ def test_a_warehouse_member_sees_only_warehouse_tickets_and_marks_a_return_recei
         page.click("#kefu-actions form[data-action='receive'] button[type=submit]")
 
     assert "is now Received" in page.locator(".messagelist .success").inner_text()
-    assert page.locator("#kefu-timeline tr[data-transition='receive']").is_visible()
+    assert page.locator("#kefu-timeline li[data-transition='receive']").is_visible()
     assert Ticket.objects.get(pk=parcel.pk).state == "received"
     # Another department's ticket does not open, even by its address.
     other = Ticket.objects.filter(department="operations").first()

@@ -117,4 +117,4 @@ def test_the_ticket_page_shows_the_platforms_deadline(sup_client, connection, ta
 
     page = sup_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
 
-    assert 'id="kefu-platform-due"' in page and "Deadline on taobao" in page
+    assert 'id="kefu-platform-due"' in page and "Deadline on Taobao" in page

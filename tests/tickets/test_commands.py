@@ -15,11 +15,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from django_fsm import State
 
 from desk.demo.setup import DEMO_PASSWORD, DEMO_SHOP_CODES, DEMO_USERNAME, STAFF, STAFF_PASSWORD
-from kefu.core.vocabulary import STATES_BY_KIND
+from kefu.core.vocabulary import STATES_BY_KIND, state_label
 from orders.models import Order, Shop
+from tickets.actions import action_get
 from tickets.management.commands.graph_transitions import md_begin, md_end
 from tickets.models import Kind, Refund, Ticket, TicketEvent
 from tickets.selectors import ticket_replayed_state
@@ -277,17 +279,20 @@ def test_ticket_page_is_read_only_and_shows_the_timeline(
     url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
 
     # The ticket, its lines, refunds, order, lines, shipments, timeline, evidence, notifications, linked tickets,
-    # staff to reassign to, department names (tests/admin/test_ticket_page.py: the same however long the history),
-    # the macros that apply now (desk.admin.replies).
-    with django_assert_max_num_queries(19):
+    # staff to reassign to, department names, and the buyer panel's earlier tickets, totals and the ticket's lines, the
+    # macros that apply now (desk.admin.replies) (tests/admin/test_ticket_desk.py: the same however long the history).
+    with django_assert_max_num_queries(23):
         response = superuser_client.get(url)
 
     assert response.status_code == 200
     page = response.content.decode()
     # State changes only through the transition buttons (tests/admin): the admin's own form saves nothing.
     assert 'name="state"' not in page and 'name="_save"' not in page
-    for event in TicketEvent.objects.filter(ticket=ticket, event_type="transition"):
-        assert f"{event.from_state} → {event.to_state} ({event.transition})" in page
+    # Each transition with its states' and operation's labels (no codes: tests/admin/test_ticket_desk.py).
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        for event in TicketEvent.objects.filter(ticket=ticket, event_type="transition"):
+            change = f"{state_label(kind, event.from_state)} → {state_label(kind, event.to_state)}"
+            assert change in page and str(action_get(kind, event.transition).label) in page
 
 
 @pytest.mark.django_db
