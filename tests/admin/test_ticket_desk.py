@@ -124,7 +124,8 @@ def test_claim_is_offered_only_on_an_unassigned_ticket_of_my_queue(ops_client, o
 
     page = ops_client.get(page_url(unassigned))
     assert page.context["can_claim"] and 'id="kefu-claim"' in page.content.decode()
-    assert shortcuts(page.content.decode()) == {"c": "button", "t": "summary", "r": "textarea"}
+    # q and m: the canned replies' search and the macro menu (desk.admin.replies), when the ticket has them.
+    assert shortcuts(page.content.decode()).items() >= {"c": "button", "t": "summary", "r": "textarea"}.items()
     for assigned in (theirs, mine):
         response = ops_client.get(page_url(assigned))
         html = response.content.decode()

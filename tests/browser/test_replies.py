@@ -105,12 +105,12 @@ def test_an_agent_picks_a_reply_and_a_supervisor_applies_a_macro(page, live_serv
     assert second.number in page.locator(".messagelist .success").inner_text()
     assert Ticket.objects.get(pk=second.pk).state == "awaiting_return"
     timeline = page.locator("#kefu-timeline")
-    assert timeline.locator("tr[data-transition='approve']").count() == 1
+    assert timeline.locator("li.kefu-entry[data-transition='approve']").count() == 1
     assert "张伟您好" in timeline.inner_text()
     # The buyer's messages are in the outbox: the reply and the state change.
-    outbox = page.locator("#kefu-notifications tbody")
-    assert outbox.locator("tr", has_text="公开留言").count() == 1, outbox.inner_text()
-    assert outbox.locator("tr", has_text="状态变更").count() == 1, outbox.inner_text()
+    outbox = page.locator("#kefu-notifications ul.kefu-notes")
+    assert outbox.locator("li", has_text="公开留言").count() == 1, outbox.inner_text()
+    assert outbox.locator("li", has_text="状态变更").count() == 1, outbox.inner_text()
     told = Notification.objects.filter(ticket_id=second.pk, audience=Audience.BUYER)
     assert set(told.values_list("event", flat=True)) >= {"public_comment", "state_changed"}
     page.click("#toggle-nav-sidebar")
