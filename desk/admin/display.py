@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from kefu.core.vocabulary import state_label
 from tickets.models import Ticket, WaitingOn
@@ -24,10 +25,10 @@ class StateGroup:
     CANCELLED = "cancelled"
 
     LABELS = {
-        MERCHANT: _("Waiting on us"),
-        BUYER: _("Waiting on the buyer"),
-        DONE: _("Done"),
-        CANCELLED: _("Cancelled"),
+        MERCHANT: gettext_lazy("Waiting on us"),
+        BUYER: gettext_lazy("Waiting on the buyer"),
+        DONE: gettext_lazy("Done"),
+        CANCELLED: gettext_lazy("Cancelled"),
     }
 
 
@@ -69,3 +70,82 @@ def due_display(ticket: Ticket, now: datetime | None = None) -> SafeString | str
             _("overdue"),
         )
     return format_html('<span title="{}">{}</span>', _("in %(time)s") % {"time": timeuntil(due, now, depth=1)}, when)
+
+
+class Urgency:
+    """How close a deadline is, as the chip's colour: plenty of time, under four hours, under one, past it."""
+
+    NONE = "none"  # no running clock (ended, or a step without a deadline)
+    CALM = "calm"
+    SOON = "soon"  # < 4 h: amber
+    URGENT = "urgent"  # < 1 h: orange
+    OVERDUE = "overdue"  # red
+
+    SOON_WITHIN = timedelta(hours=4)
+    URGENT_WITHIN = timedelta(hours=1)
+
+
+def urgency(due: datetime | None, now: datetime) -> str:
+    if due is None:
+        return Urgency.NONE
+    left = due - now
+    if left < timedelta(0):
+        return Urgency.OVERDUE
+    if left < Urgency.URGENT_WITHIN:
+        return Urgency.URGENT
+    if left < Urgency.SOON_WITHIN:
+        return Urgency.SOON
+    return Urgency.CALM
+
+
+def duration_text(span: timedelta, *, round_up: bool = False) -> str:
+    """A span in at most two units: "45 minutes", "3 hours 20 minutes", "2 days 5 hours" (the minutes rounded
+    down, or up with ``round_up``: time left is never overstated, nor is time overdue understated)."""
+    seconds = max(0.0, span.total_seconds())
+    minutes = int(-(-seconds // 60)) if round_up else int(seconds // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+
+    def days_text(n: int) -> str:
+        return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+
+    def hours_text(n: int) -> str:
+        return ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}
+
+    def minutes_text(n: int) -> str:
+        return ngettext("%(n)d minute", "%(n)d minutes", n) % {"n": n}
+
+    if days:
+        return f"{days_text(days)} {hours_text(hours)}" if hours else days_text(days)
+    if hours:
+        return f"{hours_text(hours)} {minutes_text(minutes)}" if minutes else hours_text(hours)
+    return minutes_text(minutes)
+
+
+def deadline_chip(ticket: Ticket, now: datetime | None = None) -> SafeString | str:
+    """The current step's time left as a chip coloured by urgency ("剩 45 分钟", "超时 2 小时"), the deadline
+    itself as its tooltip; "—" without a running clock. The queue's rows and the ticket page share it.
+
+    Calendar time: the step's deadline (``step_due_at``) minus now. The overdue chip keeps the ``kefu-overdue``
+    class of the red due times it replaces.
+    """
+    due = ticket.step_due_at
+    now = now or timezone.now()
+    level = urgency(due, now)
+    if due is None:
+        return "—"
+    when = date_format(timezone.localtime(due), "Y-m-d H:i")
+    if level == Urgency.OVERDUE:
+        text = pgettext("deadline chip", "overdue by %(time)s") % {"time": duration_text(now - due, round_up=True)}
+        extra = " kefu-overdue"
+    else:
+        text = pgettext("deadline chip", "%(time)s left") % {"time": duration_text(due - now)}
+        extra = ""
+    return format_html(
+        '<span class="kefu-chip kefu-chip--{}{}" data-urgency="{}" title="{}">{}</span>',
+        level,
+        extra,
+        level,
+        _("due %(when)s") % {"when": when},
+        text,
+    )
