@@ -211,7 +211,8 @@ def test_on_postgresql_the_unfiltered_list_takes_the_planners_estimate(sup_clien
 
     assert response.context["cl"].paginator.count_kind == "estimated"
     assert "about 8 tickets" in response.content.decode()
-    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+    # No COUNT(*) of the list (the queue tabs' counts, COUNT(id) FILTER over open tickets, are another query).
+    assert not any("COUNT(*)" in q["sql"].upper() for q in queries.captured_queries)
 
 
 def many_tickets(n: int, assignees: list) -> None:
