@@ -3,8 +3,7 @@ at the boundaries between its colours."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import translation
@@ -12,7 +11,7 @@ from django.utils import translation
 from desk.admin.display import deadline_chip
 from tickets.models import Ticket
 
-NOW = datetime(2026, 12, 7, 6, 0, tzinfo=tz.utc)
+NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 
 
 def chip(left: timedelta | None, language: str = "zh-hans") -> str:
