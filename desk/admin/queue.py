@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, QueryDict
@@ -119,7 +120,7 @@ def view_counts(request: HttpRequest, now: datetime | None = None) -> dict[str, 
     return counts
 
 
-def queue_tabs(request: HttpRequest, cl: ChangeList) -> list[dict[str, Any]]:
+def queue_tabs(request: HttpRequest) -> list[dict[str, Any]]:
     """The tabs: label, count, link (the view alone, first page, same sort order), key and whether current."""
     counts = view_counts(request)
     current = view_of(request.GET)
@@ -132,7 +133,7 @@ def queue_tabs(request: HttpRequest, cl: ChangeList) -> list[dict[str, Any]]:
             query[VIEW_VAR] = code
         return f"?{query.urlencode()}" if query else "?"
 
-    tabs = [{"code": "", "label": ALL_LABEL, "count": None, "url": link(None), "key": "0", "current": current is None}]
+    tabs: list[dict[str, Any]] = [{"code": "", "label": ALL_LABEL, "count": None, "url": link(None), "key": "0", "current": current is None}]
     for index, view in enumerate(VIEWS, start=1):
         tabs.append(
             {
@@ -183,8 +184,6 @@ class QueueAdminMixin:
     """The queue's context and URLs, for ``TicketAdmin``: the tabs, the polled fragment, next/previous ticket in
     the view the agent came from, and claiming a row from the list (the page's claim, then back to the list)."""
 
-    # How often the page asks for fresh counts and rows (desk/static/desk/queue.js keeps the agent's place).
-    queue_poll_seconds = 20
     fragment_template = "admin/tickets/ticket/queue_fragment.html"
 
     def get_urls(self) -> list[Any]:
@@ -200,16 +199,17 @@ class QueueAdminMixin:
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context)  # type: ignore[misc]
         if isinstance(response, TemplateResponse) and response.context_data and "cl" in response.context_data:
-            response.context_data.update(self.queue_context(request, response.context_data["cl"]))
+            response.context_data.update(self.queue_context(request))
         return response
 
-    def queue_context(self, request: HttpRequest, cl: ChangeList) -> dict[str, Any]:
+    def queue_context(self, request: HttpRequest) -> dict[str, Any]:
         query = request.GET.urlencode()
         return {
-            "queue_tabs": queue_tabs(request, cl),
+            "queue_tabs": queue_tabs(request),
             "queue_view": view_of(request.GET),
             "queue_poll_url": reverse("admin:tickets_ticket_queue") + (f"?{query}" if query else ""),
-            "queue_poll_seconds": self.queue_poll_seconds,
+            # How often the page asks for fresh counts and rows (queue.js keeps the agent's place meanwhile).
+            "queue_poll_seconds": max(1, int(getattr(settings, "KEFU_QUEUE_POLL_SECONDS", 20))),
             # queue.js puts the selected row's id in place of 0 (the claim, the ticket page).
             "queue_claim_url": reverse("admin:tickets_ticket_queue_claim", args=[0]),
             "queue_here": request.get_full_path(),
@@ -261,14 +261,15 @@ class QueueAdminMixin:
         )
         if current is None:
             return HttpResponseRedirect(changelist)
+        query = QueryDict(filters, mutable=True)
+        query.pop(PAGE_VAR, None)  # the whole view, not the page it was on
         listing = copy.copy(request)
-        listing.GET = QueryDict(filters, mutable=True)
-        listing.GET.pop(PAGE_VAR, None)  # the whole view, not the page it was on
+        listing.GET = query  # type: ignore[assignment]  # stubs: the request's own GET is immutable
         try:
             cl = self.get_changelist_instance(listing)  # type: ignore[attr-defined]
         except IncorrectLookupParameters:
             return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
-        target = neighbour(cl.queryset, current, step=step, default_order=ORDER_VAR not in listing.GET)
+        target = neighbour(cl.queryset, current, step=step, default_order=ORDER_VAR not in query)
         if target is None:
             messages.info(
                 request,
