@@ -3,7 +3,8 @@
 
    The selected row is remembered by its ticket id (per list URL, in sessionStorage), so it survives a refresh of
    the rows and a reload after a claim. A refresh keeps the scroll position; while rows are ticked for a bulk
-   action the rows are not replaced (only the counts), so a selection in progress is never lost.
+   action the rows are not replaced (only the counts), so a selection in progress is never lost. A hidden tab
+   does not poll.
 */
 (function () {
   "use strict";
@@ -103,6 +104,10 @@
     restore();
 
     let scrollY = 0;
+    // A queue left open in a background tab does not poll; it catches up on the next tick once shown again.
+    document.body.addEventListener("htmx:beforeRequest", (event) => {
+      if (document.hidden && event.detail.elt && event.detail.elt.id === "kefu-queue-poll") event.preventDefault();
+    });
     document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
       const target = event.detail.target;
       if (!target) return;
