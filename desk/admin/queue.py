@@ -58,7 +58,9 @@ class QueueView:
 
 
 def _mine(actor: Actor, now: datetime) -> Q:
-    return OPEN & Q(assignee_id=actor.user.pk if actor.user else None)
+    if actor.user is None:
+        return Q(pk__in=[])  # nobody's: never "unassigned"
+    return OPEN & Q(assignee_id=actor.user.pk)
 
 
 def _team(actor: Actor, now: datetime) -> Q:
@@ -133,7 +135,9 @@ def queue_tabs(request: HttpRequest) -> list[dict[str, Any]]:
             query[VIEW_VAR] = code
         return f"?{query.urlencode()}" if query else "?"
 
-    tabs: list[dict[str, Any]] = [{"code": "", "label": ALL_LABEL, "count": None, "url": link(None), "key": "0", "current": current is None}]
+    tabs: list[dict[str, Any]] = [
+        {"code": "", "label": ALL_LABEL, "count": None, "url": link(None), "key": "0", "current": current is None}
+    ]
     for index, view in enumerate(VIEWS, start=1):
         tabs.append(
             {
