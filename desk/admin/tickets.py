@@ -28,7 +28,7 @@ from django.utils.translation import pgettext_lazy
 
 from desk.admin.access import may_act, may_supervise, visible_tickets
 from desk.admin.bulk import BULK_ACTIONS
-from desk.admin.display import due_display, state_badge
+from desk.admin.display import deadline_chip, state_badge
 from desk.admin.filters import (
     AssigneeFilter,
     ChannelFilter,
@@ -41,9 +41,11 @@ from desk.admin.forms import TicketActionForm
 from desk.admin.inlines import RefundInline, TicketLineInline
 from desk.admin.open_ticket import OpenTicketMixin
 from desk.admin.paging import TicketPaginator
+from desk.admin.queue import VIEW_VAR, QueueAdminMixin, view_condition, view_of
 from desk.admin.risk import RiskFilter, flag_badges
 from desk.admin.search import ticket_search
 from desk.admin.ticket_page import TicketPageMixin
+from orders.models import Channel
 from risk.selectors import flags_of_tickets
 from tickets.actions import act_of
 from tickets.actors import Role
@@ -63,6 +65,15 @@ class TicketChangeList(ChangeList):
     third for the risk flags of the page's buyers.
     """
 
+    def get_filters_params(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        lookup_params = super().get_filters_params(params)
+        lookup_params.pop(VIEW_VAR, None)  # the queue's view is not a field lookup (desk.admin.queue)
+        return lookup_params
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Ticket]:
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.filter(view_condition(request, view_of(self.params)))
+
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         ids = list(self.result_list.values_list("pk", flat=True))
@@ -77,7 +88,7 @@ class TicketChangeList(ChangeList):
 
 
 @admin.register(Ticket)
-class TicketAdmin(OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
+class TicketAdmin(QueueAdminMixin, OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
     # What a queue is worked by first (state, due time, priority, who) before what it is about; paired cells
     # (number and kind; order, buyer and shop) keep it narrow enough to sit beside the filters.
     list_display = [
@@ -85,6 +96,7 @@ class TicketAdmin(OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
         "state_label",
         "due",
         "priority",
+        "channel",
         "department_name",
         "assignee",
         "order_and_buyer",
@@ -178,9 +190,25 @@ class TicketAdmin(OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
 
     @admin.display(description=_("ticket"), ordering="number")
     def ticket_title(self, obj: Ticket) -> str:
+        # The hidden marker carries what the queue's keyboard needs (desk/static/desk/queue.js: claim the row).
         return format_html(
-            '<span class="kefu-number">{}</span><div class="kefu-kind">{}</div>', obj.number, obj.get_kind_display()
+            '<span class="kefu-number">{}</span><div class="kefu-kind">{}</div>'
+            '<span class="kefu-row" hidden data-ticket-id="{}" data-version="{}" data-assignee="{}"></span>',
+            obj.number,
+            obj.get_kind_display(),
+            obj.pk,
+            obj.version,
+            obj.assignee_id or "",
         )
+
+    @admin.display(description=_("channel"), ordering="shop__channel")
+    def channel(self, obj: Ticket) -> str:
+        """The shop's sales channel; a second line names the marketplace when its case runs on the platform."""
+        label = obj.shop.get_channel_display()
+        if not obj.platform:
+            return label
+        platform = Channel(obj.platform).label if obj.platform in Channel.values else obj.platform
+        return format_html('{}<div class="kefu-kind" title="{}">{}</div>', label, _("platform case"), platform)
 
     @admin.display(description=_("state"), ordering="state")
     def state_label(self, obj: Ticket) -> str:
@@ -198,9 +226,9 @@ class TicketAdmin(OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
     def department_name(self, obj: Ticket) -> str:
         return getattr(obj, "department_label", obj.department) or "—"
 
-    @admin.display(description=_("due"), ordering=F("step_due_at").asc(nulls_last=True))
+    @admin.display(description=_("time left"), ordering=F("step_due_at").asc(nulls_last=True))
     def due(self, obj: Ticket) -> str:
-        return due_display(obj)
+        return deadline_chip(obj)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return TicketChangeList

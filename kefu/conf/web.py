@@ -115,3 +115,7 @@ KEFU_BENCH_ENDPOINTS = env.bool("KEFU_BENCH_ENDPOINTS", default=False)
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, … (django-environ's documented pattern)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kefu@localhost")
+
+# --- The desk (issue 15) --------------------------------------------------------------------------------
+# How often the ticket queue asks for fresh tab counts and rows (desk.admin.queue; htmx polling), in seconds.
+KEFU_QUEUE_POLL_SECONDS = env.int("KEFU_QUEUE_POLL_SECONDS", default=20)
