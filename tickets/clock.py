@@ -41,7 +41,14 @@ def platform_deadline_margin() -> timedelta:
 
 def step_binding(ticket: Ticket) -> str:
     """What kind of clock the ticket's current step has, from its kind's ``STEPS`` table (platform aside)."""
-    step = ticket.STEPS[ticket.state]
+    steps = ticket.STEPS
+    if not steps and ticket.kind:  # a plain Ticket row (the queue's list): its kind's table
+        from tickets.workflows import model_for_kind
+
+        steps = model_for_kind(ticket.kind).STEPS
+    step = steps.get(ticket.state)
+    if step is None:  # no step known (an unsaved or ended ticket): kefu's own clock
+        return INTERNAL
     if step.owner == BUYER:
         return BUYER_TIME
     if ticket.platform or step.on_due == ESCALATE:

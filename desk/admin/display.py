@@ -139,7 +139,7 @@ def deadline_chip(ticket: Ticket, now: datetime | None = None) -> SafeString | s
     due = left.due_at
     business = left.basis == BUSINESS
     when = date_format(timezone.localtime(due), "Y-m-d H:i")
-    if due <= now:
+    if due < now:
         level = Urgency.OVERDUE
         text = pgettext("deadline chip", "overdue by %(time)s") % {"time": duration_text(now - due, round_up=True)}
         extra = " kefu-overdue"

@@ -49,8 +49,34 @@ def test_an_overdue_chip_is_red_as_the_overdue_due_times_were():
 
 def test_the_deadline_itself_is_the_tooltip_in_local_time(settings):
     settings.TIME_ZONE = "Asia/Shanghai"
-    assert 'title="截止 2026-12-07 17:30"' in chip(timedelta(hours=3, minutes=30))
+    assert 'title="截止 2026-12-07 17:30 · 自然时间"' in chip(timedelta(hours=3, minutes=30))
 
 
 def test_no_running_clock_shows_a_dash():
     assert chip(None) == "—"
+
+
+@pytest.mark.django_db
+def test_an_internal_deadline_on_office_hours_shows_working_time_and_says_so():
+    """Friday 17:00, a 4-hour SLA on office hours (09–12, 13:30–18): due Monday noon. At 17:30 the chip says three
+    and a half hours of working time are left (amber), not the 66 hours of the calendar, and its tooltip names
+    the clock."""
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from routing.models import DeadlinePolicy
+    from tests.factories.calendars import office_calendar
+    from tests.factories.desk import open_complaint
+
+    friday_17 = datetime(2026, 12, 4, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    office_calendar("operations")
+    DeadlinePolicy.objects.create(name="4 小时响应", kind="complaint", state="open", duration=timedelta(hours=4))
+    with time_machine.travel(friday_17, tick=False):
+        ticket = open_complaint()
+    plain = Ticket.objects.get(pk=ticket.pk)  # as the queue's rows load it: the base model
+    with translation.override("zh-hans"):
+        shown = str(deadline_chip(plain, friday_17 + timedelta(minutes=30)))
+    assert 'data-basis="business"' in shown and "kefu-chip--soon" in shown
+    assert ">剩 3 小时 30 分钟 工作时间</span>" in shown, shown
+    assert "按部门工作时间计" in shown
