@@ -154,6 +154,11 @@ class TicketAdmin(QueueAdminMixin, OpenTicketMixin, TicketPageMixin, admin.Model
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         queryset = visible_tickets(request)
+        buyer = request.GET.get("buyer__id__exact", "")
+        if buyer.isdigit() and queryset.filter(buyer_id=int(buyer)).exists():
+            # A buyer's whole history (the buyer panel's "full history"): whoever works one of the buyer's tickets
+            # reads the list of all of them, as the panel already shows them; their pages keep the usual scope.
+            queryset = queryset | Ticket.objects.filter(buyer_id=int(buyer))
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
 

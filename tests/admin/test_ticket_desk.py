@@ -190,6 +190,23 @@ def test_the_buyer_panel_shows_the_order_earlier_tickets_totals_and_flags(sup_cl
     assert shown == {refunded.number, rejected.number, current.number} and other.number not in shown
 
 
+def test_an_agent_reads_the_whole_history_of_a_buyer_whose_ticket_they_work(ops_client) -> None:
+    """The panel lists the buyer's ended tickets, which left operations' queue; its "full history" lists them too
+    for the agent working the buyer's open ticket, and for nobody else's buyer."""
+    shop, buyer = shop_and_buyer(name="张伟")
+    refunded = past_ticket(buyer, days=20, state="refunded")
+    current = past_ticket(buyer, days=0, state="requested")
+    stranger = past_ticket(shop_and_buyer(name="王芳")[1], days=5, state="refunded")
+    url = reverse("admin:tickets_ticket_changelist")
+
+    page = ops_client.get(page_url(current))
+    history = ops_client.get(page.context["buyer_panel"].history_url)
+
+    assert {t.number for t in history.context["cl"].result_list} == {refunded.number, current.number}
+    # A buyer none of whose tickets the agent works: the list stays within the agent's scope (empty).
+    assert not list(ops_client.get(url, {"buyer__id__exact": stranger.buyer_id}).context["cl"].result_list)
+
+
 def test_staff_attach_evidence_checked_as_the_api_checks_it(ops_client, ops_user) -> None:
     t = ticket("return", "requested")
     url = reverse("admin:tickets_ticket_attach", args=[t.pk])
