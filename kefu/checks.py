@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, register
@@ -164,6 +165,23 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 "its own, and a configuration change or a revoked key is seen by the other processes only when "
                 "their snapshots expire.",
                 "Set CACHE_URL=redis://host:6379/1.",
+            )
+        ]
+    return []
+
+
+@register(deploy=True)
+def check_public_base_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The satisfaction link goes out by SMS, email and webhook: an address only this machine knows is useless."""
+    base = getattr(settings, "KEFU_PUBLIC_BASE_URL", "")
+    host = (urlsplit(base).hostname or "").lower()
+    if host in {"", "localhost", "127.0.0.1", "::1", "0.0.0.0"} or host.endswith(".localhost"):  # noqa: S104
+        return [
+            _warning(
+                "kefu.W010",
+                f"KEFU_PUBLIC_BASE_URL is {base!r}: the satisfaction requests (回访) sent to buyers carry links to "
+                "this address, which no buyer's phone can open.",
+                "Set KEFU_PUBLIC_BASE_URL to the public address of kefu's web server, e.g. https://kefu.example.com.",
             )
         ]
     return []

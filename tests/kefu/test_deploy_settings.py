@@ -32,6 +32,8 @@ PRODUCTION_ENV = {
     "KEFU_EVIDENCE_PRIVATE_SERVING": "true",
     # The marketplace connections' secrets get a Fernet key of their own (connectors.checks).
     "KEFU_CONNECTOR_KEY": "a2VmdS1jb25uZWN0b3JzLWtleS1mb3ItdGhlLXRlc3Q=",
+    # Where buyers open the satisfaction link (kefu.W010).
+    "KEFU_PUBLIC_BASE_URL": "https://kefu.example.com",
 }
 # What a shell may have set that would change the outcome.
 CLEARED = {
@@ -46,6 +48,7 @@ CLEARED = {
     "KEFU_EVIDENCE_PRIVATE_SERVING",
     "KEFU_CONNECTOR_KEY",
     "KEFU_OUTBOUND_ALLOW_PRIVATE",
+    "KEFU_PUBLIC_BASE_URL",
     "CELERY_VISIBILITY_TIMEOUT",
 }
 
@@ -143,6 +146,7 @@ def test_check_deploy_on_the_demo_settings_names_each_one_machine_part() -> None
         "kefu.W004",  # console email
         "kefu.W005",  # evidence on local disk, possibly published
         "kefu.W007",  # per-process cache
+        "kefu.W010",  # the satisfaction links point at 127.0.0.1
     }, result.stderr
 
 
@@ -163,6 +167,14 @@ def test_private_outbound_targets_allowed_is_reported() -> None:
     assert "kefu.W006" in found and "KEFU_OUTBOUND_ALLOW_PRIVATE" in found["kefu.W006"]
     with override_settings(KEFU_OUTBOUND_ALLOW_PRIVATE=False):
         assert "kefu.W006" not in kefu_warnings()
+
+
+def test_a_public_address_only_this_machine_knows_is_reported() -> None:
+    with override_settings(KEFU_PUBLIC_BASE_URL="http://127.0.0.1:8000"):
+        found = kefu_warnings()
+    assert "kefu.W010" in found and "KEFU_PUBLIC_BASE_URL" in found["kefu.W010"]
+    with override_settings(KEFU_PUBLIC_BASE_URL="https://kefu.example.com"):
+        assert "kefu.W010" not in kefu_warnings()
 
 
 def test_a_visibility_timeout_below_the_longest_retry_delay_is_reported() -> None:
