@@ -188,12 +188,20 @@ def schedules(draw: st.DrawFn) -> Schedule:
                 for a, b in zip(cuts[::2], cuts[1::2], strict=True)
             )
         )
-    if not any(week):
+
+    # At least four working hours on Monday to Friday: a week open only at weekends (closed under China's
+    # calendar but on make-up days) or for half an hour would take years to hold 300 hours, past the search's
+    # three-year horizon (NeverOpen), which no merchant's calendar comes near.
+    def seconds(ranges: tuple) -> float:
+        return sum((datetime.combine(START_DAY, b) - datetime.combine(START_DAY, a)).total_seconds() for a, b in ranges)
+
+    if sum(seconds(day) for day in week[:5]) < 4 * 3600:
         week[0] = ((time(9), time(17)),)
     zone = draw(st.sampled_from([SHANGHAI, UTC, ZoneInfo("America/New_York")]))
     return Schedule(zone=zone, week=tuple(week), holidays=draw(st.sampled_from([china_day, OFFICE.holidays])))
 
 
+START_DAY = date(2026, 1, 5)
 some_schedules = st.one_of(st.just(OFFICE), schedules())
 
 
