@@ -18,37 +18,20 @@ from typing import Any
 from django.utils import translation
 
 from kefu.core.writes import NewRows, rows_write
-from notifications.models import Audience, Channel, Notification
+from notifications.models import Channel, Notification
 from notifications.publishing import publish_on_commit
-from notifications.rendering import render
-from notifications.services import Recipient, buyer_recipients, department_recipients
+from notifications.services import (
+    Recipient,
+    buyer_recipients,
+    department_recipients,
+    outbox_row,
+    ticket_context,
+    webhook_ticket,
+)
 from notifications.tasks import deliver_notifications_task
-from tickets.models import Department, Kind, Ticket
-from tickets.wording import buyer_state_label
+from tickets.models import Ticket
 
 __all__ = ["Recipient", "buyer_recipients", "department_recipients", "ticket_message_enqueue"]
-
-
-def ticket_context(ticket: Ticket, *, audience: str) -> dict[str, Any]:
-    """The ticket's part of a template's context (as notifications.services.message_context), in the active
-    language."""
-    return {
-        "ticket": {
-            "number": ticket.number,
-            "kind": ticket.kind,
-            "kind_label": str(Kind(ticket.kind).label),
-            "state": ticket.state,
-            "state_label": buyer_state_label(ticket.kind, ticket.state)
-            if audience == Audience.BUYER
-            else ticket.state_label(),
-        },
-        "order": {"number": ticket.order.number},
-        "shop": {"code": ticket.shop.code, "name": ticket.shop.name},
-        "buyer": {"name": ticket.buyer.name},
-        "department": str(Department(ticket.department).label)
-        if ticket.department in Department.values
-        else (ticket.department or ""),
-    }
 
 
 def _dedup_key(scope: str, recipient: Recipient) -> str:
@@ -91,32 +74,18 @@ def ticket_message_enqueue(
                 "event": message_event,
                 "occurred_at": at.isoformat(),
                 "shop": ticket.shop.code,
-                "ticket": {
-                    "number": ticket.number,
-                    "version": ticket.version,
-                    "kind": ticket.kind,
-                    "state": ticket.state,
-                    "order_number": ticket.order.number,
-                    "buyer_id": ticket.buyer.external_id,
-                    "due_at": None,
-                },
+                "ticket": webhook_ticket(ticket),
                 "data": {name: str(value) for name, value in (extra or {}).items()},
             }
-        subject, body = render(message_event, recipient.channel, recipient.language, context)
         rows.append(
-            Notification(
-                ticket_id=ticket.pk,
-                event=message_event,
-                channel=recipient.channel,
-                audience=recipient.audience,
-                recipient=recipient.address,
-                language=recipient.language,
-                subject=subject[:200],
-                body=body,
+            outbox_row(
+                ticket=ticket,
+                message_event=message_event,
+                recipient=recipient,
+                context=context,
                 payload=payload,
-                dedup_key=key,
-                next_attempt_at=at,
-                created_at=at,
+                key=key,
+                at=at,
             )
         )
     if rows:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -176,6 +177,19 @@ def message_context(ticket: Ticket, event: TicketEvent, *, audience: str = "") -
     """What templates may use. Labels are translated in the active language (the caller overrides it); the
     buyer reads the buyer's label of the state (tickets.wording.buyer_state_label)."""
     return {
+        **ticket_context(ticket, audience=audience),
+        "due_at": local_time(ticket.due_at),
+        # A comment's text is ``comment``; a system note (a comment with a reason code: a risk flag) has a reason.
+        "reason": event_reason(event) if event.event_type != "comment" or "reason_code" in event.payload else "",
+        "comment": event.reason if event.event_type == "comment" else "",
+        "assignee": ticket.assignee.get_username() if ticket.assignee else "",
+    }
+
+
+def ticket_context(ticket: Ticket, *, audience: str = "") -> dict[str, Any]:
+    """The ticket's part of every template's context (also of messages that are no timeline entry,
+    notifications.messages), in the active language."""
+    return {
         "ticket": {
             "number": ticket.number,
             "kind": ticket.kind,
@@ -188,11 +202,6 @@ def message_context(ticket: Ticket, event: TicketEvent, *, audience: str = "") -
         "order": {"number": ticket.order.number},
         "shop": {"code": ticket.shop.code, "name": ticket.shop.name},
         "buyer": {"name": ticket.buyer.name},
-        "due_at": local_time(ticket.due_at),
-        # A comment's text is ``comment``; a system note (a comment with a reason code: a risk flag) has a reason.
-        "reason": event_reason(event) if event.event_type != "comment" or "reason_code" in event.payload else "",
-        "comment": event.reason if event.event_type == "comment" else "",
-        "assignee": ticket.assignee.get_username() if ticket.assignee else "",
         # The department's name in the recipient's language (仓库 / Warehouse); a code of the desk's own, as is.
         "department": str(Department(ticket.department).label)
         if ticket.department in Department.values
@@ -213,15 +222,7 @@ def webhook_payload(notification_event: str, ticket: Ticket, event: TicketEvent,
         "occurred_at": event.created_at.isoformat(),
         "sequence": event.pk,
         "shop": ticket.shop.code,
-        "ticket": {
-            "number": ticket.number,
-            "version": ticket.version,
-            "kind": ticket.kind,
-            "state": ticket.state,
-            "order_number": ticket.order.number,
-            "buyer_id": ticket.buyer.external_id,
-            "due_at": ticket.due_at.isoformat() if ticket.due_at and ticket.waiting_on == WaitingOn.BUYER else None,
-        },
+        "ticket": webhook_ticket(ticket),
         "data": {
             "transition": event.transition or None,
             "from_state": event.from_state or None,
@@ -230,6 +231,49 @@ def webhook_payload(notification_event: str, ticket: Ticket, event: TicketEvent,
             "actor": event.actor_kind,
         },
     }
+
+
+def webhook_ticket(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as every webhook body shows it; ``due_at`` is the buyer's own deadline, when they have one."""
+    return {
+        "number": ticket.number,
+        "version": ticket.version,
+        "kind": ticket.kind,
+        "state": ticket.state,
+        "order_number": ticket.order.number,
+        "buyer_id": ticket.buyer.external_id,
+        "due_at": ticket.due_at.isoformat() if ticket.due_at and ticket.waiting_on == WaitingOn.BUYER else None,
+    }
+
+
+def outbox_row(
+    *,
+    ticket: Ticket,
+    message_event: str,
+    recipient: Recipient,
+    context: dict[str, Any],
+    payload: dict[str, Any],
+    key: str,
+    at: datetime,
+    timeline_event_id: int | None = None,
+) -> Notification:
+    """One outbox row: the message rendered for its recipient's channel and language, due at ``at``."""
+    subject, body = render(message_event, recipient.channel, recipient.language, context)
+    return Notification(
+        ticket_id=ticket.pk,
+        timeline_event_id=timeline_event_id,
+        event=message_event,
+        channel=recipient.channel,
+        audience=recipient.audience,
+        recipient=recipient.address,
+        language=recipient.language,
+        subject=subject[:200],
+        body=body,
+        payload=payload,
+        dedup_key=key,
+        next_attempt_at=at,
+        created_at=at,
+    )
 
 
 def dedup_key_for(event: TicketEvent, recipient: Recipient) -> str:
@@ -256,22 +300,16 @@ def notifications_enqueue_for_event(*, event: TicketEvent, ticket: Ticket) -> li
                 if recipient.channel == Channel.WEBHOOK
                 else {"id": key, "event": message_event, "ticket": ticket.number}
             )
-        subject, body = render(message_event, recipient.channel, recipient.language, context)
         rows.append(
-            Notification(
-                ticket_id=ticket.pk,
-                timeline_event_id=event.pk,
-                event=message_event,
-                channel=recipient.channel,
-                audience=recipient.audience,
-                recipient=recipient.address,
-                language=recipient.language,
-                subject=subject[:200],
-                body=body,
+            outbox_row(
+                ticket=ticket,
+                message_event=message_event,
+                recipient=recipient,
+                context=context,
                 payload=payload,
-                dedup_key=key,
-                next_attempt_at=event.created_at,
-                created_at=event.created_at,
+                key=key,
+                at=event.created_at,
+                timeline_event_id=event.pk,
             )
         )
     rows_write(NewRows(Notification, rows))  # an INSERT composed once per process (kefu.core.writes)
