@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from notifications.config import notification_config
 from notifications.models import Language, ShopChannels
-from notifications.rendering import local_time
+from notifications.rendering import local_time, template_unknowns
 from orders.models import OrderLine
 from tickets.models import Ticket
 from tickets.wording import buyer_state_label
@@ -39,8 +39,6 @@ VARIABLES: dict[str, Any] = {
 }
 ALLOWED_TAGS = frozenset({"if", "elif", "else", "endif", "firstof"})
 _engine = Engine(autoescape=False)
-_UNKNOWN = "\x00unknown:%s\x00"
-_checking_engine = Engine(autoescape=False, string_if_invalid=_UNKNOWN)
 _TAG = re.compile(r"{%-?\s*(\w+)")
 
 
@@ -67,13 +65,12 @@ def template_problem(source: str) -> str | None:
             "allowed": ", ".join(sorted(ALLOWED_TAGS)),
         }
     try:
-        rendered = _checking_engine.from_string(source).render(Context(SAMPLE_CONTEXT, autoescape=False))
+        unknown = template_unknowns(source, SAMPLE_CONTEXT)
     except TemplateSyntaxError as exc:
         return _("Template error: %(error)s") % {"error": exc}
-    unknown = re.findall(r"\x00unknown:(.*?)\x00", rendered)
     if unknown:
         return _("Unknown variable %(names)s. Replies may use: %(known)s.") % {
-            "names": ", ".join(sorted(set(unknown))),
+            "names": ", ".join(unknown),
             "known": ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES),
         }
     return None

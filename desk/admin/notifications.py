@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from kefu.core.outbound import mask_secrets, mask_url
 from kefu.core.outbound.validators import validate_outbound_url
 from notifications.models import DepartmentRobot, Notification, ShopChannels, Status, Template
+from notifications.rendering import template_unknowns
 from notifications.services import notification_resend
 from tickets.privacy import CONTACT_PERMISSION
 
@@ -121,20 +121,17 @@ SAMPLE_CONTEXT = {
     "survey_expires": "2026-01-15 12:00",
     "score": 2,
 }
-UNKNOWN = "\x00unknown:%s\x00"
-_checking_engine = Engine(autoescape=False, string_if_invalid=UNKNOWN)
 
 
 def template_problem(source: str) -> str | None:
     """Why ``source`` cannot be a message template (syntax, an unknown variable), or None."""
     try:
-        rendered = _checking_engine.from_string(source).render(Context(SAMPLE_CONTEXT, autoescape=False))
+        unknown = template_unknowns(source, SAMPLE_CONTEXT)
     except TemplateSyntaxError as exc:
         return _("Template error: %(error)s") % {"error": exc}
-    unknown = re.findall(r"\x00unknown:(.*?)\x00", rendered)
     if unknown:
         return _("Unknown variable %(names)s. Templates may use: %(known)s.") % {
-            "names": ", ".join(sorted(set(unknown))),
+            "names": ", ".join(unknown),
             "known": ", ".join(_context_names(SAMPLE_CONTEXT)),
         }
     return None
