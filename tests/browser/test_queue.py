@@ -11,15 +11,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Channel
 from risk.models import RiskPolicy
 from risk.services.profiles import buyer_profile_refresh
-from routing.models import Department, StaffMember
 from tests.browser.conftest import login, screenshot
+from tests.browser.test_ticket_admin import PASSWORD, desk_user
 from tests.factories.orders import BuyerFactory, OrderFactory, OrderLineFactory, ShopFactory
 from tests.factories.tickets import ticket_build
 from tickets.actors import Actor
@@ -28,7 +27,6 @@ from tickets.services.assignment import ticket_claim
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-PASSWORD = "pw-browser-12345"
 LIST = "/admin/tickets/ticket/"
 ITEMS = [
     ("SHOE-RUN-42", "轻量跑步鞋 42码", "399.00"),
@@ -39,9 +37,10 @@ ITEMS = [
 
 
 def agent(django_user_model, username: str, name: str, department: str = "operations"):
-    user = django_user_model.objects.create_user(username, password=PASSWORD, is_staff=True, first_name=name)
-    user.groups.add(Group.objects.get(name=department))
-    StaffMember.objects.create(user=user, on_duty=False).departments.add(Department.objects.get(code=department))
+    """A member of ``department`` (tests/browser/test_ticket_admin.py's desk user) shown by a name of their own."""
+    user = desk_user(django_user_model, username, department)
+    user.first_name = name
+    user.save(update_fields=["first_name"])
     return user
 
 
