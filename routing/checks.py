@@ -17,6 +17,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from kefu.core.china_holidays import LAST_YEAR, package_version
+from routing.models import BusinessCalendar
 
 LOOKAHEAD = timedelta(days=31)
 
@@ -26,8 +27,6 @@ def check_china_holidays(app_configs: Any = None, databases: Any = None, **kwarg
     soon = (timezone.now() + LOOKAHEAD).year
     if soon <= LAST_YEAR or not databases:
         return []
-    from routing.models import BusinessCalendar
-
     try:
         used = BusinessCalendar.objects.filter(china_holidays=True, departments__isnull=False).exists()
     except DatabaseError:  # not migrated yet: nothing uses a calendar

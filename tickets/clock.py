@@ -22,6 +22,7 @@ from django.conf import settings
 
 from kefu.core.vocabulary import BUYER, ESCALATE
 from routing.calendars import business_add, business_between, business_deadline, department_schedule
+from tickets.workflows import model_for_kind
 
 if TYPE_CHECKING:
     from tickets.models.base import Ticket
@@ -43,8 +44,6 @@ def step_binding(ticket: Ticket) -> str:
     """What kind of clock the ticket's current step has, from its kind's ``STEPS`` table (platform aside)."""
     steps = ticket.STEPS
     if not steps and ticket.kind:  # a plain Ticket row (the queue's list): its kind's table
-        from tickets.workflows import model_for_kind
-
         steps = model_for_kind(ticket.kind).STEPS
     step = steps.get(ticket.state)
     if step is None:  # no step known (an unsaved or ended ticket): kefu's own clock

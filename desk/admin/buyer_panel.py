@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from kefu.core.vocabulary import state_label
 from orders.models import Order
 from risk.selectors import ShownFlag, ticket_flags
-from tickets.models import RefundStatus, Ticket, TicketLine
+from tickets.models import Kind, RefundStatus, Ticket, TicketLine
 
 EARLIER_SHOWN = 5
 ZERO = Decimal("0.00")
@@ -50,8 +50,6 @@ class BuyerPanel:
 
 
 def buyer_panel(ticket: Ticket) -> BuyerPanel:
-    from tickets.models import Kind
-
     kinds = dict(Kind.choices)
     rows = (
         Ticket.objects.filter(buyer_id=ticket.buyer_id)

@@ -1,8 +1,8 @@
 """Canned replies (快捷短语) and macros: their admin for supervisors, and the ticket page's reply tools.
 
 The ticket page (desk/templates/admin/tickets/ticket/reply_tools.html, filled by the ``reply_tools`` template tag
-in desk.templatetags.desk_replies) gets two endpoints under the ticket's admin URL, wired into
-``TicketAdmin.get_urls`` by ``reply_urls``:
+in desk.templatetags.desk_replies) gets two endpoints under the ticket's admin URL from ``ReplyToolsMixin``, one
+of ``TicketAdmin``'s bases (its POST goes through the ticket page's ``_act``, as every button's):
 
 - ``<id>/replies/?q=…`` (GET, JSON): the replies of the ticket's shop and the user's departments matching the
   words typed, each already rendered for the ticket in the buyer's language; the page inserts the chosen text
@@ -14,7 +14,7 @@ in desk.templatetags.desk_replies) gets two endpoints under the ticket's admin U
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -35,9 +35,6 @@ from replies.selectors import macros_for, replies_for
 from replies.services import macro_apply, macro_check, replies_render
 from tickets.models import Ticket
 from tickets.workflows import model_for_kind
-
-if TYPE_CHECKING:
-    from desk.admin.ticket_page import TicketPageMixin
 
 MAX_QUERY_LENGTH = 100
 
@@ -134,68 +131,64 @@ class MacroAdmin(admin.ModelAdmin):
 # -- the ticket page's endpoints ------------------------------------------------------------------------------
 
 
-def reply_urls(model_admin: TicketPageMixin) -> list[Any]:
-    wrap = model_admin.admin_site.admin_view  # type: ignore[attr-defined]
-    return [
-        path(
-            "<path:object_id>/replies/",
-            wrap(lambda request, object_id: replies_search_view(request, object_id)),
-            name="tickets_ticket_replies",
-        ),
-        path(
-            "<path:object_id>/macro/",
-            wrap(lambda request, object_id: macro_view(model_admin, request, object_id)),
-            name="tickets_ticket_macro",
-        ),
-    ]
+class MacroChoiceForm(VersionForm):
+    macro = forms.IntegerField(widget=forms.HiddenInput)
 
 
-def page_ticket(request: HttpRequest, object_id: str) -> Ticket:
+class ReplyToolsMixin:
+    """The reply tools' endpoints, for ``TicketAdmin`` (whose ``TicketPageMixin`` provides ``_act``)."""
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
+        return [
+            path("<path:object_id>/replies/", wrap(self.replies_search_view), name="tickets_ticket_replies"),
+            path("<path:object_id>/macro/", wrap(self.macro_view), name="tickets_ticket_macro"),
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def replies_search_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The replies matching ``q`` for the ticket, rendered for it: ``{"results": [{id, title, body}]}``."""
+        if not may_act(request):
+            raise PermissionDenied
+        ticket = _page_ticket(request, object_id)
+        query = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
+        found = replies_for(ticket=ticket, actor=request_actor(request), query=query)
+        rendered = replies_render(replies=found, ticket=ticket)
+        return JsonResponse({"results": [{"id": r.id, "title": r.title, "body": r.body} for r in rendered]})
+
+    def macro_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        actor = request_actor(request)
+        chosen_id = request.POST.get("macro", "")
+        chosen = (
+            Macro.objects.filter(pk=int(chosen_id)).select_related("reply").first() if chosen_id.isdigit() else None
+        )
+
+        def work(ticket: Ticket, form: forms.Form) -> str:
+            if chosen is None:
+                raise DomainError(_("That macro does not exist."))
+            updated = macro_apply(macro=chosen, ticket=ticket, actor=actor)
+            return _("Macro “%(macro)s” applied: ticket %(number)s is now %(state)s.") % {
+                "macro": chosen.title,
+                "number": updated.number,
+                "state": updated.state_label(),
+            }
+
+        return self._act(  # type: ignore[attr-defined]
+            request,
+            object_id,
+            label=chosen.title if chosen is not None else _("Macro"),
+            form_class=MacroChoiceForm,
+            work=work,
+        )
+
+
+def _page_ticket(request: HttpRequest, object_id: str) -> Ticket:
     """The ticket as its kind with its shop, order and buyer, if this user may see it; else 404."""
     found = visible_tickets(request).filter(pk=object_id).values_list("kind", flat=True) if object_id.isdigit() else []
     kind = next(iter(found), None)
     if kind is None:
         raise Http404
     return model_for_kind(kind).objects.select_related("shop", "order", "buyer").get(pk=object_id)
-
-
-def replies_search_view(request: HttpRequest, object_id: str) -> HttpResponse:
-    """The replies matching ``q`` for the ticket, rendered for it: ``{"results": [{id, title, body}]}``."""
-    if not may_act(request):
-        raise PermissionDenied
-    ticket = page_ticket(request, object_id)
-    query = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
-    found = replies_for(ticket=ticket, actor=request_actor(request), query=query)
-    rendered = replies_render(replies=found, ticket=ticket)
-    return JsonResponse({"results": [{"id": r.id, "title": r.title, "body": r.body} for r in rendered]})
-
-
-class MacroChoiceForm(VersionForm):
-    macro = forms.IntegerField(widget=forms.HiddenInput)
-
-
-def macro_view(model_admin: TicketPageMixin, request: HttpRequest, object_id: str) -> HttpResponse:
-    actor = request_actor(request)
-    chosen_id = request.POST.get("macro", "")
-    chosen = Macro.objects.filter(pk=int(chosen_id)).select_related("reply").first() if chosen_id.isdigit() else None
-
-    def work(ticket: Ticket, form: forms.Form) -> str:
-        if chosen is None:
-            raise DomainError(_("That macro does not exist."))
-        updated = macro_apply(macro=chosen, ticket=ticket, actor=actor)
-        return _("Macro “%(macro)s” applied: ticket %(number)s is now %(state)s.") % {
-            "macro": chosen.title,
-            "number": updated.number,
-            "state": updated.state_label(),
-        }
-
-    return model_admin._act(
-        request,
-        object_id,
-        label=chosen.title if chosen is not None else _("Macro"),
-        form_class=MacroChoiceForm,
-        work=work,
-    )
 
 
 def reply_tools_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:

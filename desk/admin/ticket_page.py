@@ -1,7 +1,7 @@
 """The ticket page, compact: a header (state, time left, buyer and order), the actions that apply to this user now,
 the reply box, the conversation and timeline as one thread (desk.admin.thread), the buyer panel
-(desk.admin.buyer_panel), evidence (shown and attached), the notifications sent; the admin's field dump folded
-away at the bottom.
+(desk.admin.buyer_panel), evidence (desk.admin.ticket_evidence: downloaded and attached), the notifications sent;
+the admin's field dump folded away at the bottom. The reply tools' endpoints are desk.admin.replies'.
 
 Every button posts to its own admin URL, which loads the ticket from the user's scope, sets the version the
 page was rendered with and calls the service (``tickets.services.ticket_act`` for transitions, as the API does;
@@ -19,10 +19,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import ForeignKey, prefetch_related_objects
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,10 +38,9 @@ from desk.admin.forms import (
     transition_data,
     transition_form_class,
 )
-from desk.admin.replies import reply_urls
 from desk.admin.thread import thread, transition_label
+from desk.admin.ticket_evidence import with_download_urls
 from kefu.core.errors import DomainError
-from kefu.core.evidence_files import display_name, file_response, upload_check
 from notifications.models import Notification
 from orders.models import Channel
 from risk.selectors import ticket_profile
@@ -164,7 +161,7 @@ class TicketPageMixin:
             "risk_profile": ticket_profile(ticket),
             # Masked unless the user's permission or step needs them (tickets.privacy).
             "buyer_contact": buyer_contact(user=request.user, actor=actor, ticket=ticket),
-            "attachments": _with_download_urls(
+            "attachments": with_download_urls(
                 ticket, Attachment.objects.filter(ticket_id=ticket.pk).order_by("created_at", "pk")
             ),
             "order": order,
@@ -203,42 +200,8 @@ class TicketPageMixin:
             path("<path:object_id>/claim/", wrap(self.claim_view), name="tickets_ticket_claim"),
             path("<path:object_id>/reassign/", wrap(self.reassign_view), name="tickets_ticket_reassign"),
             path("<path:object_id>/comment/", wrap(self.comment_view), name="tickets_ticket_comment"),
-            path("<path:object_id>/attach/", wrap(self.attach_view), name="tickets_ticket_attach"),
-            path(
-                "<path:object_id>/evidence/<int:attachment_id>/",
-                wrap(self.evidence_view),
-                name="tickets_ticket_evidence",
-            ),
-            *reply_urls(self),  # canned replies and macros (desk.admin.replies)
             *super().get_urls(),  # type: ignore[misc]
         ]
-
-    def evidence_view(self, request: HttpRequest, object_id: str, attachment_id: int) -> HttpResponseBase:
-        """A piece of the ticket's evidence, for whoever may see the ticket (the staff API's scope); else 404.
-
-        The only way the admin shows evidence: MEDIA is never served publicly (kefu.core.evidence_files).
-        """
-        if not self.has_view_permission(request):  # type: ignore[attr-defined]
-            raise PermissionDenied
-        try:
-            ticket_pk = int(object_id)
-        except ValueError:
-            raise Http404 from None
-        attachment = Attachment.objects.filter(
-            pk=attachment_id, ticket_id=ticket_pk, ticket__in=visible_tickets(request)
-        ).first()
-        if attachment is None:
-            raise Http404
-        try:
-            stored = attachment.file.open("rb")
-        except FileNotFoundError:
-            raise Http404 from None
-        return file_response(
-            stored,
-            filename=display_name(attachment.original_name, attachment.content_type),
-            content_type=attachment.content_type,
-            size=attachment.size,
-        )
 
     def _act(
         self,
@@ -294,7 +257,7 @@ class TicketPageMixin:
         def work(ticket: Ticket, form: forms.Form) -> str:
             updated = ticket_act(ticket=ticket, actor=actor, action=name, **transition_data(form))
             return _("%(action)s: ticket %(number)s is now %(state)s.") % {
-                "action": _transition_label(ticket, name),
+                "action": transition_label(ticket, name),
                 "number": updated.number,
                 "state": updated.state_label(),
             }
@@ -302,7 +265,7 @@ class TicketPageMixin:
         return self._act(
             request,
             object_id,
-            label=_transition_label(probe, name) if probe else name,
+            label=transition_label(probe, name) if probe else name,
             form_class=lambda data: form_class(data, prefix=name),
             work=work,
         )
@@ -346,54 +309,10 @@ class TicketPageMixin:
         # A comment does not depend on what the page showed, so it is not refused for a stale page.
         return self._act(request, object_id, label=_("Comment"), form_class=CommentForm, work=work, versioned=False)
 
-    def attach_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Staff attach a file to the ticket: the API's checks (type from the content, size and count limits,
-        kefu.core.evidence_files.upload_check), then ``ticket_evidence_attach``."""
-        actor = request_actor(request)
-
-        def work(ticket: Ticket, form: forms.Form) -> str:
-            upload = form.cleaned_data["file"]
-            with transaction.atomic():
-                existing = Attachment.objects.filter(ticket_id=ticket.pk).count()
-                content_type = upload_check(upload, existing=existing)
-                attachment = services.ticket_evidence_attach(
-                    ticket=ticket,
-                    actor=actor,
-                    file=upload,
-                    original_name=upload.name or "evidence",
-                    content_type=content_type,
-                    public=form.cleaned_data["public"],
-                )
-            return _("%(name)s attached to ticket %(number)s.") % {
-                "name": attachment.original_name,
-                "number": ticket.number,
-            }
-
-        return self._act(
-            request,
-            object_id,
-            label=_("Attach evidence"),
-            form_class=lambda data: EvidenceForm(data, request.FILES),
-            work=work,
-            versioned=False,
-        )
-
-
-def _transition_label(ticket: Ticket, name: str) -> str:
-    return transition_label(ticket, name)
-
 
 def _platform_label(platform: str) -> str:
     """A marketplace's name as people read it ("Taobao", "淘宝"), not its code."""
     return str(Channel(platform).label) if platform in Channel.values else platform
-
-
-def _with_download_urls(ticket: Ticket, attachments: Any) -> list[Attachment]:
-    """The attachments, each with ``download_url``: the scoped evidence view (never a MEDIA URL)."""
-    found = list(attachments)
-    for attachment in found:
-        attachment.download_url = reverse("admin:tickets_ticket_evidence", args=[quote(ticket.pk), attachment.pk])
-    return found
 
 
 def _form_errors(form: forms.Form) -> str:

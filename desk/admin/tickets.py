@@ -42,8 +42,10 @@ from desk.admin.inlines import RefundInline, TicketLineInline
 from desk.admin.open_ticket import OpenTicketMixin
 from desk.admin.paging import TicketPaginator
 from desk.admin.queue import VIEW_VAR, QueueAdminMixin, view_condition, view_of
+from desk.admin.replies import ReplyToolsMixin
 from desk.admin.risk import RiskFilter, flag_badges
 from desk.admin.search import ticket_search
+from desk.admin.ticket_evidence import TicketEvidenceMixin
 from desk.admin.ticket_page import TicketPageMixin
 from orders.models import Channel
 from risk.selectors import flags_of_tickets
@@ -88,7 +90,9 @@ class TicketChangeList(ChangeList):
 
 
 @admin.register(Ticket)
-class TicketAdmin(QueueAdminMixin, OpenTicketMixin, TicketPageMixin, admin.ModelAdmin):
+class TicketAdmin(
+    QueueAdminMixin, OpenTicketMixin, ReplyToolsMixin, TicketEvidenceMixin, TicketPageMixin, admin.ModelAdmin
+):
     # What a queue is worked by first (state, due time, priority, who) before what it is about; paired cells
     # (number and kind; order, buyer and shop) keep it narrow enough to sit beside the filters.
     list_display = [
