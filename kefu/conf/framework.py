@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "quality",
     "payments",
     "replies",
+    "incidents",
+    "surge",
     "api",
     "accounts",
     "desk",

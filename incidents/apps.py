@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IncidentsConfig(AppConfig):
+    """Incidents (应急): one decision for every order a carrier delay, a sell-out or a recall affects."""
+
+    name = "incidents"
+    verbose_name = _("Incidents")
