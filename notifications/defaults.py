@@ -124,4 +124,18 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "The buyer rated ticket {{ ticket.number }} (order {{ order.number }}, shop {{ shop.name }}) {{ score }}/5."
         "{% if comment %} Comment: {{ comment }}.{% endif %} A follow-up task is open for the supervisors.",
     ),
+    # Staff wording: a department's queue is projected to breach (surge); ``at_risk`` lists the tickets with links.
+    ("surge_alert", "zh-hans"): (
+        "积压预警：{{ department }} 预计 {{ breaches }} 单超时",
+        "{{ department }} 队列预计在 {{ horizon }} 小时内有 {{ breaches }} 单超时"
+        "{% if hours_to_breach %}，最早约 {{ hours_to_breach }} 小时后{% endif %}。"
+        "进线 {{ arrivals }} 单/小时，处理 {{ handled }} 单/小时，积压 {{ backlog }} 单。"
+        "风险工单：{{ at_risk }} 查看与调配支援：{{ watch_url }}",
+    ),
+    ("surge_alert", "en"): (
+        "Queue alert: {{ department }}, {{ breaches }} breaches projected",
+        "The {{ department }} queue is projected to breach {{ breaches }} deadlines within {{ horizon }} h"
+        "{% if hours_to_breach %}, the first in about {{ hours_to_breach }} h{% endif %}. Arriving {{ arrivals }}/h, "
+        "handled {{ handled }}/h, backlog {{ backlog }}. At risk: {{ at_risk }} Watch and reinforce: {{ watch_url }}",
+    ),
 }

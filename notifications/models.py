@@ -39,6 +39,9 @@ class Event(models.TextChoices):
     # answer (notifications.messages, called by quality.services).
     SATISFACTION_REQUEST = "satisfaction_request", _("Satisfaction request")
     LOW_SATISFACTION = "low_satisfaction", _("Low satisfaction score")
+    # A department's queue projected to breach (surge.services.alerts): staff wording, to the supervisors, sent
+    # with the first ticket at risk as the message's ticket.
+    SURGE_ALERT = "surge_alert", _("Queue projected to breach")
 
 
 class Channel(models.TextChoices):

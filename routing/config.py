@@ -9,11 +9,12 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 
 from kefu.core.business_hours import Schedule, no_holidays
 from kefu.core.china_holidays import china_day
 from kefu.core.config_cache import ConfigSnapshot
-from routing.models import BusinessCalendar, DeadlinePolicy, Department, RoutingRule, StaffMember
+from routing.models import BusinessCalendar, DeadlinePolicy, Department, Reinforcement, RoutingRule, StaffMember
 
 # Facts of a ticket that cost its reader something (its shop's channel and its buyer's tier live in other rows,
 # its reason's code in another snapshot): see RoutingConfig.facts_wanted.
@@ -66,9 +67,14 @@ routing_config = ConfigSnapshot(
 
 
 def _load_on_duty() -> frozenset[str]:
-    """The codes of the departments with at least one active member on duty."""
+    """The codes of the departments with at least one active member on duty, or an on-duty staff member moved
+    into them by a reinforcement that has not ended (one starting later or ending soon included: the snapshot
+    may name a department where nobody can take a ticket, never leave out one where somebody can)."""
     codes = StaffMember.objects.filter(on_duty=True, user__is_active=True).values_list("departments__code", flat=True)
-    return frozenset(code for code in codes if code is not None)
+    reinforced = Reinforcement.objects.filter(
+        ended_at=None, ends_at__gt=timezone.now(), user__staff_member__on_duty=True, user__is_active=True
+    ).values_list("department__code", flat=True)
+    return frozenset(code for code in [*codes, *reinforced] if code is not None)
 
 
 # Assignment reads this first: where nobody is on duty (nights, weekends) a new ticket is not assigned, and
@@ -79,8 +85,23 @@ def _load_on_duty() -> frozenset[str]:
 departments_on_duty = ConfigSnapshot(
     "on-duty",
     _load_on_duty,
-    watch=("routing.StaffMember", settings.AUTH_USER_MODEL, "routing.Department"),
+    watch=("routing.StaffMember", settings.AUTH_USER_MODEL, "routing.Department", "routing.Reinforcement"),
 )
+
+
+def _load_reinforced() -> frozenset[str]:
+    """The codes of the departments with a reinforcement that has not ended (nor been ended early)."""
+    rows = Reinforcement.objects.filter(ended_at=None, ends_at__gt=timezone.now()).values_list(
+        "department__code", flat=True
+    )
+    return frozenset(rows)
+
+
+# The assignee picker reads reinforcements' caps (a query) only for a department named here: a desk without
+# reinforcements reads nothing more than before. Creating, ending or recording the expiry of a reinforcement saves
+# its row, which reloads this; a reinforcement past its end time stays named until then (a superset: the picker
+# then reads the reinforcements in force and finds none).
+reinforced_departments = ConfigSnapshot("reinforced", _load_reinforced, watch=("routing.Reinforcement",))
 
 
 def _load_schedules() -> dict[int, Schedule]:

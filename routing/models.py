@@ -7,13 +7,14 @@ routing.services on every step.
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -318,3 +319,81 @@ class RoutingRule(models.Model):
             raise ValidationError({"max_amount": _("'Amount up to' must not be below 'amount from'.")})
         if not (self.department_id or self.priority or self.deadline_policy_id):
             raise ValidationError(_("A rule must set a department, a priority or a deadline policy."))
+
+
+def reinforcement_active(now: datetime) -> Q:
+    """The reinforcements in force at ``now``: started, not yet at their end time, not ended early.
+
+    Expiry is by time: this condition is what every reader of a staff member's departments applies
+    (routing.services, tickets.actors), so a reinforcement stops at ``ends_at`` whether or not the beat task
+    (surge.tasks) has recorded the expiry yet.
+    """
+    return Q(ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+
+
+class Reinforcement(models.Model):
+    """A staff member moved into another department's queue for a while (surge): while in force they see and
+    work its tickets, and the assignee picker may give them up to ``cap`` of its open tickets at once.
+
+    Here, below the ticket engine, because routing (the picker, ``staff_member_departments``) and the tickets'
+    scope (tickets.actors.staff_departments) read it; the surge app creates and ends them
+    (surge.services.reinforcements), supervisors only. Rows are never deleted: they are the record of who moved
+    whom, when and why.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reinforcements",
+        verbose_name=pgettext_lazy("reinforcement", "staff member"),
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="reinforcements", verbose_name=_("department")
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    cap = models.PositiveIntegerField(
+        _("open ticket cap in this department"),
+        default=5,
+        help_text=_("At most this many of the department's open tickets are assigned to them at once."),
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("moved by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Ended before ``ends_at`` by a supervisor.
+    ended_at = models.DateTimeField(_("ended early at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ended by"),
+    )
+    # When the beat task noted that ``ends_at`` had passed (the reinforcement had stopped at ``ends_at`` already).
+    expired_at = models.DateTimeField(_("expiry recorded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reinforcement")
+        verbose_name_plural = _("reinforcements")
+        ordering = ["-starts_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="reinforcement_ends_after"),
+            models.CheckConstraint(condition=Q(cap__gte=1), name="reinforcement_cap_positive"),
+        ]
+        indexes = [
+            # Whose departments include it (tickets.actors.staff_departments), and who the picker may add.
+            models.Index(fields=["user", "ends_at"], name="reinforcement_user_idx", condition=Q(ended_at=None)),
+            models.Index(
+                fields=["department", "ends_at"], name="reinforcement_department_idx", condition=Q(ended_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.department}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("A reinforcement must end after it starts.")})

@@ -17,10 +17,20 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.contrib.auth.models import User
+from django.db.models import Q
+from django.utils import timezone
 
 from kefu.core.vocabulary import BUYER
-from routing.config import departments_on_duty, routing_config
-from routing.models import AssignmentStrategy, DeadlinePolicy, Department, RoutingRule, StaffMember
+from routing.config import departments_on_duty, reinforced_departments, routing_config
+from routing.models import (
+    AssignmentStrategy,
+    DeadlinePolicy,
+    Department,
+    Reinforcement,
+    RoutingRule,
+    StaffMember,
+    reinforcement_active,
+)
 
 DEFAULT_WARN_PERCENT = 80
 
@@ -55,6 +65,11 @@ class Workload(Protocol):
 
     def open_ticket_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
         """Open tickets assigned to each of ``user_ids`` (absent: none); what the members' caps are checked with."""
+        ...
+
+    def open_department_counts(self, department: str, user_ids: Sequence[int]) -> dict[int, int]:
+        """Open tickets of ``department`` assigned to each of ``user_ids``: a reinforcement's cap is checked with
+        it. Asked only when the department has reinforcements in force."""
         ...
 
 
@@ -199,18 +214,61 @@ class AssigneePicker:
         self._counts: dict[int, int] = {}
         self._last: int | None = None
         self._chosen: User | None = None
+        self._caps: dict[int, int] = {}  # reinforcements' caps on this department's open tickets, by user id
+        self._department_counts: dict[int, int] = {}
 
     def _load(self, department: Department) -> list[StaffMember]:
+        # Reinforcements in force (surge): members of other departments, each with a cap on this department's
+        # open tickets besides their own overall cap. Read first, without a lock: one that ends while the
+        # transaction runs may still get this ticket, as a member taken off duty a moment later would.
+        caps: dict[int, int] = {}
+        if self.code in reinforced_departments.get():
+            caps = dict(
+                Reinforcement.objects.filter(reinforcement_active(timezone.now()), department=department.pk)
+                .order_by("pk")
+                .values_list("user_id", "cap")
+            )
+        members_of = Q(departments=department.pk)
+        if caps:  # a subquery, not a join: a reinforced member's own departments would repeat their row
+            members_of = Q(
+                pk__in=StaffMember.departments.through.objects.filter(department_id=department.pk).values(
+                    "staffmember_id"
+                )
+            ) | Q(user_id__in=sorted(caps))
         members = list(
             # of=self: the members' rows only, not their user accounts (a login writes last_login there).
             StaffMember.objects.select_for_update(of=("self",))
-            .filter(departments=department.pk, on_duty=True, user__is_active=True)
+            .filter(
+                members_of,
+                on_duty=True,
+                user__is_active=True,
+            )
             .select_related("user")
             .order_by("pk")
         )
         if members:
             self._counts = self.workload.open_ticket_counts([m.user_id for m in members])
+        # A reinforcement of someone who is a member anyway changes nothing: only members of other departments
+        # get the department's cap.
+        regular = (
+            set(
+                StaffMember.departments.through.objects.filter(
+                    department_id=department.pk, staffmember__user_id__in=sorted(caps)
+                ).values_list("staffmember__user_id", flat=True)
+            )
+            if caps
+            else set()
+        )
+        self._caps = {user_id: cap for user_id, cap in caps.items() if user_id not in regular}
+        if self._caps:
+            self._department_counts = self.workload.open_department_counts(self.code, sorted(self._caps))
         return members
+
+    def _free(self, member: StaffMember) -> bool:
+        if self._counts.get(member.user_id, 0) >= member.max_open_tickets:
+            return False
+        cap = self._caps.get(member.user_id)
+        return cap is None or self._department_counts.get(member.user_id, 0) < cap
 
     def pick(self) -> User | None:
         department = routing_config.get().departments.get(self.code)
@@ -220,7 +278,7 @@ class AssigneePicker:
         if self._members is None:
             self._members = self._load(department)
         counts = self._counts
-        free = [m for m in self._members if counts.get(m.user_id, 0) < m.max_open_tickets]
+        free = [m for m in self._members if self._free(m)]
         if not free:
             return None
         if department.strategy == AssignmentStrategy.ROUND_ROBIN:
@@ -235,6 +293,8 @@ class AssigneePicker:
         else:
             chosen = min(free, key=lambda m: (counts.get(m.user_id, 0), m.user_id))
         counts[chosen.user_id] = counts.get(chosen.user_id, 0) + 1
+        if chosen.user_id in self._caps:
+            self._department_counts[chosen.user_id] = self._department_counts.get(chosen.user_id, 0) + 1
         self._last = chosen.user_id
         self._chosen = chosen.user
         return chosen.user
@@ -248,10 +308,18 @@ class AssigneePicker:
 
 
 def staff_member_departments(user: User) -> frozenset[str]:
-    member = StaffMember.objects.filter(user=user).first()
-    if member is None:
-        return frozenset()
-    return frozenset(member.departments.values_list("code", flat=True))
+    """The departments ``user`` is a member of, and those a reinforcement in force moves them into (one query)."""
+    members = (
+        StaffMember.departments.through.objects.filter(staffmember__user=user)
+        .order_by()
+        .values_list("department__code", flat=True)
+    )
+    reinforced = (
+        Reinforcement.objects.filter(reinforcement_active(timezone.now()), user=user)
+        .order_by()
+        .values_list("department__code", flat=True)
+    )
+    return frozenset(members.union(reinforced))
 
 
 def staff_set_on_duty(*, user: User, on_duty: bool) -> StaffMember:

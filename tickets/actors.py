@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from routing.models import StaffMember
+from routing.models import Reinforcement, StaffMember, reinforcement_active
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -47,19 +48,27 @@ DEPARTMENT_ROLES = frozenset({Role.OPERATIONS, Role.WAREHOUSE, Role.LOGISTICS, R
 
 
 def staff_departments(user: User) -> frozenset[str]:
-    """The departments a staff user works in: their ``routing.StaffMember`` departments, and the Django
-    groups named after a default department's code (the admin's permission groups). Superusers count as
-    supervisors.
+    """The departments a staff user works in: their ``routing.StaffMember`` departments, those a reinforcement
+    in force moves them into (``routing.Reinforcement``), and the Django groups named after a default
+    department's code (the admin's permission groups). Superusers count as supervisors.
     """
     if getattr(user, "is_superuser", False):
         return frozenset({Role.SUPERVISORS.value})
     if not user.pk:
         return frozenset()
-    codes = set(
-        StaffMember.departments.through.objects.filter(staffmember__user=user).values_list(
-            "department__code", flat=True
-        )
+    # Their departments and those a reinforcement in force moves them into (surge), in one statement: a
+    # reinforcement stops at its end time here, whether or not its expiry was recorded yet.
+    members = (
+        StaffMember.departments.through.objects.filter(staffmember__user=user)
+        .order_by()
+        .values_list("department__code", flat=True)
     )
+    reinforced = (
+        Reinforcement.objects.filter(reinforcement_active(timezone.now()), user=user)
+        .order_by()
+        .values_list("department__code", flat=True)
+    )
+    codes = set(members.union(reinforced))
     codes |= set(user.groups.filter(name__in=[r.value for r in DEPARTMENT_ROLES]).values_list("name", flat=True))
     return frozenset(codes)
 

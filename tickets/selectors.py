@@ -271,5 +271,13 @@ class TicketWorkload:
         )
         return {row["assignee_id"]: row["n"] for row in rows}
 
+    def open_department_counts(self, department: str, user_ids: Sequence[int]) -> dict[int, int]:
+        rows = (
+            Ticket.objects.filter(assignee_id__in=user_ids, closed_at__isnull=True, department=department)
+            .values("assignee_id")
+            .annotate(n=Count("pk"))
+        )
+        return {row["assignee_id"]: row["n"] for row in rows}
+
 
 ticket_workload = TicketWorkload()
