@@ -82,6 +82,10 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # 回访 (issue 15): the buyers' answers, and the follow-ups of low scores (change: mark done).
     "quality.survey": (VIEW,),
     "quality.followup": (VIEW, CHANGE),
+    # Surge (issue 17): the queue watch and its alerts; moving staff into another queue for a while (change: end
+    # one early). Reinforcements are never edited or deleted: they are the record.
+    "surge.surgealert": (VIEW,),
+    "routing.reinforcement": (VIEW, ADD, CHANGE),
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

@@ -47,9 +47,7 @@ def test_tickets_due_after_the_horizon_are_not_counted():
 
 def test_arrivals_with_short_deadlines_push_the_queue_past_its_deadlines():
     quiet = project(deadlines=[3.0] * 6, arrivals_per_hour=0, handled_per_hour=2, horizon_hours=4)
-    busy = project(
-        deadlines=[3.0] * 6, arrivals_per_hour=6, handled_per_hour=2, horizon_hours=4, new_step_hours=1.0
-    )
+    busy = project(deadlines=[3.0] * 6, arrivals_per_hour=6, handled_per_hour=2, horizon_hours=4, new_step_hours=1.0)
 
     assert quiet.breaches == 0
     # Each arrival is due in an hour, before the open tickets: served first, they leave the open ones to breach.
