@@ -220,12 +220,12 @@ class ReinforcementAdmin(admin.ModelAdmin):
         initial.setdefault("starts_at", timezone.localtime().replace(second=0, microsecond=0))
         return initial
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and _supervising(request)
+    # Django permissions decide what opens (only the supervisors' group has them; asked for every page's sidebar,
+    # so no query of the user's departments here); the services check again that the actor supervises.
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # The list's "End now" asks without an object; a reinforcement's own page is read-only.
-        return obj is None and super().has_change_permission(request) and _supervising(request)
+        return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
