@@ -212,11 +212,11 @@ class ReinforcementAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.request = request
+        form.request = request  # type: ignore[attr-defined]  # the service's actor (ReinforcementForm.clean)
         return form
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = {**super().get_changeform_initial_data(request)}
         initial.setdefault("starts_at", timezone.localtime().replace(second=0, microsecond=0))
         return initial
 

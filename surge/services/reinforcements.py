@@ -60,6 +60,8 @@ def reinforcement_add(
     not ended (end it first). Locks the staff member's row: two supervisors adding the same move at once add one.
     """
     _supervisor_only(actor)
+    if actor.user is None:  # a supervisor is a staff user (Actor.is_supervisor)
+        raise NotPermitted(_("Only supervisors can move staff between departments."))
     now = now or timezone.now()
     starts_at = starts_at or now
     reason = (reason or "").strip()

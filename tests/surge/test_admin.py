@@ -92,3 +92,16 @@ def test_other_staff_neither_watch_nor_move_people(clock):
     assert client.get(reverse(ADD)).status_code == 403
     assert client.post(reverse(ADD), add_form(wang, "operations")).status_code == 403
     assert not Reinforcement.objects.exists()
+
+
+def test_the_add_form_opens_from_an_alert_with_its_department_and_reason(clock):
+    client = logged_in(desk_user("supervisors", username="sup"))
+    operations = Department.objects.get(code="operations")
+
+    page = client.get(reverse(ADD), {"department": operations.pk, "reason": "Surge alert of 03-02 09:00"})
+
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert str(form["department"].value()) == str(operations.pk)
+    assert form["reason"].value() == "Surge alert of 03-02 09:00"
+    assert 'value="2026-03-02"' in page.content.decode()  # starts now by default (the clock's day)
