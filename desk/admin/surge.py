@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -206,7 +207,6 @@ class ReinforcementAdmin(admin.ModelAdmin):
     list_filter = [ReinforcementStatusFilter, "department"]
     list_select_related = ["user", "department", "created_by", "ended_by"]
     search_fields = ["user__username", "reason"]
-    autocomplete_fields = ["user"]
     actions = ["end_now"]
     readonly_fields = ["created_by", "created_at", "ended_at", "ended_by", "expired_at"]
 
@@ -214,6 +214,11 @@ class ReinforcementAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.request = request  # type: ignore[attr-defined]  # the service's actor (ReinforcementForm.clean)
         return form
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user":  # only staff members can be moved (a short list: a select, not a search)
+            kwargs["queryset"] = User.objects.filter(staff_member__isnull=False, is_active=True).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial: dict[str, Any] = {**super().get_changeform_initial_data(request)}
