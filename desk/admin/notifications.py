@@ -120,6 +120,15 @@ SAMPLE_CONTEXT = {
     "survey_url": "https://kefu.example.com/survey/TOKEN/",
     "survey_expires": "2026-01-15 12:00",
     "score": 2,
+    # Surge (surge.services.alerts): a queue projected to breach, its figures and the tickets at risk.
+    "breaches": 12,
+    "horizon": 4.0,
+    "hours_to_breach": 1.5,
+    "arrivals": 30.0,
+    "handled": 12.0,
+    "backlog": 80,
+    "at_risk": "CP0001 https://kefu.example.com/admin/tickets/ticket/1/change/",
+    "watch_url": "https://kefu.example.com/admin/surge/surgealert/watch/",
 }
 
 
