@@ -15,10 +15,11 @@ from typing import Any
 from django import forms
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from routing.models import StaffMember
+from routing.models import Reinforcement, StaffMember, reinforcement_active
 from tickets.actions import Action, action_get
 from tickets.workflows.acts import Need, NeedType
 
@@ -90,8 +91,14 @@ class ReassignForm(VersionForm):
         super().__init__(*args, **kwargs)
         users = staff_users()
         if department:
-            # Members of the ticket's department, and supervisors (tickets.services.assignment.ticket_reassign's rule).
-            users = users.filter(staff_member__departments__code__in=[department, "supervisors"]).distinct()
+            # Members of the ticket's department, supervisors, and staff moved into the department by a reinforcement
+            # in force (tickets.services.assignment.ticket_reassign's rule, routing.services.staff_member_departments).
+            reinforced = Reinforcement.objects.filter(
+                reinforcement_active(timezone.now()), department__code=department
+            ).values("user_id")
+            users = users.filter(
+                Q(staff_member__departments__code__in=[department, "supervisors"]) | Q(pk__in=reinforced)
+            ).distinct()
         field = self.fields["assignee"]
         if not isinstance(field, forms.ModelChoiceField):
             raise TypeError("assignee is declared as a ModelChoiceField above")

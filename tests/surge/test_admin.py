@@ -105,3 +105,26 @@ def test_the_add_form_opens_from_an_alert_with_its_department_and_reason(clock):
     assert str(form["department"].value()) == str(operations.pk)
     assert form["reason"].value() == "Surge alert of 03-02 09:00"
     assert 'value="2026-03-02"' in page.content.decode()  # starts now by default (the clock's day)
+
+
+def test_a_supervisor_may_reassign_an_operations_ticket_to_the_reinforcement(clock):
+    from surge.services.reinforcements import reinforcement_add
+    from tests.factories.desk import open_complaint, staff
+
+    sup = desk_user("supervisors", username="sup")
+    wang = staff_member("warehouse", username="wang", on_duty=False)
+    complaint = open_complaint()
+    page = logged_in(sup).get(reverse("admin:tickets_ticket_change", args=[complaint.pk]))
+    assert wang not in page.context["reassign_form"].fields["assignee"].queryset
+
+    reinforcement_add(
+        actor=staff(sup),
+        user=wang,
+        department=Department.objects.get(code="operations"),
+        ends_at=timezone.now() + timedelta(hours=1),
+        cap=1,
+        reason="wave",
+    )
+    page = logged_in(sup).get(reverse("admin:tickets_ticket_change", args=[complaint.pk]))
+
+    assert wang in page.context["reassign_form"].fields["assignee"].queryset
