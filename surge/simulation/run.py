@@ -1,0 +1,101 @@
+"""A plan played: arrivals drawn, the day simulated with the real desk, and the staff needed searched for.
+
+:func:`plan_simulate` is what the command and the admin page call. The search (:func:`staff_needed`) plays the
+day again with more people until breaches are at or under the plan's ``breach_target``: each round, every step
+that breached asks for its handling minutes of work in the first hour from its arrival in which the plan staffs
+its department (the hour it came in, when the plan staffs it then), and each department gets, per hour, enough
+extra people for the work asked of that hour (at least one). Staff is only added, never taken away: what is
+reported is what the plan needs at least, given its own shifts' shape.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from surge.simulation.desk import RealDesk
+from surge.simulation.engine import Outcome, Route, arrivals_generate, simulate
+from surge.simulation.plan import Plan
+
+MAX_ROUNDS = 40
+
+
+@dataclass
+class Simulation:
+    plan: Plan
+    outcome: Outcome  # with the plan's staff
+    needed: dict[str, list[int]]  # staff per department and hour for breaches at or under the target
+    needed_outcome: Outcome  # with that staff
+    reached: bool  # False: the search stopped (MAX_ROUNDS) or some breaches cannot be avoided by staff
+    rounds: int
+    seconds: float
+    arrivals: int
+
+
+def routes_of(plan: Plan) -> list[Route]:
+    routes = []
+    for stream in plan.streams:
+        path = plan.path_of(stream)
+        waits = stream.wait_minutes or (0.0,) * (len(path) - 1)
+        routes.append(Route(handling=[plan.handling_minutes(stream.kind, s) for s in path], waits=list(waits)))
+    return routes
+
+
+def _play(plan: Plan, desk: RealDesk, arrivals: list[tuple[float, int]], staff: dict[str, list[int]]) -> Outcome:
+    return simulate(arrivals=arrivals, routes=routes_of(plan), staff=staff, hours=plan.hours, desk=desk)
+
+
+def staff_needed(
+    plan: Plan, desk: RealDesk, arrivals: list[tuple[float, int]], first: Outcome
+) -> tuple[dict[str, list[int]], Outcome, bool, int]:
+    """(staff per department and hour, the outcome with it, whether the target was reached, rounds played)."""
+    staff = {code: list(values) for code, values in plan.staff.items()}
+    outcome = first
+    rounds = 0
+    routes = routes_of(plan)
+    while outcome.total_breaches > plan.breach_target and rounds < MAX_ROUNDS:
+        rounds += 1
+        work: dict[tuple[str, int], float] = defaultdict(float)
+        for breach in outcome.breach_list:
+            minutes = routes[breach.stream].handling[breach.step]
+            if minutes > breach.due - breach.arrived:
+                continue  # longer to handle than the time allowed: no one more helps
+            people = staff.setdefault(breach.department, [0] * plan.hours)
+            hour = int(breach.arrived // 60)
+            last = min(int(breach.due // 60), plan.hours - 1)
+            staffed = next((h for h in range(hour, last + 1) if people[h] > 0), hour)
+            work[(breach.department, staffed)] += minutes
+        if not work:
+            break
+        for (code, hour), minutes in work.items():
+            staff[code][hour] += max(1, math.ceil(minutes / 60))
+        outcome = _play(plan, desk, arrivals, staff)
+    return staff, outcome, outcome.total_breaches <= plan.breach_target, rounds
+
+
+def plan_simulate(plan: Plan, *, search: bool = True) -> Simulation:
+    """Play ``plan`` (reads routing's configuration and the plan's shops; writes nothing)."""
+    began = time.perf_counter()
+    desk = RealDesk(plan)
+    hourly = [stream.hourly for stream in plan.streams]
+    arrivals = arrivals_generate(hourly, mode=plan.arrivals, seed=plan.seed)
+    staff = {code: list(values) for code, values in plan.staff.items()}
+    outcome = _play(plan, desk, arrivals, staff)
+    if search:
+        needed, needed_outcome, reached, rounds = staff_needed(plan, desk, arrivals, outcome)
+    else:
+        needed, needed_outcome, reached, rounds = staff, outcome, outcome.total_breaches <= plan.breach_target, 0
+    for code in outcome.departments:  # every department the work reached, staffed or not
+        needed.setdefault(code, [0] * plan.hours)
+    return Simulation(
+        plan=plan,
+        outcome=outcome,
+        needed=needed,
+        needed_outcome=needed_outcome,
+        reached=reached,
+        rounds=rounds,
+        seconds=time.perf_counter() - began,
+        arrivals=len(arrivals),
+    )
