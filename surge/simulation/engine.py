@@ -53,7 +53,8 @@ class Breach:
 
 @dataclass
 class Outcome:
-    hours: int
+    hours: int  # played: the plan's and those after it
+    plan_hours: int
     departments: list[str]
     arrivals: list[int]  # tickets opened per hour
     entered: dict[str, list[int]]  # steps entering each department's queue per hour
@@ -70,7 +71,16 @@ class Outcome:
 
     @property
     def total_breaches(self) -> int:
+        """Breaches of the plan's tickets, during the plan and after it."""
         return sum(sum(b) for b in self.breaches.values())
+
+    @property
+    def breaches_after(self) -> int:
+        return sum(sum(b[self.plan_hours :]) for b in self.breaches.values())
+
+    def department_breaches(self, code: str, *, after: bool = False) -> int:
+        found = self.breaches[code]
+        return sum(found[self.plan_hours :] if after else found[: self.plan_hours])
 
 
 def arrivals_generate(hourly: Sequence[Sequence[float]], *, mode: str, seed: int) -> list[tuple[float, int]]:
@@ -112,8 +122,13 @@ def simulate(
     staff: dict[str, Sequence[int]],
     hours: int,
     desk: Desk,
+    plan_hours: int | None = None,
 ) -> Outcome:
-    """Play ``hours`` hours. ``staff``: department → people in each hour (a department missing has nobody)."""
+    """Play ``hours`` hours. ``staff``: department → people in each hour (a department missing has nobody).
+
+    Arrivals after ``plan_hours`` (default: all hours) are not played: the hours after are for finishing.
+    """
+    plan_hours = hours if plan_hours is None else plan_hours
     horizon = hours * 60.0
     departments = list(staff)
     queues: dict[str, list[tuple[float, int, int, int, float]]] = {}  # (due, seq, stream, step, arrived)
@@ -131,6 +146,7 @@ def simulate(
 
     outcome = Outcome(
         hours=hours,
+        plan_hours=plan_hours,
         departments=departments,
         arrivals=[0] * hours,
         entered={c: [0] * hours for c in departments},
@@ -147,11 +163,13 @@ def simulate(
 
     events: list[tuple[float, int, int, tuple]] = []
     seq = 0
+    pending = 0  # steps on their way to a queue (ENTER events not played yet)
     for at, stream in arrivals:
-        if at < horizon:
+        if at < plan_hours * 60.0:
             outcome.arrivals[int(at // 60)] += 1
             events.append((at, _ENTER, seq, (stream, 0, None)))
             seq += 1
+            pending += 1
     events.extend((h * 60.0, _SHIFT, -1, ()) for h in range(1, hours))
     heapq.heapify(events)
 
@@ -193,8 +211,8 @@ def simulate(
     hour = 0
     while events:
         at, what, _seq, payload = events[0]
-        if at >= horizon:
-            break
+        if at >= horizon or (what == _SHIFT and at >= plan_hours * 60.0 and not pending and not any(held.values())):
+            break  # the end, or after the plan's hours with nothing left to do
         while at >= hour_end:  # close the hours before this event
             for code in departments:
                 outcome.backlog[code][hour] = held[code]
@@ -202,6 +220,7 @@ def simulate(
             hour_end += 60.0
         heapq.heappop(events)
         if what == _ENTER:
+            pending -= 1
             stream, step, previous = payload
             enter(at, stream, step, previous)
         elif what == _DONE:
@@ -216,6 +235,7 @@ def simulate(
                 wait = routes[stream].waits[step]
                 heapq.heappush(events, (at + wait, _ENTER, seq, (stream, step + 1, code)))
                 seq += 1
+                pending += 1
             else:
                 outcome.finished += 1
         else:

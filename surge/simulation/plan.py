@@ -2,7 +2,7 @@
 and the minutes a person spends on each step. Built from a mapping (a JSON or YAML file, a CSV file through
 surge.simulation.files, the admin page's form); :class:`PlanError` says what is wrong, in the user's words.
 
-No Django, no database: shop names and departments are checked against the database by surge.simulation.desk.
+No database: shop names and departments are checked against the database by surge.simulation.desk.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class Plan:
     seed: int = 0
     breach_target: int = 0
     name: str = ""
+    # After the last hour: the desk goes on without new tickets, with the last day's planned staff, this long
+    # (until everything is done, if sooner), so the plan's tickets that breach after it count too.
+    after_hours: int = 96
 
     def handling_minutes(self, kind: str, state: str) -> float:
         found = self.handling.get((kind, state))
@@ -95,7 +98,16 @@ class Plan:
             seed=self.seed,
             breach_target=self.breach_target,
             name=self.name,
+            after_hours=self.after_hours,
         )
+
+    def staff_played(self, staff: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
+        """``staff`` over the plan's hours and the hours after it (the last day's, hour for hour)."""
+        played = {}
+        for code, values in staff.items():
+            last_day = list(values[-24:])
+            played[code] = list(values) + [last_day[h % 24] for h in range(self.after_hours)]
+        return played
 
 
 def _number(value: Any, where: str, *, minimum: float = 0) -> float:
@@ -198,7 +210,7 @@ def plan_from_mapping(raw: Mapping[str, Any]) -> Plan:
 
     Keys: ``start`` (date or time; default today 00:00 in ``time_zone``), ``days`` (1), ``streams``, ``staff``
     (department code → a number, 24 numbers or one per hour), ``handling_minutes`` (kind → minutes for every step
-    or {state: minutes}), ``arrivals`` (``poisson`` or ``even``), ``seed``, ``breach_target``, ``name``.
+    or {state: minutes}), ``arrivals`` (``poisson`` or ``even``), ``seed``, ``breach_target``, ``name``, ``after_hours`` (96).
     """
     if not isinstance(raw, Mapping):
         raise PlanError("A plan is a mapping (a JSON object).")
@@ -241,6 +253,7 @@ def plan_from_mapping(raw: Mapping[str, Any]) -> Plan:
         seed=int(_number(raw.get("seed", 0), "seed")),
         breach_target=int(_number(raw.get("breach_target", 0), "breach_target")),
         name=str(raw.get("name", "")),
+        after_hours=int(_number(raw.get("after_hours", 96), "after_hours")),
     )
 
 
