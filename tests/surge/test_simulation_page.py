@@ -111,7 +111,7 @@ def test_too_few_people_show_breaches_and_the_people_needed(client) -> None:
 
 def test_a_wrong_staffing_line_is_shown_on_its_field(client) -> None:
     client.force_login(staff_in("supervisors", "boss"))
-    response = client.get(URL, plan_query(staff_operations="lots"))
+    response = client.get(URL, plan_query(staff_operations="lots"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.context["page"] is None
     assert "Give whole numbers of people" in response.content.decode()
 
