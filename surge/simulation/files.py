@@ -5,11 +5,12 @@ the first cell saying what it is, e.g.::
 
     what,name,values…
     setting,start,2026-11-11
-    setting,arrivals,poisson
+    setting,arrivals,poisson                 (also days, time_zone, seed, breach_target, name, after_hours)
     arrivals,return,1400,1000,600,…          (24 counts: one per hour; or one per hour of the plan)
     total,complaint,8000,double11            (a total and a profile)
     staff,operations,12                      (one number: every hour; or 24 / one per hour)
     handling,return.requested,4              (minutes; "return" alone: every step of the kind)
+    path,complaint,open                      (the states played for the kind's streams; default: paths.py)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import yaml
 
 from surge.simulation.plan import PlanError
 
-_SETTINGS = ("start", "days", "time_zone", "arrivals", "seed", "breach_target", "name")
+_SETTINGS = ("start", "days", "time_zone", "arrivals", "seed", "breach_target", "name", "after_hours")
 
 
 def plan_mapping_read(path: Path) -> dict[str, Any]:
@@ -37,9 +38,9 @@ def plan_mapping_read(path: Path) -> dict[str, Any]:
 
 
 def plan_mapping_parse(text: str, suffix: str) -> dict[str, Any]:
+    if suffix == ".csv":
+        return _csv_mapping(text)
     try:
-        if suffix == ".csv":
-            return _csv_mapping(text)
         raw = yaml.safe_load(text) if suffix in (".yaml", ".yml") else json.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise PlanError(f"The plan cannot be read: {exc}") from None
@@ -50,6 +51,7 @@ def plan_mapping_parse(text: str, suffix: str) -> dict[str, Any]:
 
 def _csv_mapping(text: str) -> dict[str, Any]:
     plan: dict[str, Any] = {"streams": [], "staff": {}, "handling_minutes": {}}
+    paths: dict[str, list[str]] = {}
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         cells = [c.strip() for c in row]
         while cells and not cells[-1]:
@@ -73,6 +75,13 @@ def _csv_mapping(text: str) -> dict[str, Any]:
                 plan["handling_minutes"].setdefault(kind, {})[state] = values[0]
             else:
                 plan["handling_minutes"][kind] = values[0]
+        elif what == "path":
+            paths[name] = values
         else:
-            raise PlanError(f"CSV line {number}: '{what},{name}' is not a setting, arrivals, total, staff or handling.")
+            raise PlanError(
+                f"CSV line {number}: '{what},{name}' is not a setting, arrivals, total, staff, handling or path."
+            )
+    for stream in plan["streams"]:
+        if stream["kind"] in paths:
+            stream["path"] = paths[stream["kind"]]
     return plan
