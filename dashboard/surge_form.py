@@ -23,7 +23,7 @@ MAX_TOTAL = 200_000
 
 
 def staff_values(text: str) -> list[int] | int:
-    """"12" (every hour), "0,0,…" (24 numbers) or runs "0×8, 30×11, 0×5" (also "x" or "*")."""
+    """ "12" (every hour), "0,0,…" (24 numbers) or runs "0×8, 30×11, 0×5" (also "x" or "*")."""
     values: list[int] = []
     for part in text.replace("，", ",").split(","):
         part = part.strip()
@@ -89,7 +89,8 @@ class SurgePlanForm(forms.Form):
         return [self[f"staff_{code}"] for code in self.departments]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for code in self.departments:
             name = f"staff_{code}"
             try:

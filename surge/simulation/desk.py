@@ -96,7 +96,9 @@ class RealDesk:
         self.owners.append(owners)
         self.tickets.append(tickets)
 
-    def route(self, stream: int, step: int, previous: str | None, backlog: Backlog) -> tuple[str | None, timedelta | None, int]:
+    def route(
+        self, stream: int, step: int, previous: str | None, backlog: Backlog
+    ) -> tuple[str | None, timedelta | None, int]:
         key = (stream, step, previous)
         found = self._routes.get(key)
         if found is not None:

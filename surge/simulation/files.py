@@ -66,7 +66,9 @@ def _csv_mapping(text: str) -> dict[str, Any]:
         elif what == "arrivals":
             plan["streams"].append({"kind": name, "hourly": values if len(values) > 1 else values[0]})
         elif what == "total":
-            plan["streams"].append({"kind": name, "total": values[0], "profile": values[1] if len(values) > 1 else "flat"})
+            plan["streams"].append(
+                {"kind": name, "total": values[0], "profile": values[1] if len(values) > 1 else "flat"}
+            )
         elif what == "staff":
             plan["staff"][name] = values if len(values) > 1 else values[0]
         elif what == "handling":

@@ -145,7 +145,9 @@ def _start(value: Any, zone_name: str) -> datetime:
         try:
             start = datetime.fromisoformat(str(value))
         except ValueError:
-            raise PlanError(f"start: '{value}' is not a date or time (e.g. 2026-11-11 or 2026-11-11T00:00+08:00).")
+            raise PlanError(
+                f"start: '{value}' is not a date or time (e.g. 2026-11-11 or 2026-11-11T00:00+08:00)."
+            ) from None
     if start.tzinfo is None:
         start = start.replace(tzinfo=zone)
     return start
@@ -210,7 +212,8 @@ def plan_from_mapping(raw: Mapping[str, Any]) -> Plan:
 
     Keys: ``start`` (date or time; default today 00:00 in ``time_zone``), ``days`` (1), ``streams``, ``staff``
     (department code → a number, 24 numbers or one per hour), ``handling_minutes`` (kind → minutes for every step
-    or {state: minutes}), ``arrivals`` (``poisson`` or ``even``), ``seed``, ``breach_target``, ``name``, ``after_hours`` (96).
+    or {state: minutes}), ``arrivals`` (``poisson`` or ``even``), ``seed``, ``breach_target``, ``name``,
+    ``after_hours`` (96).
     """
     if not isinstance(raw, Mapping):
         raise PlanError("A plan is a mapping (a JSON object).")

@@ -1,13 +1,13 @@
 """A plan played: arrivals drawn, the day simulated with the real desk, and the staff needed searched for.
 
 :func:`plan_simulate` is what the command and the admin page call. The search (:func:`staff_needed`) plays the
-day again with more people until breaches are at or under the plan's ``breach_target``: each round, every step
-that breached asks for its handling minutes of work, shared among the hours from its arrival to its deadline in which the
-plan staffs its department (the hour it came in when the plan staffs none of them; after the plan's last day,
-the last day's same hour, whose people also work the hours after it), and each department gets, per hour, enough
-extra people for the work asked of that hour (at least one). Rounds add generously; once the target is met, the
-smallest share of the extra people that still meets it is kept (bisection, :func:`_trim`). Staff is only added, never taken away: what is
-reported is what the plan needs at least, given its own shifts' shape.
+day again with more people until breaches are at or under the plan's ``breach_target``. Each round, every step
+that breached asks for its handling minutes of work, shared among the hours from its arrival to its deadline in
+which the plan staffs its department (the hour it came in when the plan staffs none of them; after the plan's
+last day, the last day's same hour, whose people also work the hours after it); each department gets, per hour,
+enough extra people for the work asked of that hour (at least one). Rounds add generously; once the target is
+met, the smallest share of the extra people that still meets it is kept (bisection, :func:`_trim`). Staff is only
+added, never taken away: what is reported is what the plan needs at least, given its own shifts' shape.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def staff_needed(
             if minutes > breach.due - breach.arrived:
                 continue  # longer to handle than the time allowed: no one more helps
             people = staff.setdefault(breach.department, [0] * plan.hours)
-            first, last = int(breach.arrived // 60), int(breach.due // 60)
-            window = [_planned_hour(plan, h) for h in range(first, min(last, first + 48) + 1)]
+            came, due = int(breach.arrived // 60), int(breach.due // 60)
+            window = [_planned_hour(plan, h) for h in range(came, min(due, came + 48) + 1)]
             staffed = sorted({h for h in window if people[h] > 0}) or window[:1]
             for hour in staffed:
                 work[(breach.department, hour)] += minutes / len(staffed)

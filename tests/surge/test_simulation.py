@@ -159,9 +159,7 @@ def test_a_target_lets_the_search_stop_earlier():
     streams = [{"kind": "complaint", "hourly": hourly(60, 60, 60, 60), "path": ["open"]}]
     handling = {"complaint": {"open": 5}}
     strict = plan_simulate(plan(streams, {"operations": 1}, handling_minutes=handling, after_hours=24))
-    loose = plan_simulate(
-        plan(streams, {"operations": 1}, handling_minutes=handling, after_hours=24, breach_target=60)
-    )
+    loose = plan_simulate(plan(streams, {"operations": 1}, handling_minutes=handling, after_hours=24, breach_target=60))
 
     assert loose.needed_outcome.total_breaches <= 60
     assert sum(loose.needed["operations"]) < sum(strict.needed["operations"])
