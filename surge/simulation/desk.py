@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from orders.models import Shop
+from routing.calendars import department_schedule
 from routing.config import routing_config
 from routing.services import TicketFacts, step_route
 from surge.simulation.engine import Backlog
@@ -62,6 +63,7 @@ class RealDesk:
             self._add(stream, plan.path_of(stream))
         # Routes that did not look at the queues (no overflow on the way) are the same every time.
         self._routes: dict[tuple[int, int, str | None], tuple[str | None, timedelta | None, int]] = {}
+        self._around_the_clock: dict[str, bool] = {}  # department → no calendar (read once per play)
 
     def _add(self, stream: Stream, path: tuple[str, ...]) -> None:
         model = model_for_kind(stream.kind)
@@ -124,7 +126,18 @@ class RealDesk:
     def due(
         self, stream: int, step: int, department: str, deadline: timedelta | None, warn: int, at: float
     ) -> float | None:
-        """The step's deadline in minutes from the plan's start, by tickets.clock.step_clock."""
+        """The step's deadline in minutes from the plan's start, by tickets.clock.step_clock.
+
+        A department without a calendar counts calendar time whatever the step (routing.calendars): its deadline is
+        the time allowed after the start, computed here without the clock's round trip (a third of a day's play).
+        """
+        if deadline is None:
+            return None
+        around_the_clock = self._around_the_clock.get(department)
+        if around_the_clock is None:
+            around_the_clock = self._around_the_clock[department] = department_schedule(department) is None
+        if around_the_clock:
+            return at + deadline.total_seconds() / 60.0
         start = self.start + timedelta(minutes=at)
         due, _warn = step_clock(
             self.tickets[stream][step], department=department, start=start, deadline=deadline, warn_percent=warn

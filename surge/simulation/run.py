@@ -22,7 +22,7 @@ from surge.simulation.engine import Outcome, Route, arrivals_generate, simulate
 from surge.simulation.plan import Plan
 
 MAX_ROUNDS = 40
-TRIM_ROUNDS = 6
+TRIM_ROUNDS = 5
 
 
 @dataclass
