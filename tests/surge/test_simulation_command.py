@@ -4,6 +4,7 @@ Double 11 plan shipped with the code plays."""
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -134,3 +135,14 @@ def test_the_sample_double_11_plan_plays(tmp_path):
     assert 45_000 < data["tickets"] < 55_000
     assert set(data["departments"]) >= {"operations", "warehouse", "logistics"}
     assert data["planned"]["arrivals"][0] > data["planned"]["arrivals"][5]  # the midnight peak
+
+
+@pytest.mark.parametrize("language", ["json", "csv"])
+def test_the_plan_examples_in_the_docs_play(tmp_path, language):
+    doc = (SAMPLE.parents[3] / "docs" / "surge-planning.md").read_text(encoding="utf-8")
+    block = re.search(rf"```{language}\n(.*?)```", doc, re.DOTALL)
+    assert block, language
+    data = json.loads(run(written(tmp_path, f"plan.{language}", block.group(1)), "--format", "json", "--no-search"))
+
+    assert data["tickets"] > 20_000
+    assert "operations" in data["departments"] and "warehouse" in data["departments"]
