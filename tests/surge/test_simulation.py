@@ -194,9 +194,10 @@ def test_a_day_of_fifty_thousand_tickets_plays_in_seconds():
         {"kind": "logistics", "total": 6000, "profile": "double11"},
     ]
     day = plan(streams, {"operations": 150, "warehouse": 80, "logistics": 40}, arrivals="poisson", seed=11)
-    began = time.perf_counter()
+    # CPU time of this process: what the simulation costs, not how busy the machine running the tests is.
+    began = time.process_time()
     sim = plan_simulate(day, search=False)
-    seconds = time.perf_counter() - began
+    seconds = time.process_time() - began
 
     assert 49_000 < sim.arrivals < 51_000
     assert seconds < 10, seconds
