@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from kefu.core.vocabulary import Priority
 from orders.models import Shop
 from routing.calendars import department_schedule
 from routing.config import routing_config
@@ -62,7 +63,7 @@ class RealDesk:
         for stream in plan.streams:
             self._add(stream, plan.path_of(stream))
         # Routes that did not look at the queues (no overflow on the way) are the same every time.
-        self._routes: dict[tuple[int, int, str | None], tuple[str | None, timedelta | None, int]] = {}
+        self._routes: dict[tuple[int, int, str | None], tuple[str | None, timedelta | None, int, int]] = {}
         self._around_the_clock: dict[str, bool] = {}  # department → no calendar (read once per play)
 
     def _add(self, stream: Stream, path: tuple[str, ...]) -> None:
@@ -100,7 +101,7 @@ class RealDesk:
 
     def route(
         self, stream: int, step: int, previous: str | None, backlog: Backlog
-    ) -> tuple[str | None, timedelta | None, int]:
+    ) -> tuple[str | None, timedelta | None, int, int]:
         key = (stream, step, previous)
         found = self._routes.get(key)
         if found is not None:
@@ -110,18 +111,20 @@ class RealDesk:
         owner, deadline = self.owners[stream][step]
         queues = _Queues(backlog)
         route = step_route(facts, owner=owner, deadline=deadline, workload=queues)
-        found = (route.department, route.deadline, route.warn_percent)
+        # A rule's priority raises the ticket's (tickets.services.engine.step_apply); a new ticket is normal.
+        priority = max(route.priority or Priority.NORMAL, Priority.NORMAL)
+        found = (route.department, route.deadline, route.warn_percent, priority)
         if not queues.asked:
             self._routes[key] = found
         return found
 
     def enter(
         self, stream: int, step: int, previous: str | None, at: float, backlog: Backlog
-    ) -> tuple[str | None, float | None]:
-        department, deadline, warn = self.route(stream, step, previous, backlog)
+    ) -> tuple[str | None, float | None, int]:
+        department, deadline, warn, priority = self.route(stream, step, previous, backlog)
         if department is None:
-            return None, None
-        return department, self.due(stream, step, department, deadline, warn, at)
+            return None, None, priority
+        return department, self.due(stream, step, department, deadline, warn, at), priority
 
     def due(
         self, stream: int, step: int, department: str, deadline: timedelta | None, warn: int, at: float

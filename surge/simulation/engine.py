@@ -27,9 +27,9 @@ Backlog = Callable[[str], int]
 class Desk(Protocol):
     def enter(
         self, stream: int, step: int, previous: str | None, at: float, backlog: Backlog
-    ) -> tuple[str | None, float | None]:
-        """(department, deadline in minutes from the plan's start; None: no deadline) of step ``step`` of a
-        ticket of ``stream`` entered at minute ``at``, coming from department ``previous``. ``backlog`` is the
+    ) -> tuple[str | None, float | None, int]:
+        """(department, deadline in minutes from the plan's start (None: no deadline), priority) of step ``step``
+        of a ticket of ``stream`` entered at minute ``at``, coming from department ``previous``. ``backlog`` is the
         number of tickets waiting unassigned in a department's queue (what routing's overflow compares)."""
         ...
 
@@ -131,7 +131,8 @@ def simulate(
     plan_hours = hours if plan_hours is None else plan_hours
     horizon = hours * 60.0
     departments = list(staff)
-    queues: dict[str, list[tuple[float, int, int, int, float]]] = {}  # (due, seq, stream, step, arrived)
+    # (due, -priority, seq, stream, step, arrived): the desk's queue order (deadline, then priority, then first come)
+    queues: dict[str, list[tuple[float, int, int, int, int, float]]] = {}
     busy: dict[str, int] = {}
     held: dict[str, int] = {}
 
@@ -185,7 +186,7 @@ def simulate(
         places = people[hour] if people is not None else 0
         queue = queues[code]
         while queue and busy[code] < places:
-            due, _seq, stream, step, arrived = heapq.heappop(queue)
+            due, _priority, _seq, stream, step, arrived = heapq.heappop(queue)
             busy[code] += 1
             done = now + routes[stream].handling[step]
             heapq.heappush(events, (done, _DONE, seq, (code, stream, step, arrived, due)))
@@ -195,12 +196,13 @@ def simulate(
         nonlocal seq
         route = routes[stream]
         while step < len(route.handling):
-            code, due = desk.enter(stream, step, previous, now, waiting)
+            code, due, priority = desk.enter(stream, step, previous, now, waiting)
             if code is not None:
                 known(code)
                 outcome.entered[code][int(now // 60)] += 1
                 held[code] += 1
-                heapq.heappush(queues[code], (due if due is not None else float("inf"), seq, stream, step, now))
+                entry = (due if due is not None else float("inf"), -priority, seq, stream, step, now)
+                heapq.heappush(queues[code], entry)
                 seq += 1
                 start_work(code, now)
                 return
@@ -253,7 +255,7 @@ def simulate(
             if at > due:
                 breach(code, stream, step, arrived, due)
     for code, queue in queues.items():
-        for due, _seq, stream, step, arrived in queue:
+        for due, _priority, _seq, stream, step, arrived in queue:
             outcome.open_at_end += 1
             breach(code, stream, step, arrived, due)
     return outcome

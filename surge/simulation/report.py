@@ -58,7 +58,7 @@ def simulation_table(sim: Simulation) -> str:
     lines.append("")
     lines.append(
         f"{plan.name or 'plan'}: {sim.arrivals} tickets from {plan.start.isoformat()} over {plan.hours} h "
-        f"({plan.arrivals}, seed {plan.seed}); played in {sim.seconds:.2f} s"
+        f"({plan.arrivals}, seed {plan.seed}); simulated in {sim.seconds:.2f} s, the staff search included"
     )
     lines.append(
         f"With the planned staff: {outcome.total_breaches} breaches, {outcome.open_at_end} steps open at the end"

@@ -21,7 +21,7 @@ class FixedDesk:
 
     def enter(self, stream: int, step: int, previous: str | None, at: float, backlog: Callable[[str], int]):
         self.calls.append((stream, step, previous, at))
-        return self.by_step.get(step, self.department), at + self.allowed
+        return self.by_step.get(step, self.department), at + self.allowed, 20
 
 
 def one_step(minutes: float) -> list[Route]:
@@ -66,7 +66,7 @@ def test_the_queue_is_served_by_deadline_not_by_arrival():
 
     class TwoLanes(FixedDesk):
         def enter(self, stream, step, previous, at, backlog):
-            return "ops", at + (25 if stream == 1 else 100)
+            return "ops", at + (25 if stream == 1 else 100), 20
 
     arrivals = [(0.0, 0), (1.0, 0), (2.0, 1)]
     routes = [Route(handling=[10], waits=[]), Route(handling=[10], waits=[])]
@@ -149,6 +149,23 @@ def test_poisson_arrivals_are_seeded_and_near_the_expected_count():
     assert first == again and first != other
     assert 14_000 < len(first) < 14_800  # 14,400 expected; a standard deviation is 120
     assert all(a <= b for (a, _), (b, _) in zip(first, first[1:], strict=False))
+
+
+def test_at_the_same_deadline_the_higher_priority_goes_first():
+    """Two tickets due at minute 25 wait behind a first one (busy until 10): the urgent-priority one, arrived last,
+    is taken first (done at 20), as the desk's queue sorts (deadline, then priority); the normal one is done at 30,
+    late. First come, first served would have made the urgent one late instead."""
+
+    class SameDue(FixedDesk):
+        def enter(self, stream, step, previous, at, backlog):
+            return "ops", 25.0 if at else 100.0, 40 if stream == 1 else 20
+
+    arrivals = [(0.0, 0), (1.0, 0), (2.0, 1)]
+    routes = [Route(handling=[10], waits=[]), Route(handling=[10], waits=[])]
+    out = simulate(arrivals=arrivals, routes=routes, staff={"ops": [1]}, hours=1, desk=SameDue(0))
+
+    assert [(b.stream, b.arrived) for b in out.breach_list] == [(0, 1.0)]
+    assert out.handled["ops"] == [3]
 
 
 @pytest.mark.parametrize("mode", ["even", "poisson"])
