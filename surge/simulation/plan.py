@@ -52,14 +52,6 @@ class Stream:
     amount: Decimal | None = None
     platform: str = ""
 
-    @property
-    def label(self) -> str:
-        return self.name or self.kind
-
-    @property
-    def total(self) -> float:
-        return sum(self.hourly)
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -86,20 +78,6 @@ class Plan:
 
     def path_of(self, stream: Stream) -> tuple[str, ...]:
         return stream.path or DEFAULT_PATHS[stream.kind]
-
-    def with_staff(self, staff: Mapping[str, Sequence[int]]) -> Plan:
-        return Plan(
-            start=self.start,
-            hours=self.hours,
-            streams=self.streams,
-            staff={code: tuple(values) for code, values in staff.items()},
-            handling=self.handling,
-            arrivals=self.arrivals,
-            seed=self.seed,
-            breach_target=self.breach_target,
-            name=self.name,
-            after_hours=self.after_hours,
-        )
 
     def staff_played(self, staff: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
         """``staff`` over the plan's hours and the hours after it (the last day's, hour for hour)."""
