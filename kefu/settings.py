@@ -29,3 +29,6 @@ from kefu.conf.money import *  # noqa: F403
 
 # isort: split
 from kefu.conf.quality import *  # noqa: F403
+
+# isort: split
+from kefu.conf.incidents import *  # noqa: F403

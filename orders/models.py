@@ -280,6 +280,10 @@ class Shipment(models.Model):
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last tracking event at"), null=True, blank=True)
+    # "浙江省/杭州市": province, then city, as the marketplace gives them (connectors); an incident's scope matches
+    # a prefix (incidents.scope). db_default: raw inserts (benchmarks) name only the columns they fill.
+    origin_region = models.CharField(_("origin region"), max_length=64, blank=True, default="", db_default="")
+    destination_region = models.CharField(_("destination region"), max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
