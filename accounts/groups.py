@@ -82,6 +82,9 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # 回访 (issue 15): the buyers' answers, and the follow-ups of low scores (change: mark done).
     "quality.survey": (VIEW,),
     "quality.followup": (VIEW, CHANGE),
+    # Incidents (issue 17): supervisors declare, start, extend and close them (desk.admin.incidents); a draft may be
+    # deleted, a started one not (the admin refuses).
+    "incidents.incident": ALL,
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

@@ -118,6 +118,8 @@ class TicketAdmin(
         ChannelFilter,
         RiskFilter,
         "created_at",
+        IncidentFilter,  # shown only when the incident page's links choose them
+        IncidentFlaggedFilter,
     ]
     search_fields = ["number"]  # shows the search box; ``get_search_results`` does the searching
     search_help_text = _(
