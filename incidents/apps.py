@@ -7,3 +7,8 @@ class IncidentsConfig(AppConfig):
 
     name = "incidents"
     verbose_name = _("Incidents")
+
+    def ready(self) -> None:
+        from incidents.wording import register_reasons
+
+        register_reasons()
