@@ -33,6 +33,8 @@ from desk.admin.filters import (
     AssigneeFilter,
     ChannelFilter,
     DepartmentFilter,
+    IncidentFilter,
+    IncidentFlaggedFilter,
     OverdueFilter,
     StateFilter,
     department_names,

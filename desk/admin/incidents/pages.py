@@ -25,9 +25,10 @@ from desk.admin.access import request_actor
 from desk.admin.incidents.display import scope_in_words
 from desk.admin.incidents.forms import CloseForm, ExtendForm, StartForm
 from incidents.models import Incident, IncidentStatus, IncidentTicket
+from incidents.closing import incident_close
 from incidents.progress import incident_progress
 from incidents.scope import incident_preview
-from incidents.services import incident_close, incident_deadlines_extend, incident_start
+from incidents.services import ExtendResult, incident_deadlines_extend, incident_start
 from kefu.core.errors import DomainError
 
 PREVIEW_SAMPLE = 20
@@ -136,21 +137,19 @@ class IncidentPagesMixin:
         form = StartForm(request.POST)
         if not form.is_valid():
             return self.preview_view(request, object_id, start_form=form)
-        before = incident.affected.count()
+        was_running = incident.status == IncidentStatus.RUNNING
         try:
             incident_start(incident=incident, actor=request_actor(request))
         except DomainError as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse("admin:incidents_incident_preview", args=[incident.pk]))
-        opened = IncidentTicket.objects.filter(incident_id=incident.pk).count() - before
+        # The tickets are opened by a task after this commit (incidents.services.starting): the page's progress
+        # counts them as they come.
         messages.success(
             request,
-            ngettext(
-                "Incident started: %(count)d ticket opened; its buyer is being told.",
-                "Incident started: %(count)d tickets opened; their buyers are being told.",
-                opened,
-            )
-            % {"count": opened},
+            _("Started again: orders that match now and have no ticket yet get theirs; follow the progress below.")
+            if was_running
+            else _("Incident started: its tickets are being opened and its buyers told; follow the progress below."),
         )
         return self._page(incident)
 
@@ -209,25 +208,25 @@ class IncidentPagesMixin:
         return self._page(incident)
 
 
-def _extended_message(hours: int, result: Any) -> str:
-    """What the extension did: how many tickets moved, and how many were flagged instead (platform clock first)."""
-    extended = getattr(result, "extended", None)
-    flagged = getattr(result, "flagged", None)
-    if extended is None:
-        return ngettext(
-            "Internal deadlines extended by %(hours)d hour.", "Internal deadlines extended by %(hours)d hours.", hours
-        ) % {"hours": hours}
+def _extended_message(hours: int, result: ExtendResult) -> str:
+    """What the extension did: how many deadlines moved, how many stopped at their marketplace deadline, and how
+    many tickets were flagged and escalated for it."""
     text = ngettext(
         "Internal deadlines of %(count)d ticket extended by %(hours)d hours.",
         "Internal deadlines of %(count)d tickets extended by %(hours)d hours.",
-        extended,
-    ) % {"count": extended, "hours": hours}
-    if flagged:
+        result.extended,
+    ) % {"count": result.extended, "hours": hours}
+    if result.capped:
         text += " " + ngettext(
-            "%(count)d ticket's marketplace deadline comes first: flagged and escalated.",
-            "%(count)d tickets' marketplace deadlines come first: flagged and escalated.",
-            flagged,
-        ) % {"count": flagged}
+            "%(count)d stopped at its marketplace deadline, which never moves.",
+            "%(count)d stopped at their marketplace deadlines, which never move.",
+            result.capped,
+        ) % {"count": result.capped}
+    if result.flagged:
+        text += " " + ngettext(
+            "%(count)d ticket newly flagged and escalated.", "%(count)d tickets newly flagged and escalated.",
+            result.flagged,
+        ) % {"count": result.flagged}
     return text
 
 
