@@ -7,3 +7,9 @@ class IncidentsConfig(AppConfig):
 
     name = "incidents"
     verbose_name = _("Incidents")
+
+    def ready(self) -> None:
+        from incidents.reasons import register_reasons
+
+        # What incidents write on their tickets' timelines, rendered in each reader's language (tickets.wording).
+        register_reasons()
