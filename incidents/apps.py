@@ -9,7 +9,9 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self) -> None:
-        from incidents.reasons import register_reasons
+        from incidents.reasons import register_reasons as register_answer_reasons
+        from incidents.wording import register_reasons
 
-        # What incidents write on their tickets' timelines, rendered in each reader's language (tickets.wording).
         register_reasons()
+        # What buyers' answers and the closing write on the tickets' timelines (incidents.reasons).
+        register_answer_reasons()

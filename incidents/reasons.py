@@ -1,6 +1,6 @@
 """What an incident's answers and closing write on its tickets' timelines, in the reader's language (codes and
-parameters, never text:
-tickets.wording renders them for the buyer, the storefront and the staff alike)."""
+parameters, never text: tickets.wording renders them for the buyer, the storefront and the staff alike). The
+incident's own opening, linking and deadline notes are in incidents.wording."""
 
 from __future__ import annotations
 

@@ -235,6 +235,8 @@ class OrderLine(models.Model):
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
         ordering = ["pk"]
+        # An incident's scope by SKU (incidents.scope): the orders with a line of a recalled or sold-out SKU.
+        indexes = [models.Index(fields=["sku"], name="order_line_sku_idx")]
         constraints = [
             models.UniqueConstraint(fields=["order", "sku"], name="order_line_sku_unique"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
@@ -292,7 +294,15 @@ class Shipment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_unique"),
         ]
-        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_idx")]
+        indexes = [
+            models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),
+            # An incident's scope (incidents.scope): the outbound parcels of a carrier, by status and ship date.
+            models.Index(
+                fields=["carrier", "status", "shipped_at"],
+                name="shipment_outbound_scope_idx",
+                condition=Q(direction="outbound"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"

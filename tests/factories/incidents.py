@@ -23,6 +23,7 @@ from tests.factories.orders import OrderFactory, OrderLineFactory, ShipmentFacto
 class IncidentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Incident
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"顺丰华东中转延误 {n}")
     kind = IncidentKind.LOGISTICS_DELAY
