@@ -48,25 +48,3 @@ def incident_tell_sweep_task() -> dict[str, int]:
     from incidents.messaging import incident_tell_sweep
 
     return {"restarted": incident_tell_sweep()}
-=======
-@shared_task(acks_late=True, ignore_result=True)
-def incident_open_tickets_task(incident_id: int) -> dict:
-    """Open the tickets of a started incident's affected orders, a chunk per transaction (safe to run twice)."""
-    from incidents.models import Incident
-    from incidents.services import incident_open_tickets
-
-    incident = Incident.objects.prefetch_related("shops").filter(pk=incident_id).first()
-    if incident is None:
-        return {"opened": 0, "linked": 0, "flagged": 0, "skipped": 0}
-    result = incident_open_tickets(incident)
-    return {"opened": result.opened, "linked": result.linked, "flagged": result.flagged, "skipped": len(result.skipped)}
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def incident_rescan_task() -> dict:
-    """Beat (KEFU_INCIDENT_RESCAN_SECONDS): tickets for orders that started matching a running incident since."""
-    from incidents.services import incident_rescan
-
-    result = incident_rescan()
-    return {"opened": result.opened, "linked": result.linked, "flagged": result.flagged, "skipped": len(result.skipped)}
->>>>>>> d-incore
