@@ -65,7 +65,7 @@ class AnswerInvalid(ValidationFailed):
     code = "incident_answer_invalid"
 
 
-def incident_actor(incident: Incident) -> Actor:
+def answer_actor(incident: Incident) -> Actor:
     """Who runs the staff steps of an answer: the supervisor who started the incident (who declared the offer)."""
     user = incident.started_by or incident.created_by
     return Actor.staff(user) if user is not None else Actor.system(INCIDENT_ACTOR)
@@ -108,7 +108,7 @@ def incident_answer(*, affected_id: int, choice: Any, now: datetime | None = Non
                 ticket = _carry_out(incident, affected, ticket, path)
             if choice == IncidentOffer.WAIT and ticket.state == LogisticsState.COMPENSATING:
                 with transaction.atomic():  # an unpaid compensation stays approved, for the staff to pay
-                    _pay(ticket, incident_actor(incident))
+                    _pay(ticket, answer_actor(incident))
         except DomainError as exc:
             note, payload = incident_reason(
                 "incident_answer_failed", incident=incident.title, answer=choice, error=str(exc)
@@ -124,12 +124,13 @@ def _inputs(ticket: Ticket, action: str, offered: dict[str, Any]) -> dict[str, A
 
 
 def _carry_out(incident: Incident, affected: IncidentTicket, ticket: Ticket, path: AnswerPath) -> Ticket:
-    staff = incident_actor(incident)
+    staff = answer_actor(incident)
     buyer = Actor.for_buyer(ticket.buyer)
     text, payload = incident_reason("incident_answered", incident=incident.title, answer=affected.answer)
     reason = text
     if affected.answer == IncidentOffer.EXCHANGE and incident.alternative_sku:
-        reason = f"{text} {_('Alternative SKU: %(sku)s.') % {'sku': incident.alternative_sku}}"
+        sku = _("Alternative SKU: %(sku)s.") % {"sku": incident.alternative_sku}
+        reason = f"{text} {sku}"
     offered = {"amount": incident.compensation_amount, "reason": reason}
     for step in answer_steps(path, ticket.state):
         ticket = ticket_act(

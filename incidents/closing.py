@@ -18,11 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from incidents.errors import IncidentClosed, IncidentNotRunning
+from incidents.locks import incident_lock
 from incidents.models import Incident, IncidentStatus, IncidentTicket
 from incidents.paths import CLOSING_PATHS
-from incidents.scheduling import incident_tell_schedule
 from incidents.reasons import incident_reason
-from kefu.core.errors import Conflict, DomainError, ValidationFailed
+from incidents.scheduling import incident_tell_schedule
+from kefu.core.errors import DomainError, ValidationFailed
 from tickets.actions import action_get
 from tickets.actors import Actor
 from tickets.errors import NotPermitted
@@ -56,20 +58,22 @@ def incident_close(
     """Close a running incident (a supervisor): status closed, the closing message kept ({language: text}, or one
     text in the site's language), and the telling scheduled to close each ticket left and tell its buyer.
 
-    Raises ``NotPermitted`` (not a supervisor), ``ValidationFailed`` (no closing text), ``Conflict`` (a draft or an
-    incident already closed); then nothing is written. Buyers' answers are refused from now on (incidents.answers).
+    Raises ``NotPermitted`` (not a supervisor), ``ValidationFailed`` (no closing text), ``IncidentNotRunning`` (a
+    draft), ``IncidentClosed`` (closed already); then nothing is written. Buyers' answers are refused from now on
+    (incidents.answers).
     """
     if not actor.is_supervisor:
         raise NotPermitted(_("Only supervisors close an incident."))
     texts = _messages(closing_message)
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        locked = incident_lock(incident.pk)
         if locked.status != IncidentStatus.RUNNING:
-            raise Conflict(
+            error = IncidentClosed if locked.status == IncidentStatus.CLOSED else IncidentNotRunning
+            raise error(
                 _("Incident “%(incident)s” is %(status)s: only a running incident can be closed.")
                 % {"incident": locked.title, "status": locked.get_status_display()},
-                code="incident_not_running",
+                field="status",
             )
         locked.status = IncidentStatus.CLOSED
         locked.closed_at = now

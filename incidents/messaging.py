@@ -29,7 +29,6 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -39,10 +38,10 @@ from django.utils import timezone, translation
 from incidents.closing import affected_close, closing_actor
 from incidents.models import Incident, IncidentOffer, IncidentStatus, IncidentTicket
 from incidents.paths import offers_open
+from incidents.reasons import offer_label, text_in
 from incidents.scheduling import chain_alive, chain_mark, incident_tell_schedule
 from incidents.tasks import incident_tell_task
 from incidents.tokens import answer_url
-from incidents.reasons import offer_label, text_in
 from notifications.config import notification_config
 from notifications.messages import buyer_recipients, ticket_message_enqueue
 from notifications.models import Event
@@ -104,6 +103,10 @@ def _quota(incident: Incident, now: datetime) -> int:
     return max(0, min(allowance - recent, per_tick, BATCH_MAX))
 
 
+def _date(incident: Incident) -> str:
+    return f"{incident.expected_delivery_date:%Y-%m-%d}" if incident.expected_delivery_date else ""
+
+
 def _notice(incident: Incident, affected: IncidentTicket, ticket: Ticket, at: datetime) -> None:
     recipients = buyer_recipients(ticket)
     language = recipients[0].language if recipients else buyer_language(ticket)
@@ -111,7 +114,7 @@ def _notice(incident: Incident, affected: IncidentTicket, ticket: Ticket, at: da
     with translation.override(language):
         extra = {
             "incident_message": text_in(incident.message, language),
-            "expected_delivery": f"{incident.expected_delivery_date:%Y-%m-%d}" if incident.expected_delivery_date else "",
+            "expected_delivery": _date(incident),
             "offers": offers_text(incident, offers),
             "answer_url": answer_url(affected.pk) if offers else "",
         }
@@ -148,7 +151,7 @@ def incident_tell_batch(*, incident_id: int, now: datetime | None = None) -> Tel
     """
     now = now or timezone.now()
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+        incident = Incident.objects.select_for_update(of=("self",)).filter(pk=incident_id).first()  # incident_lock
         if incident is None or incident.status == IncidentStatus.DRAFT:
             return TellRun(0, 0)
         closing = incident.status == IncidentStatus.CLOSED
@@ -161,8 +164,7 @@ def incident_tell_batch(*, incident_id: int, now: datetime | None = None) -> Tel
             actor = closing_actor(incident) if closing else None
             for affected in batch:
                 ticket = tickets[affected.ticket_id]
-                if closing:
-                    assert actor is not None
+                if actor is not None:  # closing
                     ticket = affected_close(incident=incident, affected=affected, actor=actor)
                     _closing(incident, affected, ticket, now)
                 else:

@@ -44,7 +44,9 @@ class IncidentProgress:
 def incident_progress(incident: Incident) -> IncidentProgress:
     """The figures now (read committed: each query sees what was committed when it ran)."""
     affected = IncidentTicket.objects.filter(incident_id=incident.pk)
-    resolved = Q(ticket__waiting_on=WaitingOn.NOBODY) | Q(ticket__kind=Kind.LOGISTICS, ticket__state=LogisticsState.RESOLVED)
+    resolved = Q(ticket__waiting_on=WaitingOn.NOBODY) | Q(
+        ticket__kind=Kind.LOGISTICS, ticket__state=LogisticsState.RESOLVED
+    )
     counts = affected.aggregate(
         matched=Count("pk"),
         told=Count("pk", filter=Q(told_at__isnull=False)),

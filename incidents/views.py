@@ -19,8 +19,8 @@ from django.views.decorators.http import require_http_methods
 from incidents.answers import AnswerInvalid, AnswerRefused, answer_offers, incident_answer
 from incidents.messaging import buyer_language, offers_text
 from incidents.models import IncidentOffer, IncidentStatus, IncidentTicket
-from incidents.tokens import TokenExpired, TokenInvalid, affected_id_from_token
 from incidents.reasons import offer_label, text_in
+from incidents.tokens import TokenExpired, TokenInvalid, affected_id_from_token
 from tickets.selectors import ticket_get
 
 
