@@ -100,7 +100,7 @@ def test_a_draft_tells_nobody_and_a_paused_incident_waits() -> None:
 def test_the_beat_sweep_restarts_an_incident_whose_telling_stopped(django_capture_on_commit_callbacks) -> None:
     from django.core.cache import cache
 
-    incident = running_incident(count=2)
+    running_incident(count=2)
     cache.clear()  # no telling under way
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert incident_tell_sweep() == 1
