@@ -24,7 +24,7 @@ from django.utils.translation import ngettext
 from desk.admin.access import request_actor
 from desk.admin.incidents.display import scope_in_words
 from desk.admin.incidents.forms import CloseForm, ExtendForm, StartForm
-from incidents.models import Incident, IncidentStatus, IncidentTicket
+from incidents.models import Incident, IncidentOffer, IncidentStatus
 from incidents.closing import incident_close
 from incidents.progress import incident_progress
 from incidents.scope import incident_preview
@@ -52,12 +52,12 @@ def tickets_url(incident: Incident) -> str:
 def progress_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     """The figures of the progress panel and where it polls (while the incident runs)."""
     progress = incident_progress(incident)
-    flagged = IncidentTicket.objects.filter(incident_id=incident.pk, platform_flagged_at__isnull=False).count()
+    labels = dict(IncidentOffer.choices)
     running = incident.status == IncidentStatus.RUNNING
     return {
         "incident": incident,
         "progress": progress,
-        "flagged": flagged,
+        "answers": [(labels[offer], count) for offer, count in progress.answers.items() if count],
         "flagged_url": flagged_tickets_url(incident),
         "tickets_url": tickets_url(incident),
         "poll_url": reverse("admin:incidents_incident_progress", args=[incident.pk]) if running else "",
