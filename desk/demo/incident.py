@@ -7,6 +7,9 @@ Hubei, all still in transit, so that a supervisor can declare a carrier delay fo
 Their destinations are cities of Hubei (``湖北省/武汉市``, …): the region filter matches a prefix. No other demo
 order goes to Hubei, so the scope matches exactly these.
 
+With them, the shop's coupon pool gets one ¥10 code per order (``coupon_import``), so that a buyer who accepts to
+wait is paid the compensation at once.
+
 Made in bulk (a few ``bulk_create`` for buyers, orders, lines, shipments and their last scan): these are synced
 orders, as the marketplace's import would write them, with nothing of the ticket engine behind them yet, and
 500 of them through ``order_upsert`` one by one would make ``seed_demo`` slow. Idempotent: the orders are found
@@ -35,6 +38,7 @@ from orders.models import (
     Shop,
     TrackingEvent,
 )
+from payments.services.coupons import coupon_import
 
 INCIDENT_ORDERS = 500
 INCIDENT_SHOP = "demo-own"
@@ -45,6 +49,10 @@ INCIDENT_CITIES = ("武汉市", "宜昌市", "襄阳市", "荆州市", "黄石�
 INCIDENT_ORDER_PREFIX = "OWHB"
 INCIDENT_BUYER_PREFIX = "hubei-"
 INCIDENT_HUB = "武汉转运中心"
+# The official shop's coupon pool, from which a buyer who accepts to wait is paid the incident's compensation
+# (KEFU_INCIDENT_COMPENSATION_METHOD "coupon"): ¥10 codes, enough for a compensation up to ¥10 for each order.
+COUPON_PREFIX = "OWHB-CPN-"
+COUPON_VALUE = Decimal("10.00")
 # One or two items each, from the catalogue.
 INCIDENT_BASKETS = (("KETTLE-17",), ("PILLOW-MF", "MUG-BLUE"), ("RICE-COOKER",), ("TEE-WHT-M",), ("LAMP-LED",))
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -67,6 +75,8 @@ def incident_orders_seed(count: int | None = None) -> int:
     count = incident_orders_wanted() if count is None else count
     shop = Shop.objects.get(code=INCIDENT_SHOP)
     wanted = {incident_order_number(i): i for i in range(1, count + 1)}
+    # The pool first (coupon_import skips codes already there): one code per stuck order.
+    coupon_import(shop=shop, text="\n".join(f"{COUPON_PREFIX}{i:06d}" for i in wanted.values()), value=COUPON_VALUE)
     existing = set(Order.objects.filter(shop=shop, number__in=list(wanted)).values_list("number", flat=True))
     missing = [i for number, i in wanted.items() if number not in existing]
     if not missing:

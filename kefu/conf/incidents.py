@@ -33,3 +33,5 @@ CELERY_BEAT_SCHEDULE["incidents-tell"] = {
     "schedule": KEFU_INCIDENT_TELL_SWEEP_SECONDS,
     "options": {"expires": 120},
 }
+# How often an incident's admin page asks for fresh progress figures (htmx poll, desk.admin.incidents).
+KEFU_INCIDENT_POLL_SECONDS = env.int("KEFU_INCIDENT_POLL_SECONDS", default=5)

@@ -47,3 +47,17 @@ def test_seed_demo_makes_the_stuck_orders_once_and_only_they_go_to_hubei(setting
     assert stuck_orders().count() == 30
     assert incident_orders_seed(35) == 5
     assert stuck_orders().count() == 35
+
+
+def test_the_official_shop_has_a_coupon_for_each_stuck_order(settings, tmp_path) -> None:
+    from desk.demo.scenarios import Demo
+    from desk.demo.setup import users_ensure
+    from payments.models import CouponCode
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    Demo(users=users_ensure()).shops_create()
+    assert incident_orders_seed(8) == 8
+    assert CouponCode.objects.filter(shop__code="demo-own", issued_to__isnull=True).count() == 8
+    assert incident_orders_seed(8) == 0
+    assert CouponCode.objects.filter(shop__code="demo-own").count() == 8

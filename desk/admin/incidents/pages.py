@@ -36,7 +36,7 @@ PREVIEW_SAMPLE = 20
 
 def poll_seconds() -> int:
     """How often the incident's page asks for fresh figures (``KEFU_INCIDENT_POLL_SECONDS``)."""
-    return max(1, int(getattr(settings, "KEFU_INCIDENT_POLL_SECONDS", 5)))
+    return max(1, int(settings.KEFU_INCIDENT_POLL_SECONDS))
 
 
 def flagged_tickets_url(incident: Incident) -> str:
