@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentStatus, IncidentTicket
+from incidents.messaging import incident_tell_batch
 from incidents.services import incident_open_tickets
 from tests.admin.conftest import listed, logged_in, messages_of
 from tests.factories.incidents import IncidentFactory, delayed_order
@@ -134,8 +135,12 @@ def test_declare_preview_start_follow_extend_close(sup_client, supervisor, hubei
     assert incident.status == IncidentStatus.CLOSED and incident.closed_at <= timezone.now()
     assert incident.closing_message == {"zh-hans": "包裹已恢复派送，感谢耐心等待。"}
     text = closed.content.decode()
-    assert 'id="kefu-incident-progress"' in text and "hx-trigger" not in text  # final figures, no more polling
     assert 'name="_save"' not in text  # nothing to save any more
+    assert "hx-trigger" in text  # the final message is still going out: the figures still move
+    incident_tell_batch(incident_id=incident.pk)  # the telling task's work: closes the tickets, tells the buyers
+    text = sup_client.get(page(incident)).content.decode()
+    assert re.search(r'data-figure="closing-told">3<', text)
+    assert "hx-trigger" not in text  # final figures, no more polling
     assert sup_client.post(page(incident, "extend"), {"hours": "24"}).status_code == 403
 
 

@@ -50,17 +50,21 @@ def tickets_url(incident: Incident) -> str:
 
 
 def progress_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
-    """The figures of the progress panel and where it polls (while the incident runs)."""
+    """The figures of the progress panel and where it polls (while they can still change)."""
     progress = incident_progress(incident)
     labels = dict(IncidentOffer.choices)
-    running = incident.status == IncidentStatus.RUNNING
+    # Polled while something still moves: a running incident, and a closed one until every buyer got the final
+    # message (the closing goes out at the telling's rate, incidents.messaging).
+    live = incident.status == IncidentStatus.RUNNING or (
+        incident.status == IncidentStatus.CLOSED and progress.closing_told < progress.matched
+    )
     return {
         "incident": incident,
         "progress": progress,
         "answers": [(labels[offer], count) for offer, count in progress.answers.items() if count],
         "flagged_url": flagged_tickets_url(incident),
         "tickets_url": tickets_url(incident),
-        "poll_url": reverse("admin:incidents_incident_progress", args=[incident.pk]) if running else "",
+        "poll_url": reverse("admin:incidents_incident_progress", args=[incident.pk]) if live else "",
         "poll_seconds": poll_seconds(),
         "extend_form": ExtendForm(),
         "close_form": CloseForm(),
