@@ -110,6 +110,8 @@ class IncidentForm(forms.ModelForm):
 
 
 class StartForm(forms.Form):
+    label_suffix = ""  # the label is a sentence
+
     confirm = forms.BooleanField(
         label=_("I have checked the orders above: open their tickets and tell their buyers."),
         error_messages={"required": _("Tick the box to confirm that the orders above are the right ones.")},
