@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentStatus, IncidentTicket
 from incidents.messaging import incident_tell_batch
+from incidents.models import Incident, IncidentStatus, IncidentTicket
 from incidents.services import incident_open_tickets
 from tests.admin.conftest import listed, logged_in, messages_of
 from tests.factories.incidents import IncidentFactory, delayed_order
@@ -130,7 +130,9 @@ def test_declare_preview_start_follow_extend_close(sup_client, supervisor, hubei
     refused = sup_client.post(page(incident, "close"), {"closing_message": ""}, follow=True)
     assert Incident.objects.get().status == IncidentStatus.RUNNING
     assert messages_of(refused)
-    closed = sup_client.post(page(incident, "close"), {"closing_message": "包裹已恢复派送，感谢耐心等待。"}, follow=True)
+    closed = sup_client.post(
+        page(incident, "close"), {"closing_message": "包裹已恢复派送，感谢耐心等待。"}, follow=True
+    )
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.CLOSED and incident.closed_at <= timezone.now()
     assert incident.closing_message == {"zh-hans": "包裹已恢复派送，感谢耐心等待。"}

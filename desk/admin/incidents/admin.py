@@ -23,8 +23,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from desk.admin.incidents.forms import IncidentForm
 from desk.admin.incidents.display import scope_in_words, texts_html
+from desk.admin.incidents.forms import IncidentForm
 from desk.admin.incidents.pages import IncidentPagesMixin, progress_context
 from incidents.models import Incident, IncidentOffer, IncidentStatus
 

@@ -24,8 +24,8 @@ from django.utils.translation import ngettext
 from desk.admin.access import request_actor
 from desk.admin.incidents.display import scope_in_words
 from desk.admin.incidents.forms import CloseForm, ExtendForm, StartForm
-from incidents.models import Incident, IncidentOffer, IncidentStatus
 from incidents.closing import incident_close
+from incidents.models import Incident, IncidentOffer, IncidentStatus
 from incidents.progress import incident_progress
 from incidents.scope import incident_preview
 from incidents.services import ExtendResult, incident_deadlines_extend, incident_start
@@ -228,7 +228,8 @@ def _extended_message(hours: int, result: ExtendResult) -> str:
         ) % {"count": result.capped}
     if result.flagged:
         text += " " + ngettext(
-            "%(count)d ticket newly flagged and escalated.", "%(count)d tickets newly flagged and escalated.",
+            "%(count)d ticket newly flagged and escalated.",
+            "%(count)d tickets newly flagged and escalated.",
             result.flagged,
         ) % {"count": result.flagged}
     return text
