@@ -5,7 +5,8 @@ refunds to pay), ``config`` (reason codes and refunds), ``orders``, ``routing`` 
 ``calendars`` (business hours), ``notifications`` (the delivery log, templates, channels), ``payments`` (payment
 accounts, coupon pools, compensation payouts), ``replies`` (canned replies and macros), ``quality`` (回访),
 ``incidents`` (应急: declaring, previewing, starting, following and closing an incident), ``system`` (Celery
-beat's and the login lockout's pages, headings translated). Django's admin autodiscovery imports this package, which registers them all. The storefront API keys' page stays with the API (api/admin.py).
+beat's and the login lockout's pages, headings translated). Django's admin autodiscovery imports this package,
+which registers them all. The storefront API keys' page stays with the API (api/admin.py).
 """
 
 from desk.admin import (  # noqa: F401  (registers them)
