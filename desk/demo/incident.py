@@ -82,7 +82,7 @@ def incident_orders_seed(count: int | None = None) -> int:
     if not missing:
         return 0
     now = timezone.now()
-    buyers = Buyer.objects.bulk_create(
+    made_buyers = Buyer.objects.bulk_create(
         [
             Buyer(
                 shop=shop,
@@ -93,9 +93,9 @@ def incident_orders_seed(count: int | None = None) -> int:
             for i in missing
         ]
     )
-    buyers = _with_pks(Buyer, buyers, shop=shop, key="external_id")
+    buyers = _with_pks(Buyer, made_buyers, shop=shop, key="external_id")
     shipped = {i: now - timedelta(days=3, hours=i % 48) for i in missing}
-    orders = Order.objects.bulk_create(
+    made = Order.objects.bulk_create(
         [
             Order(
                 shop=shop,
@@ -107,7 +107,7 @@ def incident_orders_seed(count: int | None = None) -> int:
             for i in missing
         ]
     )
-    orders = _with_pks(Order, orders, shop=shop, key="number")
+    orders = _with_pks(Order, made, shop=shop, key="number")
     lines = []
     for i in missing:
         for sku in INCIDENT_BASKETS[i % len(INCIDENT_BASKETS)]:
@@ -147,7 +147,7 @@ def incident_orders_seed(count: int | None = None) -> int:
             TrackingEvent(
                 shipment=shipment,
                 event_id=f"{shipment.tracking_number}-hub",
-                occurred_at=shipment.last_event_at,
+                occurred_at=shipment.last_event_at or shipment.shipped_at or now,
                 status=ShipmentStatus.IN_TRANSIT,
                 location=INCIDENT_HUB,
                 description="已到达转运中心",

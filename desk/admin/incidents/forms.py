@@ -11,6 +11,7 @@ SKU of an exchange); the form only turns the fields into its values.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -25,7 +26,7 @@ CLOSING_FIELDS = (("zh-hans", "closing_message"), ("en", "closing_message_en"))
 MAX_EXTENSION_HOURS = 24 * 14
 
 
-def _texts(data: dict[str, Any], fields: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def _texts(data: Mapping[str, Any], fields: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """{language: text} of the non-empty texts."""
     return {language: text.strip() for language, name in fields if (text := data.get(name) or "").strip()}
 
@@ -104,7 +105,7 @@ class IncidentForm(forms.ModelForm):
         return [sku for sku in re.split(r"[\s,，、]+", self.cleaned_data.get("skus") or "") if sku]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         cleaned["message"] = _texts(self.data, MESSAGE_FIELDS)  # the model's JSON: {language: text}
         return cleaned
 

@@ -178,7 +178,7 @@ class IncidentPagesMixin:
         if incident.status != IncidentStatus.RUNNING:
             messages.error(request, _("Only a running incident's deadlines can be extended."))
         elif not form.is_valid():
-            messages.error(request, _("Extension: %(errors)s") % {"errors": " ".join(form.errors.get("hours", []))})
+            messages.error(request, _("Extension: %(errors)s") % {"errors": _errors(form, "hours")})
         else:
             hours = form.cleaned_data["hours"]
             try:
@@ -199,9 +199,7 @@ class IncidentPagesMixin:
         if incident.status != IncidentStatus.RUNNING:
             messages.error(request, _("Only a running incident can be closed."))
         elif not form.is_valid():
-            messages.error(
-                request, _("Closing: %(errors)s") % {"errors": " ".join(form.errors.get("closing_message", []))}
-            )
+            messages.error(request, _("Closing: %(errors)s") % {"errors": _errors(form, "closing_message")})
         else:
             try:
                 incident_close(incident=incident, actor=request_actor(request), closing_message=form.texts())
@@ -210,6 +208,10 @@ class IncidentPagesMixin:
             else:
                 messages.success(request, _("Incident closed; the remaining buyers get the final message."))
         return self._page(incident)
+
+
+def _errors(form: Any, name: str) -> str:
+    return " ".join(str(error) for error in form.errors.get(name, []))
 
 
 def _extended_message(hours: int, result: ExtendResult) -> str:
