@@ -250,9 +250,10 @@ def _open_chunk(incident_id: int, order_ids: Sequence[int]) -> OpenResult | None
             if ticket is not None:
                 linked.append(ticket)
             else:
+                # The opening services write inside a savepoint of their own (transaction.atomic) and refuse
+                # before writing: one refused order leaves the chunk's others (no second savepoint needed here).
                 try:
-                    with transaction.atomic():  # a savepoint: one refused order leaves the chunk's others
-                        ticket = _open_one(incident, kind, order, shipments.get(order.pk), note)
+                    ticket = _open_one(incident, kind, order, shipments.get(order.pk), note)
                 except DomainError as exc:
                     result.skipped.append(f"{order.number}: {exc.message}")
                     continue
