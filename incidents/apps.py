@@ -9,6 +9,9 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self) -> None:
+        from incidents.reasons import register_reasons as register_answer_reasons
         from incidents.wording import register_reasons
 
         register_reasons()
+        # What buyers' answers and the closing write on the tickets' timelines (incidents.reasons).
+        register_answer_reasons()

@@ -212,6 +212,9 @@ class IncidentTicket(models.Model):
     # The ticket's platform clock runs out before the incident's timeline (its expected delivery date, or an
     # extension of the internal deadlines): escalated, and kept for the progress page.
     platform_flagged_at = models.DateTimeField(_("platform deadline flagged at"), null=True, blank=True)
+    # When the incident's closing message was written to the outbox for this buyer, after its ticket was closed by
+    # its declared transitions (incidents.closing, at the telling's rate: incidents.messaging).
+    closing_told_at = models.DateTimeField(_("closing message sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("affected order")
@@ -221,6 +224,13 @@ class IncidentTicket(models.Model):
             # The progress page counts per incident: not yet told (the telling task's queue), answered, flagged.
             models.Index(fields=["incident", "id"], name="incident_untold_idx", condition=Q(told_at__isnull=True)),
             models.Index(fields=["incident", "answer"], name="incident_answer_idx"),
+            # The telling's rate: how many buyers of the incident were told within the last window.
+            models.Index(fields=["incident", "told_at"], name="incident_told_idx", condition=Q(told_at__isnull=False)),
+            models.Index(
+                fields=["incident", "closing_told_at"],
+                name="incident_closing_told_idx",
+                condition=Q(closing_told_at__isnull=False),
+            ),
             models.Index(
                 fields=["incident"], name="incident_flagged_idx", condition=Q(platform_flagged_at__isnull=False)
             ),

@@ -39,6 +39,10 @@ class Event(models.TextChoices):
     # answer (notifications.messages, called by quality.services).
     SATISFACTION_REQUEST = "satisfaction_request", _("Satisfaction request")
     LOW_SATISFACTION = "low_satisfaction", _("Low satisfaction score")
+    # Incidents (issue 17): what an incident tells each affected buyer, at its controlled rate, with the signed
+    # answer link, and the closing message when it is closed (incidents.messaging).
+    INCIDENT_NOTICE = "incident_notice", _("Incident notice")
+    INCIDENT_CLOSED = "incident_closed", _("Incident closed")
 
 
 class Channel(models.TextChoices):

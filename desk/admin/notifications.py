@@ -120,6 +120,12 @@ SAMPLE_CONTEXT = {
     "survey_url": "https://kefu.example.com/survey/TOKEN/",
     "survey_expires": "2026-01-15 12:00",
     "score": 2,
+    # Incidents (incidents.messaging): the incident's text, the new date, the offers, the answer link, the closing.
+    "incident_message": "中转站停运，包裹延误。",
+    "expected_delivery": "2026-01-05",
+    "offers": "等待（补偿 ¥5.00）/ 退款",
+    "answer_url": "https://kefu.example.com/incident/TOKEN/",
+    "closing_message": "中转站已恢复，感谢您的耐心。",
 }
 
 

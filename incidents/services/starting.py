@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from incidents.errors import IncidentClosed, IncidentInvalid
 from incidents.locks import incident_lock
+from incidents.messaging import incident_tell_schedule
 from incidents.models import Incident, IncidentKind, IncidentOffer, IncidentStatus, IncidentTicket
 from incidents.scope import incident_new_order_ids
 from incidents.services.flags import incident_tickets_flag, platform_first
@@ -156,9 +157,8 @@ def incident_open_tickets(incident: Incident, *, chunk_size: int | None = None) 
         if chunk is None:  # closed meanwhile
             break
         result.add(chunk)
-    # TODO(intell): tell the buyers at the incident's rate once incidents.messaging is merged:
-    #     from incidents.messaging import incident_tell_schedule
-    #     incident_tell_schedule(incident)
+    if result.opened or result.linked:
+        incident_tell_schedule(incident)  # the buyers are told at the incident's rate (incidents.messaging)
     return result
 
 
