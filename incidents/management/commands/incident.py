@@ -69,7 +69,8 @@ class Command(BaseCommand):
         preview = incident_preview(incident, sample=sample)
         self.stdout.write(f"{incident.title}: {preview.orders} orders, {preview.buyers} buyers match.")
         for order in preview.sample:
-            parcels = ", ".join(f"{s.carrier} {s.tracking_number} {s.status}" for s in getattr(order, "outbound_shipments", []))
+            shipments = getattr(order, "outbound_shipments", [])  # prefetched by incident_preview
+            parcels = ", ".join(f"{s.carrier} {s.tracking_number} {s.status}" for s in shipments)
             self.stdout.write(f"  {order.number}  {order.buyer}  {order.shop.name}  {parcels}")
 
     def _start(self, incident: Incident, actor: Actor) -> None:
