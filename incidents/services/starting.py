@@ -240,8 +240,10 @@ def _open_chunk(incident_id: int, order_ids: Sequence[int]) -> OpenResult | None
         orders = Order.objects.select_related("shop", "buyer").filter(pk__in=todo).order_by("pk")
         if kind == Kind.EXCHANGE:
             orders = orders.prefetch_related("lines")
-        opened_text, opened_payload = incident_reason("incident_opened", title=incident.title, incident=incident.pk)
-        note = {"incident": incident.pk, **opened_payload}
+        _text, opened_payload = incident_reason("incident_opened", title=incident.title, incident=incident.pk)
+        # quiet: no "ticket created" message to the buyer or the department (notifications.services): the buyer
+        # hears of the incident through its own notice, at its rate.
+        note = {"incident": incident.pk, "quiet": True, **opened_payload}
         now = timezone.now()
         links: list[IncidentTicket] = []
         linked: list[Ticket] = []
