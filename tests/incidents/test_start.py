@@ -242,3 +242,12 @@ def test_the_tickets_an_incident_opens_announce_nothing_the_incident_tells_its_b
     assert list(created.values_list("ticket_id", flat=True).distinct()) == [own.pk]
     opened = Ticket.objects.get(order=affected)
     assert not created.filter(ticket=opened).exists()
+
+
+def test_beat_runs_the_rescan_and_the_worker_knows_the_tasks(settings):
+    from kefu.celery import app as kefu_app
+
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "incidents.tasks.incident_rescan_task"]
+    assert len(entries) == 1 and float(entries[0]["schedule"]) == settings.KEFU_INCIDENT_RESCAN_SECONDS > 0
+    kefu_app.loader.import_default_modules()
+    assert {"incidents.tasks.incident_rescan_task", "incidents.tasks.incident_open_tickets_task"} <= set(kefu_app.tasks)
