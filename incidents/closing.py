@@ -84,7 +84,7 @@ def incident_close(
     return locked
 
 
-def _reason_inputs(ticket: Ticket, action: str, text: str) -> dict[str, str]:
+def _reason_inputs(ticket: Ticket, action: str, text: str) -> dict[str, Any]:
     declared = action_get(ticket.kind, action)
     return {"reason": text} if declared is not None and "reason" in declared.act.needs_by_name else {}
 

@@ -149,11 +149,12 @@ def incident_tell_batch(*, incident_id: int, now: datetime | None = None) -> Tel
     draft tells nobody. Locks, in this order: the incident, the batch's ``IncidentTicket`` rows (by id), each
     ticket (as a buyer's answer does: its row, then the ticket). Returns what was told and what is left.
     """
-    now = now or timezone.now()
     with transaction.atomic():
         incident = Incident.objects.select_for_update(of=("self",)).filter(pk=incident_id).first()  # incident_lock
         if incident is None or incident.status == IncidentStatus.DRAFT:
             return TellRun(0, 0)
+        # The time is read under the lock: a run that waited for another one stamps its buyers after it.
+        now = now or timezone.now()
         closing = incident.status == IncidentStatus.CLOSED
         todo = IncidentTicket.objects.filter(incident_id=incident.pk)
         todo = todo.filter(closing_told_at__isnull=True) if closing else todo.filter(told_at__isnull=True)

@@ -77,7 +77,7 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _offer_help(offer: str) -> str:
-    helps = {
+    helps: dict[str, str] = {
         IncidentOffer.WAIT: translation.gettext("Keep your order; the compensation is paid to you now."),
         IncidentOffer.EXCHANGE: translation.gettext("We send you the alternative item instead."),
         IncidentOffer.REFUND: translation.gettext("You get your money back for this order."),

@@ -11,13 +11,18 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone, translation
 
 from incidents.messaging import incident_tell_batch, incident_tell_sweep, offers_text
 from incidents.models import IncidentStatus, IncidentTicket
+from incidents.services import incident_start
+from kefu.celery import app
 from notifications.models import Audience, Channel, Event, Notification
-from tests.incidents.affected import running_incident
+from tests.factories.incidents import IncidentFactory, delayed_order
+from tests.factories.orders import BuyerFactory
+from tests.incidents.affected import running_incident, sms_shop, supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -98,11 +103,29 @@ def test_a_draft_tells_nobody_and_a_paused_incident_waits() -> None:
 
 
 def test_the_beat_sweep_restarts_an_incident_whose_telling_stopped(django_capture_on_commit_callbacks) -> None:
-    from django.core.cache import cache
-
     running_incident(count=2)
     cache.clear()  # no telling under way
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert incident_tell_sweep() == 1
     assert len(callbacks) == 1  # the task handed over after the commit
     assert incident_tell_sweep() == 0  # marked as under way now
+
+
+def test_starting_an_incident_opens_the_tickets_and_tells_the_buyers_after_the_commits(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """The whole hand-over without a broker (``task_always_eager``, as the demo runs): start → opening task →
+    telling task, each after its commit."""
+    shop = sms_shop()
+    for n in range(3):
+        delayed_order(shop=shop, buyer=BuyerFactory(shop=shop, phone=f"1370000000{n}"))
+    incident = IncidentFactory(shops=[shop])
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            incident_start(incident, supervisor())
+    finally:
+        app.conf.task_always_eager = eager
+    assert IncidentTicket.objects.filter(incident=incident, told_at__isnull=False).count() == 3
+    assert len(notices(incident)) == 3
