@@ -22,6 +22,7 @@ from incidents.services import incident_open_tickets
 from tests.admin.conftest import listed, logged_in, messages_of
 from tests.factories.incidents import IncidentFactory, delayed_order
 from tests.factories.orders import ShopFactory
+from tickets.actors import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,25 @@ def test_a_started_incident_cannot_be_deleted_a_draft_can(sup_client) -> None:
     assert sup_client.get(page(running, "delete")).status_code == 403
     assert sup_client.post(page(draft, "delete"), {"post": "yes"}).status_code == 302
     assert list(Incident.objects.all()) == [running]
+
+
+def test_the_progress_fragment_costs_the_same_queries_at_any_size(sup_client) -> None:
+    """The page polls every few seconds: its fragment must not grow with the incident (2 orders, then 8)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.services import incident_start
+
+    shop = ShopFactory(code="own", name="官方商城")
+    counts = []
+    for size in (2, 8):
+        for _ in range(size):
+            delayed_order(carrier=f"ZTO{size}", destination_region="湖北省/武汉市", shop=shop)
+        incident = IncidentFactory(carrier=f"ZTO{size}")
+        incident_start(incident=incident, actor=Actor.system("test"))
+        incident_open_tickets(incident)
+        with CaptureQueriesContext(connection) as queries:
+            response = sup_client.get(page(incident, "progress"))
+        assert response.context["progress"].matched == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
