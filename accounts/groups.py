@@ -86,6 +86,9 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # one early). Reinforcements are never edited or deleted: they are the record.
     "surge.surgealert": (VIEW,),
     "routing.reinforcement": (VIEW, ADD, CHANGE),
+    # Incidents (issue 17): supervisors declare, start, extend and close them (desk.admin.incidents); a draft may be
+    # deleted, a started one not (the admin refuses).
+    "incidents.incident": ALL,
     # Choosing the user of a new staff member (autocomplete); editing users stays with superusers.
     "auth.user": (VIEW,),
 }

@@ -85,6 +85,9 @@ class ShipmentInSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ShipmentStatus.choices, required=False, default=ShipmentStatus.IN_TRANSIT)
     shipped_at = MomentField(required=False, allow_null=True, default=None)
     delivered_at = MomentField(required=False, allow_null=True, default=None)
+    # Province/city, e.g. "浙江省/杭州市": an incident's scope matches on them (incidents.scope).
+    origin_region = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    destination_region = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class OrderInSerializer(serializers.Serializer):
@@ -112,6 +115,8 @@ class ShipmentOutSerializer(serializers.Serializer):
     status = serializers.CharField()
     shipped_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
+    origin_region = serializers.CharField()
+    destination_region = serializers.CharField()
 
 
 class OrderLineOutSerializer(serializers.Serializer):

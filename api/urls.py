@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from api.views import evidence, integrations, opening, staff, storefront
+from api.views import evidence, incidents, integrations, opening, staff, storefront
 from api.views.unknown import UnknownEndpointApi
 
 app_name = "api"
@@ -18,6 +18,7 @@ urlpatterns = [
     path("tickets/<str:number>/", storefront.TicketDetailApi.as_view(), name="ticket-detail"),
     path("tickets/<str:number>/actions/<str:action>/", storefront.TicketActionApi.as_view(), name="ticket-action"),
     path("tickets/<str:number>/comments/", storefront.TicketCommentApi.as_view(), name="ticket-comment"),
+    path("tickets/<str:number>/incident/", incidents.IncidentAnswerApi.as_view(), name="ticket-incident"),
     path("tickets/<str:number>/postage/", storefront.TicketPostageApi.as_view(), name="ticket-postage"),
     path("tickets/<str:number>/evidence/", storefront.TicketEvidenceApi.as_view(), name="ticket-evidence"),
     path(

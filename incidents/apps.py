@@ -7,3 +7,11 @@ class IncidentsConfig(AppConfig):
 
     name = "incidents"
     verbose_name = _("Incidents")
+
+    def ready(self) -> None:
+        from incidents.reasons import register_reasons as register_answer_reasons
+        from incidents.wording import register_reasons
+
+        register_reasons()
+        # What buyers' answers and the closing write on the tickets' timelines (incidents.reasons).
+        register_answer_reasons()

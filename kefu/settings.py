@@ -32,3 +32,4 @@ from kefu.conf.quality import *  # noqa: F403
 
 # isort: split
 from kefu.conf.surge import *  # noqa: F403
+from kefu.conf.incidents import *  # noqa: F403

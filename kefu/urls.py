@@ -25,6 +25,8 @@ urlpatterns = [
     path("connectors/", include("connectors.urls")),
     # The buyer's satisfaction page (quality.views): public, reached by the signed link of the 回访 message.
     path("survey/", include("quality.urls")),
+    # The buyer's answer to an incident (incidents.views): public, reached by the signed link of its message.
+    path("incident/", include("incidents.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

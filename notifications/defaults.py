@@ -138,4 +138,26 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "{% if hours_to_breach %}, the first in about {{ hours_to_breach }} h{% endif %}. Arriving {{ arrivals }}/h, "
         "handled {{ handled }}/h, backlog {{ backlog }}. At risk: {{ at_risk }} Watch and reinforce: {{ watch_url }}",
     ),
+    # Incidents: one message to every affected buyer (incidents.messaging). ``incident_message`` is the incident's
+    # own text in the buyer's language, ``offers`` what they may choose, ``answer_url`` the signed answer link.
+    ("incident_notice", "zh-hans"): (
+        "订单 {{ order.number }} 的重要通知",
+        "{{ incident_message }}{% if expected_delivery %}预计送达日期：{{ expected_delivery }}。{% endif %}"
+        "{% if offers %}您可以选择：{{ offers }}。请点击链接告诉我们您的选择：{{ answer_url }} {% endif %}"
+        "售后单 {{ ticket.number }}，{{ shop.name }}。",
+    ),
+    ("incident_notice", "en"): (
+        "Important news about order {{ order.number }}",
+        "{{ incident_message }}{% if expected_delivery %} Expected delivery: {{ expected_delivery }}.{% endif %}"
+        "{% if offers %} You may choose: {{ offers }}. Tell us your choice here: {{ answer_url }}{% endif %}"
+        " Ticket {{ ticket.number }}, {{ shop.name }}.",
+    ),
+    ("incident_closed", "zh-hans"): (
+        "订单 {{ order.number }}：事件已处理完毕",
+        "{{ closing_message }} 售后单 {{ ticket.number }}（{{ ticket.state_label }}），{{ shop.name }}。",
+    ),
+    ("incident_closed", "en"): (
+        "Order {{ order.number }}: the incident is over",
+        "{{ closing_message }} Ticket {{ ticket.number }} ({{ ticket.state_label }}), {{ shop.name }}.",
+    ),
 }

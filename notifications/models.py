@@ -42,6 +42,10 @@ class Event(models.TextChoices):
     # A department's queue projected to breach (surge.services.alerts): staff wording, to the supervisors, sent
     # with the first ticket at risk as the message's ticket.
     SURGE_ALERT = "surge_alert", _("Queue projected to breach")
+    # Incidents (issue 17): what an incident tells each affected buyer, at its controlled rate, with the signed
+    # answer link, and the closing message when it is closed (incidents.messaging).
+    INCIDENT_NOTICE = "incident_notice", _("Incident notice")
+    INCIDENT_CLOSED = "incident_closed", _("Incident closed")
 
 
 class Channel(models.TextChoices):

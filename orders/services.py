@@ -258,6 +258,8 @@ def _shipments_plan(*, order: Order, shipments: Sequence[ShipmentData], new_orde
                         status=data.status,
                         shipped_at=data.shipped_at,
                         delivered_at=data.delivered_at,
+                        origin_region=data.origin_region,
+                        destination_region=data.destination_region,
                     ),
                 )
             )
@@ -267,6 +269,8 @@ def _shipments_plan(*, order: Order, shipments: Sequence[ShipmentData], new_orde
             "status": shipment.status if shipment.last_event_at else data.status,
             "shipped_at": data.shipped_at or shipment.shipped_at,
             "delivered_at": data.delivered_at or shipment.delivered_at,
+            "origin_region": data.origin_region or shipment.origin_region,
+            "destination_region": data.destination_region or shipment.destination_region,
         }
         changed = [name for name, value in wanted.items() if getattr(shipment, name) != value]
         if changed:

@@ -50,6 +50,9 @@ class ShipmentData:
     status: str = ShipmentStatus.PENDING
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
+    # "浙江省/杭州市": where the parcel leaves from and goes to (province/city), for incidents' scope. Empty: unknown.
+    origin_region: str = ""
+    destination_region: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -157,6 +157,12 @@ def shipment_data_clean(data: ShipmentData, *, prefix: str) -> ShipmentData:
         status=choice_clean(data.status, field=f"{prefix}.status", choices=ShipmentStatus),
         shipped_at=shipped_at,
         delivered_at=delivered_at,
+        origin_region=text_clean(
+            data.origin_region or "", field=f"{prefix}.origin_region", max_length=64, required=False
+        ),
+        destination_region=text_clean(
+            data.destination_region or "", field=f"{prefix}.destination_region", max_length=64, required=False
+        ),
     )
 
 

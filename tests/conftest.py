@@ -22,6 +22,9 @@ os.environ["KEFU_OUTBOUND_ALLOW_PRIVATE"] = "true"
 # ``seed_demo``'s 30 days of history (desk/demo/history.py): a dozen tickets in tests, not a few hundred
 # (tests/desk/test_demo_history.py builds a bigger one).
 os.environ.setdefault("KEFU_DEMO_HISTORY_TICKETS", "12")
+# ``seed_demo``'s orders stuck on their way to Hubei (desk/demo/incident.py): 20 in tests, not 500 (the incident's
+# browser test makes its 500 itself).
+os.environ.setdefault("KEFU_DEMO_INCIDENT_ORDERS", "20")
 
 
 @pytest.fixture(autouse=True)

@@ -57,6 +57,7 @@ SYSTEM_ACTORS: dict[str, Any] = {
     "payout watch": _("payout watch"),
     "routing": _("routing"),
     "stalled parcel watch": _("stalled parcel watch"),
+    "incident": _("incident"),
     "system": _("system"),
     "risk control": _("risk control"),
     "fast refund": _("fast refund"),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from desk.admin.access import request_actor
+from incidents.models import Incident
 from kefu.core.vocabulary import STATES_BY_KIND, all_state_choices
 from orders.models import Channel
 from routing.models import Department, StaffMember
@@ -123,3 +124,41 @@ class ChannelFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         return queryset.filter(shop__channel=self.value()) if self.value() else queryset
+
+
+class IncidentFilter(admin.SimpleListFilter):
+    """The tickets of one incident (``?incident=<id>``, the incident page's links). Offered only while it is chosen,
+    so the list costs no query for it otherwise (the queue's query counts stay as they are)."""
+
+    title = _("incident")
+    parameter_name = "incident"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        value = request.GET.get(self.parameter_name, "")
+        if not value.isdigit():
+            return []
+        return [(str(pk), title) for pk, title in Incident.objects.filter(pk=int(value)).values_list("pk", "title")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(incident_link__incident_id=int(value))
+        return queryset
+
+
+class IncidentFlaggedFilter(admin.SimpleListFilter):
+    """Tickets of an incident whose marketplace deadline comes before the incident's timeline (flagged and
+    escalated by incidents.services): the incident page's "platform-flagged" link."""
+
+    title = _("platform deadline first")
+    parameter_name = "incident_flagged"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        if self.parameter_name not in request.GET:
+            return []
+        return [("yes", _("Flagged by an incident"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        if self.value() == "yes":
+            return queryset.filter(incident_link__platform_flagged_at__isnull=False)
+        return queryset

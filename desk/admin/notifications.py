@@ -129,6 +129,12 @@ SAMPLE_CONTEXT = {
     "backlog": 80,
     "at_risk": "CP0001 https://kefu.example.com/admin/tickets/ticket/1/change/",
     "watch_url": "https://kefu.example.com/admin/surge/surgealert/watch/",
+    # Incidents (incidents.messaging): the incident's text, the new date, the offers, the answer link, the closing.
+    "incident_message": "中转站停运，包裹延误。",
+    "expected_delivery": "2026-01-05",
+    "offers": "等待（补偿 ¥5.00）/ 退款",
+    "answer_url": "https://kefu.example.com/incident/TOKEN/",
+    "closing_message": "中转站已恢复，感谢您的耐心。",
 }
 
 

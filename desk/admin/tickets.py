@@ -33,6 +33,8 @@ from desk.admin.filters import (
     AssigneeFilter,
     ChannelFilter,
     DepartmentFilter,
+    IncidentFilter,
+    IncidentFlaggedFilter,
     OverdueFilter,
     StateFilter,
     department_names,
@@ -118,6 +120,8 @@ class TicketAdmin(
         ChannelFilter,
         RiskFilter,
         "created_at",
+        IncidentFilter,  # shown only when the incident page's links choose them
+        IncidentFlaggedFilter,
     ]
     search_fields = ["number"]  # shows the search box; ``get_search_results`` does the searching
     search_help_text = _(

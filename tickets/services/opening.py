@@ -205,16 +205,21 @@ def exchange_open(
     replacement_name: str = "",
     description: str = "",
     platform: Platform | None = None,
+    merchant_offer: bool = False,
+    note: Mapping[str, Any] | None = None,
 ) -> ExchangeTicket:
     """Open an exchange: the items come back and a replacement (another size, colour, …) goes out.
 
-    A marketplace's case (``platform``) skips the return window check: the platform accepted it."""
+    A marketplace's case (``platform``) skips the return window check: the platform accepted it; so does an
+    exchange the merchant offers of its own accord (``merchant_offer``: an incident's alternative SKU, before or
+    after delivery). ``note``: entries added to the ``created`` timeline entry's payload (e.g. the incident that
+    opened it)."""
     opener_check(order, actor)
     replacement_sku = require(replacement_sku, "replacement_sku", _("The replacement SKU"))
     with transaction.atomic():
         reason = reason_resolve(Kind.EXCHANGE, reason_code, required=True)
         resolved = lines_resolve(order, lines, check_returnable=True)
-        if platform is None:
+        if platform is None and not merchant_offer:
             return_window_check(order, needs_delivery=True)
         return _create(
             ExchangeTicket,
@@ -228,7 +233,7 @@ def exchange_open(
                 "replacement_name": replacement_name,
                 **_platform_fields(platform),
             },
-            payload={"replacement_sku": replacement_sku},
+            payload={**(note or {}), "replacement_sku": replacement_sku},
         )
 
 
@@ -291,8 +296,11 @@ def logistics_open(
     description: str = "",
     lines: Sequence[LineRequest] = (),
     platform: Platform | None = None,
+    note: Mapping[str, Any] | None = None,
 ) -> LogisticsTicket:
-    """Open a logistics exception for a shipment of the order (the buyer, staff, or the stalled sweep)."""
+    """Open a logistics exception for a shipment of the order (the buyer, staff, the stalled sweep, an incident).
+
+    ``note``: entries added to the ``created`` timeline entry's payload (e.g. the incident that opened it)."""
     from tickets.models import ExceptionType
 
     opener_check(order, actor)
@@ -334,5 +342,9 @@ def logistics_open(
                 "shipment": shipment,
                 **_platform_fields(platform),
             },
-            payload={"exception_type": exception_type, "shipment": str(shipment) if shipment else None},
+            payload={
+                **(note or {}),
+                "exception_type": exception_type,
+                "shipment": str(shipment) if shipment else None,
+            },
         )

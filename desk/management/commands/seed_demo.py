@@ -9,6 +9,9 @@ The demo Taobao and Pinduoduo shops are connected to the simulators ``make run``
 ports after the web server's: ``desk.demo.marketplaces``), on every run: their cases arrive as tickets by push
 and by the periodic pull while ``make run`` is up.
 
+Also made: orders of the official shop stuck with one carrier on their way to Hubei (``desk.demo.incident``,
+``KEFU_DEMO_INCIDENT_ORDERS``, 500 by default), for declaring a carrier delay as an incident.
+
 With the shops come 30 days of history (``desk.demo.history``): a few hundred tickets opened and worked through
 the services on a moved clock, so the dashboard and the figures have a month behind them on first start
 (``KEFU_DEMO_HISTORY_TICKETS`` sets how many; 240 by default).
@@ -34,6 +37,7 @@ from django.db import transaction
 
 from desk.demo.calendars import calendars_ensure
 from desk.demo.history import history_build
+from desk.demo.incident import incident_orders_seed
 from desk.demo.marketplaces import web_port
 from desk.demo.replies import replies_seed
 from desk.demo.risk import risk_cases
@@ -91,6 +95,10 @@ class Command(BaseCommand):
             answers = satisfaction_answers()
             if answers:
                 self.stdout.write(f"seed_demo: {answers} satisfaction answers (回访).")
+            # Parcels stuck with one carrier on their way to one region, for declaring an incident (docs/incidents.md).
+            stuck = incident_orders_seed()
+            if stuck:
+                self.stdout.write(f"seed_demo: {stuck} orders stuck with ZTO on their way to Hubei (for an incident).")
             connections = marketplaces_connect(port=web_port())
         for shop_connection in connections:
             self.stdout.write(f"  {shop_connection}: simulated at {shop_connection.base_url}")
