@@ -31,5 +31,5 @@ from kefu.conf.money import *  # noqa: F403
 from kefu.conf.quality import *  # noqa: F403
 
 # isort: split
-from kefu.conf.surge import *  # noqa: F403
 from kefu.conf.incidents import *  # noqa: F403
+from kefu.conf.surge import *  # noqa: F403
