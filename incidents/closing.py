@@ -96,6 +96,7 @@ def affected_close(*, incident: Incident, affected: IncidentTicket, actor: Actor
     closes anyway. Caller's transaction (incidents.messaging runs it under the row locks); returns the ticket."""
     ticket = ticket_get(pk=affected.ticket_id)
     text, payload = incident_reason("incident_closed", incident=incident.title, messages=incident.closing_message)
+    payload["quiet"] = True  # the buyer gets the closing message (incidents.messaging), not one per step
     path = CLOSING_PATHS.get((ticket.kind, ticket.state))
     if path is None:
         code = "incident_closed" if ticket.is_final else "incident_close_left"

@@ -49,6 +49,10 @@ def notification_event_for(event: TicketEvent, ticket: Ticket) -> str | None:
         # see the incident, not 50,000 "ticket created" messages.
         return None if (event.payload or {}).get("quiet") else Event.TICKET_CREATED
     if kind == "transition":
+        # Closing an incident moves its tickets (incidents.closing) quietly: the buyer hears the one closing
+        # message, which names the ticket's final state, not each step on the way there.
+        if (event.payload or {}).get("quiet"):
+            return None
         return Event.CLOSED if ticket.waiting_on == WaitingOn.NOBODY else Event.STATE_CHANGED
     if kind == "assignment":
         return Event.ASSIGNED if ticket.assignee_id else None

@@ -63,6 +63,10 @@ def test_closing_resolves_what_is_left_leaves_money_under_way_and_tells_every_bu
         .values_list("transition", "actor_name")
     )
     assert transitions == [(name, closer.get_username()) for name in ("investigate", "mark_found", "resolve")]
+    # The buyer hears the closing message, which names the final state, not each of the three steps.
+    closed_at = TicketEvent.objects.filter(ticket_id=untouched.ticket_id, transition="investigate").get().created_at
+    heard = Notification.objects.filter(ticket_id=untouched.ticket_id, audience="buyer", created_at__gte=closed_at)
+    assert list(heard.values_list("event", flat=True).distinct()) == [Event.INCIDENT_CLOSED]
     for affected in (untouched, refunding, investigating):
         reasons = [str(e.reason) for e in TicketEvent.objects.filter(ticket_id=affected.ticket_id)]
         assert any("已结束" in reason for reason in reasons), reasons  # on each timeline
