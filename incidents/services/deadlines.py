@@ -79,6 +79,14 @@ def _extend_chunk(incident_id: int, ids: list[int], by: timedelta, actor: Actor,
         incident = incident_lock(incident_id)
         if incident.status != IncidentStatus.RUNNING:
             return
+        # The lock order of every incident write: the incident, its affected rows, then the tickets (a buyer's
+        # answer, incidents.answers, locks its affected row, then the ticket; the flags below update affected rows).
+        list(
+            IncidentTicket.objects.select_for_update()
+            .filter(incident_id=incident_id, ticket_id__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         tickets = list(
             Ticket.objects.select_for_update(of=("self",))
             .select_related("shop", "buyer")
