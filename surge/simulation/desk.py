@@ -41,6 +41,9 @@ class _Queues:
     def open_ticket_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
         return {}
 
+    def open_department_counts(self, department: str, user_ids: Sequence[int]) -> dict[int, int]:
+        return {}  # reinforcements' caps: the simulation works each department as one queue, nobody by name
+
 
 def shop_find(reference: str) -> Shop:
     """A plan's shop: its code, or its id."""
