@@ -12,6 +12,7 @@ something left to refund (not every line refunded already); completed and cancel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -81,7 +82,7 @@ class IncidentPreview:
 
     orders: int
     buyers: int
-    sample: list[Order]
+    sample: Sequence[Order]
 
 
 def incident_preview(incident: Incident, sample: int = 20) -> IncidentPreview:

@@ -44,7 +44,10 @@ def notification_event_for(event: TicketEvent, ticket: Ticket) -> str | None:
     """Which notification a timeline entry is, if any."""
     kind = event.event_type
     if kind == "created":
-        return Event.TICKET_CREATED
+        # A ticket opened in bulk for an incident (incidents.services.starting marks it ``quiet``) announces
+        # nothing: the incident tells its buyers itself, at its controlled rate (incidents.messaging), and staff
+        # see the incident, not 50,000 "ticket created" messages.
+        return None if (event.payload or {}).get("quiet") else Event.TICKET_CREATED
     if kind == "transition":
         return Event.CLOSED if ticket.waiting_on == WaitingOn.NOBODY else Event.STATE_CHANGED
     if kind == "assignment":

@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 # The logistics exception an incident's ticket records, by the incident's kind: a sold-out item or a platform's
 # outage delays the parcel as a carrier's hub does; a recalled item is a damaged one (the buyer's goods are faulty).
-EXCEPTION_TYPES = {
+EXCEPTION_TYPES: dict[str, str] = {
     IncidentKind.LOGISTICS_DELAY: "delayed",
     IncidentKind.PLATFORM_PROBLEM: "delayed",
     IncidentKind.OUT_OF_STOCK: "delayed",
@@ -56,7 +56,7 @@ EXCEPTION_TYPES = {
     IncidentKind.OTHER: "delayed",
 }
 # The reason of an incident's exchange ticket (tickets' default reason codes).
-EXCHANGE_REASONS = {IncidentKind.QUALITY_RECALL: "quality_problem"}
+EXCHANGE_REASONS: dict[str, str] = {IncidentKind.QUALITY_RECALL: "quality_problem"}
 EXCHANGE_REASON_DEFAULT = "other"
 
 
@@ -212,7 +212,7 @@ def _open_one(incident: Incident, kind: str, order: Order, shipment: Shipment | 
     return logistics_open(
         order=order,
         actor=actor,
-        exception_type=EXCEPTION_TYPES.get(IncidentKind(incident.kind), "delayed"),
+        exception_type=EXCEPTION_TYPES.get(incident.kind, "delayed"),
         shipment=shipment,
         description=description,
         note=note,
@@ -240,8 +240,10 @@ def _open_chunk(incident_id: int, order_ids: Sequence[int]) -> OpenResult | None
         orders = Order.objects.select_related("shop", "buyer").filter(pk__in=todo).order_by("pk")
         if kind == Kind.EXCHANGE:
             orders = orders.prefetch_related("lines")
-        opened_text, opened_payload = incident_reason("incident_opened", title=incident.title, incident=incident.pk)
-        note = {"incident": incident.pk, **opened_payload}
+        _text, opened_payload = incident_reason("incident_opened", title=incident.title, incident=incident.pk)
+        # quiet: no "ticket created" message to the buyer or the department (notifications.services): the buyer
+        # hears of the incident through its own notice, at its rate.
+        note = {"incident": incident.pk, "quiet": True, **opened_payload}
         now = timezone.now()
         links: list[IncidentTicket] = []
         linked: list[Ticket] = []

@@ -40,6 +40,12 @@ def test_a_tiny_run_opens_one_ticket_per_order_and_cleans_up():
     )
     assert row(output, "second run (re-scan, nothing new)").startswith("0 opened")
     assert re.match(r"30 tickets in [\d.]+ s .*, 0 capped", row(output, "deadlines moved by 24 h"))
+    assert re.match(r"30 in [\d.]+ s = [\d,]+ buyers/s, one worker", row(output, "buyers told, rate lifted"))
+    # 30 buyers at the default 600 a minute: 3 s, unless the worker is slower.
+    assert re.match(
+        r"[\d.]+ min after the tickets were opened \(the rate: 0\.1 min; ",
+        row(output, "every buyer told at 600 a minute"),
+    )
     assert not Ticket.objects.exists() and not Incident.objects.exists()
     assert not Shop.objects.filter(code=BENCH_CODE).exists() and not Order.objects.exists()
 

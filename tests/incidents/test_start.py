@@ -12,6 +12,7 @@ from incidents.errors import IncidentClosed, IncidentInvalid
 from incidents.models import IncidentOffer, IncidentStatus, IncidentTicket
 from incidents.services import incident_open_tickets, incident_rescan, incident_start
 from incidents.tasks import incident_open_tickets_task, incident_rescan_task
+from notifications.models import Event, Notification, ShopChannels
 from orders.models import ShipmentStatus
 from tests.factories.desk import open_logistics, open_return
 from tests.factories.incidents import IncidentFactory, delayed_order
@@ -225,3 +226,28 @@ def test_an_order_the_opening_refuses_is_skipped_and_the_others_are_opened(super
     assert not IncidentTicket.objects.filter(order=refused).exists()
     # Tried again at the next run (it may become possible), still without a duplicate for the others.
     assert incident_open_tickets(incident).opened == 0
+
+
+def test_the_tickets_an_incident_opens_announce_nothing_the_incident_tells_its_buyers_itself(supervisor):
+    shop = ShopFactory()
+    ShopChannels.objects.create(shop=shop, webhook=False, sms=True)
+    affected = delayed_order(shop=shop)
+    incident = IncidentFactory(shops=[shop])
+    incident_start(incident, supervisor)
+    incident_open_tickets(incident)
+    # A buyer's own ticket on another order of the shop still says it was created.
+    own = open_logistics(delayed_order(shop=shop, carrier="ZTO"))
+
+    created = Notification.objects.filter(event=Event.TICKET_CREATED)
+    assert list(created.values_list("ticket_id", flat=True).distinct()) == [own.pk]
+    opened = Ticket.objects.get(order=affected)
+    assert not created.filter(ticket=opened).exists()
+
+
+def test_beat_runs_the_rescan_and_the_worker_knows_the_tasks(settings):
+    from kefu.celery import app as kefu_app
+
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "incidents.tasks.incident_rescan_task"]
+    assert len(entries) == 1 and float(entries[0]["schedule"]) == settings.KEFU_INCIDENT_RESCAN_SECONDS > 0
+    kefu_app.loader.import_default_modules()
+    assert {"incidents.tasks.incident_rescan_task", "incidents.tasks.incident_open_tickets_task"} <= set(kefu_app.tasks)

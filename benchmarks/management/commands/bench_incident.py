@@ -8,7 +8,11 @@ and the Celery task run (incidents.services): ``incident_start``, then ``inciden
 worker; the task's chunks, ``KEFU_INCIDENT_CHUNK_SIZE`` orders per transaction under the incident's row lock). It
 reports tickets opened per second, SQL statements and worker CPU per ticket, that every order got exactly one
 ticket, what a second run (the re-scan of a finished incident) costs, and moving every ticket's deadline at once
-(``incident_deadlines_extend``).
+(``incident_deadlines_extend``). Then every buyer is told with the code the telling task runs
+(``incidents.messaging.incident_tell_batch``, the shop reaching its buyers by SMS through the outbox), the rate
+lifted so that batches follow each other: one worker's capacity; the time until every buyer is told is the longer
+of that and the incident's rate (``KEFU_INCIDENT_MESSAGES_PER_MINUTE`` buyers a minute). ``bench_incident_tell``
+looks at the telling alone in more detail.
 
 Destructive: the ticket tables (``tickets_ticket`` and everything referencing it) are emptied before and after
 (``--keep`` leaves the rows); a database that already holds tickets needs ``--yes``. Other databases than
@@ -34,13 +38,16 @@ from benchmarks.incident_data import (
     shop_make,
 )
 from benchmarks.scratch import database_description, machine_load, tables_empty, tables_refuse_unless, ticket_tables
-from incidents.models import IncidentTicket
+from incidents.messaging import incident_tell_batch
+from incidents.models import Incident, IncidentTicket
 from incidents.scope import incident_preview
 from incidents.services import incident_deadlines_extend, incident_open_tickets, incident_start
+from notifications.models import ShopChannels
 from tickets.actors import Actor
 from tickets.models import Ticket
 
 MAX_WITHOUT_POSTGRES = 5_000
+UNBOUNDED = 1_000_000_000  # buyers a minute: the capacity run is bound by the worker, not the rate
 
 
 class Command(BaseCommand):
@@ -73,6 +80,8 @@ class Command(BaseCommand):
         rows: list[tuple[str, str]] = [("database", database_description()), ("load average before", machine_load())]
         started = time.perf_counter()
         shop = shop_make()
+        # The buyers are reached by SMS: each opening's and each notice's message is an outbox row, as in a shop.
+        ShopChannels.objects.update_or_create(shop=shop, defaults={"webhook": False, "sms": True, "email": False})
         orders_seed(shop, n=n, now=timezone.now())
         rows.append(("orders seeded", f"{n:,} in {time.perf_counter() - started:.1f} s"))
 
@@ -133,6 +142,7 @@ class Command(BaseCommand):
                 f"({extended.extended / max(took, 1e-9):,.0f} tickets/s), {extended.capped} capped",
             )
         )
+        rows += self._tell(incident, n)
         rows.append(("load average after", machine_load()))
 
         self.stdout.write("\n| measure | value |\n|---|---|")
@@ -144,6 +154,32 @@ class Command(BaseCommand):
             tables_empty(tables)
             bench_delete()
             self.stdout.write("\nCleaned up: the ticket tables are empty and the benchmark's orders are gone.")
+
+    def _tell(self, incident: Incident, n: int) -> list[tuple[str, str]]:
+        """Every buyer told back to back (the rate lifted): one worker's capacity, then the time at the rate."""
+        rate = incident.messages_per_minute
+        Incident.objects.filter(pk=incident.pk).update(messages_per_minute=UNBOUNDED)
+        told = 0
+        wall = time.perf_counter()
+        while True:
+            run = incident_tell_batch(incident_id=incident.pk)
+            told += run.told
+            if not run.left or not run.told:
+                break
+        wall = time.perf_counter() - wall
+        Incident.objects.filter(pk=incident.pk).update(messages_per_minute=rate)
+        at_rate = n / rate * 60
+        return [
+            (
+                "buyers told, rate lifted",
+                f"{told:,} in {wall:.1f} s = {told / max(wall, 1e-9):,.0f} buyers/s, one worker",
+            ),
+            (
+                f"every buyer told at {rate:,} a minute",
+                f"{max(at_rate, wall) / 60:,.1f} min after the tickets were opened (the rate: {at_rate / 60:,.1f} "
+                f"min; one worker's capacity: {wall / 60:,.1f} min)",
+            ),
+        ]
 
     def _one_each(self, incident_id: int, n: int) -> str:
         links = IncidentTicket.objects.filter(incident_id=incident_id).count()
