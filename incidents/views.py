@@ -22,6 +22,7 @@ from incidents.models import IncidentOffer, IncidentStatus, IncidentTicket
 from incidents.reasons import offer_label, text_in
 from incidents.tokens import TokenExpired, TokenInvalid, affected_id_from_token
 from tickets.selectors import ticket_get
+from tickets.wording import buyer_state_label
 
 
 def _unusable(request: HttpRequest, *, expired: bool) -> HttpResponse:
@@ -69,6 +70,7 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
             "closed": incident.status == IncidentStatus.CLOSED,
             "choices": [(offer, offers_text(incident, [offer]), _offer_help(offer)) for offer in offers],
             "answer_label": offer_label(affected.answer) if affected.answer else "",
+            "state_label": buyer_state_label(ticket.kind, ticket.state),
             "error": error,
             "chosen": request.POST.get("answer", ""),
             "language": language,

@@ -29,6 +29,7 @@ from api import urls as api_urls
 from orders.models import Order, Shipment, TrackingEvent
 from tests.api.conftest import Staff, Storefront, assert_error, staff, url
 from tests.factories.orders import ShipmentFactory
+from tests.incidents.affected import incident_linking
 from tickets.actors import Actor
 from tickets.models import Attachment, Ticket, TicketEvent
 from tickets.services.timeline import ticket_evidence_attach
@@ -123,6 +124,8 @@ CASES = [
     Case("ticket-detail", "GET", "storefront", lambda t: {"number": t.ticket}),
     Case("ticket-action", "POST", "storefront", lambda t: {"number": t.ticket, "action": "cancel"}),
     Case("ticket-comment", "POST", "storefront", lambda t: {"number": t.ticket}, lambda t: {"body": "在吗"}),
+    Case("ticket-incident", "GET", "storefront", lambda t: {"number": t.ticket}),
+    Case("ticket-incident", "POST", "storefront", lambda t: {"number": t.ticket}, lambda t: {"answer": "refund"}),
     Case("ticket-postage", "POST", "storefront", lambda t: {"number": t.ticket}, lambda t: {"amount": "12.00"}),
     Case(
         "ticket-evidence",
@@ -211,6 +214,7 @@ def world(shop_a, shop_b) -> World:
     shipment = ShipmentFactory(order=order, carrier="SF")
     ticket = shop_a.ticket("return", "requested", order=order)
     queued = shop_a.ticket("return", "return_in_transit")
+    incident_linking([ticket])  # the ticket is an incident's (its answer endpoint)
     # Shop B has rows of its own, so its lists are not empty by accident.
     shop_b.ticket("complaint", "open")
     evidence = [

@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from api.models import StaffToken
 from tests.api.conftest import staff_user, storefront
 from tests.factories.orders import ShipmentFactory
+from tests.incidents.affected import incident_linking
 from tickets.models import Attachment
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -78,7 +79,7 @@ class FuzzWorld:
 @pytest.fixture
 def fuzz_world(live_server) -> FuzzWorld:
     shop = storefront("fuzz-shop")
-    numbers, orders, tracking = [], [], []
+    numbers, orders, tracking, made = [], [], [], []
     with transaction.atomic():
         for kind, states in STATES.items():
             for state in states:
@@ -95,6 +96,8 @@ def fuzz_world(live_server) -> FuzzWorld:
                 )
                 numbers.append(ticket.number)
                 orders.append(ticket.order.number)
+                made.append(ticket)
+        incident_linking(made)  # every ticket is an incident's: its answer endpoint finds something
     token = StaffToken.issue(user=staff_user("supervisors", username="fuzz-supervisor"), name="fuzz")[1]
     return FuzzWorld(
         base_url=live_server.url,

@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
-from incidents.models import Incident, IncidentTicket
+from incidents.models import Incident, IncidentStatus, IncidentTicket
 from incidents.services import incident_open_tickets, incident_start
 from incidents.tokens import answer_token
 from notifications.models import ShopChannels
@@ -61,3 +62,14 @@ def coupons(shop: Shop, *values: str) -> None:
     """Put coupon codes worth ``values`` in the shop's pool."""
     for n, value in enumerate(values):
         CouponCode.objects.create(shop=shop, code=f"INC-{shop.pk}-{n}", value=Decimal(value))
+
+
+def incident_linking(tickets: Any, **fields: Any) -> Incident:
+    """A running incident (every offer) that ``tickets`` belong to, one per order: for the API's matrices, whose
+    tickets are built in given states rather than opened by an incident."""
+    fields = {"offers": ["wait", "exchange", "refund"], "alternative_sku": "SKU-B", **fields}
+    incident = IncidentFactory(status=IncidentStatus.RUNNING, started_at=timezone.now(), **fields)
+    IncidentTicket.objects.bulk_create(
+        [IncidentTicket(incident=incident, order_id=t.order_id, buyer_id=t.buyer_id, ticket_id=t.pk) for t in tickets]
+    )
+    return incident
