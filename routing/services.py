@@ -10,7 +10,9 @@ person. Claim and reassignment are ticket use cases (tickets.services.assignment
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -192,10 +194,36 @@ def assignee_pick(code: str, *, workload: Workload) -> User | None:
     on-duty snapshot (routing.config.departments_on_duty) without a query. None when nobody can take it: the
     ticket then waits, visibly unassigned, in the department's queue.
     """
+    pickers = _batch_pickers.get()
+    if pickers is not None:  # inside assignee_batch(): one picker per department for the whole batch
+        if code not in pickers:
+            pickers[code] = AssigneePicker(code, workload=workload)
+        return pickers[code].pick()
     picker = AssigneePicker(code, workload=workload)
     chosen = picker.pick()
     picker.close()
     return chosen
+
+
+_batch_pickers: ContextVar[dict[str, AssigneePicker] | None] = ContextVar("assignee_batch", default=None)
+
+
+@contextmanager
+def assignee_batch() -> Iterator[None]:
+    """Within the block, successive ``assignee_pick`` calls share one ``AssigneePicker`` per department: its
+    members locked and their load read once, each pick counting towards the next, the rotation written once at
+    the end. The same choices as one ``assignee_pick`` per ticket in the same transaction, without re-reading
+    every member's open tickets per ticket (an incident opening a chunk of tickets at once: the per-ticket count
+    grew with the incident's own tickets). Use it inside the caller's transaction; after an error nothing is
+    written (the transaction rolls back anyway)."""
+    pickers: dict[str, AssigneePicker] = {}
+    token = _batch_pickers.set(pickers)
+    try:
+        yield
+    finally:
+        _batch_pickers.reset(token)
+    for picker in pickers.values():
+        picker.close()
 
 
 class AssigneePicker:

@@ -37,6 +37,7 @@ from incidents.services.flags import incident_tickets_flag, platform_first
 from incidents.wording import INCIDENT_ACTOR, incident_reason
 from kefu.core.errors import DomainError
 from orders.models import Order, Shipment, ShipmentDirection
+from routing.services import assignee_batch
 from tickets.actors import Actor
 from tickets.models import EventType, Kind, Ticket
 from tickets.services.engine import event_record
@@ -247,22 +248,25 @@ def _open_chunk(incident_id: int, order_ids: Sequence[int]) -> OpenResult | None
         now = timezone.now()
         links: list[IncidentTicket] = []
         linked: list[Ticket] = []
-        for order in orders:
-            ticket = existing.get(order.pk)
-            if ticket is not None:
-                linked.append(ticket)
-            else:
-                # The opening services write inside a savepoint of their own (transaction.atomic) and refuse
-                # before writing: one refused order leaves the chunk's others (no second savepoint needed here).
-                try:
-                    ticket = _open_one(incident, kind, order, shipments.get(order.pk), note)
-                except DomainError as exc:
-                    result.skipped.append(f"{order.number}: {exc.message}")
-                    continue
-                result.opened += 1
-            links.append(
-                IncidentTicket(incident=incident, order=order, buyer_id=order.buyer_id, ticket=ticket, created_at=now)
-            )
+        with assignee_batch():  # the chunk's assignees chosen with one read of each department's load
+            for order in orders:
+                ticket = existing.get(order.pk)
+                if ticket is not None:
+                    linked.append(ticket)
+                else:
+                    # The opening services write inside a savepoint of their own (transaction.atomic) and refuse
+                    # before writing: one refused order leaves the chunk's others (no second savepoint needed here).
+                    try:
+                        ticket = _open_one(incident, kind, order, shipments.get(order.pk), note)
+                    except DomainError as exc:
+                        result.skipped.append(f"{order.number}: {exc.message}")
+                        continue
+                    result.opened += 1
+                links.append(
+                    IncidentTicket(
+                        incident=incident, order=order, buyer_id=order.buyer_id, ticket=ticket, created_at=now
+                    )
+                )
         IncidentTicket.objects.bulk_create(links)
         _note_linked(incident, linked, now)
         result.linked = len(linked)

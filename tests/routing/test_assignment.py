@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from routing.models import Department
-from routing.services import staff_set_on_duty
+from routing.services import assignee_batch, staff_set_on_duty
 from tests.factories.desk import (
     assignment_events,
     department,
@@ -175,3 +177,48 @@ def test_a_ticket_already_with_the_team_does_not_overflow_at_its_next_step(surge
     complaint = ticket_act(ticket=complaint, actor=staff(agent), action="acknowledge")
 
     assert (complaint.department, complaint.assignee) == ("operations", agent)
+
+
+def batch_assignees(n: int) -> list[str | None]:
+    """Open ``n`` complaints in one transaction inside ``assignee_batch`` (an incident's chunk)."""
+    with transaction.atomic(), assignee_batch():
+        return assignees(n)
+
+
+def test_a_batch_assigns_as_one_pick_per_ticket_would_fewest_open_and_caps():
+    a = staff_member("operations", username="a", cap=3)
+    staff_member("operations", username="b")
+    c = staff_member("operations", username="c")
+    give(a, 2)
+    give(c, 1)
+
+    # As test_a_new_ticket_goes_to_the_on_duty_member_with_the_fewest_open_tickets, and a's cap of 3 holds.
+    assert batch_assignees(6) == ["b", "b", "c", "a", "b", "c"]
+    assert assignees(1) == ["b"]  # after the batch, the load counts its tickets (b 4, c 3, a 3 at its cap)
+
+
+def test_a_batch_rotates_round_robin_and_writes_the_rotation_once_at_the_end():
+    operations = department("operations", strategy="round_robin")
+    staff_member("operations", username="a")
+    staff_member("operations", username="b")
+    staff_member("operations", username="c", cap=1)
+
+    assert batch_assignees(4) == ["a", "b", "c", "a"]
+    operations.refresh_from_db()
+    assert operations.last_assigned.username == "a"
+    assert assignees(1) == ["b"]  # the next ticket, outside the batch, goes on from there
+
+
+def test_a_batch_reads_the_departments_load_once_not_once_per_ticket():
+    for name in ("a", "b", "c"):
+        staff_member("operations", username=name)
+    batch_assignees(1)  # the configuration snapshots loaded
+    with CaptureQueriesContext(connection) as one:
+        batch_assignees(1)
+    with CaptureQueriesContext(connection) as ten:
+        batch_assignees(10)
+
+    def loads(queries: list[dict]) -> int:  # the members' rows read (locked on PostgreSQL) with their load
+        return sum('FROM "routing_staffmember"' in q["sql"] for q in queries)
+
+    assert loads(ten.captured_queries) == loads(one.captured_queries) == 1
