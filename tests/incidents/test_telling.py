@@ -18,7 +18,6 @@ from django.utils import timezone, translation
 from incidents.messaging import incident_tell_batch, incident_tell_sweep, offers_text
 from incidents.models import IncidentStatus, IncidentTicket
 from incidents.services import incident_start
-from kefu.celery import app
 from notifications.models import Audience, Channel, Event, Notification
 from tests.factories.incidents import IncidentFactory, delayed_order
 from tests.factories.orders import BuyerFactory
@@ -112,7 +111,7 @@ def test_the_beat_sweep_restarts_an_incident_whose_telling_stopped(django_captur
 
 
 def test_starting_an_incident_opens_the_tickets_and_tells_the_buyers_after_the_commits(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, settings
 ) -> None:
     """The whole hand-over without a broker (``task_always_eager``, as the demo runs): start → opening task →
     telling task, each after its commit."""
@@ -120,12 +119,10 @@ def test_starting_an_incident_opens_the_tickets_and_tells_the_buyers_after_the_c
     for n in range(3):
         delayed_order(shop=shop, buyer=BuyerFactory(shop=shop, phone=f"1370000000{n}"))
     incident = IncidentFactory(shops=[shop])
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            incident_start(incident, supervisor())
-    finally:
-        app.conf.task_always_eager = eager
+    # Through Django's settings, as tests/tickets/services/conftest.py does: setting app.conf directly would pin
+    # the value for every later test (Celery reads the setting lazily until something sets it).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_start(incident, supervisor())
     assert IncidentTicket.objects.filter(incident=incident, told_at__isnull=False).count() == 3
     assert len(notices(incident)) == 3
