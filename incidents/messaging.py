@@ -9,7 +9,7 @@ sliding window kept in the database and serialised by the incident's row lock:
   spread over ticks of ``KEFU_INCIDENT_TELL_TICK_SECONDS``), in one transaction: the outbox rows and ``told_at``
   commit together, so a buyer is told once even when a worker dies mid-batch (the batch rolls back) or two runs
   race (the second waits on the lock, then finds them told);
-- the task (incidents.tasks.incident_tell_task) runs a batch and publishes itself again one tick later while
+- the task (``incident_tell_task``, defined below) runs a batch and publishes itself again one tick later while
   buyers are left; ``incident_tell_schedule`` starts it after a commit; beat's ``incident_tell_sweep_task``
   restarts an incident whose chain was lost (no run for three ticks: a cache mark).
 
@@ -30,22 +30,22 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
-from incidents.closing import affected_close, closing_actor
 from incidents.models import Incident, IncidentOffer, IncidentStatus, IncidentTicket
 from incidents.paths import offers_open
 from incidents.reasons import offer_label, text_in
-from incidents.scheduling import chain_alive, chain_mark, incident_tell_schedule
-from incidents.tasks import incident_tell_task
+from incidents.ticket_closing import affected_close, closing_actor
 from incidents.tokens import answer_url
 from notifications.config import notification_config
 from notifications.messages import buyer_recipients, ticket_message_enqueue
 from notifications.models import Event
-from notifications.publishing import publish
+from notifications.publishing import publish, publish_on_commit
 from tickets.models import Ticket
 
 __all__ = ["incident_tell_batch", "incident_tell_run", "incident_tell_schedule", "incident_tell_sweep"]
@@ -211,3 +211,49 @@ def incident_tell_sweep() -> int:
                 incident_tell_schedule(incident)
             restarted += 1
     return restarted
+
+
+# The tasks (registered under incidents.tasks' names, where beat and the workers know them). They take ids and
+# are idempotent.
+
+
+@shared_task(name="incidents.tasks.incident_tell_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def incident_tell_task(incident_ids: list[int]) -> dict[str, int]:
+    """Tell the next batch of each incident's buyers (``incident_tell_run``), which schedules the next run one tick
+    later while some are left. Returns how many were told and are left."""
+    told = left = 0
+    for incident_id in incident_ids:
+        run = incident_tell_run(incident_id=incident_id)
+        told += run.told
+        left += run.left
+    return {"told": told, "left": left}
+
+
+@shared_task(name="incidents.tasks.incident_tell_sweep_task", acks_late=True, ignore_result=True)
+def incident_tell_sweep_task() -> dict[str, int]:
+    """Beat: restart the telling of incidents with buyers still to tell and no telling under way (a lost message,
+    a broker outage, a killed worker)."""
+    return {"restarted": incident_tell_sweep()}
+
+
+def chain_key(incident_id: int) -> str:
+    """The cache key a running telling refreshes at each run (the beat sweep leaves such an incident alone)."""
+    return f"kefu:incidents:tell-chain:{incident_id}"
+
+
+def chain_mark(incident_id: int) -> None:
+    """Say a telling of the incident is under way for the next few ticks (refreshed by each run)."""
+    cache.set(chain_key(incident_id), 1, timeout=max(30, int(3 * settings.KEFU_INCIDENT_TELL_TICK_SECONDS)))
+
+
+def chain_alive(incident_id: int) -> bool:
+    return cache.get(chain_key(incident_id)) is not None
+
+
+def incident_tell_schedule(incident: Incident) -> None:
+    """Have the incident's buyers told (or, once it is closed, sent its closing) by ``incident_tell_task`` once
+    the caller's transaction commits, at the incident's rate. Safe to call again: a second chain waits for the
+    first on the incident's row lock and shares its window (incidents.messaging), so nobody is told twice and the
+    rate holds."""
+    chain_mark(incident.pk)
+    publish_on_commit(incident_tell_task, [incident.pk])

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -117,8 +118,6 @@ def incident_check(incident: Incident) -> None:
 
 def _open_later(incident_id: int) -> None:
     """Queue the opening; a broker that cannot be reached leaves it to the periodic re-scan."""
-    from incidents.tasks import incident_open_tickets_task
-
     try:
         incident_open_tickets_task.delay(incident_id)
     except Exception:  # the re-scan (beat) opens them within KEFU_INCIDENT_RESCAN_SECONDS
@@ -299,3 +298,23 @@ def incident_rescan() -> OpenResult:
     for incident in Incident.objects.filter(status=IncidentStatus.RUNNING).prefetch_related("shops").order_by("pk"):
         result.add(incident_open_tickets(incident))
     return result
+
+
+# The tasks (registered under incidents.tasks' names, where beat and the workers know them): ids in, idempotent.
+
+
+@shared_task(name="incidents.tasks.incident_open_tickets_task", acks_late=True, ignore_result=True)
+def incident_open_tickets_task(incident_id: int) -> dict:
+    """Open the tickets of a started incident's affected orders, a chunk per transaction (safe to run twice)."""
+    incident = Incident.objects.prefetch_related("shops").filter(pk=incident_id).first()
+    if incident is None:
+        return {"opened": 0, "linked": 0, "flagged": 0, "skipped": 0}
+    result = incident_open_tickets(incident)
+    return {"opened": result.opened, "linked": result.linked, "flagged": result.flagged, "skipped": len(result.skipped)}
+
+
+@shared_task(name="incidents.tasks.incident_rescan_task", acks_late=True, ignore_result=True)
+def incident_rescan_task() -> dict:
+    """Beat (KEFU_INCIDENT_RESCAN_SECONDS): tickets for orders that started matching a running incident since."""
+    result = incident_rescan()
+    return {"opened": result.opened, "linked": result.linked, "flagged": result.flagged, "skipped": len(result.skipped)}
