@@ -43,11 +43,12 @@ logger = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 1.0
 # The publisher thread merges what several commits queued; a message carries at most this many ids, so a burst
 # of changes is still shared out between the workers (each message is delivered one id after the other).
-IDS_PER_MESSAGE = 10
-# How long the publisher thread waits for more commits' ids after the first, so that one message carries several:
-# a message costs the process 0.6-0.8 ms of CPU on kombu's filesystem broker (measured; an opening costs about ten times
-# that), and a webhook 50 ms later is as good as one now.
-LINGER_SECONDS = 0.05
+IDS_PER_MESSAGE = 25
+# How long the publisher thread lets commits' ids gather after the first, before it publishes them: it sleeps once
+# per window rather than waking at every commit. A message costs the web process about 1 ms of CPU, a wake-up of
+# the thread costs the request thread too (the GIL changes hands), and a webhook 100 ms later is as good as one now:
+# at 140 openings a second per process this is 2 messages per 14 openings instead of 2 per 5 (docs/performance.md).
+LINGER_SECONDS = 0.1
 
 _publish_pools: dict[str, ConnectionPool] = {}
 _publish_pools_lock = threading.Lock()
@@ -113,29 +114,23 @@ class _Publisher:
 
     def _run(self) -> None:
         while True:
-            self.publish_queued(self.queue.get(), linger=LINGER_SECONDS)
+            first = self.queue.get()
+            time.sleep(LINGER_SECONDS)  # one wake-up per window, whatever the number of commits in it
+            self.publish_queued(first)
 
-    def publish_queued(self, first: tuple[Task, list[int]] | None = None, *, linger: float = 0.0) -> None:
-        """Publish ``first`` and whatever is queued behind it, merged per task; ``linger``: also what is queued
-        within that many seconds after ``first``, until a message's worth of ids is gathered."""
+    def publish_queued(self, first: tuple[Task, list[int]] | None = None) -> None:
+        """Publish ``first`` and whatever is queued behind it, merged per task (``publish`` splits each task's ids
+        into messages of ``IDS_PER_MESSAGE``)."""
         gathered: dict[str, tuple[Task, list[int]]] = {}
-        deadline = time.monotonic() + linger
-        count = 0
         item = first
         while True:
             if item is None:
-                left = deadline - time.monotonic()
                 try:
-                    item = (
-                        self.queue.get(timeout=left)
-                        if left > 0 and count < IDS_PER_MESSAGE
-                        else self.queue.get_nowait()
-                    )
+                    item = self.queue.get_nowait()
                 except queue.Empty:
                     break
             task, ids = item
             gathered.setdefault(task.name, (task, []))[1].extend(ids)
-            count += len(ids)
             item = None
         for task, ids in gathered.values():
             publish(task, ids)

@@ -9,6 +9,7 @@ in-memory broker (a transport of this process), read back with kombu.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from kefu import celery_app
 from notifications import publishing
 from notifications.models import Notification
 from notifications.tasks import deliver_notifications_task
+from risk.tasks import ticket_opened_task as risk_ticket_opened_task
 from tests.factories.tickets import order_with_line
 from tests.notifications.conftest import open_return, webhook_shop
 from tests.notifications.support import kefu_app_on, wait_until
@@ -80,20 +82,27 @@ def test_a_message_names_at_most_ids_per_message_rows(published) -> None:
     assert [pk for _, chunk in published for pk in chunk] == ids
 
 
-def test_ids_queued_while_the_publisher_lingers_go_in_one_message(published) -> None:
+def test_ids_queued_while_the_publisher_lingers_go_in_one_message_per_task(published) -> None:
     publisher = publishing._Publisher.__new__(publishing._Publisher)  # its queue, without its thread
     publisher.queue = publishing.queue.SimpleQueue()
-    later = threading.Timer(0.05, lambda: publisher.queue.put((deliver_notifications_task, [20_002])))
-    later.start()
-    publisher.publish_queued((deliver_notifications_task, [20_001]), linger=2.0)
-    assert [chunk for _, chunk in published] == [[20_001, 20_002]]
-    # A message's worth of ids stops the wait: the full message goes at once.
-    full = list(range(30_000, 30_000 + publishing.IDS_PER_MESSAGE))
-    publisher.publish_queued((deliver_notifications_task, full), linger=60.0)
-    assert [chunk for _, chunk in published][1:] == [full]
-    # Without lingering only what is already queued goes with the first.
-    later = threading.Timer(0.2, lambda: publisher.queue.put((deliver_notifications_task, [40_002])))
-    later.start()
-    publisher.publish_queued((deliver_notifications_task, [40_001]), linger=0.0)
-    later.join()
-    assert [chunk for _, chunk in published][2:] == [[40_001]]
+    for pk in (20_002, 20_003):  # commits that came while the thread slept after the first
+        publisher.queue.put((deliver_notifications_task, [pk]))
+    publisher.queue.put((risk_ticket_opened_task, [20_900]))
+    publisher.publish_queued((deliver_notifications_task, [20_001]))
+    assert [chunk for _, chunk in published] == [[20_001, 20_002, 20_003]]  # one message for the three commits
+    # More than a message's worth: split, in order.
+    many = list(range(30_000, 30_000 + publishing.IDS_PER_MESSAGE + 1))
+    publisher.publish_queued((deliver_notifications_task, many))
+    assert [chunk for _, chunk in published][1:] == [many[:-1], many[-1:]]
+
+
+def test_the_publisher_thread_wakes_once_per_window_not_at_every_commit(published, monkeypatch) -> None:
+    """Ten commits spread over the window go out as one message: the thread slept through them."""
+    monkeypatch.setattr(publishing, "LINGER_SECONDS", 0.5)
+    publisher = publishing._Publisher()
+    for pk in range(50_000, 50_010):
+        publisher.queue.put((deliver_notifications_task, [pk]))
+        time.sleep(0.02)
+    wait_until(lambda: len(published) >= 1, timeout=10, what="the publisher thread")
+    time.sleep(0.1)
+    assert [chunk for _, chunk in published] == [list(range(50_000, 50_010))]
