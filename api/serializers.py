@@ -4,9 +4,10 @@ they never change anything (views call services). A ticket's output shapes are i
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -149,12 +150,31 @@ class OrderOutSerializer(serializers.Serializer):
 # -- tickets: opening -----------------------------------------------------------------------------------
 
 
-class TicketLineInSerializer(serializers.Serializer):
+class InputSerializer(serializers.Serializer):
+    """An input serializer whose plain fields are copied, not rebuilt, for each instance.
+
+    DRF deep-copies the declared fields for every serializer instance, and a field's deep copy calls its
+    ``__init__`` again with the original arguments: a third of validating an opening's body. The fields
+    declared here keep no state of a validation (``bind`` sets the name and parent on the copy), so a shallow
+    copy serves; a nested serializer is still deep-copied, as DRF does (its child is bound to it).
+    """
+
+    def get_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for name, f in self._declared_fields.items():
+            if isinstance(f, serializers.BaseSerializer):
+                fields[name] = copy.deepcopy(f)
+            else:
+                fields[name] = copy.copy(f)
+        return fields
+
+
+class TicketLineInSerializer(InputSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 
-class _OpenBase(serializers.Serializer):
+class _OpenBase(InputSerializer):
     order_number = serializers.CharField(max_length=64)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
