@@ -16,6 +16,9 @@ from __future__ import annotations
 import copy
 import functools
 
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from kefu.core.prepared import PreparedQuery
@@ -96,15 +99,26 @@ def order_lines_lock(*, ticket: Ticket) -> None:
     list(OrderLine.objects.select_for_update().filter(order_id=ticket.order_id).order_by("pk").values_list("pk"))
 
 
+def _lines_with_a_ticket_id(order_id: int) -> QuerySet[OrderLine]:
+    """The order's lines to lock, ordered by pk; on PostgreSQL each row also carries ``ticket_id_taken``, the next
+    value of the ticket table's id sequence, taken once for the statement (an uncorrelated subquery is one
+    InitPlan): only openings lock the lines this way, and the one they open takes that id (``ticket_id_taken``),
+    which saves them a round trip to the sequence."""
+    lines = OrderLine.objects.select_for_update().filter(order_id=order_id).order_by("pk")
+    if connection.vendor != "postgresql":
+        return lines
+    taken = RawSQL("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (Ticket._meta.db_table,))
+    return lines.annotate(ticket_id_taken=taken)
+
+
 # Every opening locks its order's lines: composed once (kefu.core.prepared), not on each opening.
-_locked_lines = PreparedQuery(
-    lambda order_id: OrderLine.objects.select_for_update().filter(order_id=order_id).order_by("pk"),
-    order_id=-7_301_001,
-)
+_locked_lines = PreparedQuery(_lines_with_a_ticket_id, order_id=-7_301_001)
 
 
 def order_lines_locked(order: Order) -> dict[str, OrderLine]:
-    """The order's lines by SKU, locked (ordered by pk) for the transaction.
+    """The order's lines by SKU, locked (ordered by pk) for the transaction; for an opening (the only caller),
+    on PostgreSQL each line also carries the id its ticket will take (``ticket_id_taken``: see
+    ``tickets.services.opening``).
 
     What other tickets hold of them must be read after this statement, not in it: under READ COMMITTED a
     statement that waited for the lock still reads everything else as it was when it began, so the tickets

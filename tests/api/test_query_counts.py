@@ -111,16 +111,17 @@ def test_retrieve_takes_a_fixed_number_of_queries(shop_a):
 
 
 # Opening a return, as measured: the key 0 (kept since the request before), order 1, the savepoint around the
-# service 2 (the test's transaction is around it), order lines locked 1, what other tickets hold of them 1 (after the
-# lock, in a statement of its own). Then on PostgreSQL the id from the sequence 1 and one statement writing the
-# ticket's two rows, its lines and its timeline entry 1 (kefu.core.writes); elsewhere the inserts one by one
+# service 2 (the test's transaction is around it), order lines locked 1 (on PostgreSQL the same statement takes the
+# ticket's id from the sequence), what other tickets hold of them 1 (after the lock, in a statement of its own).
+# Then on PostgreSQL one statement writing the ticket's two rows, its lines and its timeline entry 1
+# (kefu.core.writes); elsewhere the inserts one by one
 # (ticket, return, number, lines, timeline) 5. Nobody of the department is on duty, which the on-duty snapshot says
 # without a query (with someone on duty: their rows locked, their open tickets counted, the assignment written).
 # Routing rules, deadline policies, departments, reason codes, the shop's channels and the department's on-duty
 # emails come from the process's configuration snapshots (kefu.core.config_cache); the answer is the ticket the
 # service made, with the lines and timeline it wrote. The shop has no webhook: with one (the shared harness), the
 # outbox row is one more statement.
-CREATE_RETURN = 1 + 2 + 1 + 1 + (2 if connection.vendor == "postgresql" else 5)
+CREATE_RETURN = 1 + 2 + 1 + 1 + (1 if connection.vendor == "postgresql" else 5)
 # A buyer's cancel: the ticket 1, the savepoint 2, its version under the row lock 1, then on PostgreSQL the UPDATE
 # with the timeline entry 1 (elsewhere 2), and the answer's lines and timeline.
 CANCEL = 1 + 2 + 1 + (1 if connection.vendor == "postgresql" else 2) + ANSWER_ROWS

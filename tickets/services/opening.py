@@ -58,14 +58,19 @@ def ticket_number(ticket: Ticket) -> str:
     return f"{ticket.NUMBER_PREFIX}{day:%Y%m%d}{ticket.pk:06d}"
 
 
-def _reserve_ticket_id() -> int | None:
+def _reserve_ticket_id(lines: Sequence[tuple[OrderLine, int]]) -> int | None:
     """On PostgreSQL, the next ticket id from the table's own sequence (None elsewhere).
 
     The ticket number contains the id; taking the id first writes the row once with its number, where
-    inserting then updating would write every index of the ticket table twice.
+    inserting then updating would write every index of the ticket table twice. The statement that locked the
+    order's lines took one already (``tickets.locks.order_lines_locked``): it is taken off the lines, so no other
+    ticket can use it; an opening without lines asks the sequence.
     """
     if connection.vendor != "postgresql":
         return None
+    taken = {line.__dict__.pop("ticket_id_taken", None) for line, _quantity in lines} - {None}
+    if taken:
+        return int(min(taken))
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Ticket._meta.db_table])
         return cursor.fetchone()[0]
@@ -107,7 +112,7 @@ def _create(
         **fields,
     )
     step_apply(ticket, now=now)
-    ticket.id = ticket.pk = _reserve_ticket_id()  # the common row's id, and the kind's row's link to it
+    ticket.id = ticket.pk = _reserve_ticket_id(lines)  # the common row's id, and the kind's row's link to it
     if ticket.pk is not None:  # the number is known before the insert: one write, no second version of the row
         ticket.number = ticket_number(ticket)
         ticket_rows = [NewRows(Ticket, [ticket]), NewRows(model, [ticket])]
