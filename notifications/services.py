@@ -31,6 +31,9 @@ from notifications.tasks import deliver_notifications_task
 from tickets.models import Department, Kind, Ticket, TicketEvent, WaitingOn
 from tickets.wording import buyer_state_label, event_reason
 
+# The merchant's four departments (``Department.values`` builds the list again on every use).
+_DEPARTMENT_CODES = frozenset(Department.values)
+
 
 @dataclass(frozen=True)
 class Recipient:
@@ -151,7 +154,7 @@ def _merchant_department(event: TicketEvent, ticket: Ticket) -> str | None:
     if last:
         return last
     first_owner = ticket.STEPS[ticket.INITIAL_STATE].owner if ticket.STEPS else ""
-    return first_owner if first_owner in Department.values else None
+    return first_owner if first_owner in _DEPARTMENT_CODES else None
 
 
 def deliveries_for(notification_event: str, event: TicketEvent, ticket: Ticket) -> list[tuple[str, Recipient]]:
@@ -211,7 +214,7 @@ def ticket_context(ticket: Ticket, *, audience: str = "") -> dict[str, Any]:
         "buyer": {"name": ticket.buyer.name},
         # The department's name in the recipient's language (仓库 / Warehouse); a code of the desk's own, as is.
         "department": str(Department(ticket.department).label)
-        if ticket.department in Department.values
+        if ticket.department in _DEPARTMENT_CODES
         else (ticket.department or ""),
     }
 
