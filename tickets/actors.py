@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from routing.models import Reinforcement, StaffMember, reinforcement_active
+from routing.services import staff_member_departments
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -58,17 +57,7 @@ def staff_departments(user: User) -> frozenset[str]:
         return frozenset()
     # Their departments and those a reinforcement in force moves them into (surge), in one statement: a
     # reinforcement stops at its end time here, whether or not its expiry was recorded yet.
-    members = (
-        StaffMember.departments.through.objects.filter(staffmember__user=user)
-        .order_by()
-        .values_list("department__code", flat=True)
-    )
-    reinforced = (
-        Reinforcement.objects.filter(reinforcement_active(timezone.now()), user=user)
-        .order_by()
-        .values_list("department__code", flat=True)
-    )
-    codes = set(members.union(reinforced))
+    codes = set(staff_member_departments(user))
     codes |= set(user.groups.filter(name__in=[r.value for r in DEPARTMENT_ROLES]).values_list("name", flat=True))
     return frozenset(codes)
 
